@@ -1,0 +1,131 @@
+/*
+ * The shared segment's layout: the one thing agents and the collector must
+ * agree on byte for byte.
+ *
+ *   offset 0            struct agp_shm_header     (self-describing, validated on attach)
+ *   registry_offset     struct agp_metric_entry[registry_capacity]
+ *   slots_offset        slot_count x slot_stride bytes, each:
+ *                         struct agp_slot          (control, producer and consumer lines)
+ *                         struct agp_record[ring_capacity]
+ *
+ * Shared memory holds only offsets and indices, never pointers: each
+ * process maps the segment at its own address. Everything an agent can
+ * write is untrusted by the collector; the collector's copies of the
+ * geometry come from the header once, at attach, after validation.
+ */
+#ifndef AGP_SHM_LAYOUT_H
+#define AGP_SHM_LAYOUT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <agentperf/agent.h>
+#include <agentperf/record.h>
+
+#define AGP_CACHELINE 64
+
+#define AGP_SHM_MAGIC        0x3130465245504741ull /* "AGPERF01" little-endian */
+#define AGP_SHM_ABI_MAJOR    1u
+#define AGP_SHM_ABI_MINOR    0u
+#define AGP_SHM_ENDIAN_CHECK 0x01020304u
+
+#define AGP_DEFAULT_SLOT_COUNT    128u
+#define AGP_DEFAULT_RING_CAPACITY 8192u /* records per agent, a power of two */
+#define AGP_REGISTRY_CAPACITY     256u  /* metric ids 0..255 */
+
+#define AGP_DEPLOYMENT_NAME_MAX 64
+
+/* The clock every process of a deployment uses, fixed when the segment is made. */
+struct agp_shm_clock {
+	uint32_t use_tsc;   /* 0: CLOCK_MONOTONIC; 1: ns = base_ns + ((tsc - base_tsc) * mult >> shift) */
+	uint32_t shift;
+	uint64_t mult;
+	uint64_t base_tsc;
+	uint64_t base_ns;
+};
+
+struct agp_shm_header {
+	_Atomic uint64_t magic; /* stored last, with release, by the creator */
+	uint16_t abi_major;
+	uint16_t abi_minor;
+	uint32_t endian_check;
+	uint64_t total_size;
+	uint32_t header_size;
+	uint32_t record_size;
+	uint32_t slot_count;
+	uint32_t ring_capacity;
+	uint64_t slot_stride;
+	uint64_t slots_offset;
+	uint64_t registry_offset;
+	uint32_t registry_capacity;
+	uint32_t registry_entry_size;
+	uint64_t created_ns; /* CLOCK_MONOTONIC when the segment was made */
+	struct agp_shm_clock clock;
+	/*
+	 * Pid of the collector that serves this segment, 0 when none. Agents
+	 * read it only to decide whether they may reclaim slots themselves.
+	 */
+	_Atomic int32_t collector_pid;
+	uint32_t reserved0;
+	char deployment[AGP_DEPLOYMENT_NAME_MAX + 1];
+} __attribute__((aligned(AGP_CACHELINE)));
+
+/* Metric registry entry states. */
+enum agp_metric_state {
+	AGP_METRIC_FREE = 0,
+	AGP_METRIC_WRITING = 1, /* claimed by a registrar that is filling in the name */
+	AGP_METRIC_READY = 2,
+};
+
+struct agp_metric_entry {
+	_Atomic uint32_t state; /* enum agp_metric_state */
+	uint32_t unit;          /* enum agp_unit */
+	uint64_t expected_interval_ns;
+	char name[AGP_METRIC_NAME_MAX + 1];
+} __attribute__((aligned(AGP_CACHELINE)));
+
+/* Slot states; only the transitions documented in slot.c are legal. */
+enum agp_slot_state {
+	AGP_SLOT_FREE = 0,
+	AGP_SLOT_CLAIMING = 1, /* an agent is initialising it; the collector skips it */
+	AGP_SLOT_LIVE = 2,     /* owned by a running agent */
+	AGP_SLOT_CLOSED = 3,   /* the agent closed it; to be drained, then freed */
+};
+
+/*
+ * One agent's slot. Three cache lines so that the producer's hot index and
+ * the consumer's index never share a line (no false sharing on the hot path)
+ * and the rarely written identity stays apart from both.
+ */
+struct agp_slot {
+	/* Cold line: identity, written while CLAIMING, read by everyone. */
+	_Atomic uint32_t state;      /* enum agp_slot_state */
+	_Atomic uint32_t generation; /* bumped at every claim: tells occupants apart */
+	int32_t pid;
+	uint32_t reserved0;
+	uint64_t start_time; /* the process's start time in clock ticks since boot (/proc/PID/stat field 22) */
+	char name[AGP_AGENT_NAME_MAX + 1];
+	char type[AGP_AGENT_TYPE_MAX + 1];
+	uint8_t pad_cold[AGP_CACHELINE * 2 - 24 - (AGP_AGENT_NAME_MAX + 1) - (AGP_AGENT_TYPE_MAX + 1)];
+
+	/* Producer line: written only by the agent. */
+	_Atomic uint64_t tail_hot;    /* records published so far (position of the next write) */
+	_Atomic uint64_t dropped_hot; /* samples refused because the ring was full */
+	uint8_t pad_producer[AGP_CACHELINE - 16];
+
+	/* Consumer line: written only by the collector. */
+	_Atomic uint64_t head; /* records consumed so far: the producer's licence to overwrite */
+	uint8_t pad_consumer[AGP_CACHELINE - 8];
+} __attribute__((aligned(AGP_CACHELINE)));
+
+_Static_assert(sizeof(struct agp_slot) == 4 * AGP_CACHELINE, "slot control block is four lines");
+_Static_assert(offsetof(struct agp_slot, tail_hot) % AGP_CACHELINE == 0, "producer line aligned");
+_Static_assert(offsetof(struct agp_slot, head) % AGP_CACHELINE == 0, "consumer line aligned");
+
+static inline struct agp_record *agp_slot_records(struct agp_slot *slot)
+{
+	return (struct agp_record *)(slot + 1);
+}
+
+#endif

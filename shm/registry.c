@@ -1,0 +1,148 @@
+#include "registry.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "error.h"
+#include "segment.h"
+
+/* A registrar that died between claiming and publishing leaves WRITING behind; stop waiting after this. */
+#define WRITER_WAIT_NS (100ull * 1000 * 1000)
+
+void agp_registry_init(struct agp_segment *segment)
+{
+	for (unsigned id = 0; id < AGP_METRIC_FIRST_CUSTOM; id++) {
+		struct agp_metric_entry *entry = agp_segment_metric(segment, id);
+		entry->unit = agp_builtin_metric_unit(id);
+		entry->expected_interval_ns = 0;
+		strncpy(entry->name, agp_builtin_metric_name(id), sizeof(entry->name) - 1);
+		/* Relaxed: the segment is not yet published; its magic's release store orders this. */
+		atomic_store_explicit(&entry->state, AGP_METRIC_READY, memory_order_relaxed);
+	}
+}
+
+static bool valid_metric_name(const char *name)
+{
+	size_t length = strlen(name);
+	if (length == 0 || length > AGP_METRIC_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < length; i++) {
+		char c = name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+			  (i > 0 && c >= '0' && c <= '9');
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* FNV-1a: cheap, and the same in every process. */
+static uint32_t name_hash(const char *name)
+{
+	uint32_t hash = 2166136261u;
+	for (; *name; name++)
+		hash = (hash ^ (uint8_t)*name) * 16777619u;
+	return hash;
+}
+
+/* Waits for an entry another registrar is writing; false if it never became READY. */
+static bool wait_until_ready(struct agp_metric_entry *entry)
+{
+	uint64_t deadline = agp_monotonic_ns() + WRITER_WAIT_NS;
+	/* Acquire pairs with the writer's release of READY: the name is complete when we read it. */
+	while (atomic_load_explicit(&entry->state, memory_order_acquire) == AGP_METRIC_WRITING) {
+		if (agp_monotonic_ns() > deadline)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+int agp_registry_register(struct agp_segment *segment, const char *name, enum agp_unit unit,
+			  uint64_t expected_interval_ns, uint16_t *id_out)
+{
+	if (!name || !valid_metric_name(name))
+		return agp__error(-EINVAL,
+				  "metric name '%.60s' is not valid: 1..%d characters of letters, "
+				  "digits and '_', not starting with a digit",
+				  name ? name : "(null)", AGP_METRIC_NAME_MAX);
+	if ((unsigned)unit > AGP_UNIT_COUNT)
+		return agp__error(-EINVAL, "metric '%s': unit %d is not a known unit", name, unit);
+
+	uint16_t builtin_id;
+	if (agp_registry_find(segment, name, &builtin_id) == 0 && builtin_id < AGP_METRIC_FIRST_CUSTOM)
+		return agp__error(-EINVAL, "metric '%s' is a built-in metric (id %u)", name,
+				  builtin_id);
+
+	uint32_t custom_count = segment->registry_capacity - AGP_METRIC_FIRST_CUSTOM;
+	uint32_t start = name_hash(name) % custom_count;
+	for (uint32_t probe = 0; probe < custom_count; probe++) {
+		uint32_t id = AGP_METRIC_FIRST_CUSTOM + (start + probe) % custom_count;
+		struct agp_metric_entry *entry = agp_segment_metric(segment, id);
+		uint32_t expected = AGP_METRIC_FREE;
+		/* Acquire on success and failure: we read the entry's name next if it is READY. */
+		if (atomic_compare_exchange_strong_explicit(&entry->state, &expected,
+							    AGP_METRIC_WRITING,
+							    memory_order_acquire,
+							    memory_order_acquire)) {
+			memset(entry->name, 0, sizeof(entry->name));
+			strncpy(entry->name, name, sizeof(entry->name) - 1);
+			entry->unit = (uint32_t)unit;
+			entry->expected_interval_ns = expected_interval_ns;
+			/* Release: whoever sees READY sees the name, unit and interval above. */
+			atomic_store_explicit(&entry->state, AGP_METRIC_READY, memory_order_release);
+			*id_out = (uint16_t)id;
+			return 0;
+		}
+		if (expected == AGP_METRIC_WRITING && !wait_until_ready(entry))
+			continue; /* an abandoned claim: its name is unknowable, probe on */
+		if (strncmp(entry->name, name, sizeof(entry->name)) == 0) {
+			if (entry->unit != (uint32_t)unit)
+				return agp__error(-EINVAL,
+						  "metric '%s' is registered with unit %s, not %s",
+						  name, agp_unit_name((enum agp_unit)entry->unit),
+						  agp_unit_name(unit));
+			*id_out = (uint16_t)id;
+			return 0;
+		}
+	}
+	return agp__error(-ENOSPC, "metric registry is full (%u custom metrics); cannot add '%s'",
+			  custom_count, name);
+}
+
+bool agp_registry_lookup(const struct agp_segment *segment, uint32_t id,
+			 struct agp_metric_info *info)
+{
+	if (id >= segment->registry_capacity)
+		return false;
+	struct agp_metric_entry *entry = agp_segment_metric(segment, id);
+	/* Acquire pairs with the registrar's release of READY. */
+	if (atomic_load_explicit(&entry->state, memory_order_acquire) != AGP_METRIC_READY)
+		return false;
+	struct agp_metric_info copy = {.id = (uint16_t)id,
+				       .unit = (enum agp_unit)entry->unit,
+				       .expected_interval_ns = entry->expected_interval_ns};
+	memcpy(copy.name, entry->name, sizeof(copy.name));
+	if (memchr(copy.name, 0, sizeof(copy.name)) == NULL || !valid_metric_name(copy.name) ||
+	    entry->unit > AGP_UNIT_COUNT)
+		return false;
+	copy.unit = (enum agp_unit)entry->unit;
+	*info = copy;
+	return true;
+}
+
+int agp_registry_find(const struct agp_segment *segment, const char *name, uint16_t *id_out)
+{
+	struct agp_metric_info info;
+	for (uint32_t id = 0; id < segment->registry_capacity; id++) {
+		if (agp_registry_lookup(segment, id, &info) && strcmp(info.name, name) == 0) {
+			*id_out = (uint16_t)id;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}

@@ -1,0 +1,336 @@
+#include "segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "error.h"
+#include "registry.h"
+
+#define SLOT_COUNT_MAX    4096u
+#define RING_CAPACITY_MIN 64u
+#define RING_CAPACITY_MAX (1u << 24)
+
+void agp_segment_layout_default(struct agp_segment_layout *layout)
+{
+	layout->slot_count = AGP_DEFAULT_SLOT_COUNT;
+	layout->ring_capacity = AGP_DEFAULT_RING_CAPACITY;
+	layout->group = (gid_t)-1;
+}
+
+int agp_deployment_resolve(const char *requested, char out[AGP_DEPLOYMENT_NAME_MAX + 1])
+{
+	const char *name = requested;
+	const char *source = "deployment name";
+	if (!name) {
+		name = getenv("AGENTPERF_NAME");
+		source = "AGENTPERF_NAME";
+	}
+	if (!name || !*name) {
+		name = "default";
+		source = "deployment name";
+	}
+	size_t length = strlen(name);
+	if (length > AGP_DEPLOYMENT_NAME_MAX)
+		return agp__error(-EINVAL, "%s '%.80s' is %zu characters long; at most %d are allowed",
+				  source, name, length, AGP_DEPLOYMENT_NAME_MAX);
+	if (name[0] == '.')
+		return agp__error(-EINVAL, "%s '%s' must not start with '.'", source, name);
+	for (size_t i = 0; i < length; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return agp__error(-EINVAL,
+					  "%s '%s' has '%c' at position %zu; only letters, digits, "
+					  "'.', '_' and '-' are allowed",
+					  source, name, c, i);
+	}
+	memcpy(out, name, length + 1);
+	return 0;
+}
+
+static uint64_t align_up(uint64_t value, uint64_t alignment)
+{
+	return (value + alignment - 1) / alignment * alignment;
+}
+
+static int check_layout(const struct agp_segment_layout *layout)
+{
+	if (layout->slot_count == 0 || layout->slot_count > SLOT_COUNT_MAX)
+		return agp__error(-EINVAL, "slot count %u is out of range 1..%u", layout->slot_count,
+				  SLOT_COUNT_MAX);
+	uint32_t capacity = layout->ring_capacity;
+	if (capacity < RING_CAPACITY_MIN || capacity > RING_CAPACITY_MAX ||
+	    (capacity & (capacity - 1)) != 0)
+		return agp__error(-EINVAL,
+				  "ring capacity %u must be a power of two between %u and %u records",
+				  capacity, RING_CAPACITY_MIN, RING_CAPACITY_MAX);
+	return 0;
+}
+
+/* The geometry a header with this layout describes; fills the private copy too. */
+static void compute_geometry(const struct agp_segment_layout *layout, struct agp_segment *segment)
+{
+	segment->slot_count = layout->slot_count;
+	segment->ring_capacity = layout->ring_capacity;
+	segment->registry_capacity = AGP_REGISTRY_CAPACITY;
+	segment->registry_offset = align_up(sizeof(struct agp_shm_header), 4096);
+	segment->slots_offset =
+		align_up(segment->registry_offset +
+				 (uint64_t)AGP_REGISTRY_CAPACITY * sizeof(struct agp_metric_entry),
+			 4096);
+	segment->slot_stride = align_up(
+		sizeof(struct agp_slot) + (uint64_t)layout->ring_capacity * sizeof(struct agp_record),
+		4096);
+	segment->size = segment->slots_offset + segment->slot_stride * layout->slot_count;
+}
+
+static void set_names(struct agp_segment *segment, const char *deployment)
+{
+	snprintf(segment->deployment, sizeof(segment->deployment), "%s", deployment);
+	snprintf(segment->shm_name, sizeof(segment->shm_name), "/agentperf.%s", deployment);
+}
+
+int agp_segment_create(const char *deployment, const struct agp_segment_layout *layout,
+		       struct agp_segment *segment_out)
+{
+	struct agp_segment segment = {0};
+	char name[AGP_DEPLOYMENT_NAME_MAX + 1];
+	int error = agp_deployment_resolve(deployment, name);
+	if (error)
+		return error;
+	error = check_layout(layout);
+	if (error)
+		return error;
+	set_names(&segment, name);
+	compute_geometry(layout, &segment);
+
+	mode_t mode = layout->group == (gid_t)-1 ? 0600 : 0660;
+	int fd = shm_open(segment.shm_name, O_RDWR | O_CREAT | O_EXCL, mode);
+	if (fd < 0) {
+		error = -errno;
+		if (error == -EEXIST)
+			return error;
+		return agp__error(error, "shm_open(%s): %s", segment.shm_name, strerror(errno));
+	}
+	if (layout->group != (gid_t)-1 &&
+	    (fchown(fd, (uid_t)-1, layout->group) != 0 || fchmod(fd, mode) != 0)) {
+		error = agp__error(-errno, "giving %s to group %u: %s", segment.shm_name,
+				   (unsigned)layout->group, strerror(errno));
+		goto fail_unlink;
+	}
+	/* posix_fallocate reserves every page now, so a shortage is ENOSPC here rather than SIGBUS later. */
+	int fallocate_error = posix_fallocate(fd, 0, (off_t)segment.size);
+	if (fallocate_error) {
+		error = agp__error(-fallocate_error, "reserving %zu bytes for %s: %s", segment.size,
+				   segment.shm_name, strerror(fallocate_error));
+		goto fail_unlink;
+	}
+	void *base = mmap(NULL, segment.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (base == MAP_FAILED) {
+		error = agp__error(-errno, "mapping %zu bytes of %s: %s", segment.size,
+				   segment.shm_name, strerror(errno));
+		goto fail_unlink;
+	}
+	close(fd);
+	segment.base = base;
+
+	struct agp_shm_header *header = agp_segment_header(&segment);
+	header->abi_major = AGP_SHM_ABI_MAJOR;
+	header->abi_minor = AGP_SHM_ABI_MINOR;
+	header->endian_check = AGP_SHM_ENDIAN_CHECK;
+	header->total_size = segment.size;
+	header->header_size = sizeof(struct agp_shm_header);
+	header->record_size = sizeof(struct agp_record);
+	header->slot_count = segment.slot_count;
+	header->ring_capacity = segment.ring_capacity;
+	header->slot_stride = segment.slot_stride;
+	header->slots_offset = segment.slots_offset;
+	header->registry_offset = segment.registry_offset;
+	header->registry_capacity = segment.registry_capacity;
+	header->registry_entry_size = sizeof(struct agp_metric_entry);
+	header->created_ns = agp_monotonic_ns();
+	agp_clock_calibrate(&header->clock);
+	segment.clock = header->clock;
+	snprintf(header->deployment, sizeof(header->deployment), "%s", name);
+	agp_registry_init(&segment);
+
+	/* Release: an attacher that reads the magic (acquire) sees every field written above. */
+	atomic_store_explicit(&header->magic, AGP_SHM_MAGIC,
+			      memory_order_release);
+	*segment_out = segment;
+	return 0;
+
+fail_unlink:
+	close(fd);
+	shm_unlink(segment.shm_name);
+	return error;
+}
+
+#define EXPECT_FIELD(field, expected)                                                              \
+	do {                                                                                       \
+		if ((uint64_t)(header->field) != (uint64_t)(expected))                             \
+			return agp__error(-EPROTO,                                                 \
+					  "segment %s: header field %s is %llu, expected %llu",    \
+					  segment->shm_name, #field,                               \
+					  (unsigned long long)(header->field),                     \
+					  (unsigned long long)(expected));                         \
+	} while (0)
+
+/* Checks every header field against what this build computes for the header's own layout. */
+static int validate_header(struct agp_segment *segment, size_t mapped_size)
+{
+	const struct agp_shm_header *header = segment->base;
+	EXPECT_FIELD(abi_major, AGP_SHM_ABI_MAJOR);
+	/* Any abi_minor of our major is accepted: minors only add fields at the end of reserved space. */
+	EXPECT_FIELD(endian_check, AGP_SHM_ENDIAN_CHECK);
+	EXPECT_FIELD(header_size, sizeof(struct agp_shm_header));
+	EXPECT_FIELD(record_size, sizeof(struct agp_record));
+	EXPECT_FIELD(registry_entry_size, sizeof(struct agp_metric_entry));
+	EXPECT_FIELD(registry_capacity, AGP_REGISTRY_CAPACITY);
+
+	struct agp_segment_layout layout = {header->slot_count, header->ring_capacity, (gid_t)-1};
+	int error = check_layout(&layout);
+	if (error)
+		return agp__error(error, "segment %s: header %s", segment->shm_name,
+				  agp__error_message());
+	struct agp_segment expected = {0};
+	compute_geometry(&layout, &expected);
+	EXPECT_FIELD(slot_stride, expected.slot_stride);
+	EXPECT_FIELD(slots_offset, expected.slots_offset);
+	EXPECT_FIELD(registry_offset, expected.registry_offset);
+	EXPECT_FIELD(total_size, expected.size);
+	if (expected.size > mapped_size)
+		return agp__error(-EPROTO, "segment %s: object is %zu bytes, header says %llu",
+				  segment->shm_name, mapped_size,
+				  (unsigned long long)expected.size);
+	if (memchr(header->deployment, 0, sizeof(header->deployment)) == NULL ||
+	    strcmp(header->deployment, segment->deployment) != 0)
+		return agp__error(-EPROTO, "segment %s: header field deployment is '%.64s', expected '%s'",
+				  segment->shm_name, header->deployment, segment->deployment);
+
+	segment->slot_count = expected.slot_count;
+	segment->ring_capacity = expected.ring_capacity;
+	segment->registry_capacity = expected.registry_capacity;
+	segment->slot_stride = expected.slot_stride;
+	segment->slots_offset = expected.slots_offset;
+	segment->registry_offset = expected.registry_offset;
+	segment->clock = header->clock;
+	if (segment->clock.use_tsc > 1 || (segment->clock.use_tsc && segment->clock.shift > 63))
+		return agp__error(-EPROTO, "segment %s: header clock calibration is invalid",
+				  segment->shm_name);
+	return 0;
+}
+
+int agp_segment_attach(const char *deployment, struct agp_segment *segment_out)
+{
+	struct agp_segment segment = {0};
+	char name[AGP_DEPLOYMENT_NAME_MAX + 1];
+	int error = agp_deployment_resolve(deployment, name);
+	if (error)
+		return error;
+	set_names(&segment, name);
+
+	int fd = shm_open(segment.shm_name, O_RDWR, 0);
+	if (fd < 0) {
+		error = -errno;
+		return error == -ENOENT ? error
+					: agp__error(error, "shm_open(%s): %s", segment.shm_name,
+						     strerror(errno));
+	}
+
+	/* A creator may be between shm_open and posix_fallocate, or before its magic store: wait up to 2 s. */
+	struct stat st;
+	uint64_t magic = 0;
+	void *base = MAP_FAILED;
+	for (int attempt = 0; attempt < 200; attempt++) {
+		if (fstat(fd, &st) != 0) {
+			error = agp__error(-errno, "fstat(%s): %s", segment.shm_name, strerror(errno));
+			goto fail_close;
+		}
+		if ((size_t)st.st_size >= sizeof(struct agp_shm_header)) {
+			if (base == MAP_FAILED) {
+				base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+					    MAP_SHARED, fd, 0);
+				if (base == MAP_FAILED) {
+					error = agp__error(-errno, "mapping %s: %s",
+							   segment.shm_name, strerror(errno));
+					goto fail_close;
+				}
+			}
+			/* Acquire pairs with the creator's release store of the magic. */
+			magic = atomic_load_explicit(&((struct agp_shm_header *)base)->magic,
+						     memory_order_acquire);
+			if (magic != 0)
+				break;
+		}
+		struct timespec pause = {0, 10 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+	if (magic != AGP_SHM_MAGIC) {
+		error = agp__error(-EPROTO, "segment %s: header field magic is 0x%016llx, expected 0x%016llx%s",
+				   segment.shm_name, (unsigned long long)magic,
+				   (unsigned long long)AGP_SHM_MAGIC,
+				   magic == 0 ? " (never initialised)" : "");
+		goto fail_unmap;
+	}
+	segment.base = base;
+	segment.size = (size_t)st.st_size;
+	error = validate_header(&segment, (size_t)st.st_size);
+	if (error)
+		goto fail_unmap;
+	close(fd);
+	*segment_out = segment;
+	return 0;
+
+fail_unmap:
+	if (base != MAP_FAILED)
+		munmap(base, (size_t)st.st_size);
+fail_close:
+	close(fd);
+	return error;
+}
+
+int agp_segment_open(const char *deployment, const struct agp_segment_layout *layout,
+		     struct agp_segment *segment_out)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		int error = agp_segment_attach(deployment, segment_out);
+		if (error != -ENOENT)
+			return error;
+		error = agp_segment_create(deployment, layout, segment_out);
+		if (error != -EEXIST)
+			return error;
+		/* Another process created it between our two calls: attach to theirs. */
+	}
+	return agp__error(-EAGAIN, "segment for deployment '%s' kept appearing and vanishing",
+			  deployment ? deployment : "(default)");
+}
+
+void agp_segment_detach(struct agp_segment *segment)
+{
+	if (segment->base)
+		munmap(segment->base, segment->size);
+	segment->base = NULL;
+}
+
+int agp_segment_unlink(const char *deployment)
+{
+	char name[AGP_DEPLOYMENT_NAME_MAX + 1];
+	int error = agp_deployment_resolve(deployment, name);
+	if (error)
+		return error;
+	char shm_name[AGP_DEPLOYMENT_NAME_MAX + 16];
+	snprintf(shm_name, sizeof(shm_name), "/agentperf.%s", name);
+	if (shm_unlink(shm_name) != 0)
+		return agp__error(-errno, "shm_unlink(%s): %s", shm_name, strerror(errno));
+	return 0;
+}

@@ -1,0 +1,123 @@
+#include "slot.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+
+uint64_t agp_process_start_time(pid_t pid)
+{
+	char path[64], buffer[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *file = fopen(path, "re");
+	if (!file)
+		return 0;
+	size_t length = fread(buffer, 1, sizeof(buffer) - 1, file);
+	fclose(file);
+	buffer[length] = '\0';
+	/* The command name (field 2) may hold spaces and parentheses: count fields after its last ')'. */
+	char *cursor = strrchr(buffer, ')');
+	if (!cursor)
+		return 0;
+	cursor++;
+	for (int field = 3; field < 22; field++) {
+		cursor = strchr(cursor + 1, ' ');
+		if (!cursor)
+			return 0;
+	}
+	return strtoull(cursor + 1, NULL, 10);
+}
+
+bool agp_process_alive(pid_t pid, uint64_t start_time)
+{
+	if (pid <= 0)
+		return false;
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return false;
+	uint64_t now_start = agp_process_start_time(pid);
+	/* A zombie or a reused pid: either it is gone from /proc or it started at another time. */
+	return now_start != 0 && now_start == start_time;
+}
+
+static bool collector_serving(const struct agp_segment *segment)
+{
+	/* Relaxed: an advisory hint; a wrong guess only delays a reclaim. */
+	int32_t pid = atomic_load_explicit(&agp_segment_header(segment)->collector_pid,
+					   memory_order_relaxed);
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+static bool try_take(struct agp_slot *slot, uint32_t from)
+{
+	uint32_t expected = from;
+	/* Acquire: we reset indices the previous owner and the collector wrote; see their last writes first. */
+	return atomic_compare_exchange_strong_explicit(&slot->state, &expected, AGP_SLOT_CLAIMING,
+						       memory_order_acquire, memory_order_relaxed);
+}
+
+int agp_slot_claim(struct agp_segment *segment, const char *name, const char *type,
+		   uint32_t *index_out)
+{
+	pid_t pid = getpid();
+	uint64_t start_time = agp_process_start_time(pid);
+	bool may_reclaim = !collector_serving(segment);
+
+	for (uint32_t index = 0; index < segment->slot_count; index++) {
+		struct agp_slot *slot = agp_segment_slot(segment, index);
+		bool taken = try_take(slot, AGP_SLOT_FREE);
+		if (!taken && may_reclaim) {
+			taken = try_take(slot, AGP_SLOT_CLOSED) ||
+				(atomic_load_explicit(&slot->state, memory_order_relaxed) ==
+					 AGP_SLOT_LIVE &&
+				 !agp_process_alive(slot->pid, slot->start_time) &&
+				 try_take(slot, AGP_SLOT_LIVE));
+		}
+		if (!taken)
+			continue;
+
+		/* Relaxed stores: nobody reads a CLAIMING slot; the release of LIVE below publishes them. */
+		atomic_store_explicit(&slot->tail_hot, 0, memory_order_relaxed);
+		atomic_store_explicit(&slot->dropped_hot, 0, memory_order_relaxed);
+		atomic_store_explicit(&slot->head, 0, memory_order_relaxed);
+		slot->pid = pid;
+		slot->start_time = start_time;
+		memset(slot->name, 0, sizeof(slot->name));
+		memset(slot->type, 0, sizeof(slot->type));
+		strncpy(slot->name, name, sizeof(slot->name) - 1);
+		strncpy(slot->type, type, sizeof(slot->type) - 1);
+		atomic_fetch_add_explicit(&slot->generation, 1, memory_order_relaxed);
+		/* Release: a collector that reads LIVE (acquire) sees the identity and zeroed indices. */
+		atomic_store_explicit(&slot->state, AGP_SLOT_LIVE, memory_order_release);
+		*index_out = index;
+		return 0;
+	}
+	return agp__error(-ENOSPC, "all %u agent slots of deployment '%s' are taken",
+			  segment->slot_count, segment->deployment);
+}
+
+void agp_slot_close(struct agp_segment *segment, uint32_t index)
+{
+	struct agp_slot *slot = agp_segment_slot(segment, index);
+	uint32_t expected = AGP_SLOT_LIVE;
+	/* Release: the collector that sees CLOSED sees every record published before. */
+	atomic_compare_exchange_strong_explicit(&slot->state, &expected, AGP_SLOT_CLOSED,
+						memory_order_release, memory_order_relaxed);
+}
+
+bool agp_slot_release(struct agp_segment *segment, uint32_t index, uint32_t generation)
+{
+	struct agp_slot *slot = agp_segment_slot(segment, index);
+	/* Acquire: pairs with the claimant's release, so the generation we compare is the one it wrote. */
+	uint32_t state = atomic_load_explicit(&slot->state, memory_order_acquire);
+	if ((state != AGP_SLOT_CLOSED && state != AGP_SLOT_LIVE) ||
+	    atomic_load_explicit(&slot->generation, memory_order_relaxed) != generation)
+		return false;
+	/* Release: the next claimant's acquire sees that we are done reading the ring. */
+	return atomic_compare_exchange_strong_explicit(&slot->state, &state, AGP_SLOT_FREE,
+						       memory_order_release, memory_order_relaxed);
+}
