@@ -1,0 +1,656 @@
+/*
+ * HDR histogram: layout arithmetic, recording, merge, queries and iteration.
+ * The design (block sums, occupancy bitmap, exact running sums) is explained in
+ * hdr_histogram.h; this file keeps the invariants:
+ *   block_counts[b] == sum of counts[b*64 .. b*64+63]
+ *   occupied bit b set <=> block_counts[b] != 0 (counts only grow until a reset)
+ *   total_count == sum of counts
+ */
+#include "collector/hdr_histogram.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef unsigned __int128 u128;
+
+/* ------------------------------------------------------------------ layout */
+
+int agp_hdr_config_init(int64_t lowest, int64_t highest, int significant_figures,
+                        struct agp_hdr_config *cfg)
+{
+	struct agp_hdr_config c;
+	int64_t single_unit_limit = 2;
+	int32_t count_magnitude = 0;
+	int64_t untrackable;
+
+	if (lowest < 1 || significant_figures < 1 || significant_figures > 5 ||
+	    highest / 2 < lowest)
+		return -EINVAL;
+
+	memset(&c, 0, sizeof(c));
+	c.lowest_discernible_value = lowest;
+	c.highest_trackable_value = highest;
+	c.significant_figures = significant_figures;
+
+	/* The sub-bucket count is the smallest power of two that resolves single units up to
+	 * 2 * 10^figures, i.e. ceil(log2(2 * 10^figures)), computed in integers. */
+	for (int i = 0; i < significant_figures; i++)
+		single_unit_limit *= 10;
+	while ((INT64_C(1) << count_magnitude) < single_unit_limit)
+		count_magnitude++;
+	c.sub_bucket_half_count_magnitude = (count_magnitude > 1 ? count_magnitude : 1) - 1;
+	c.unit_magnitude = 63 - __builtin_clzll((uint64_t)lowest); /* floor(log2(lowest)) */
+	c.sub_bucket_count = INT32_C(1) << (c.sub_bucket_half_count_magnitude + 1);
+	c.sub_bucket_half_count = c.sub_bucket_count / 2;
+	c.sub_bucket_mask = ((int64_t)c.sub_bucket_count - 1) << c.unit_magnitude;
+	if (c.unit_magnitude + c.sub_bucket_half_count_magnitude > 61)
+		return -EINVAL;
+
+	/* Buckets double the covered range until highest is below the first untrackable value;
+	 * near the top of int64 one extra bucket covers the rest (as the reference does). */
+	untrackable = (int64_t)c.sub_bucket_count << c.unit_magnitude;
+	c.bucket_count = 1;
+	while (untrackable <= highest) {
+		if (untrackable > INT64_MAX / 2) {
+			c.bucket_count++;
+			break;
+		}
+		untrackable <<= 1;
+		c.bucket_count++;
+	}
+	c.counts_len = (c.bucket_count + 1) * c.sub_bucket_half_count;
+	c.block_count = (c.counts_len + AGP_HDR_BLOCK_LEN - 1) / AGP_HDR_BLOCK_LEN;
+	c.bitmap_words = (c.block_count + 63) / 64;
+	*cfg = c;
+	return 0;
+}
+
+size_t agp_hdr_memory_size(const struct agp_hdr_config *cfg)
+{
+	return ((size_t)cfg->counts_len + (size_t)cfg->block_count + (size_t)cfg->bitmap_words) *
+	       sizeof(uint64_t);
+}
+
+void agp_hdr_init(struct agp_hdr *h, const struct agp_hdr_config *cfg, void *counts_memory)
+{
+	memset(h, 0, sizeof(*h));
+	h->cfg = *cfg;
+	h->counts = counts_memory;
+	h->block_counts = (uint64_t *)(h->counts + cfg->counts_len);
+	h->occupied = h->block_counts + cfg->block_count;
+	h->highest_trackable_value = cfg->highest_trackable_value;
+	h->sub_bucket_mask = cfg->sub_bucket_mask;
+	h->unit_magnitude = cfg->unit_magnitude;
+	h->sub_bucket_half_count_magnitude = cfg->sub_bucket_half_count_magnitude;
+	memset(counts_memory, 0, agp_hdr_memory_size(cfg));
+	h->min_value = INT64_MAX;
+	h->max_value = 0;
+	h->sums_exact = true;
+}
+
+int agp_hdr_create(int64_t lowest, int64_t highest, int significant_figures, struct agp_hdr **out)
+{
+	struct agp_hdr_config cfg;
+	struct agp_hdr *h;
+	void *memory;
+	int rc = agp_hdr_config_init(lowest, highest, significant_figures, &cfg);
+
+	if (rc)
+		return rc;
+	h = malloc(sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	/* Cache-line alignment keeps each 64-counter block on 8 whole lines. */
+	if (posix_memalign(&memory, 64, agp_hdr_memory_size(&cfg))) {
+		free(h);
+		return -ENOMEM;
+	}
+	agp_hdr_init(h, &cfg, memory);
+	h->allocation = memory;
+	*out = h;
+	return 0;
+}
+
+void agp_hdr_destroy(struct agp_hdr *h)
+{
+	if (!h)
+		return;
+	free(h->allocation);
+	free(h);
+}
+
+size_t agp_hdr_footprint(const struct agp_hdr *h)
+{
+	return sizeof(*h) + agp_hdr_memory_size(&h->cfg);
+}
+
+void agp_hdr_reset(struct agp_hdr *h)
+{
+	memset(h->counts, 0, agp_hdr_memory_size(&h->cfg));
+	h->total_count = 0;
+	h->clamped_count = 0;
+	h->min_value = INT64_MAX;
+	h->max_value = 0;
+	h->sum = 0;
+	h->sum_squares = 0;
+	h->sums_exact = true;
+}
+
+bool agp_hdr_same_layout(const struct agp_hdr *a, const struct agp_hdr *b)
+{
+	return a->cfg.lowest_discernible_value == b->cfg.lowest_discernible_value &&
+	       a->cfg.highest_trackable_value == b->cfg.highest_trackable_value &&
+	       a->cfg.significant_figures == b->cfg.significant_figures;
+}
+
+/* ------------------------------------------------------------ equivalents */
+
+int64_t agp_hdr_value_at_index(const struct agp_hdr *h, int32_t index)
+{
+	int32_t half_magnitude = h->sub_bucket_half_count_magnitude;
+	int32_t bucket = (index >> half_magnitude) - 1;
+	int32_t sub = (index & (h->cfg.sub_bucket_half_count - 1)) + h->cfg.sub_bucket_half_count;
+
+	/* Index block 0 is the lower half of bucket 0, which has no bucket of its own. */
+	if (bucket < 0) {
+		sub -= h->cfg.sub_bucket_half_count;
+		bucket = 0;
+	}
+	return (int64_t)sub << (bucket + h->unit_magnitude);
+}
+
+/* Width of the bucket holding index (all values of a sub-bucket are equivalent). */
+static int64_t index_range(const struct agp_hdr *h, int32_t index)
+{
+	int32_t bucket = (index >> h->sub_bucket_half_count_magnitude) - 1;
+
+	return INT64_C(1) << (h->unit_magnitude + (bucket < 0 ? 0 : bucket));
+}
+
+static int32_t bucket_of(const struct agp_hdr *h, int64_t value)
+{
+	return 64 - __builtin_clzll((uint64_t)(value | h->sub_bucket_mask)) - h->unit_magnitude -
+	       (h->sub_bucket_half_count_magnitude + 1);
+}
+
+int64_t agp_hdr_equivalent_range(const struct agp_hdr *h, int64_t value)
+{
+	return INT64_C(1) << (h->unit_magnitude + bucket_of(h, value));
+}
+
+int64_t agp_hdr_lowest_equivalent(const struct agp_hdr *h, int64_t value)
+{
+	int32_t shift = bucket_of(h, value) + h->unit_magnitude;
+
+	return (value >> shift) << shift;
+}
+
+int64_t agp_hdr_highest_equivalent(const struct agp_hdr *h, int64_t value)
+{
+	return agp_hdr_lowest_equivalent(h, value) + agp_hdr_equivalent_range(h, value) - 1;
+}
+
+int64_t agp_hdr_median_equivalent(const struct agp_hdr *h, int64_t value)
+{
+	return agp_hdr_lowest_equivalent(h, value) + (agp_hdr_equivalent_range(h, value) >> 1);
+}
+
+int64_t agp_hdr_count_at_value(const struct agp_hdr *h, int64_t value)
+{
+	if (value < 0 || value > h->highest_trackable_value)
+		return 0;
+	return h->counts[agp__hdr_index(h, value)];
+}
+
+/* -------------------------------------------------------------- recording */
+
+static void note_extremes(struct agp_hdr *h, int64_t low, int64_t high)
+{
+	if (low < h->min_value)
+		h->min_value = low;
+	if (high > h->max_value)
+		h->max_value = high;
+}
+
+int agp__hdr_record_slow(struct agp_hdr *h, int64_t value, int64_t count)
+{
+	if (value < 0 || count < 0)
+		return -EINVAL;
+	if (count == 0)
+		return 0;
+	if (value > h->highest_trackable_value) {
+		h->clamped_count += count;
+		value = h->highest_trackable_value;
+	}
+	agp__hdr_count_at(h, agp__hdr_index(h, value), count);
+	h->sum += (u128)(uint64_t)value * (uint64_t)count;
+	h->sum_squares += (u128)(uint64_t)value * (uint64_t)value * (uint64_t)count;
+	note_extremes(h, value, value);
+	return 0;
+}
+
+/*
+ * Adds `count` samples of each of n values top, top - step, ..., top - (n-1)*step, which all
+ * fall into counts entry index. Sums use closed forms:
+ *   sum   = n*top - step*S1,                S1 = n(n-1)/2
+ *   sumsq = n*top^2 - 2*top*step*S1 + step^2*S2,   S2 = (n-1)n(2n-1)/6
+ * evaluated modulo 2^128; the true results fit, so wrapping intermediates cancel exactly.
+ */
+static void add_run(struct agp_hdr *h, int32_t index, int64_t top, int64_t n, int64_t step,
+                    int64_t count)
+{
+	u128 un = (uint64_t)n, ut = (uint64_t)top, us = (uint64_t)step, uc = (uint64_t)count;
+	u128 s1 = un * (un - 1) / 2;
+	u128 s2 = (un - 1) * un * (2 * un - 1) / 6;
+
+	agp__hdr_count_at(h, index, n * count);
+	h->sum += uc * (un * ut - us * s1);
+	h->sum_squares += uc * (un * ut * ut - 2 * ut * us * s1 + us * us * s2);
+	note_extremes(h, top - (n - 1) * step, top);
+}
+
+int agp_hdr_record_corrected_n(struct agp_hdr *h, int64_t value, int64_t count,
+                               int64_t expected_interval)
+{
+	int64_t missing, remaining, added;
+	int rc = agp__hdr_record_slow(h, value, count);
+
+	if (rc || count == 0 || expected_interval <= 0 || value <= expected_interval)
+		return rc;
+	/* The hidden samples are value - k*interval for k = 1..remaining, all >= interval. */
+	missing = value - expected_interval;
+	remaining = missing / expected_interval;
+	if (__builtin_mul_overflow(remaining, count, &added))
+		return -EOVERFLOW;
+	while (remaining > 0) {
+		int64_t n;
+
+		if (missing > h->highest_trackable_value) {
+			/* Every value still above the range is clamped to its top. */
+			n = (missing - h->highest_trackable_value - 1) / expected_interval + 1;
+			if (n > remaining)
+				n = remaining;
+			agp__hdr_record_slow(h, h->highest_trackable_value, n * count);
+			h->clamped_count += n * count;
+		} else {
+			int32_t index = agp__hdr_index(h, missing);
+			int64_t low = agp_hdr_value_at_index(h, index);
+
+			/* One step per counts entry: every value of this entry at once. */
+			n = (missing - low) / expected_interval + 1;
+			if (n > remaining)
+				n = remaining;
+			add_run(h, index, missing, n, expected_interval, count);
+		}
+		missing -= n * expected_interval;
+		remaining -= n;
+	}
+	return 0;
+}
+
+int agp_hdr_record_corrected(struct agp_hdr *h, int64_t value, int64_t expected_interval)
+{
+	return agp_hdr_record_corrected_n(h, value, 1, expected_interval);
+}
+
+/* ----------------------------------------------------------- block walking */
+
+/* Next occupied block at or after block, or -1. */
+static int32_t next_occupied(const struct agp_hdr *h, int32_t block)
+{
+	int32_t word = block >> 6;
+	uint64_t bits;
+
+	if (block >= h->cfg.block_count)
+		return -1;
+	bits = h->occupied[word] & (~UINT64_C(0) << (block & 63));
+	while (!bits) {
+		if (++word >= h->cfg.bitmap_words)
+			return -1;
+		bits = h->occupied[word];
+	}
+	return (word << 6) + __builtin_ctzll(bits);
+}
+
+/* Previous occupied block at or before block, or -1. */
+static int32_t prev_occupied(const struct agp_hdr *h, int32_t block)
+{
+	int32_t word;
+	uint64_t bits;
+
+	if (block < 0)
+		return -1;
+	word = block >> 6;
+	bits = h->occupied[word] & (~UINT64_C(0) >> (63 - (block & 63)));
+	while (!bits) {
+		if (--word < 0)
+			return -1;
+		bits = h->occupied[word];
+	}
+	return (word << 6) + 63 - __builtin_clzll(bits);
+}
+
+static int32_t block_end(const struct agp_hdr *h, int32_t block)
+{
+	int32_t end = (block + 1) * AGP_HDR_BLOCK_LEN;
+
+	return end < h->cfg.counts_len ? end : h->cfg.counts_len;
+}
+
+/* Index of the first counts entry at which the running count reaches target (>= 1). */
+static int32_t index_reaching(const struct agp_hdr *h, int64_t target)
+{
+	int64_t before = 0;
+	int32_t block;
+
+	if (target <= h->total_count / 2) {
+		for (block = next_occupied(h, 0); block >= 0; block = next_occupied(h, block + 1)) {
+			if (before + (int64_t)h->block_counts[block] >= target)
+				break;
+			before += (int64_t)h->block_counts[block];
+		}
+	} else {
+		/* High percentiles: walk down from the top; `above` counts what lies beyond. */
+		int64_t above = 0;
+
+		for (block = prev_occupied(h, h->cfg.block_count - 1); block >= 0;
+		     block = prev_occupied(h, block - 1)) {
+			before = h->total_count - above - (int64_t)h->block_counts[block];
+			if (before < target)
+				break;
+			above += (int64_t)h->block_counts[block];
+		}
+	}
+	if (block < 0)
+		return h->cfg.counts_len - 1; /* unreachable while total_count >= target */
+	for (int32_t i = block * AGP_HDR_BLOCK_LEN, end = block_end(h, block); i < end; i++) {
+		before += h->counts[i];
+		if (before >= target)
+			return i;
+	}
+	return block_end(h, block) - 1;
+}
+
+int64_t agp_hdr_value_at_percentile(const struct agp_hdr *h, double percentile)
+{
+	double requested = percentile < 100.0 ? percentile : 100.0;
+	int64_t target;
+	int64_t value;
+
+	if (h->total_count == 0)
+		return 0;
+	if (!(requested > 0.0))
+		requested = 0.0;
+	/* Same rounding as the reference: nearest rank, at least the first sample. */
+	target = (int64_t)(((requested / 100) * (double)h->total_count) + 0.5);
+	if (target < 1)
+		target = 1;
+	value = agp_hdr_value_at_index(h, index_reaching(h, target));
+	if (requested == 0.0)
+		return value;
+	return agp_hdr_highest_equivalent(h, value);
+}
+
+/* ------------------------------------------------------------------ merge */
+
+int agp_hdr_merge(struct agp_hdr *h, const struct agp_hdr *from)
+{
+	if (from->total_count == 0)
+		return 0;
+	if (agp_hdr_same_layout(h, from)) {
+		for (int32_t block = next_occupied(from, 0); block >= 0;
+		     block = next_occupied(from, block + 1)) {
+			int32_t begin = block * AGP_HDR_BLOCK_LEN, end = block_end(from, block);
+
+			for (int32_t i = begin; i < end; i++)
+				h->counts[i] += from->counts[i];
+			h->block_counts[block] += from->block_counts[block];
+			h->occupied[block >> 6] |= UINT64_C(1) << (block & 63);
+		}
+		h->total_count += from->total_count;
+		h->clamped_count += from->clamped_count;
+		note_extremes(h, from->min_value, from->max_value);
+	} else {
+		struct agp_hdr_iter it;
+
+		/* Re-bucket by value; the raw sums of `from` stay valid for the same samples. */
+		agp_hdr_iter_init(&it, from);
+		while (agp_hdr_iter_next(&it)) {
+			int64_t value = it.value;
+
+			if (value > h->highest_trackable_value) {
+				h->clamped_count += it.count;
+				value = h->highest_trackable_value;
+			}
+			agp__hdr_count_at(h, agp__hdr_index(h, value), it.count);
+		}
+		h->clamped_count += from->clamped_count;
+		note_extremes(
+		    h,
+		    from->min_value < h->highest_trackable_value ? from->min_value
+		                                                 : h->highest_trackable_value,
+		    from->max_value < h->highest_trackable_value ? from->max_value
+		                                                 : h->highest_trackable_value);
+	}
+	h->sum += from->sum;
+	h->sum_squares += from->sum_squares;
+	h->sums_exact = h->sums_exact && from->sums_exact;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- queries */
+
+int64_t agp_hdr_min(const struct agp_hdr *h)
+{
+	return h->total_count ? h->min_value : 0;
+}
+
+int64_t agp_hdr_max(const struct agp_hdr *h)
+{
+	return h->total_count ? h->max_value : 0;
+}
+
+int64_t agp_hdr_min_equivalent(const struct agp_hdr *h)
+{
+	return h->total_count ? agp_hdr_lowest_equivalent(h, h->min_value) : 0;
+}
+
+int64_t agp_hdr_max_equivalent(const struct agp_hdr *h)
+{
+	return h->max_value ? agp_hdr_highest_equivalent(h, h->max_value) : 0;
+}
+
+double agp_hdr_mean(const struct agp_hdr *h)
+{
+	if (h->total_count == 0)
+		return 0.0;
+	return (double)((long double)h->sum / (long double)h->total_count);
+}
+
+double agp_hdr_stddev(const struct agp_hdr *h)
+{
+	u128 n = (uint64_t)h->total_count;
+	u128 m, r, around_m;
+	long double squares;
+
+	if (h->total_count == 0)
+		return 0.0;
+	/*
+	 * Avoid cancellation in sumsq/n - mean^2: with m = floor(sum/n) and r = sum - m*n,
+	 *   sum (x-m)^2    = sumsq - m*(sum + r)      (exact in integers, it is >= 0)
+	 *   sum (x-mean)^2 = sum (x-m)^2 - r^2/n      (mean - m = r/n)
+	 * so only the last subtraction and division round.
+	 */
+	m = h->sum / n;
+	r = h->sum - m * n;
+	around_m = h->sum_squares - m * (h->sum + r);
+	squares = (long double)around_m - (long double)r * (long double)r / (long double)n;
+	if (squares < 0)
+		squares = 0;
+	return (double)sqrtl(squares / (long double)n);
+}
+
+double agp_hdr_mean_equivalent(const struct agp_hdr *h)
+{
+	struct agp_hdr_iter it;
+	u128 total = 0;
+
+	if (h->total_count == 0)
+		return 0.0;
+	agp_hdr_iter_init(&it, h);
+	while (agp_hdr_iter_next(&it))
+		total += (u128)(uint64_t)it.count * (uint64_t)it.median_equivalent_value;
+	return (double)total / (double)h->total_count;
+}
+
+double agp_hdr_stddev_equivalent(const struct agp_hdr *h)
+{
+	struct agp_hdr_iter it;
+	double mean = agp_hdr_mean_equivalent(h);
+	double squares = 0.0;
+
+	if (h->total_count == 0)
+		return 0.0;
+	/* Same order and double arithmetic as the reference, so printed digits agree. */
+	agp_hdr_iter_init(&it, h);
+	while (agp_hdr_iter_next(&it)) {
+		double deviation = (double)it.median_equivalent_value - mean;
+
+		squares += (deviation * deviation) * (double)it.count;
+	}
+	return sqrt(squares / (double)h->total_count);
+}
+
+void agp__hdr_sums_from_buckets(struct agp_hdr *h)
+{
+	struct agp_hdr_iter it;
+	int32_t first = -1, last = -1;
+
+	memset(h->block_counts, 0,
+	       ((size_t)h->cfg.block_count + (size_t)h->cfg.bitmap_words) * sizeof(uint64_t));
+	h->total_count = 0;
+	for (int32_t i = 0; i < h->cfg.counts_len; i++) {
+		if (!h->counts[i])
+			continue;
+		h->block_counts[i >> AGP_HDR_BLOCK_SHIFT] += (uint64_t)h->counts[i];
+		h->occupied[i >> (AGP_HDR_BLOCK_SHIFT + 6)] |= UINT64_C(1)
+		                                               << ((i >> AGP_HDR_BLOCK_SHIFT) & 63);
+		h->total_count += h->counts[i];
+		if (first < 0)
+			first = i;
+		last = i;
+	}
+	h->sum = 0;
+	h->sum_squares = 0;
+	h->sums_exact = false;
+	h->min_value = INT64_MAX;
+	h->max_value = 0;
+	if (first < 0)
+		return;
+	h->min_value = agp_hdr_value_at_index(h, first);
+	h->max_value = agp_hdr_highest_equivalent(h, agp_hdr_value_at_index(h, last));
+	agp_hdr_iter_init(&it, h);
+	while (agp_hdr_iter_next(&it)) {
+		u128 mid = (uint64_t)it.median_equivalent_value;
+
+		h->sum += mid * (uint64_t)it.count;
+		h->sum_squares += mid * mid * (uint64_t)it.count;
+	}
+}
+
+/* -------------------------------------------------------------- iteration */
+
+void agp_hdr_iter_init(struct agp_hdr_iter *it, const struct agp_hdr *h)
+{
+	memset(it, 0, sizeof(*it));
+	it->h = h;
+	it->index = -1;
+}
+
+static void describe_index(struct agp_hdr_iter *it)
+{
+	int64_t range = index_range(it->h, it->index);
+
+	it->value = agp_hdr_value_at_index(it->h, it->index);
+	it->highest_equivalent_value = it->value + range - 1;
+	it->median_equivalent_value = it->value + (range >> 1);
+}
+
+bool agp_hdr_iter_next(struct agp_hdr_iter *it)
+{
+	const struct agp_hdr *h = it->h;
+	int32_t i = it->index + 1;
+
+	if (it->cumulative_count >= h->total_count)
+		return false;
+	while (i < h->cfg.counts_len) {
+		int32_t block = i >> AGP_HDR_BLOCK_SHIFT;
+		int32_t end;
+
+		if (!(h->occupied[block >> 6] & (UINT64_C(1) << (block & 63)))) {
+			block = next_occupied(h, block + 1);
+			if (block < 0)
+				break;
+			i = block * AGP_HDR_BLOCK_LEN;
+		}
+		for (end = block_end(h, block); i < end; i++) {
+			if (h->counts[i]) {
+				it->index = i;
+				it->count = h->counts[i];
+				it->cumulative_count += it->count;
+				describe_index(it);
+				return true;
+			}
+		}
+	}
+	it->index = h->cfg.counts_len;
+	return false;
+}
+
+void agp_hdr_iter_percentile_init(struct agp_hdr_iter *it, const struct agp_hdr *h,
+                                  int32_t ticks_per_half_distance)
+{
+	agp_hdr_iter_init(it, h);
+	it->ticks_per_half_distance = ticks_per_half_distance > 0 ? ticks_per_half_distance : 1;
+}
+
+/*
+ * The reference walks every counts entry, but only non-empty ones can satisfy its step
+ * condition or end the walk, so stepping over empty entries gives the same sequence of
+ * (value, percentile, cumulative count).
+ */
+bool agp_hdr_iter_percentile_next(struct agp_hdr_iter *it)
+{
+	const struct agp_hdr *h = it->h;
+
+	if (it->cumulative_count >= h->total_count) {
+		if (it->seen_last_value)
+			return false;
+		it->seen_last_value = true;
+		it->percentile = 100.0;
+		return true;
+	}
+	if (it->index == -1 && !agp_hdr_iter_next(it))
+		return false;
+	do {
+		double reached = (100.0 * (double)it->cumulative_count) / (double)h->total_count;
+
+		if (it->count != 0 && it->percentile_to_iterate_to <= reached) {
+			/* Steps halve their distance to 100% every ticks_per_half_distance
+			 * reports; the expression matches the reference bit for bit. */
+			int64_t halvings =
+			    (int64_t)(log(100 / (100.0 - it->percentile_to_iterate_to)) / log(2)) +
+			    1;
+			int64_t half_distance = (int64_t)pow(2, (double)halvings);
+			int64_t ticks = it->ticks_per_half_distance * half_distance;
+
+			it->percentile = it->percentile_to_iterate_to;
+			it->percentile_to_iterate_to += 100.0 / (double)ticks;
+			return true;
+		}
+	} while (agp_hdr_iter_next(it));
+	return true;
+}
