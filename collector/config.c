@@ -12,7 +12,6 @@
  * copies back only when there was no problem, so a caller's config is never
  * left half-updated.
  */
-#define _GNU_SOURCE /* mkostemp */
 #include "config.h"
 
 #include <ctype.h>
@@ -221,6 +220,8 @@ static const struct key keys[] = {
      true, true, RULE_LISTEN},
     {"monitoring", "group", KEY_STRING, AT(additions.group), 0, 0, false, false, false, true, true,
      RULE_GROUP},
+    {"monitoring", "alert_hook", KEY_STRING, AT(additions.alert_hook), 0, 0, false, false, false,
+     true, true, RULE_NONE},
     {"monitoring", "aggregation_window_seconds", KEY_NUMBER,
      AT(additions.aggregation_window_seconds), 0.001, HOURS_MAX * 3600, false, false, true, true,
      false, RULE_NONE},

@@ -104,6 +104,8 @@ struct agp_config_additions {
 	 * tests and short runs). 0 = not set; when set it wins over the minutes.
 	 */
 	double aggregation_window_seconds;
+	/* Shell command run with each alert's JSON on standard input; "" = none. */
+	char alert_hook[AGP_CONFIG_PATH_MAX + 1];
 };
 
 /* The unit family a `metrics` entry's thresholds were written in. */

@@ -1,5 +1,7 @@
 #include "error.h"
 
+#include <agentperf/agent.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -15,6 +17,11 @@ int agp__error(int error, const char *format, ...)
 }
 
 const char *agp__error_message(void)
+{
+	return last_error;
+}
+
+const char *agp_last_error(void)
 {
 	return last_error;
 }
