@@ -32,6 +32,8 @@ struct daemon_options {
 	const char *preset;
 	const char *pidfile;
 	const char *http_listen;
+	const char *http_buckets;
+	bool http_per_agent;
 	bool daemonize;
 	bool unlink_on_exit;
 };
@@ -46,6 +48,8 @@ static void usage(FILE *out)
 		"  -c, --config FILE      config file (default: %s)\n"
 		"  -p, --preset NAME      apply the 'development' or 'production' preset first\n"
 		"      --http ADDR:PORT   serve Prometheus /metrics (overrides monitoring.http_listen)\n"
+		"      --http-per-agent   also export per-agent series (label agent)\n"
+		"      --http-buckets S,S,...  duration bucket bounds in seconds\n"
 		"  -d, --daemon           detach and run in the background\n"
 		"      --pidfile FILE     write the daemon's pid to FILE\n"
 		"      --unlink-on-exit   remove the shared segment when stopping\n"
@@ -57,12 +61,14 @@ static void usage(FILE *out)
 
 static int parse_options(int argc, char **argv, struct daemon_options *options)
 {
-	enum { OPT_HTTP = 256, OPT_PIDFILE, OPT_UNLINK };
+	enum { OPT_HTTP = 256, OPT_PIDFILE, OPT_UNLINK, OPT_HTTP_PER_AGENT, OPT_HTTP_BUCKETS };
 	static const struct option longs[] = {
 		{"name", required_argument, NULL, 'n'},
 		{"config", required_argument, NULL, 'c'},
 		{"preset", required_argument, NULL, 'p'},
 		{"http", required_argument, NULL, OPT_HTTP},
+		{"http-per-agent", no_argument, NULL, OPT_HTTP_PER_AGENT},
+		{"http-buckets", required_argument, NULL, OPT_HTTP_BUCKETS},
 		{"daemon", no_argument, NULL, 'd'},
 		{"pidfile", required_argument, NULL, OPT_PIDFILE},
 		{"unlink-on-exit", no_argument, NULL, OPT_UNLINK},
@@ -83,6 +89,12 @@ static int parse_options(int argc, char **argv, struct daemon_options *options)
 			break;
 		case OPT_HTTP:
 			options->http_listen = optarg;
+			break;
+		case OPT_HTTP_PER_AGENT:
+			options->http_per_agent = true;
+			break;
+		case OPT_HTTP_BUCKETS:
+			options->http_buckets = optarg;
 			break;
 		case 'd':
 			options->daemonize = true;
@@ -210,7 +222,9 @@ int main(int argc, char **argv)
 	int status = 1;
 	if (options.pidfile && write_pidfile(options.pidfile))
 		goto close_collector;
-	struct agp_services services;
+	struct agp_services services = {0};
+	services.export_options.per_agent = options.http_per_agent;
+	services.export_options.duration_buckets_s = options.http_buckets;
 	if (agp_services_start(&services, &collector)) {
 		fprintf(stderr, "agentperfd: %s\n", agp_last_error());
 		goto remove_pidfile;

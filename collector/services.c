@@ -5,20 +5,34 @@
 int agp_services_start(struct agp_services *services, struct agp_collector *collector)
 {
 	services->collector = collector;
-	return agp_alert_sink_open(&services->alerts, &collector->config);
+	int error = agp_alert_sink_open(&services->alerts, &collector->config);
+	if (error)
+		return error;
+	error = agp_exports_start(&services->exports, collector, &services->export_options);
+	if (error)
+		agp_alert_sink_close(&services->alerts);
+	return error;
+}
+
+static void tick(struct agp_services *services, bool final)
+{
+	rcu_read_lock();
+	const struct agp_snapshot *snapshot = agp_collector_snapshot(services->collector);
+	if (snapshot) {
+		agp_alert_sink_deliver(&services->alerts, snapshot);
+		agp_exports_tick(&services->exports, snapshot, final);
+	}
+	rcu_read_unlock();
 }
 
 void agp_services_tick(struct agp_services *services)
 {
-	rcu_read_lock();
-	const struct agp_snapshot *snapshot = agp_collector_snapshot(services->collector);
-	if (snapshot)
-		agp_alert_sink_deliver(&services->alerts, snapshot);
-	rcu_read_unlock();
+	tick(services, false);
 }
 
 void agp_services_stop(struct agp_services *services)
 {
-	agp_services_tick(services);
+	tick(services, true);
+	agp_exports_stop(&services->exports);
 	agp_alert_sink_close(&services->alerts);
 }

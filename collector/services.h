@@ -9,10 +9,13 @@
 
 #include "alert_sink.h"
 #include "collector.h"
+#include "exports.h"
 
 struct agp_services {
 	struct agp_collector *collector;
 	struct agp_alert_sink alerts;
+	struct agp_exports_options export_options; /* set by the caller before start */
+	struct agp_exports exports;
 };
 
 int agp_services_start(struct agp_services *services, struct agp_collector *collector);
