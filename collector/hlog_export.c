@@ -37,7 +37,7 @@ static int compare_lines(const void *a, const void *b)
 }
 
 int agp_hlog_write_windows(FILE *out, const struct agp_snapshot *snapshot, const char *metric,
-                           uint64_t since_ns, bool include_open, int64_t base_time_ms,
+                           uint64_t since_ns, bool include_open, uint64_t base_ns,
                            struct agp_hdr *scratch, uint64_t *last_end_ns)
 {
 	size_t capacity = 0;
@@ -74,8 +74,9 @@ int agp_hlog_write_windows(FILE *out, const struct agp_snapshot *snapshot, const
 		error = agp_sparse_hist_merge_into(window->raw, scratch);
 		if (error)
 			break;
-		double start_s =
-		    (double)(agp_hlog_wall_ms(snapshot, window->start_ns) - base_time_ms) / 1e3;
+		/* Both on the deployment clock: the offset is exact, whatever the wall clock does.
+		 */
+		double start_s = ((double)window->start_ns - (double)base_ns) / 1e9;
 		double length_s = (double)(window->end_ns - window->start_ns) / 1e9;
 		double divisor = series->unit == AGP_UNIT_NANOSECONDS ? AGP_HLOG_NS_TO_MS : 1.0;
 		error = agp_hlog_write_interval(out, tag, start_s, length_s, scratch, divisor);
@@ -129,7 +130,7 @@ char *agp_hlog_export_layout(const struct agp_snapshot *snapshot, const char *me
 	         snapshot->deployment, metric && metric[0] ? metric : "(all)");
 	error = agp_hlog_write_header(out, comment, base_ms, base_ms);
 	if (!error) {
-		int lines = agp_hlog_write_windows(out, snapshot, metric, since_ns, true, base_ms,
+		int lines = agp_hlog_write_windows(out, snapshot, metric, since_ns, true, base_ns,
 		                                   scratch, NULL);
 		error = lines < 0 ? lines : 0;
 	}

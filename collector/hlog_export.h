@@ -31,12 +31,12 @@ int64_t agp_hlog_wall_ms(const struct agp_snapshot *snapshot, uint64_t time_ns);
  * Writes the interval lines of the (agent type, metric) series of snapshot: metric NULL or ""
  * for every metric, windows that start at or after since_ns, the open window only when
  * include_open. scratch has the collector's histogram layout (it is reset and reused).
- * Start times are relative to base_time_ms. *last_end_ns (may be NULL) receives the end of
- * the latest window written, and stays as it was when none was. Returns the number of lines
- * written, or a negative errno (-EIO when writing failed, -ENOMEM).
+ * Start times are relative to base_ns (deployment clock), exactly. *last_end_ns (may be NULL)
+ * receives the end of the latest window written, and stays as it was when none was. Returns the
+ * number of lines written, or a negative errno (-EIO when writing failed, -ENOMEM).
  */
 int agp_hlog_write_windows(FILE *out, const struct agp_snapshot *snapshot, const char *metric,
-                           uint64_t since_ns, bool include_open, int64_t base_time_ms,
+                           uint64_t since_ns, bool include_open, uint64_t base_ns,
                            struct agp_hdr *scratch, uint64_t *last_end_ns);
 
 /*

@@ -30,20 +30,41 @@ static int make_folder(const char *path)
 	return 0;
 }
 
-static int open_file(struct agp_hlog_service *service)
+/* Opens the file with a header whose BaseTime is base_ns (deployment clock). */
+static int open_file(struct agp_hlog_service *service, const struct agp_snapshot *snapshot,
+                     uint64_t base_ns)
 {
 	service->file = fopen(service->path, "ae");
 	if (!service->file)
 		return agp__error(-errno, "hlog: cannot open %s: %s", service->path,
 		                  strerror(errno));
-	service->base_time_ms = agp_wall_time_ms();
-	if (agp_hlog_write_header(service->file, "agentperf collector interval log",
-	                          service->base_time_ms, service->base_time_ms) ||
+	service->base_ns = base_ns;
+	int64_t base_time_ms = agp_hlog_wall_ms(snapshot, base_ns);
+	if (agp_hlog_write_header(service->file, "agentperf collector interval log", base_time_ms,
+	                          base_time_ms) ||
 	    fflush(service->file) != 0)
 		return agp__error(-EIO, "hlog: cannot write %s", service->path);
 	return 0;
 }
 
+/*
+ * The earliest start among the windows still to be written, so that no interval of the
+ * new file starts before its BaseTime; UINT64_MAX when there is none yet.
+ */
+static uint64_t first_pending_start(const struct agp_hlog_service *service,
+                                    const struct agp_snapshot *snapshot)
+{
+	uint64_t first = UINT64_MAX;
+	for (size_t s = 0; s < snapshot->series_count; s++)
+		for (size_t w = 0; w < snapshot->series[s].window_count; w++) {
+			uint64_t start = snapshot->series[s].windows[w].start_ns;
+			if (start >= service->written_until_ns && start < first)
+				first = start;
+		}
+	return first;
+}
+
+/* Moves the full file aside; the next tick starts a new one. */
 static int rotate(struct agp_hlog_service *service)
 {
 	fclose(service->file);
@@ -59,7 +80,7 @@ static int rotate(struct agp_hlog_service *service)
 			return agp__error(-errno, "hlog: cannot rotate %s to %s: %s", from, to,
 			                  strerror(errno));
 	}
-	return open_file(service);
+	return 0;
 }
 
 int agp_hlog_service_open(struct agp_hlog_service *service, const char *storage_dir,
@@ -81,22 +102,37 @@ int agp_hlog_service_open(struct agp_hlog_service *service, const char *storage_
 	error = agp_hdr_create(lowest, highest, significant_figures, &service->scratch);
 	if (error)
 		return agp__error(error, "hlog: invalid histogram layout");
-	error = open_file(service);
-	if (error) {
+	/* Fail now rather than at the first window when the file cannot be written. */
+	FILE *probe = fopen(service->path, "ae");
+	if (!probe) {
+		error =
+		    agp__error(-errno, "hlog: cannot open %s: %s", service->path, strerror(errno));
 		agp_hdr_destroy(service->scratch);
 		service->scratch = NULL;
+		return error;
 	}
-	return error;
+	fclose(probe);
+	service->open = true;
+	return 0;
 }
 
 int agp_hlog_service_tick(struct agp_hlog_service *service, const struct agp_snapshot *snapshot,
                           bool final)
 {
-	if (!service->file)
+	if (!service->open)
 		return 0;
+	if (!service->file) {
+		/* A file (new, rotated or continued) starts with a header block of its own. */
+		uint64_t base_ns = first_pending_start(service, snapshot);
+		if (base_ns == UINT64_MAX)
+			return 0;
+		int error = open_file(service, snapshot, base_ns);
+		if (error)
+			return error;
+	}
 	uint64_t until = service->written_until_ns;
 	int lines = agp_hlog_write_windows(service->file, snapshot, NULL, until, final,
-	                                   service->base_time_ms, service->scratch, &until);
+	                                   service->base_ns, service->scratch, &until);
 	if (lines < 0)
 		return agp__error(lines, "hlog: writing %s failed", service->path);
 	if (lines == 0)
@@ -116,6 +152,7 @@ void agp_hlog_service_close(struct agp_hlog_service *service)
 	if (service->file)
 		fclose(service->file);
 	service->file = NULL;
+	service->open = false;
 	agp_hdr_destroy(service->scratch);
 	service->scratch = NULL;
 }

@@ -29,8 +29,9 @@ struct agp_hlog_service {
 	char path[1200];
 	uint64_t max_bytes;
 	unsigned keep;
-	FILE *file;
-	int64_t base_time_ms; /* BaseTime of the current file */
+	bool open;
+	FILE *file;       /* opened at the first tick, so BaseTime precedes every window */
+	uint64_t base_ns; /* BaseTime of the current file, on the deployment clock */
 	uint64_t written_until_ns;
 	struct agp_hdr *scratch;
 };

@@ -646,11 +646,11 @@ static void render_totals(const struct agp_prom_exporter *exporter,
 		if (!exported(exporter, series))
 			continue;
 		if (!header) {
-			text_family(t, "agentperf_histogram_clamped_total", "counter",
+			text_family(t, "agentperf_samples_clamped_total", "counter",
 			            "Samples above the histogram range, recorded at its top.");
 			header = true;
 		}
-		text_printf(t, "agentperf_histogram_clamped_total{");
+		text_printf(t, "agentperf_samples_clamped_total{");
 		text_series_labels(t, series->agent_type, series->agent, series->metric);
 		text_printf(t, "} %llu\n", (unsigned long long)series->clamped);
 	}

@@ -8,7 +8,7 @@
  *     labels agent_type, metric (and agent when per-agent series are on)
  *   agentperf_samples_written_total, _aggregated_total, _dropped_total,
  *   agentperf_records_invalid_total, agentperf_alerts_total   counters
- *   agentperf_histogram_clamped_total{agent_type,metric}        counter
+ *   agentperf_samples_clamped_total{agent_type,metric}        counter
  *   agentperf_samples_pending, agentperf_agents_live, agentperf_slots_quarantined gauges
  *   agentperf_health_level (0 unknown .. 5 critical) and agentperf_health{level=...} (state set)
  *   agentperf_baseline_* gauges, only when a baseline exists
