@@ -45,9 +45,10 @@ int agp_hdr_config_init(int64_t lowest, int64_t highest, int significant_figures
 	c.unit_magnitude = 63 - __builtin_clzll((uint64_t)lowest); /* floor(log2(lowest)) */
 	c.sub_bucket_count = INT32_C(1) << (c.sub_bucket_half_count_magnitude + 1);
 	c.sub_bucket_half_count = c.sub_bucket_count / 2;
-	c.sub_bucket_mask = ((int64_t)c.sub_bucket_count - 1) << c.unit_magnitude;
+	/* Checked before any shift by unit_magnitude, so the shifts below stay within int64. */
 	if (c.unit_magnitude + c.sub_bucket_half_count_magnitude > 61)
 		return -EINVAL;
+	c.sub_bucket_mask = ((int64_t)c.sub_bucket_count - 1) << c.unit_magnitude;
 
 	/* Buckets double the covered range until highest is below the first untrackable value;
 	 * near the top of int64 one extra bucket covers the rest (as the reference does). */
@@ -190,7 +191,8 @@ int64_t agp_hdr_lowest_equivalent(const struct agp_hdr *h, int64_t value)
 
 int64_t agp_hdr_highest_equivalent(const struct agp_hdr *h, int64_t value)
 {
-	return agp_hdr_lowest_equivalent(h, value) + agp_hdr_equivalent_range(h, value) - 1;
+	/* Parenthesised: the next bucket may start at 2^63, the last value of this one may not. */
+	return agp_hdr_lowest_equivalent(h, value) + (agp_hdr_equivalent_range(h, value) - 1);
 }
 
 int64_t agp_hdr_median_equivalent(const struct agp_hdr *h, int64_t value)
@@ -575,7 +577,7 @@ static void describe_index(struct agp_hdr_iter *it)
 	int64_t range = index_range(it->h, it->index);
 
 	it->value = agp_hdr_value_at_index(it->h, it->index);
-	it->highest_equivalent_value = it->value + range - 1;
+	it->highest_equivalent_value = it->value + (range - 1);
 	it->median_equivalent_value = it->value + (range >> 1);
 }
 
