@@ -234,6 +234,50 @@ int agp__hdr_record_slow(struct agp_hdr *h, int64_t value, int64_t count)
 	return 0;
 }
 
+size_t agp_hdr_record_values(struct agp_hdr *h, const int64_t *values, size_t n)
+{
+	/* Locals cannot alias the counts array, so the compiler keeps them in registers;
+	 * through h they would be reloaded and stored around every counter increment. */
+	int64_t *counts = h->counts;
+	uint64_t *blocks = h->block_counts;
+	const uint64_t highest = (uint64_t)h->highest_trackable_value;
+	int64_t total = 0, clamped = 0, low = h->min_value, high = h->max_value;
+	u128 sum = 0, squares = 0;
+	size_t rejected = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		int64_t value = values[k];
+		int32_t index, block;
+
+		if (__builtin_expect((uint64_t)value > highest, 0)) {
+			if (value < 0) {
+				rejected++;
+				continue;
+			}
+			clamped++;
+			value = (int64_t)highest;
+		}
+		index = agp__hdr_index(h, value);
+		block = index >> AGP_HDR_BLOCK_SHIFT;
+		counts[index]++;
+		if (__builtin_expect(blocks[block] == 0, 0))
+			h->occupied[block >> 6] |= UINT64_C(1) << (block & 63);
+		blocks[block]++;
+		total++;
+		sum += (uint64_t)value;
+		squares += (u128)(uint64_t)value * (uint64_t)value;
+		low = value < low ? value : low;
+		high = value > high ? value : high;
+	}
+	h->total_count += total;
+	h->clamped_count += clamped;
+	h->sum += sum;
+	h->sum_squares += squares;
+	h->min_value = low;
+	h->max_value = high;
+	return rejected;
+}
+
 /*
  * Adds `count` samples of each of n values top, top - step, ..., top - (n-1)*step, which all
  * fall into counts entry index. Sums use closed forms:
@@ -495,34 +539,42 @@ double agp_hdr_stddev(const struct agp_hdr *h)
 	return (double)sqrtl(squares / (long double)n);
 }
 
+/* Midpoint of the bucket holding index: the reference's "median equivalent value". */
+static inline int64_t median_at_index(const struct agp_hdr *h, int32_t index)
+{
+	return agp_hdr_value_at_index(h, index) + (index_range(h, index) >> 1);
+}
+
 double agp_hdr_mean_equivalent(const struct agp_hdr *h)
 {
-	struct agp_hdr_iter it;
 	u128 total = 0;
 
 	if (h->total_count == 0)
 		return 0.0;
-	agp_hdr_iter_init(&it, h);
-	while (agp_hdr_iter_next(&it))
-		total += (u128)(uint64_t)it.count * (uint64_t)it.median_equivalent_value;
+	/* A direct walk over occupied blocks: this is the .hgrm footer's cost. */
+	for (int32_t block = next_occupied(h, 0); block >= 0; block = next_occupied(h, block + 1))
+		for (int32_t i = block * AGP_HDR_BLOCK_LEN, end = block_end(h, block); i < end; i++)
+			if (h->counts[i])
+				total +=
+				    (u128)(uint64_t)h->counts[i] * (uint64_t)median_at_index(h, i);
 	return (double)total / (double)h->total_count;
 }
 
 double agp_hdr_stddev_equivalent(const struct agp_hdr *h)
 {
-	struct agp_hdr_iter it;
 	double mean = agp_hdr_mean_equivalent(h);
 	double squares = 0.0;
 
 	if (h->total_count == 0)
 		return 0.0;
 	/* Same order and double arithmetic as the reference, so printed digits agree. */
-	agp_hdr_iter_init(&it, h);
-	while (agp_hdr_iter_next(&it)) {
-		double deviation = (double)it.median_equivalent_value - mean;
+	for (int32_t block = next_occupied(h, 0); block >= 0; block = next_occupied(h, block + 1))
+		for (int32_t i = block * AGP_HDR_BLOCK_LEN, end = block_end(h, block); i < end; i++)
+			if (h->counts[i]) {
+				double deviation = (double)median_at_index(h, i) - mean;
 
-		squares += (deviation * deviation) * (double)it.count;
-	}
+				squares += (deviation * deviation) * (double)h->counts[i];
+			}
 	return sqrt(squares / (double)h->total_count);
 }
 

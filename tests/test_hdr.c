@@ -73,6 +73,10 @@ static int64_t brute_percentile(const struct agp_hdr *h, double p)
 	return 0;
 }
 
+enum shape { UNIFORM, LOGNORMAL, BIMODAL };
+static int64_t draw(enum shape s);
+static void assert_same_histogram(const struct agp_hdr *a, const struct agp_hdr *b);
+
 static void test_config_vector(void **state)
 {
 	struct agp_hdr_config cfg, untouched;
@@ -104,6 +108,44 @@ static void test_config_vector(void **state)
 	assert_int_equal(agp_hdr_config_init(10, 19, 3, &cfg), -EINVAL);
 	assert_memory_equal(&cfg, &untouched, sizeof(cfg));
 	assert_int_equal(agp_hdr_config_init(1, INT64_MAX, 5, &cfg), 0);
+	/* A unit magnitude that would shift the sub-bucket mask out of int64. */
+	assert_int_equal(agp_hdr_config_init(INT64_C(1) << 60, INT64_MAX, 1, &cfg), -EINVAL);
+}
+
+static void test_top_of_int64(void **state)
+{
+	struct agp_hdr *h = make(1, INT64_MAX, 3);
+	(void)state;
+
+	/* The last bucket ends at INT64_MAX; its highest equivalent must not overflow. */
+	assert_int_equal(agp_hdr_record(h, INT64_MAX), 0);
+	assert_int_equal(agp_hdr_record(h, INT64_MAX - 1), 0);
+	assert_int_equal(agp_hdr_clamped(h), 0);
+	assert_int_equal(agp_hdr_highest_equivalent(h, INT64_MAX), INT64_MAX);
+	assert_int_equal(agp_hdr_value_at_percentile(h, 100), INT64_MAX);
+	assert_int_equal(agp_hdr_max_equivalent(h), INT64_MAX);
+	assert_true(agp_hdr_mean(h) > 9.2e18);
+	agp_hdr_destroy(h);
+}
+
+static void test_record_values_batch(void **state)
+{
+	enum { N = 100000 };
+	struct agp_hdr *one = make(1, HOUR_NS, 3), *batch = make(1, HOUR_NS, 3);
+	int64_t *values = malloc(N * sizeof(*values));
+	(void)state;
+
+	for (int i = 0; i < N; i++)
+		values[i] = i % 1000 == 7 ? -i : (i % 999 == 0 ? HOUR_NS * 3 : draw(LOGNORMAL));
+	for (int i = 0; i < N; i++)
+		agp_hdr_record(one, values[i]);
+	agp_hdr_record(batch, 5); /* the batch continues existing state */
+	agp_hdr_record(one, 5);
+	assert_int_equal(agp_hdr_record_values(batch, values, N), 100);
+	assert_same_histogram(batch, one);
+	free(values);
+	agp_hdr_destroy(one);
+	agp_hdr_destroy(batch);
 }
 
 static void test_init_in_caller_memory(void **state)
@@ -176,8 +218,6 @@ static void test_equivalents(void **state)
 	}
 	agp_hdr_destroy(h);
 }
-
-enum shape { UNIFORM, LOGNORMAL, BIMODAL };
 
 static int64_t draw(enum shape s)
 {
@@ -478,6 +518,8 @@ int main(void)
 	    cmocka_unit_test(test_corrected_hand_computed),
 	    cmocka_unit_test(test_corrected_against_loop),
 	    cmocka_unit_test(test_iterators),
+	    cmocka_unit_test(test_top_of_int64),
+	    cmocka_unit_test(test_record_values_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
