@@ -361,24 +361,6 @@ static int32_t next_occupied(const struct agp_hdr *h, int32_t block)
 	return (word << 6) + __builtin_ctzll(bits);
 }
 
-/* Previous occupied block at or before block, or -1. */
-static int32_t prev_occupied(const struct agp_hdr *h, int32_t block)
-{
-	int32_t word;
-	uint64_t bits;
-
-	if (block < 0)
-		return -1;
-	word = block >> 6;
-	bits = h->occupied[word] & (~UINT64_C(0) >> (63 - (block & 63)));
-	while (!bits) {
-		if (--word < 0)
-			return -1;
-		bits = h->occupied[word];
-	}
-	return (word << 6) + 63 - __builtin_clzll(bits);
-}
-
 static int32_t block_end(const struct agp_hdr *h, int32_t block)
 {
 	int32_t end = (block + 1) * AGP_HDR_BLOCK_LEN;
@@ -386,30 +368,66 @@ static int32_t block_end(const struct agp_hdr *h, int32_t block)
 	return end < h->cfg.counts_len ? end : h->cfg.counts_len;
 }
 
+/*
+ * The block holding the target-th sample (target >= 1) and the count before it. Empty
+ * stretches of 64 blocks are skipped by their zero bitmap word; inside a word the occupied
+ * span is walked as a plain array, which is faster than bit scanning when blocks are dense.
+ * High targets walk down from the top, so p99 reads only the blocks above it.
+ */
+static int32_t block_reaching(const struct agp_hdr *h, int64_t target, int64_t *before_out)
+{
+	const uint64_t *sums = h->block_counts;
+
+	if (target <= h->total_count / 2) {
+		int64_t before = 0;
+
+		for (int32_t w = 0; w < h->cfg.bitmap_words; w++) {
+			uint64_t bits = h->occupied[w];
+			int32_t b, last;
+
+			if (!bits)
+				continue;
+			b = (w << 6) + __builtin_ctzll(bits);
+			last = (w << 6) + 63 - __builtin_clzll(bits);
+			for (; b <= last; b++) {
+				if (before + (int64_t)sums[b] >= target) {
+					*before_out = before;
+					return b;
+				}
+				before += (int64_t)sums[b];
+			}
+		}
+	} else {
+		int64_t above = 0; /* samples in the blocks already passed, above this one */
+
+		for (int32_t w = h->cfg.bitmap_words - 1; w >= 0; w--) {
+			uint64_t bits = h->occupied[w];
+			int32_t b, first;
+
+			if (!bits)
+				continue;
+			b = (w << 6) + 63 - __builtin_clzll(bits);
+			first = (w << 6) + __builtin_ctzll(bits);
+			for (; b >= first; b--) {
+				int64_t before = h->total_count - above - (int64_t)sums[b];
+
+				if (before < target) {
+					*before_out = before;
+					return b;
+				}
+				above += (int64_t)sums[b];
+			}
+		}
+	}
+	return -1;
+}
+
 /* Index of the first counts entry at which the running count reaches target (>= 1). */
 static int32_t index_reaching(const struct agp_hdr *h, int64_t target)
 {
 	int64_t before = 0;
-	int32_t block;
+	int32_t block = block_reaching(h, target, &before);
 
-	if (target <= h->total_count / 2) {
-		for (block = next_occupied(h, 0); block >= 0; block = next_occupied(h, block + 1)) {
-			if (before + (int64_t)h->block_counts[block] >= target)
-				break;
-			before += (int64_t)h->block_counts[block];
-		}
-	} else {
-		/* High percentiles: walk down from the top; `above` counts what lies beyond. */
-		int64_t above = 0;
-
-		for (block = prev_occupied(h, h->cfg.block_count - 1); block >= 0;
-		     block = prev_occupied(h, block - 1)) {
-			before = h->total_count - above - (int64_t)h->block_counts[block];
-			if (before < target)
-				break;
-			above += (int64_t)h->block_counts[block];
-		}
-	}
 	if (block < 0)
 		return h->cfg.counts_len - 1; /* unreachable while total_count >= target */
 	for (int32_t i = block * AGP_HDR_BLOCK_LEN, end = block_end(h, block); i < end; i++) {
@@ -442,8 +460,17 @@ int64_t agp_hdr_value_at_percentile(const struct agp_hdr *h, double percentile)
 
 /* ------------------------------------------------------------------ merge */
 
+/* A whole block: fixed length and restrict let the compiler use vector adds. */
+static void add_block(int64_t *restrict to, const int64_t *restrict from)
+{
+	for (int i = 0; i < AGP_HDR_BLOCK_LEN; i++)
+		to[i] += from[i];
+}
+
 int agp_hdr_merge(struct agp_hdr *h, const struct agp_hdr *from)
 {
+	if (h == from)
+		return -EINVAL;
 	if (from->total_count == 0)
 		return 0;
 	if (agp_hdr_same_layout(h, from)) {
@@ -451,8 +478,11 @@ int agp_hdr_merge(struct agp_hdr *h, const struct agp_hdr *from)
 		     block = next_occupied(from, block + 1)) {
 			int32_t begin = block * AGP_HDR_BLOCK_LEN, end = block_end(from, block);
 
-			for (int32_t i = begin; i < end; i++)
-				h->counts[i] += from->counts[i];
+			if (end - begin == AGP_HDR_BLOCK_LEN)
+				add_block(h->counts + begin, from->counts + begin);
+			else
+				for (int32_t i = begin; i < end; i++)
+					h->counts[i] += from->counts[i];
 			h->block_counts[block] += from->block_counts[block];
 			h->occupied[block >> 6] |= UINT64_C(1) << (block & 63);
 		}
@@ -547,16 +577,35 @@ static inline int64_t median_at_index(const struct agp_hdr *h, int32_t index)
 
 double agp_hdr_mean_equivalent(const struct agp_hdr *h)
 {
+	/* With at least 64 sub-buckets per half bucket, a block never straddles a bucket: its
+	 * entries are base + j*range, so sum(count * midpoint) over the block is
+	 *   (base + range/2) * block_sum + range * sum(j * count_j),
+	 * one multiply-add per entry instead of an index decode. */
+	bool linear_blocks = h->cfg.sub_bucket_half_count >= AGP_HDR_BLOCK_LEN;
 	u128 total = 0;
 
 	if (h->total_count == 0)
 		return 0.0;
-	/* A direct walk over occupied blocks: this is the .hgrm footer's cost. */
-	for (int32_t block = next_occupied(h, 0); block >= 0; block = next_occupied(h, block + 1))
-		for (int32_t i = block * AGP_HDR_BLOCK_LEN, end = block_end(h, block); i < end; i++)
+	for (int32_t block = next_occupied(h, 0); block >= 0; block = next_occupied(h, block + 1)) {
+		int32_t begin = block * AGP_HDR_BLOCK_LEN, end = block_end(h, block);
+
+		if (linear_blocks && h->block_counts[block] < (UINT64_C(1) << 57)) {
+			const int64_t *c = h->counts + begin;
+			uint64_t weighted = 0; /* < 64 * 2^57: no overflow */
+			uint64_t base = (uint64_t)agp_hdr_value_at_index(h, begin);
+			uint64_t range = (uint64_t)index_range(h, begin);
+
+			for (int32_t j = 0; j < end - begin; j++)
+				weighted += (uint64_t)j * (uint64_t)c[j];
+			total += (u128)(base + range / 2) * h->block_counts[block] +
+			         (u128)range * weighted;
+			continue;
+		}
+		for (int32_t i = begin; i < end; i++)
 			if (h->counts[i])
 				total +=
 				    (u128)(uint64_t)h->counts[i] * (uint64_t)median_at_index(h, i);
+	}
 	return (double)total / (double)h->total_count;
 }
 

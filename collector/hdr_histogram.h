@@ -181,7 +181,7 @@ int agp_hdr_record_corrected_n(struct agp_hdr *h, int64_t value, int64_t count,
 /*
  * Adds from's counts into h. Same layout: cost proportional to from's occupied blocks.
  * Different layouts: every recorded bucket of from is recorded at its lowest equivalent
- * value (clamping as usual). Returns 0.
+ * value (clamping as usual). Returns 0, or -EINVAL when from is h itself.
  */
 int agp_hdr_merge(struct agp_hdr *h, const struct agp_hdr *from);
 
