@@ -981,8 +981,9 @@ static void parse_metric(struct problems *p, const char *source, struct agp_conf
 		                                                   : AGP_CONFIG_UNIT_COUNT;
 		if (entry.unit != AGP_CONFIG_UNIT_NONE && entry.unit != unit) {
 			problem(p,
-			        "%s: %s: found beside %s, expected the warning and critical "
-			        "thresholds of a metric in one unit",
+			        "%s: %s: found beside %s, expected both thresholds of a metric in "
+			        "one unit: warning_ms/critical_ms, warning_mb/critical_mb or "
+			        "warning/critical",
 			        source, path, unit_key);
 			ok = false;
 			continue;
@@ -1138,6 +1139,31 @@ out_close:
 	return rc;
 }
 
+/*
+ * jansson reports "duplicate object key" without the key; it stops right
+ * after the repeated key's string, so the key is the last string before the
+ * error position. Writes " \"key\"" into out, or "" for other errors.
+ */
+static void duplicate_key_name(const char *text, size_t len, const json_error_t *jerr, char *out,
+                               size_t outlen)
+{
+	out[0] = '\0';
+	if (!strstr(jerr->text, "duplicate") || jerr->position <= 0 || (size_t)jerr->position > len)
+		return;
+	size_t end = (size_t)jerr->position;
+	while (end > 0 && text[end - 1] != '"')
+		end--;
+	if (end == 0)
+		return;
+	size_t start = end - 1; /* the closing quote */
+	while (start > 0 && !(text[start - 1] == '"' && (start < 2 || text[start - 2] != '\\')))
+		start--;
+	if (start == 0)
+		return;
+	size_t key_len = end - 1 - start;
+	snprintf(out, outlen, " \"%.*s\"", (int)(key_len < 80 ? key_len : 80), text + start);
+}
+
 int agp_config_load_file(const char *path, struct agp_config *cfg, char *err, size_t errlen)
 {
 	char *text = NULL;
@@ -1148,12 +1174,15 @@ int agp_config_load_file(const char *path, struct agp_config *cfg, char *err, si
 
 	json_error_t jerr;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	free(text);
 	if (!root) {
-		set_err(err, errlen, "%s:%d:%d: not valid JSON: %s", path, jerr.line, jerr.column,
-		        jerr.text);
+		char key[96];
+		duplicate_key_name(text, len, &jerr, key, sizeof(key));
+		set_err(err, errlen, "%s:%d:%d: not valid JSON: %s%s", path, jerr.line, jerr.column,
+		        jerr.text, key);
+		free(text);
 		return -EINVAL;
 	}
+	free(text);
 
 	struct agp_config *copy = malloc(sizeof(*copy));
 	if (!copy) {
