@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "shm/error.h"
-#include "storage.h"
+#include "atomic_file.h"
 
 #define HOOK_TIMEOUT_MS 5000
 
@@ -19,7 +19,7 @@ int agp_alert_sink_open(struct agp_alert_sink *sink, const struct agp_config *co
 {
 	memset(sink, 0, sizeof(*sink));
 	snprintf(sink->hook, sizeof(sink->hook), "%s", config->additions.alert_hook);
-	int error = agp_storage_make_dir(config->monitoring.storage_dir);
+	int error = agp_make_dirs(config->monitoring.storage_dir);
 	if (error)
 		return agp__error(error, "creating storage folder %s: %s",
 				  config->monitoring.storage_dir, strerror(-error));
