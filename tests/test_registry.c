@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -118,6 +119,51 @@ struct fixture {
 	char name[64];
 	struct agp_segment segment;
 };
+
+struct registrar_thread {
+	struct agp_segment *segment;
+	_Atomic int *ready;
+	int number;
+	uint16_t ids[NAMES];
+	int error;
+};
+
+static void *registrar_thread_main(void *arg)
+{
+	struct registrar_thread *r = arg;
+	/* Relaxed: a start line only, no data is handed over through it. */
+	atomic_fetch_add_explicit(r->ready, 1, memory_order_relaxed);
+	while (atomic_load_explicit(r->ready, memory_order_relaxed) < PROCESSES)
+		sched_yield();
+	for (int n = 0; n < NAMES && !r->error; n++) {
+		int i = r->number % 2 ? NAMES - 1 - n : n;
+		char metric[32];
+		snprintf(metric, sizeof(metric), "thread_metric_%d", i);
+		r->error = agp_registry_register(r->segment, metric, AGP_UNIT_BYTES, 0, &r->ids[i]);
+	}
+	return NULL;
+}
+
+/* The same race among threads of one process, where ThreadSanitizer can watch the protocol. */
+static void test_concurrent_registration_threads(void **state)
+{
+	struct fixture *f = *state;
+	struct registrar_thread threads[PROCESSES] = {0};
+	pthread_t handles[PROCESSES];
+	_Atomic int ready = 0;
+	for (int t = 0; t < PROCESSES; t++) {
+		threads[t] = (struct registrar_thread){&f->segment, &ready, t, {0}, 0};
+		assert_int_equal(
+		    pthread_create(&handles[t], NULL, registrar_thread_main, &threads[t]), 0);
+	}
+	for (int t = 0; t < PROCESSES; t++) {
+		pthread_join(handles[t], NULL);
+		assert_int_equal(threads[t].error, 0);
+	}
+	for (int i = 0; i < NAMES; i++)
+		for (int t = 1; t < PROCESSES; t++)
+			assert_int_equal(threads[t].ids[i], threads[0].ids[i]);
+}
 
 static int setup(void **state)
 {
@@ -248,6 +294,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_concurrent_registration_agrees),
+	    cmocka_unit_test_setup_teardown(test_concurrent_registration_threads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_builtins_are_preregistered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_builtin_names_are_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_idempotent_and_unit_mismatch, setup, teardown),
