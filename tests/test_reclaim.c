@@ -218,5 +218,5 @@ int main(void)
 	    cmocka_unit_test(test_pid_reuse_is_detected),
 	    cmocka_unit_test(test_agent_reclaims_without_collector),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, agp_test_cleanup);
 }

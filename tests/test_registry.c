@@ -302,5 +302,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_full_registry, setup, teardown),
 	    cmocka_unit_test(test_register_without_agent),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, agp_test_cleanup);
 }

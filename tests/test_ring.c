@@ -303,5 +303,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_consumer_index_out_of_range, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_threads, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, agp_test_cleanup);
 }

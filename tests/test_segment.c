@@ -327,5 +327,5 @@ int main(void)
 	    REFUSAL(test_refuse_truncated_object),
 	    REFUSAL(test_refuse_object_shorter_than_header),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, agp_test_cleanup);
 }
