@@ -32,26 +32,27 @@ static int claim_segment(struct agp_segment *segment)
 	for (;;) {
 		if (holder > 0 && holder != me && (kill(holder, 0) == 0 || errno == EPERM))
 			return agp__error(-EBUSY,
-					  "deployment '%s' is already served by collector pid %d",
-					  segment->deployment, holder);
-		/* Relaxed: see above; the CAS only settles a race between two starting collectors. */
+			                  "deployment '%s' is already served by collector pid %d",
+			                  segment->deployment, holder);
+		/* Relaxed: see above; the CAS only settles a race between two starting collectors.
+		 */
 		if (atomic_compare_exchange_strong_explicit(&header->collector_pid, &holder, me,
-							    memory_order_relaxed,
-							    memory_order_relaxed))
+		                                            memory_order_relaxed,
+		                                            memory_order_relaxed))
 			return 0;
 	}
 }
 
 int agp_collector_open(struct agp_collector *collector, const struct agp_collector_options *options,
-		       const struct agp_config *config)
+                       const struct agp_config *config)
 {
 	memset(collector, 0, sizeof(*collector));
 	collector->options = *options;
 	collector->config = *config;
 	int error = agp_segment_attach(options->deployment, &collector->segment);
 	if (error == -ENOENT) {
-		error = agp_segment_create(options->deployment, &options->layout,
-					   &collector->segment);
+		error =
+		    agp_segment_create(options->deployment, &options->layout, &collector->segment);
 		collector->created_segment = error == 0;
 		if (error == -EEXIST) /* an agent made it meanwhile */
 			error = agp_segment_attach(options->deployment, &collector->segment);
@@ -65,14 +66,14 @@ int agp_collector_open(struct agp_collector *collector, const struct agp_collect
 	error = agp_drain_create(collector, &collector->drain);
 	if (error) {
 		agp__error(error, "setting up the drain of deployment '%s': out of memory",
-			   collector->segment.deployment);
+		           collector->segment.deployment);
 		goto fail_release;
 	}
 	return 0;
 
 fail_release:
 	atomic_store_explicit(&agp_segment_header(&collector->segment)->collector_pid, 0,
-			      memory_order_relaxed);
+	                      memory_order_relaxed);
 fail_detach:
 	agp_segment_detach(&collector->segment);
 	return error;
@@ -97,7 +98,8 @@ void agp_collector_publish(struct agp_collector *collector, struct agp_snapshot 
 		return;
 	struct retired_snapshot *retired = malloc(sizeof(*retired));
 	if (!retired) {
-		/* No memory to defer: wait for the readers instead (never happens on the hot path). */
+		/* No memory to defer: wait for the readers instead (never happens on the hot path).
+		 */
 		synchronize_rcu();
 		agp_snapshot_free(old);
 		return;
@@ -109,7 +111,7 @@ void agp_collector_publish(struct agp_collector *collector, struct agp_snapshot 
 int agp_collector_start(struct agp_collector *collector)
 {
 	int error = agp_drain_publish(collector, collector->drain,
-				      agp_clock_read(&collector->segment.clock));
+	                              agp_clock_read(&collector->segment.clock));
 	if (error)
 		return agp__error(error, "publishing the first snapshot: out of memory");
 	error = pthread_create(&collector->drain_thread, NULL, agp_drain_thread, collector);
@@ -143,8 +145,8 @@ void agp_collector_close(struct agp_collector *collector, bool unlink_segment)
 	int32_t me = (int32_t)getpid();
 	/* Relaxed: advisory, see claim_segment. */
 	atomic_compare_exchange_strong_explicit(
-		&agp_segment_header(&collector->segment)->collector_pid, &me, 0,
-		memory_order_relaxed, memory_order_relaxed);
+	    &agp_segment_header(&collector->segment)->collector_pid, &me, 0, memory_order_relaxed,
+	    memory_order_relaxed);
 	agp_segment_detach(&collector->segment);
 	if (unlink_segment)
 		agp_segment_unlink(collector->segment.deployment);
@@ -152,9 +154,10 @@ void agp_collector_close(struct agp_collector *collector, bool unlink_segment)
 
 int agp_collector_refresh(struct agp_collector *collector, int timeout_ms)
 {
-	/* Release: orders our request after whatever the caller did before (e.g. samples it recorded). */
+	/* Release: orders our request after whatever the caller did before (e.g. samples it
+	 * recorded). */
 	uint64_t ticket =
-		atomic_fetch_add_explicit(&collector->refresh_requested, 1, memory_order_release) + 1;
+	    atomic_fetch_add_explicit(&collector->refresh_requested, 1, memory_order_release) + 1;
 	uint64_t deadline = agp_monotonic_ns() + (uint64_t)timeout_ms * 1000000ull;
 	/* Acquire: pairs with the drain thread's release after publishing. */
 	while (atomic_load_explicit(&collector->refresh_served, memory_order_acquire) < ticket) {
@@ -177,7 +180,7 @@ static void free_limits(struct rcu_head *head)
 }
 
 void agp_collector_set_regression_limits(struct agp_collector *collector,
-					 struct agp_regression_limits *limits)
+                                         struct agp_regression_limits *limits)
 {
 	struct agp_regression_limits *old = rcu_xchg_pointer(&collector->regression, limits);
 	if (old)

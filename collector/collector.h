@@ -58,7 +58,8 @@ struct agp_collector {
 	struct agp_regression_limits *regression;
 
 	_Atomic uint64_t refresh_requested; /* readers bump it to ask for a fresh snapshot */
-	_Atomic uint64_t refresh_served;    /* the drain thread's answer: requests up to here are served */
+	_Atomic uint64_t
+	    refresh_served; /* the drain thread's answer: requests up to here are served */
 };
 
 /*
@@ -67,7 +68,7 @@ struct agp_collector {
  * config is copied. Messages through agp_last_error().
  */
 int agp_collector_open(struct agp_collector *collector, const struct agp_collector_options *options,
-		       const struct agp_config *config);
+                       const struct agp_config *config);
 
 /* Starts the drain thread; publishes a first snapshot before returning. */
 int agp_collector_start(struct agp_collector *collector);
@@ -92,6 +93,6 @@ void agp_collector_publish(struct agp_collector *collector, struct agp_snapshot 
 
 /* Replaces the regression limits (NULL: none); the collector frees the old after a grace period. */
 void agp_collector_set_regression_limits(struct agp_collector *collector,
-					 struct agp_regression_limits *limits);
+                                         struct agp_regression_limits *limits);
 
 #endif
