@@ -582,11 +582,10 @@ static void check_regressions(struct agp_collector *collector, struct agp_collec
 	if (!drain->alerting.enabled ||
 	    !collector->config.monitoring.enable_performance_degradation_alerts)
 		return;
-	rcu_read_lock();
-	struct regression_check check = {drain, rcu_dereference(collector->regression), now_ns};
+	struct regression_check check = {drain, agp_regression_read_begin(collector), now_ns};
 	if (check.limits)
 		agp_series_table_visit(&drain->series, check_regression, &check);
-	rcu_read_unlock();
+	agp_regression_read_end(check.limits);
 }
 
 /* Closes the open window; then checks each (agent type, metric) window against the baseline. */

@@ -16,7 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <urcu-bp.h>
 
 #include <agentperf/agentperf.h>
 
@@ -106,11 +105,10 @@ static const struct agp_snapshot_agent *find_agent(const struct agp_snapshot *sn
 		bool agp__ok = false;                                                              \
 		for (int agp__i = 0; agp__i < 500 && !agp__ok; agp__i++) {                         \
 			assert_int_equal(agp_collector_refresh(&(f)->collector, 1000), 0);         \
-			rcu_read_lock();                                                           \
 			const struct agp_snapshot *snapshot_var =                                  \
-			    agp_collector_snapshot(&(f)->collector);                               \
+			    agp_snapshot_read_begin(&(f)->collector);                              \
 			agp__ok = (predicate);                                                     \
-			rcu_read_unlock();                                                         \
+			agp_snapshot_read_end(snapshot_var);                                       \
 			if (!agp__ok)                                                              \
 				usleep(10000);                                                     \
 		}                                                                                  \
@@ -140,8 +138,7 @@ static void exact_accounting_across_processes(void **state)
 	             snapshot->totals.agents_live == 0);
 
 	assert_int_equal(agp_collector_refresh(&f->collector, 1000), 0);
-	rcu_read_lock();
-	const struct agp_snapshot *snapshot = agp_collector_snapshot(&f->collector);
+	const struct agp_snapshot *snapshot = agp_snapshot_read_begin(&f->collector);
 	uint64_t aggregated = 0;
 	for (int a = 0; a < AGENTS; a++) {
 		char name[16];
@@ -161,7 +158,7 @@ static void exact_accounting_across_processes(void **state)
 	    agp_snapshot_find_series(snapshot, "worker", "", "task_execution_time");
 	assert_non_null(series);
 	assert_int_equal(series->total_count, aggregated);
-	rcu_read_unlock();
+	agp_snapshot_read_end(snapshot);
 }
 
 static void killed_agent_is_drained_and_its_slot_reclaimed(void **state)
@@ -182,13 +179,12 @@ static void killed_agent_is_drained_and_its_slot_reclaimed(void **state)
 	waitpid(victim, NULL, 0);
 	WAIT_FOR(f, snapshot, find_agent(snapshot, "victim")->state == AGP_AGENT_DEAD);
 
-	rcu_read_lock();
-	const struct agp_snapshot_agent *dead =
-	    find_agent(agp_collector_snapshot(&f->collector), "victim");
+	const struct agp_snapshot *shown = agp_snapshot_read_begin(&f->collector);
+	const struct agp_snapshot_agent *dead = find_agent(shown, "victim");
 	assert_int_equal(dead->written, 5000);
 	assert_int_equal(dead->aggregated, 5000);
 	uint32_t slot_index = dead->slot;
-	rcu_read_unlock();
+	agp_snapshot_read_end(shown);
 	/* The slot is free again and the next agent gets it. */
 	struct agp_slot *slot = agp_segment_slot(&f->collector.segment, slot_index);
 	assert_int_equal(atomic_load(&slot->state), AGP_SLOT_FREE);
@@ -216,8 +212,7 @@ static void violations_raise_rate_limited_alerts(void **state)
 	agp_record(agent, AGP_METRIC_COORDINATION_OVERHEAD, 10 * MS, 44); /* fine */
 	WAIT_FOR(f, snapshot, snapshot->alerts_raised >= 2);
 	assert_int_equal(agp_collector_refresh(&f->collector, 1000), 0);
-	rcu_read_lock();
-	const struct agp_snapshot *snapshot = agp_collector_snapshot(&f->collector);
+	const struct agp_snapshot *snapshot = agp_snapshot_read_begin(&f->collector);
 	assert_int_equal(snapshot->alerts_raised, 2);
 	const struct agp_alert *critical = &snapshot->alerts[0];
 	assert_string_equal(critical->level, "critical");
@@ -228,7 +223,7 @@ static void violations_raise_rate_limited_alerts(void **state)
 	assert_int_equal(critical->value, 250500 * 1000);
 	assert_int_equal(critical->threshold, 200 * MS);
 	assert_string_equal(snapshot->alerts[1].level, "warning");
-	rcu_read_unlock();
+	agp_snapshot_read_end(snapshot);
 	agp_agent_close(agent);
 }
 
@@ -241,11 +236,11 @@ static void refresh_shows_what_was_recorded_before_it(void **state)
 	for (int round = 1; round <= 20; round++) {
 		agp_record(agent, AGP_METRIC_RESULT_PROCESSING, 1000, (uint64_t)round);
 		assert_int_equal(agp_collector_refresh(&f->collector, 1000), 0);
-		rcu_read_lock();
-		const struct agp_snapshot_series *series = agp_snapshot_find_series(
-		    agp_collector_snapshot(&f->collector), "probe", "", "result_processing");
+		const struct agp_snapshot *snapshot = agp_snapshot_read_begin(&f->collector);
+		const struct agp_snapshot_series *series =
+		    agp_snapshot_find_series(snapshot, "probe", "", "result_processing");
 		uint64_t seen = series ? series->total_count : 0;
-		rcu_read_unlock();
+		agp_snapshot_read_end(snapshot);
 		assert_int_equal(seen, (uint64_t)round);
 	}
 	agp_agent_close(agent);
