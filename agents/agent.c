@@ -146,8 +146,3 @@ uint64_t agp_agent_dropped(const agp_agent *agent)
 {
 	return agent ? agent->producer.dropped : 0;
 }
-
-const char *agp_last_error(void)
-{
-	return agp__error_message();
-}

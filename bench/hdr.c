@@ -12,7 +12,6 @@
  *
  * Run: build with -DAGP_BUILD_BENCH=ON, then ./build/bench/bench_hdr [values] (default 30M).
  */
-#define _GNU_SOURCE
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,7 +1,6 @@
 /*
  * Writer and reader of HdrHistogram interval logs (format in hdr_log.h).
  */
-#define _GNU_SOURCE
 #include "collector/hdr_log.h"
 
 #include <errno.h>

@@ -1,0 +1,249 @@
+/*
+ * agentperfd: the collector daemon of one deployment.
+ *
+ * Configuration is applied in this order, each step checked whole: the
+ * seed's defaults, an optional preset, the config file (missing is fine,
+ * broken is fatal), the CODEX_* environment, then command-line options.
+ * The main thread owns signals (SIGTERM/SIGINT stop cleanly, with a final
+ * drain and flushed files) and runs the periodic services between them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "services.h"
+#include "shm/error.h"
+
+#define SERVICE_TICK_MS 100
+
+struct daemon_options {
+	const char *deployment;
+	const char *config_path;
+	const char *preset;
+	const char *pidfile;
+	const char *http_listen;
+	bool daemonize;
+	bool unlink_on_exit;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "Usage: agentperfd [OPTION]...\n"
+	    "Collects the samples of every agent of a deployment into histograms, baselines,\n"
+	    "validations and alerts, and serves them to `agentperf` and Prometheus.\n\n"
+	    "  -n, --name NAME        deployment name (default: $AGENTPERF_NAME, then 'default')\n"
+	    "  -c, --config FILE      config file (default: %s)\n"
+	    "  -p, --preset NAME      apply the 'development' or 'production' preset first\n"
+	    "      --http ADDR:PORT   serve Prometheus /metrics (overrides "
+	    "monitoring.http_listen)\n"
+	    "  -d, --daemon           detach and run in the background\n"
+	    "      --pidfile FILE     write the daemon's pid to FILE\n"
+	    "      --unlink-on-exit   remove the shared segment when stopping\n"
+	    "  -h, --help             show this help\n\n"
+	    "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad options or\n"
+	    "configuration.\n",
+	    AGP_CONFIG_DEFAULT_PATH);
+}
+
+static int parse_options(int argc, char **argv, struct daemon_options *options)
+{
+	enum { OPT_HTTP = 256, OPT_PIDFILE, OPT_UNLINK };
+	static const struct option longs[] = {
+	    {"name", required_argument, NULL, 'n'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"preset", required_argument, NULL, 'p'},
+	    {"http", required_argument, NULL, OPT_HTTP},
+	    {"daemon", no_argument, NULL, 'd'},
+	    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+	    {"unlink-on-exit", no_argument, NULL, OPT_UNLINK},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int option;
+	while ((option = getopt_long(argc, argv, "n:c:p:dh", longs, NULL)) != -1) {
+		switch (option) {
+		case 'n':
+			options->deployment = optarg;
+			break;
+		case 'c':
+			options->config_path = optarg;
+			break;
+		case 'p':
+			options->preset = optarg;
+			break;
+		case OPT_HTTP:
+			options->http_listen = optarg;
+			break;
+		case 'd':
+			options->daemonize = true;
+			break;
+		case OPT_PIDFILE:
+			options->pidfile = optarg;
+			break;
+		case OPT_UNLINK:
+			options->unlink_on_exit = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "agentperfd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_config(const struct daemon_options *options, struct agp_config *config)
+{
+	char error[4096];
+	agp_config_defaults(config);
+	if (options->preset && agp_config_preset(config, options->preset, error, sizeof(error))) {
+		fprintf(stderr, "agentperfd: %s\n", error);
+		return -EINVAL;
+	}
+	const char *path = options->config_path ? options->config_path : AGP_CONFIG_DEFAULT_PATH;
+	int result = agp_config_load_file(path, config, error, sizeof(error));
+	if (result == -ENOENT && options->config_path) {
+		fprintf(stderr, "agentperfd: config file %s does not exist\n", path);
+		return result;
+	}
+	if (result && result != -ENOENT) {
+		fprintf(stderr, "agentperfd: refusing to start with a broken config:\n%s\n", error);
+		return result;
+	}
+	if (agp_config_apply_env(config, error, sizeof(error))) {
+		fprintf(stderr, "agentperfd: %s\n", error);
+		return -EINVAL;
+	}
+	if (options->http_listen) {
+		size_t length = strlen(options->http_listen);
+		if (length >= sizeof(config->additions.http_listen)) {
+			fprintf(stderr, "agentperfd: --http '%s' is too long\n",
+			        options->http_listen);
+			return -EINVAL;
+		}
+		memcpy(config->additions.http_listen, options->http_listen, length + 1);
+	}
+	return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+	char text[32];
+	int length = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, text, (size_t)length) != length) {
+		fprintf(stderr, "agentperfd: writing pidfile %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Tells systemd (Type=notify) that we are ready, when it started us. */
+static void notify_systemd(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	struct sockaddr_un address = {.sun_family = AF_UNIX};
+	size_t length = strlen(path);
+	if (length >= sizeof(address.sun_path))
+		return;
+	memcpy(address.sun_path, path, length);
+	if (address.sun_path[0] == '@')
+		address.sun_path[0] = '\0'; /* abstract namespace */
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, state, strlen(state), 0, (struct sockaddr *)&address,
+	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length));
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon_options options = {0};
+	if (parse_options(argc, argv, &options))
+		return 2;
+	static struct agp_config config;
+	if (load_config(&options, &config))
+		return 2;
+
+	if (options.daemonize && daemon(1, 0) != 0) {
+		fprintf(stderr, "agentperfd: daemon(): %s\n", strerror(errno));
+		return 1;
+	}
+	/* Block the stop signals in every thread; the main thread takes them with sigtimedwait. */
+	sigset_t signals;
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct agp_collector_options collector_options;
+	agp_collector_options_default(&collector_options);
+	collector_options.deployment = options.deployment;
+	static struct agp_collector collector;
+	if (agp_collector_open(&collector, &collector_options, &config)) {
+		fprintf(stderr, "agentperfd: %s\n", agp_last_error());
+		return 1;
+	}
+	int status = 1;
+	if (options.pidfile && write_pidfile(options.pidfile))
+		goto close_collector;
+	struct agp_services services;
+	if (agp_services_start(&services, &collector)) {
+		fprintf(stderr, "agentperfd: %s\n", agp_last_error());
+		goto remove_pidfile;
+	}
+	if (agp_collector_start(&collector)) {
+		fprintf(stderr, "agentperfd: %s\n", agp_last_error());
+		goto stop_services;
+	}
+	fprintf(stderr, "agentperfd: serving deployment '%s' (segment %s, %u slots), pid %d\n",
+	        collector.segment.deployment, collector.segment.shm_name,
+	        collector.segment.slot_count, (int)getpid());
+	notify_systemd("READY=1");
+
+	for (;;) {
+		struct timespec tick = {0, SERVICE_TICK_MS * 1000000L};
+		int signal_number = sigtimedwait(&signals, NULL, &tick);
+		if (signal_number == SIGTERM || signal_number == SIGINT)
+			break;
+		agp_services_tick(&services);
+	}
+	notify_systemd("STOPPING=1");
+	fprintf(stderr, "agentperfd: stopping: final drain\n");
+	agp_collector_stop(&collector);
+	status = 0;
+stop_services:
+	agp_services_stop(&services); /* a last tick flushes alerts and files */
+remove_pidfile:
+	if (options.pidfile)
+		unlink(options.pidfile);
+close_collector:
+	agp_collector_close(&collector, options.unlink_on_exit);
+	return status;
+}

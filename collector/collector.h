@@ -1,0 +1,111 @@
+/*
+ * The collector: owns the deployment's segment for its lifetime, drains
+ * every ring on one thread, and publishes what it aggregated as RCU
+ * snapshots (snapshot.h) for every other thread.
+ *
+ * Threads: the drain thread (the only writer of aggregated state); any
+ * number of reader threads (control socket, HTTP, analyses) that call
+ * agp_collector_refresh() and read snapshots under rcu_read_lock().
+ */
+#ifndef AGP_COLLECTOR_COLLECTOR_H
+#define AGP_COLLECTOR_COLLECTOR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <urcu-bp.h>
+
+#include "config.h"
+#include "shm/consumer.h"
+#include "shm/segment.h"
+#include "snapshot.h"
+
+struct agp_collector_drain; /* the drain thread's private state (drain.c) */
+
+struct agp_collector_options {
+	const char *deployment;            /* NULL: $AGENTPERF_NAME, then "default" */
+	struct agp_segment_layout layout;  /* used only when the collector creates the segment */
+	int histogram_significant_figures; /* default 3 */
+	int64_t histogram_lowest;          /* default 1 */
+	int64_t histogram_highest;         /* default 3600e9 (1 h in ns) */
+	uint64_t publish_interval_ns;      /* periodic snapshots; default 250 ms */
+};
+
+void agp_collector_options_default(struct agp_collector_options *options);
+
+/* Per-metric p95 limits the drain thread checks closed windows against (baseline regression). */
+struct agp_regression_limits {
+	int64_t p95_upper[AGP_REGISTRY_CAPACITY]; /* 0: no limit for that metric id */
+	struct rcu_head rcu;
+};
+
+struct agp_collector {
+	struct agp_segment segment;
+	struct agp_config config;
+	struct agp_collector_options options;
+	bool created_segment;
+	uint64_t started_ns;
+
+	struct agp_collector_drain *drain; /* drain thread only */
+	pthread_t drain_thread;
+	bool drain_running;
+	_Atomic bool stop_requested;
+
+	/*
+	 * The newest snapshot and the regression limits from the baseline:
+	 * published with a release exchange, read with acquire inside an RCU
+	 * read-side section, freed after a grace period.
+	 */
+	struct agp_snapshot *_Atomic snapshot;
+	struct agp_regression_limits *_Atomic regression;
+
+	_Atomic uint64_t refresh_requested; /* readers bump it to ask for a fresh snapshot */
+	_Atomic uint64_t
+	    refresh_served; /* the drain thread's answer: requests up to here are served */
+};
+
+/*
+ * Creates the segment (or attaches an existing one, which agents may have
+ * made) and claims it: -EBUSY when another live collector serves it.
+ * config is copied. Messages through agp_last_error().
+ */
+int agp_collector_open(struct agp_collector *collector, const struct agp_collector_options *options,
+                       const struct agp_config *config);
+
+/* Starts the drain thread; publishes a first snapshot before returning. */
+int agp_collector_start(struct agp_collector *collector);
+
+/* Stops the drain thread after a final drain and publish. */
+void agp_collector_stop(struct agp_collector *collector);
+
+/* Releases the segment claim (the segment itself stays for agents); unlink removes its name. */
+void agp_collector_close(struct agp_collector *collector, bool unlink_segment);
+
+/*
+ * Asks the drain thread for a snapshot that includes everything drained
+ * up to now and waits for it up to timeout_ms. 0, or -ETIMEDOUT.
+ */
+int agp_collector_refresh(struct agp_collector *collector, int timeout_ms);
+
+/*
+ * Enters a read-side section and returns the newest snapshot (never NULL
+ * once started); agp_snapshot_read_end() leaves it. The snapshot stays
+ * valid and unchanged in between; do not block for long inside.
+ */
+const struct agp_snapshot *agp_snapshot_read_begin(struct agp_collector *collector);
+void agp_snapshot_read_end(const struct agp_snapshot *snapshot);
+
+/* The same for the regression limits (NULL when no baseline set any). */
+const struct agp_regression_limits *agp_regression_read_begin(struct agp_collector *collector);
+void agp_regression_read_end(const struct agp_regression_limits *limits);
+
+/* Drain thread: makes snapshot the newest; the previous one is freed after a grace period. */
+void agp_collector_publish(struct agp_collector *collector, struct agp_snapshot *snapshot);
+
+/* Replaces the regression limits (NULL: none); the collector frees the old after a grace period. */
+void agp_collector_set_regression_limits(struct agp_collector *collector,
+                                         struct agp_regression_limits *limits);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * The daemon's periodic services, run on the main thread between signals:
+ * logging and storing alerts, keeping the baseline up to date, and writing
+ * the files other tools read. Every service reads snapshots only, so none
+ * of them can slow the drain.
+ */
+#ifndef AGP_COLLECTOR_SERVICES_H
+#define AGP_COLLECTOR_SERVICES_H
+
+#include "alert_sink.h"
+#include "collector.h"
+
+struct agp_services {
+	struct agp_collector *collector;
+	struct agp_alert_sink alerts;
+};
+
+int agp_services_start(struct agp_services *services, struct agp_collector *collector);
+void agp_services_tick(struct agp_services *services);
+/* Runs a last tick (after the final drain) and releases everything. */
+void agp_services_stop(struct agp_services *services);
+
+#endif
