@@ -78,7 +78,7 @@ size_t agp_hdr_memory_size(const struct agp_hdr_config *cfg)
 
 /* Sets up h over counts memory the caller guarantees to be zero. */
 static void init_over_zeroed(struct agp_hdr *h, const struct agp_hdr_config *cfg,
-			     void *counts_memory)
+                             void *counts_memory)
 {
 	memset(h, 0, sizeof(*h));
 	h->cfg = *cfg;
@@ -142,7 +142,8 @@ size_t agp_hdr_footprint(const struct agp_hdr *h)
 	return sizeof(*h) + agp_hdr_memory_size(&h->cfg);
 }
 
-/* Clears only the blocks that were ever occupied: cost and pages touched follow what was recorded. */
+/* Clears only the blocks that were ever occupied: cost and pages touched follow what was recorded.
+ */
 void agp_hdr_reset(struct agp_hdr *h)
 {
 	for (int32_t word = 0; word < h->cfg.bitmap_words; word++) {
@@ -152,8 +153,8 @@ void agp_hdr_reset(struct agp_hdr *h)
 			bits &= bits - 1;
 			int32_t first = block << AGP_HDR_BLOCK_SHIFT;
 			int32_t length = h->cfg.counts_len - first < AGP_HDR_BLOCK_LEN
-						 ? h->cfg.counts_len - first
-						 : AGP_HDR_BLOCK_LEN;
+			                     ? h->cfg.counts_len - first
+			                     : AGP_HDR_BLOCK_LEN;
 			memset(&h->counts[first], 0, (size_t)length * sizeof(h->counts[0]));
 			h->block_counts[block] = 0;
 		}
@@ -247,10 +248,14 @@ static void note_extremes(struct agp_hdr *h, int64_t low, int64_t high)
 
 int agp__hdr_record_slow(struct agp_hdr *h, int64_t value, int64_t count)
 {
+	int64_t total;
+
 	if (value < 0 || count < 0)
 		return -EINVAL;
 	if (count == 0)
 		return 0;
+	if (__builtin_add_overflow(h->total_count, count, &total))
+		return -EOVERFLOW;
 	if (value > h->highest_trackable_value) {
 		h->clamped_count += count;
 		value = h->highest_trackable_value;
@@ -329,16 +334,23 @@ static void add_run(struct agp_hdr *h, int32_t index, int64_t top, int64_t n, in
 int agp_hdr_record_corrected_n(struct agp_hdr *h, int64_t value, int64_t count,
                                int64_t expected_interval)
 {
-	int64_t missing, remaining, added;
-	int rc = agp__hdr_record_slow(h, value, count);
+	int64_t missing = 0, remaining = 0, added, total;
+	int rc;
 
-	if (rc || count == 0 || expected_interval <= 0 || value <= expected_interval)
-		return rc;
+	if (value < 0 || count < 0)
+		return -EINVAL;
 	/* The hidden samples are value - k*interval for k = 1..remaining, all >= interval. */
-	missing = value - expected_interval;
-	remaining = missing / expected_interval;
-	if (__builtin_mul_overflow(remaining, count, &added))
+	if (expected_interval > 0 && value > expected_interval) {
+		missing = value - expected_interval;
+		remaining = missing / expected_interval;
+	}
+	/* Refuse before recording anything, so a refusal leaves the histogram as it was. */
+	if (__builtin_mul_overflow(remaining + 1, count, &added) ||
+	    __builtin_add_overflow(h->total_count, added, &total))
 		return -EOVERFLOW;
+	rc = agp__hdr_record_slow(h, value, count);
+	if (rc)
+		return rc;
 	while (remaining > 0) {
 		int64_t n;
 
@@ -497,10 +509,14 @@ static void add_block(int64_t *restrict to, const int64_t *restrict from)
 
 int agp_hdr_merge(struct agp_hdr *h, const struct agp_hdr *from)
 {
+	int64_t total;
+
 	if (h == from)
 		return -EINVAL;
 	if (from->total_count == 0)
 		return 0;
+	if (__builtin_add_overflow(h->total_count, from->total_count, &total))
+		return -EOVERFLOW;
 	if (agp_hdr_same_layout(h, from)) {
 		for (int32_t block = next_occupied(from, 0); block >= 0;
 		     block = next_occupied(from, block + 1)) {

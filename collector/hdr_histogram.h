@@ -162,7 +162,8 @@ static inline int agp_hdr_record(struct agp_hdr *h, int64_t value)
  */
 size_t agp_hdr_record_values(struct agp_hdr *h, const int64_t *values, size_t n);
 
-/* Records value count times (count >= 0); errors as agp_hdr_record(), -EINVAL for count < 0. */
+/* Records value count times (count >= 0); errors as agp_hdr_record(), -EINVAL for count < 0,
+ * -EOVERFLOW (nothing recorded) when the total count would pass INT64_MAX. */
 static inline int agp_hdr_record_n(struct agp_hdr *h, int64_t value, int64_t count)
 {
 	return agp__hdr_record_slow(h, value, count);
@@ -172,7 +173,8 @@ static inline int agp_hdr_record_n(struct agp_hdr *h, int64_t value, int64_t cou
  * Records value and, like HdrHistogram's record-with-expected-interval, the samples that
  * coordinated omission hid: value - k * expected_interval for every k >= 1 while that is
  * >= expected_interval. Cost is proportional to the buckets those values touch, not to
- * value / expected_interval. expected_interval <= 0 records value alone.
+ * value / expected_interval. expected_interval <= 0 records value alone. Returns 0,
+ * -EINVAL (negative value or count) or -EOVERFLOW (nothing recorded).
  */
 int agp_hdr_record_corrected(struct agp_hdr *h, int64_t value, int64_t expected_interval);
 int agp_hdr_record_corrected_n(struct agp_hdr *h, int64_t value, int64_t count,
@@ -181,7 +183,8 @@ int agp_hdr_record_corrected_n(struct agp_hdr *h, int64_t value, int64_t count,
 /*
  * Adds from's counts into h. Same layout: cost proportional to from's occupied blocks.
  * Different layouts: every recorded bucket of from is recorded at its lowest equivalent
- * value (clamping as usual). Returns 0, or -EINVAL when from is h itself.
+ * value (clamping as usual). Returns 0, -EINVAL when from is h itself, or -EOVERFLOW
+ * (nothing changed) when the total count would pass INT64_MAX.
  */
 int agp_hdr_merge(struct agp_hdr *h, const struct agp_hdr *from);
 

@@ -405,6 +405,13 @@ static void test_clamping_and_rejection(void **state)
 	assert_int_equal(agp_hdr_count_at_value(h, HOUR_NS), 5);
 	assert_int_equal(agp_hdr_record_n(h, 10, 0), 0);
 	assert_int_equal(agp_hdr_count(h), 5);
+	/* Totals that would pass INT64_MAX are refused whole. */
+	assert_int_equal(agp_hdr_record_n(h, 10, INT64_MAX - 4), -EOVERFLOW);
+	assert_int_equal(agp_hdr_record_corrected_n(h, 1000, INT64_MAX / 4, 100), -EOVERFLOW);
+	assert_int_equal(agp_hdr_count(h), 5);
+	assert_int_equal(agp_hdr_count_at_value(h, 10), 0);
+	assert_int_equal(agp_hdr_record_n(h, 10, INT64_MAX - 5), 0);
+	assert_int_equal(agp_hdr_count(h), INT64_MAX);
 	agp_hdr_destroy(h);
 }
 
