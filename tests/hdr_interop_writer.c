@@ -1,12 +1,15 @@
 /*
- * Writes an .hlog with tagged intervals for the interoperability tests and prints, per tag,
- * agentperf's own figures over all of that tag's intervals in the form
- *     <tag> <count> <p50> <p90> <p99> <p99.9> <max>
- * (values in ns, reference conventions), for a reader such as Java's HistogramLogProcessor
- * to be compared against. Usage: hdr_interop_writer OUT.hlog
+ * The C side of the interoperability tests.
+ *   hdr_interop_writer OUT.hlog    writes an .hlog with tagged intervals and prints, per tag,
+ *                                  agentperf's own figures over all of that tag's intervals;
+ *   hdr_interop_writer -r IN.hlog  reads an .hlog written by another implementation and
+ *                                  prints the same figures from what it decoded.
+ * Figures: "<tag> <count> <p50> <p90> <p99> <p99.9> <max>" (values in ns, reference
+ * conventions), to compare with Java's HistogramLogProcessor or hdr-histogram-js.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "collector/hdr_histogram.h"
 #include "collector/hdr_log.h"
@@ -23,14 +26,58 @@ static void report(const char *tag, const struct agp_hdr *h)
 	       (long long)agp_hdr_max_equivalent(h));
 }
 
+/* Reads a foreign log and prints the figures per tag, in order of first appearance. */
+static int read_log(const char *path)
+{
+	enum { MAX_TAGS = 16 };
+	char tags[MAX_TAGS][AGP_HLOG_TAG_MAX];
+	struct agp_hdr *totals[MAX_TAGS];
+	struct agp_hlog_reader r;
+	struct agp_hlog_entry e;
+	int n = 0, rc;
+	FILE *in = fopen(path, "r");
+
+	if (!in) {
+		perror(path);
+		return 1;
+	}
+	agp_hlog_reader_init(&r, in, 0);
+	while ((rc = agp_hlog_reader_next(&r, &e)) == 1) {
+		int k = 0;
+
+		while (k < n && strcmp(tags[k], e.has_tag ? e.tag : "-") != 0)
+			k++;
+		if (k == n) {
+			if (n == MAX_TAGS || agp_hdr_create(1, HOUR_NS, 3, &totals[n]))
+				return 1;
+			snprintf(tags[n++], AGP_HLOG_TAG_MAX, "%s", e.has_tag ? e.tag : "-");
+		}
+		agp_hdr_merge(totals[k], e.h);
+		agp_hdr_destroy(e.h);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "%s: %s\n", path, r.error);
+		return 1;
+	}
+	for (int k = 0; k < n; k++) {
+		report(tags[k], totals[k]);
+		agp_hdr_destroy(totals[k]);
+	}
+	agp_hlog_reader_destroy(&r);
+	fclose(in);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct agp_hdr *interval, *total_a, *total_b;
 	FILE *out;
 	uint64_t x = 88172645463325252ull;
 
+	if (argc == 3 && strcmp(argv[1], "-r") == 0)
+		return read_log(argv[2]);
 	if (argc != 2) {
-		fprintf(stderr, "usage: hdr_interop_writer OUT.hlog\n");
+		fprintf(stderr, "usage: hdr_interop_writer OUT.hlog | -r IN.hlog\n");
 		return 2;
 	}
 	out = fopen(argv[1], "w");
