@@ -322,8 +322,24 @@ static void add_run(struct agp_hdr *h, int32_t index, int64_t top, int64_t n, in
                     int64_t count)
 {
 	u128 un = (uint64_t)n, ut = (uint64_t)top, us = (uint64_t)step, uc = (uint64_t)count;
-	u128 s1 = un * (un - 1) / 2;
-	u128 s2 = (un - 1) * un * (2 * un - 1) / 6;
+	/* Divide before multiplying, so S1 and S2 are exact modulo 2^128 even where their
+	 * product form would wrap first: one of n-1, n is even, one of n-1, n, 2n-1 is a
+	 * multiple of 3. */
+	u128 a = un - 1, b = un, c = 2 * un - 1;
+	u128 s1 = (a % 2 == 0) ? (a / 2) * b : a * (b / 2);
+	u128 s2;
+
+	if (a % 2 == 0)
+		a /= 2;
+	else
+		b /= 2;
+	if (a % 3 == 0)
+		a /= 3;
+	else if (b % 3 == 0)
+		b /= 3;
+	else
+		c /= 3;
+	s2 = a * b * c;
 
 	agp__hdr_count_at(h, index, n * count);
 	h->sum += uc * (un * ut - us * s1);

@@ -473,6 +473,33 @@ static void test_corrected_against_loop(void **state)
 	check_corrected_against_loop(1, 10000, 2, 1000000, 5, 33);
 }
 
+/* 2^33 with interval 1 hides every value 1..2^33-1: 8.6e9 samples, checked by closed forms. */
+static void test_corrected_at_scale(void **state)
+{
+	struct agp_hdr *h = make(1, HOUR_NS, 3);
+	const unsigned __int128 v = (unsigned __int128)1 << 33;
+	struct agp_hdr_iter it;
+	int64_t seen = 0;
+	(void)state;
+
+	assert_int_equal(agp_hdr_record_corrected(h, (int64_t)v, 1), 0);
+	assert_int_equal(agp_hdr_count(h), (int64_t)v);
+	assert_true(h->sum == v * (v + 1) / 2);
+	assert_true(h->sum_squares == v * (v + 1) * (2 * v + 1) / 6);
+	assert_int_equal(agp_hdr_min(h), 1);
+	assert_true(agp_hdr_mean(h) == ((double)v + 1) / 2);
+	/* Each entry holds exactly the integers of its range that are <= v. */
+	agp_hdr_iter_init(&it, h);
+	while (agp_hdr_iter_next(&it)) {
+		int64_t top = it.highest_equivalent_value < (int64_t)v ? it.highest_equivalent_value
+		                                                       : (int64_t)v;
+		assert_int_equal(it.count, top - it.value + 1);
+		seen += it.count;
+	}
+	assert_int_equal(seen, (int64_t)v);
+	agp_hdr_destroy(h);
+}
+
 static void test_iterators(void **state)
 {
 	struct agp_hdr *h = make(1, HOUR_NS, 3);
@@ -547,6 +574,7 @@ int main(void)
 	    cmocka_unit_test(test_clamping_and_rejection),
 	    cmocka_unit_test(test_corrected_hand_computed),
 	    cmocka_unit_test(test_corrected_against_loop),
+	    cmocka_unit_test(test_corrected_at_scale),
 	    cmocka_unit_test(test_iterators),
 	    cmocka_unit_test(test_top_of_int64),
 	    cmocka_unit_test(test_record_values_batch),
