@@ -803,17 +803,30 @@ bool agp_hdr_iter_percentile_next(struct agp_hdr_iter *it)
 
 		if (it->count != 0 && it->percentile_to_iterate_to <= reached) {
 			/* Steps halve their distance to 100% every ticks_per_half_distance
-			 * reports; the expression matches the reference bit for bit. */
-			int64_t halvings =
-			    (int64_t)(log(100 / (100.0 - it->percentile_to_iterate_to)) / log(2)) +
-			    1;
-			int64_t half_distance = (int64_t)pow(2, (double)halvings);
-			int64_t ticks = it->ticks_per_half_distance * half_distance;
+			 * reports; the expression matches the reference bit for bit. The
+			 * distance is > 0 here except at the very last entry (where the next
+			 * call reports 100% anyway), and the tick product is formed in double,
+			 * exact for powers of two, so neither can overflow an integer. */
+			double distance = 100.0 - it->percentile_to_iterate_to;
+			double ticks = 1.0;
+
+			if (distance > 0.0) {
+				int64_t halvings = (int64_t)(log(100 / distance) / log(2)) + 1;
+				int64_t half_distance = (int64_t)pow(2, (double)halvings);
+
+				ticks = (double)it->ticks_per_half_distance * (double)half_distance;
+			}
+			double next = it->percentile_to_iterate_to + 100.0 / ticks;
 
 			it->percentile = it->percentile_to_iterate_to;
-			it->percentile_to_iterate_to += 100.0 / (double)ticks;
+			/* Beyond 2^53 samples the step can vanish in rounding right below 100%;
+			 * then no level below 100% is left to report (the reference loops). */
+			it->percentile_to_iterate_to = next > it->percentile ? next : INFINITY;
 			return true;
 		}
 	} while (agp_hdr_iter_next(it));
+	/* Only reached when no level was left for the last entry: report 100% once. */
+	it->seen_last_value = true;
+	it->percentile = 100.0;
 	return true;
 }

@@ -532,6 +532,19 @@ static void test_iterators(void **state)
 	assert_true(last_p == 100.0);
 	assert_int_equal(it.cumulative_count, agp_hdr_count(h));
 	assert_true(steps > 50);
+
+	/* 2^62 samples: levels crowd against 100% until rounding stops them; it must end. */
+	agp_hdr_reset(h);
+	assert_int_equal(agp_hdr_record_n(h, 1000, INT64_C(1) << 62), 0);
+	assert_int_equal(agp_hdr_record(h, 2000), 0);
+	agp_hdr_iter_percentile_init(&it, h, 5);
+	for (steps = 0, last_p = -1; agp_hdr_iter_percentile_next(&it); steps++) {
+		assert_true(steps < 100000);
+		assert_true(it.percentile >= last_p);
+		last_p = it.percentile;
+	}
+	assert_true(last_p == 100.0);
+	assert_int_equal(it.highest_equivalent_value, 2000);
 	agp_hdr_destroy(h);
 }
 
