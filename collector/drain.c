@@ -92,7 +92,6 @@ struct retired_totals {
 };
 
 struct agp_collector_drain {
-	struct agp_hdr *scratch; /* for decoding windows */
 	struct slot_tracker *trackers;
 	uint32_t tracker_count;
 	struct agp_metric_cache metric_cache;
@@ -151,15 +150,9 @@ int agp_drain_create(struct agp_collector *collector, struct agp_collector_drain
 	error = agp_alerting_init(&drain->alerting, config);
 	if (error)
 		goto fail_series;
-	error = agp_hdr_create(params.lowest, params.highest, params.significant_figures,
-	                       &drain->scratch);
-	if (error)
-		goto fail_alerting;
 	*out = drain;
 	return 0;
 
-fail_alerting:
-	agp_alerting_destroy(&drain->alerting);
 fail_series:
 	agp_series_table_destroy(&drain->series);
 fail_trackers:
@@ -177,7 +170,6 @@ void agp_drain_destroy(struct agp_collector_drain *drain)
 		free(drain->trackers[i].type_series);
 		free(drain->trackers[i].agent_series);
 	}
-	agp_hdr_destroy(drain->scratch);
 	agp_alerting_destroy(&drain->alerting);
 	agp_series_table_destroy(&drain->series);
 	free(drain->trackers);
@@ -282,8 +274,8 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 		tracker->consumer.invalid++;
 		return;
 	}
-	agp_series_record(by_type, record->value, now_ns);
-	agp_series_record(by_agent, record->value, now_ns);
+	agp_series_record(&drain->series, by_type, record->value, now_ns);
+	agp_series_record(&drain->series, by_agent, record->value, now_ns);
 	tracker->last_sample_ns = now_ns;
 
 	if (!drain->alerting.enabled || (!info->warning && !info->critical))
@@ -466,16 +458,11 @@ static int copy_series(struct agp_series *series, void *context)
 	struct agp_snapshot_window *open = &out->windows[out->window_count++];
 	open->start_ns = table->window_start_ns;
 	open->end_ns = copy->now_ns;
-	struct agp_sparse_hist *raw = NULL, *corrected = NULL;
-	if (agp_hdr_count(series->current) > 0) {
-		if (agp_sparse_hist_encode(series->current, &raw) != 0)
-			return copy->error = -ENOMEM;
-		open->raw = raw;
-		if (series->current_corrected &&
-		    agp_sparse_hist_encode(series->current_corrected, &corrected) != 0)
-			return copy->error = -ENOMEM;
-		open->corrected = corrected;
-	}
+	struct agp_sparse_hist *raw, *corrected;
+	if (agp_series_encode_open(&copy->drain->series, series, &raw, &corrected) != 0)
+		return copy->error = -ENOMEM;
+	open->raw = raw;
+	open->corrected = corrected;
 	return 0;
 }
 
@@ -564,10 +551,11 @@ static int check_regression(struct agp_series *series, void *context)
 	    agp_series_window_at(&check->drain->series, series, series->window_count - 1);
 	if (bound <= 0 || !window->raw)
 		return 0;
-	agp_hdr_reset(check->drain->scratch);
-	if (agp_sparse_hist_merge_into(window->raw, check->drain->scratch) != 0)
+	struct agp_hdr *scratch = check->drain->series.scratch;
+	agp_hdr_reset(scratch);
+	if (agp_sparse_hist_merge_into(window->raw, scratch) != 0)
 		return 0;
-	int64_t p95 = agp_hdr_value_at_percentile(check->drain->scratch, 95.0);
+	int64_t p95 = agp_hdr_value_at_percentile(scratch, 95.0);
 	if (p95 <= bound)
 		return 0;
 	struct agp_alert_source source = {
