@@ -75,6 +75,7 @@ struct slot_tracker {
 	char type[AGP_AGENT_TYPE_MAX + 1];
 	uint64_t dropped;
 	uint64_t pending; /* tail - head when last read; with head and dropped, the written count */
+	uint64_t earlier; /* records a previous collector took out before we adopted the agent */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
 	uint64_t departed_ns;
@@ -88,7 +89,7 @@ struct slot_tracker {
 };
 
 struct retired_totals {
-	uint64_t written, aggregated, invalid, dropped;
+	uint64_t written, aggregated, invalid, dropped, earlier;
 };
 
 struct agp_collector_drain {
@@ -213,6 +214,7 @@ static void retire(struct agp_collector *collector, struct agp_collector_drain *
 	drain->retired.aggregated += tracker->consumer.consumed;
 	drain->retired.invalid += tracker->consumer.invalid;
 	drain->retired.dropped += tracker->dropped;
+	drain->retired.earlier += tracker->earlier;
 	free(tracker->type_series);
 	free(tracker->agent_series);
 	tracker->type_series = tracker->agent_series = NULL;
@@ -223,6 +225,15 @@ static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t
                    uint32_t generation, uint64_t now_ns)
 {
 	agp_ring_consumer_init(&tracker->consumer, index, generation);
+	/*
+	 * An agent that was recording before we started (a collector restart)
+	 * has records a previous collector already took: start where it left
+	 * off. Acquire pairs with that collector's release of the head. A new
+	 * agent's head is 0 (reset before its release of LIVE). The drain
+	 * checks the tail against this head, so a scribbled head quarantines.
+	 */
+	tracker->earlier = atomic_load_explicit(&slot->head, memory_order_acquire);
+	tracker->consumer.head = tracker->earlier;
 	tracker->following = true;
 	tracker->state = AGP_AGENT_LIVE;
 	tracker->pid = slot->pid;
@@ -414,6 +425,7 @@ static void snapshot_agent(const struct slot_tracker *tracker, uint32_t index,
 	out->invalid = tracker->consumer.invalid;
 	out->dropped = tracker->dropped;
 	out->pending = tracker->pending;
+	out->earlier = tracker->earlier;
 	out->samples_per_second = tracker->state == AGP_AGENT_DEAD ? 0 : tracker->rate;
 	out->first_seen_ns = tracker->first_seen_ns;
 	out->last_sample_ns = tracker->last_sample_ns;
@@ -484,6 +496,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 	totals->aggregated = drain->retired.aggregated;
 	totals->invalid = drain->retired.invalid;
 	totals->dropped = drain->retired.dropped;
+	totals->earlier = drain->retired.earlier;
 	snapshot->agents = calloc(drain->tracker_count, sizeof(*snapshot->agents));
 	snapshot->series = calloc(drain->series.count, sizeof(*snapshot->series));
 	snapshot->alerts = calloc(AGP_ALERT_RING, sizeof(*snapshot->alerts));
@@ -501,6 +514,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 		totals->invalid += agent->invalid;
 		totals->dropped += agent->dropped;
 		totals->pending += agent->pending;
+		totals->earlier += agent->earlier;
 		totals->samples_per_second += agent->samples_per_second;
 		totals->agents_live += agent->state == AGP_AGENT_LIVE;
 		totals->quarantined_slots += agent->quarantined;
