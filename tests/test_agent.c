@@ -167,6 +167,21 @@ static void test_clock_matches_monotonic(void **state)
 	unsetenv("AGENTPERF_CLOCK");
 }
 
+/* A TSC reading just below the calibration point maps to a slightly earlier time. */
+static void test_clock_before_calibration_point(void **state)
+{
+#if AGP_HAVE_TSC
+	struct agp_shm_clock clock = {.use_tsc = 1, .shift = 32, .mult = 1ull << 31}; /* 0.5 ns/tick */
+	clock.base_ns = 1000000000000ull;
+	clock.base_tsc = agp_tsc_read() + 1000000; /* a million ticks ahead of now */
+	uint64_t ns = agp_clock_read(&clock);
+	assert_true(ns < clock.base_ns);
+	assert_true(ns > clock.base_ns - 2000000);
+#else
+	skip();
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +190,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_other_abi_and_full_segment, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_record_into_closed_agent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clock_matches_monotonic, setup, teardown),
+	    cmocka_unit_test(test_clock_before_calibration_point),
 	};
 	return cmocka_run_group_tests(tests, NULL, agp_test_cleanup);
 }
