@@ -171,7 +171,8 @@ static void test_clock_matches_monotonic(void **state)
 static void test_clock_before_calibration_point(void **state)
 {
 #if AGP_HAVE_TSC
-	struct agp_shm_clock clock = {.use_tsc = 1, .shift = 32, .mult = 1ull << 31}; /* 0.5 ns/tick */
+	struct agp_shm_clock clock = {
+	    .use_tsc = 1, .shift = 32, .mult = 1ull << 31}; /* 0.5 ns/tick */
 	clock.base_ns = 1000000000000ull;
 	clock.base_tsc = agp_tsc_read() + 1000000; /* a million ticks ahead of now */
 	uint64_t ns = agp_clock_read(&clock);
