@@ -10,6 +10,8 @@
 #include <agentperf/agent.h>
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +27,22 @@ struct agp_agent {
 	struct agp_shm_clock clock;
 	struct agp_segment segment;
 	uint32_t slot_index;
+	bool closed;
+	struct agp_agent *next_closed;
 };
+
+/*
+ * Recording into a closed agent must be a cheap no-op, not a use after
+ * free, so agp_agent_close() does not free the handle: it points the
+ * producer at this private stand-in slot with a capacity of 0, where
+ * every push takes the ring-full branch and is dropped, and keeps the
+ * handle on a list (a few hundred bytes per closed agent; processes open
+ * an agent once or a few times in their life). A later handle never
+ * reuses a closed one, so a stale pointer can never record into another
+ * agent's ring.
+ */
+static struct agp_slot closed_slot;
+static _Atomic(struct agp_agent *) closed_agents;
 
 static int parse_layout_variable(const char *variable, uint32_t *value)
 {
@@ -100,11 +117,25 @@ fail_free:
 
 void agp_agent_close(agp_agent *agent)
 {
-	if (!agent)
+	if (!agent || agent->closed)
 		return;
+	agent->closed = true;
 	agp_slot_close(&agent->segment, agent->slot_index);
 	agp_segment_detach(&agent->segment);
-	free(agent);
+	agent->producer.slot = &closed_slot;
+	agent->producer.records = NULL;
+	agent->producer.capacity = 0;
+	agent->producer.mask = 0;
+	agent->producer.cached_head = agent->producer.tail;
+	/*
+	 * Release on success: a thread that walks the list (none does today)
+	 * would see the handle complete. Relaxed on failure: we only retry.
+	 */
+	struct agp_agent *head = atomic_load_explicit(&closed_agents, memory_order_relaxed);
+	do
+		agent->next_closed = head;
+	while (!atomic_compare_exchange_weak_explicit(&closed_agents, &head, agent,
+						      memory_order_release, memory_order_relaxed));
 }
 
 uint64_t agp_clock_now_ns(const agp_agent *agent)
@@ -131,7 +162,7 @@ bool agp_record(agp_agent *agent, uint16_t metric_id, int64_t value, uint64_t ta
 int agp_metric_register(agp_agent *agent, const char *name, enum agp_unit unit,
 			uint64_t expected_interval_ns, uint16_t *id_out)
 {
-	if (!agent)
+	if (!agent || agent->closed)
 		return agp__error(-ENOTCONN, "registering metric '%s': the agent is not open",
 				  name ? name : "(null)");
 	return agp_registry_register(&agent->segment, name, unit, expected_interval_ns, id_out);

@@ -75,6 +75,7 @@ struct slot_tracker {
 	char type[AGP_AGENT_TYPE_MAX + 1];
 	uint64_t dropped;
 	uint64_t pending; /* tail - head when last read; with head and dropped, the written count */
+	uint64_t earlier; /* records a previous collector took out before we adopted the agent */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
 	uint64_t departed_ns;
@@ -88,11 +89,10 @@ struct slot_tracker {
 };
 
 struct retired_totals {
-	uint64_t written, aggregated, invalid, dropped;
+	uint64_t written, aggregated, invalid, dropped, earlier;
 };
 
 struct agp_collector_drain {
-	struct agp_hdr *scratch; /* for decoding windows */
 	struct slot_tracker *trackers;
 	uint32_t tracker_count;
 	struct agp_metric_cache metric_cache;
@@ -151,15 +151,9 @@ int agp_drain_create(struct agp_collector *collector, struct agp_collector_drain
 	error = agp_alerting_init(&drain->alerting, config);
 	if (error)
 		goto fail_series;
-	error = agp_hdr_create(params.lowest, params.highest, params.significant_figures,
-	                       &drain->scratch);
-	if (error)
-		goto fail_alerting;
 	*out = drain;
 	return 0;
 
-fail_alerting:
-	agp_alerting_destroy(&drain->alerting);
 fail_series:
 	agp_series_table_destroy(&drain->series);
 fail_trackers:
@@ -177,7 +171,6 @@ void agp_drain_destroy(struct agp_collector_drain *drain)
 		free(drain->trackers[i].type_series);
 		free(drain->trackers[i].agent_series);
 	}
-	agp_hdr_destroy(drain->scratch);
 	agp_alerting_destroy(&drain->alerting);
 	agp_series_table_destroy(&drain->series);
 	free(drain->trackers);
@@ -221,6 +214,7 @@ static void retire(struct agp_collector *collector, struct agp_collector_drain *
 	drain->retired.aggregated += tracker->consumer.consumed;
 	drain->retired.invalid += tracker->consumer.invalid;
 	drain->retired.dropped += tracker->dropped;
+	drain->retired.earlier += tracker->earlier;
 	free(tracker->type_series);
 	free(tracker->agent_series);
 	tracker->type_series = tracker->agent_series = NULL;
@@ -231,6 +225,15 @@ static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t
                    uint32_t generation, uint64_t now_ns)
 {
 	agp_ring_consumer_init(&tracker->consumer, index, generation);
+	/*
+	 * An agent that was recording before we started (a collector restart)
+	 * has records a previous collector already took: start where it left
+	 * off. Acquire pairs with that collector's release of the head. A new
+	 * agent's head is 0 (reset before its release of LIVE). The drain
+	 * checks the tail against this head, so a scribbled head quarantines.
+	 */
+	tracker->earlier = atomic_load_explicit(&slot->head, memory_order_acquire);
+	tracker->consumer.head = tracker->earlier;
 	tracker->following = true;
 	tracker->state = AGP_AGENT_LIVE;
 	tracker->pid = slot->pid;
@@ -282,8 +285,8 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 		tracker->consumer.invalid++;
 		return;
 	}
-	agp_series_record(by_type, record->value, now_ns);
-	agp_series_record(by_agent, record->value, now_ns);
+	agp_series_record(&drain->series, by_type, record->value, now_ns);
+	agp_series_record(&drain->series, by_agent, record->value, now_ns);
 	tracker->last_sample_ns = now_ns;
 
 	if (!drain->alerting.enabled || (!info->warning && !info->critical))
@@ -422,6 +425,7 @@ static void snapshot_agent(const struct slot_tracker *tracker, uint32_t index,
 	out->invalid = tracker->consumer.invalid;
 	out->dropped = tracker->dropped;
 	out->pending = tracker->pending;
+	out->earlier = tracker->earlier;
 	out->samples_per_second = tracker->state == AGP_AGENT_DEAD ? 0 : tracker->rate;
 	out->first_seen_ns = tracker->first_seen_ns;
 	out->last_sample_ns = tracker->last_sample_ns;
@@ -466,16 +470,11 @@ static int copy_series(struct agp_series *series, void *context)
 	struct agp_snapshot_window *open = &out->windows[out->window_count++];
 	open->start_ns = table->window_start_ns;
 	open->end_ns = copy->now_ns;
-	struct agp_sparse_hist *raw = NULL, *corrected = NULL;
-	if (agp_hdr_count(series->current) > 0) {
-		if (agp_sparse_hist_encode(series->current, &raw) != 0)
-			return copy->error = -ENOMEM;
-		open->raw = raw;
-		if (series->current_corrected &&
-		    agp_sparse_hist_encode(series->current_corrected, &corrected) != 0)
-			return copy->error = -ENOMEM;
-		open->corrected = corrected;
-	}
+	struct agp_sparse_hist *raw, *corrected;
+	if (agp_series_encode_open(&copy->drain->series, series, &raw, &corrected) != 0)
+		return copy->error = -ENOMEM;
+	open->raw = raw;
+	open->corrected = corrected;
 	return 0;
 }
 
@@ -497,6 +496,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 	totals->aggregated = drain->retired.aggregated;
 	totals->invalid = drain->retired.invalid;
 	totals->dropped = drain->retired.dropped;
+	totals->earlier = drain->retired.earlier;
 	snapshot->agents = calloc(drain->tracker_count, sizeof(*snapshot->agents));
 	snapshot->series = calloc(drain->series.count, sizeof(*snapshot->series));
 	snapshot->alerts = calloc(AGP_ALERT_RING, sizeof(*snapshot->alerts));
@@ -514,6 +514,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 		totals->invalid += agent->invalid;
 		totals->dropped += agent->dropped;
 		totals->pending += agent->pending;
+		totals->earlier += agent->earlier;
 		totals->samples_per_second += agent->samples_per_second;
 		totals->agents_live += agent->state == AGP_AGENT_LIVE;
 		totals->quarantined_slots += agent->quarantined;
@@ -564,10 +565,11 @@ static int check_regression(struct agp_series *series, void *context)
 	    agp_series_window_at(&check->drain->series, series, series->window_count - 1);
 	if (bound <= 0 || !window->raw)
 		return 0;
-	agp_hdr_reset(check->drain->scratch);
-	if (agp_sparse_hist_merge_into(window->raw, check->drain->scratch) != 0)
+	struct agp_hdr *scratch = check->drain->series.scratch;
+	agp_hdr_reset(scratch);
+	if (agp_sparse_hist_merge_into(window->raw, scratch) != 0)
 		return 0;
-	int64_t p95 = agp_hdr_value_at_percentile(check->drain->scratch, 95.0);
+	int64_t p95 = agp_hdr_value_at_percentile(scratch, 95.0);
 	if (p95 <= bound)
 		return 0;
 	struct agp_alert_source source = {
