@@ -40,7 +40,8 @@ static size_t region_size(unsigned workers, size_t *side_offset)
 int agp__pool_spawn(struct agp__pool *pool, uint32_t index, uint64_t died_ns)
 {
 	struct agp__task_slot *slot = &pool->region->slots[index];
-	/* Relaxed: nobody dispatches to this slot until ready is 1 again (release by the worker). */
+	/* Relaxed: nobody dispatches to this slot until ready is 1 again (release by the worker).
+	 */
 	atomic_store_explicit(&slot->ready, 0, memory_order_relaxed);
 	atomic_store_explicit(&slot->kill_reason, AGP__KILL_NONE, memory_order_relaxed);
 	atomic_store_explicit(&slot->alarm_armed, 0, memory_order_relaxed);
@@ -49,7 +50,7 @@ int agp__pool_spawn(struct agp__pool *pool, uint32_t index, uint64_t died_ns)
 	pid_t pid = fork();
 	if (pid < 0)
 		return agp__error(-errno, "forking worker %u of agent '%s': %s", index,
-				  pool->def->id, strerror(errno));
+		                  pool->def->id, strerror(errno));
 	if (pid == 0)
 		agp__worker_main(pool, index, forked_ns, died_ns);
 	pool->pids[index] = pid;
@@ -68,12 +69,12 @@ static int load_plugin(struct agp__pool *pool)
 	pool->plugin_handle = dlopen(pool->def->plugin_path, RTLD_NOW | RTLD_LOCAL);
 	if (!pool->plugin_handle)
 		return agp__error(-ELIBACC, "agent '%s': cannot load plugin '%s': %s",
-				  pool->def->id, pool->def->plugin_path, dlerror());
+		                  pool->def->id, pool->def->plugin_path, dlerror());
 	void *symbol = dlsym(pool->plugin_handle, pool->def->plugin_symbol);
 	if (!symbol) {
-		int error = agp__error(-ELIBACC, "agent '%s': plugin '%s' has no symbol '%s'",
-				       pool->def->id, pool->def->plugin_path,
-				       pool->def->plugin_symbol);
+		int error =
+		    agp__error(-ELIBACC, "agent '%s': plugin '%s' has no symbol '%s'",
+		               pool->def->id, pool->def->plugin_path, pool->def->plugin_symbol);
 		dlclose(pool->plugin_handle);
 		pool->plugin_handle = NULL;
 		return error;
@@ -119,8 +120,8 @@ static void stop_workers(struct agp__pool *pool)
 			}
 			usleep(1000);
 		}
-		int32_t pgid = atomic_load_explicit(&pool->region->slots[i].runner_pgid,
-						    memory_order_relaxed);
+		int32_t pgid =
+		    atomic_load_explicit(&pool->region->slots[i].runner_pgid, memory_order_relaxed);
 		if (pgid > 0)
 			kill(-pgid, SIGKILL);
 		if (pool->pidfds[i] >= 0)
@@ -131,7 +132,7 @@ static void stop_workers(struct agp__pool *pool)
 }
 
 int agp__pool_start(struct agp__pool *pool, const struct agp__agent_def *def,
-		    const char *deployment)
+                    const char *deployment)
 {
 	int error = 0;
 	pool->def = def;
@@ -140,10 +141,10 @@ int agp__pool_start(struct agp__pool *pool, const struct agp__agent_def *def,
 	size_t side_offset;
 	size_t size = region_size(def->workers, &side_offset);
 	void *base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			  MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	                  MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (base == MAP_FAILED)
-		return agp__error(-errno, "mapping %zu bytes of task slots for agent '%s': %s", size,
-				  def->id, strerror(errno));
+		return agp__error(-errno, "mapping %zu bytes of task slots for agent '%s': %s",
+		                  size, def->id, strerror(errno));
 	pool->region = base;
 	pool->region->slot_count = def->workers;
 	pool->region->size = size;
@@ -171,9 +172,9 @@ int agp__pool_start(struct agp__pool *pool, const struct agp__agent_def *def,
 		while (!atomic_load_explicit(&slot->ready, memory_order_acquire)) {
 			if (agp_monotonic_ns() > until) {
 				error = agp__error(-ETIMEDOUT,
-						   "worker %u of agent '%s' was not ready within "
-						   "%llu s",
-						   i, def->id, READY_TIMEOUT_NS / 1000000000ull);
+				                   "worker %u of agent '%s' was not ready within "
+				                   "%llu s",
+				                   i, def->id, READY_TIMEOUT_NS / 1000000000ull);
 				goto fail_workers;
 			}
 			struct timespec wait = {0, 10000000};
@@ -207,13 +208,14 @@ static uint32_t acquire_slot(struct agp__pool *pool)
 	for (;;) {
 		for (uint32_t i = 0; i < pool->worker_count; i++)
 			/* Acquire: pairs with the worker's release of ready. */
-			if (!pool->busy[i] &&
-			    atomic_load_explicit(&pool->region->slots[i].ready, memory_order_acquire)) {
+			if (!pool->busy[i] && atomic_load_explicit(&pool->region->slots[i].ready,
+			                                           memory_order_acquire)) {
 				pool->busy[i] = true;
 				pthread_mutex_unlock(&pool->lock);
 				return i;
 			}
-		/* Readiness changes in another process: re-check now and then besides the signal. */
+		/* Readiness changes in another process: re-check now and then besides the signal.
+		 */
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += 5000000;
@@ -244,7 +246,7 @@ static char *copy_text(const char *text, size_t length)
 }
 
 void agp__pool_run(struct agp__pool *pool, const struct agp__trip *trip,
-		   struct agp_task_result *result)
+                   struct agp_task_result *result)
 {
 	struct agp__region *region = pool->region;
 	uint32_t index = acquire_slot(pool);
@@ -254,13 +256,13 @@ void agp__pool_run(struct agp__pool *pool, const struct agp__trip *trip,
 	slot->timeout_s = pool->def->timeout_s;
 	slot->prompt_length = (uint32_t)trip->prompt_length;
 	slot->description_length = (uint32_t)trip->description_length;
-	char *prompt = slot->prompt_length < AGP__INLINE_PROMPT ? slot->prompt
-								: agp__side_in(region, index);
+	char *prompt =
+	    slot->prompt_length < AGP__INLINE_PROMPT ? slot->prompt : agp__side_in(region, index);
 	memcpy(prompt, trip->prompt, trip->prompt_length);
 	prompt[trip->prompt_length] = '\0';
 	char *description = slot->description_length < AGP__INLINE_DESCRIPTION
-				    ? slot->description
-				    : agp__side_in(region, index) + AGP_TASK_PROMPT_MAX + 1;
+	                        ? slot->description
+	                        : agp__side_in(region, index) + AGP_TASK_PROMPT_MAX + 1;
 	memcpy(description, trip->description, trip->description_length);
 	description[trip->description_length] = '\0';
 	slot->begin_ns = 0;
@@ -297,16 +299,18 @@ void agp__pool_run(struct agp__pool *pool, const struct agp__trip *trip,
 	if (begin_ns) {
 		result->metadata.execution_time = (double)(end_ns - begin_ns) / 1e9;
 		result->metadata.coordination_overhead =
-			begin_ns > trip->call_ns ? (double)(begin_ns - trip->call_ns) / 1e9 : 0;
+		    begin_ns > trip->call_ns ? (double)(begin_ns - trip->call_ns) / 1e9 : 0;
 		uint16_t flags = result->metadata.status == AGP_TASK_COMPLETED ? 0
-				 : result->metadata.status == AGP_TASK_TIMEOUT
-					 ? AGP_RECORD_TIMEOUT | AGP_RECORD_FAILED
-					 : AGP_RECORD_FAILED;
-		agp__caller_record(AGP_METRIC_COORDINATION_OVERHEAD,
-				   (int64_t)(begin_ns > trip->call_ns ? begin_ns - trip->call_ns : 0),
-				   trip->task_id, flags);
+		                 : result->metadata.status == AGP_TASK_TIMEOUT
+		                     ? AGP_RECORD_TIMEOUT | AGP_RECORD_FAILED
+		                     : AGP_RECORD_FAILED;
+		agp__caller_record(
+		    AGP_METRIC_COORDINATION_OVERHEAD,
+		    (int64_t)(begin_ns > trip->call_ns ? begin_ns - trip->call_ns : 0),
+		    trip->task_id, flags);
 		uint64_t now = agp__caller_now();
 		agp__caller_record(AGP_METRIC_RESULT_PROCESSING,
-				   (int64_t)(now > end_ns ? now - end_ns : 0), trip->task_id, flags);
+		                   (int64_t)(now > end_ns ? now - end_ns : 0), trip->task_id,
+		                   flags);
 	}
 }

@@ -32,10 +32,10 @@ struct agp__pool {
 	pthread_mutex_t lock;
 	pthread_cond_t changed; /* a slot became free or a worker became ready */
 	bool started;
-	bool *busy;          /* slot i has a caller's task (caller-side only) */
-	pid_t *pids;         /* current worker of slot i, 0 while none */
-	int *pidfds;         /* -1 while none */
-	uint64_t *died_ns;   /* deployment clock when a death was seen; 0 when not replacing */
+	bool *busy;        /* slot i has a caller's task (caller-side only) */
+	pid_t *pids;       /* current worker of slot i, 0 while none */
+	int *pidfds;       /* -1 while none */
+	uint64_t *died_ns; /* deployment clock when a death was seen; 0 when not replacing */
 	struct agp__supervisor *supervisor;
 };
 
@@ -53,7 +53,7 @@ void agp__supervisor_poke(struct agp__supervisor *supervisor);
  * ready), -ELIBACC (plugin did not load; message names path and symbol).
  */
 int agp__pool_start(struct agp__pool *pool, const struct agp__agent_def *def,
-		    const char *deployment);
+                    const char *deployment);
 
 /* Stops the workers (asking first, killing after a grace period) and frees the pool. */
 void agp__pool_stop(struct agp__pool *pool);
@@ -62,13 +62,13 @@ void agp__pool_stop(struct agp__pool *pool);
 int agp__pool_spawn(struct agp__pool *pool, uint32_t index, uint64_t died_ns);
 
 /* The worker's life: never returns. */
-void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns,
-		      uint64_t died_ns) __attribute__((noreturn));
+void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns, uint64_t died_ns)
+    __attribute__((noreturn));
 
 /* A task's trip through a pool, for task_api.c. */
 struct agp__trip {
 	uint64_t task_id;
-	uint64_t call_ns;  /* deployment clock at the API call */
+	uint64_t call_ns; /* deployment clock at the API call */
 	const char *prompt;
 	size_t prompt_length;
 	const char *description;
@@ -77,7 +77,7 @@ struct agp__trip {
 
 /* Dispatches to a free worker, waits for the result and fills result (always). */
 void agp__pool_run(struct agp__pool *pool, const struct agp__trip *trip,
-		   struct agp_task_result *result);
+                   struct agp_task_result *result);
 
 /* The supervisor thread watching a fixed array of pools (subagent_supervisor.c). */
 int agp__supervisor_start(struct agp__supervisor **out, struct agp__pool *pools, size_t count);

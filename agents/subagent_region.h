@@ -40,13 +40,13 @@
 
 #include <agentperf/task.h>
 
-#define AGP__INLINE_PROMPT     2048u
+#define AGP__INLINE_PROMPT      2048u
 #define AGP__INLINE_DESCRIPTION 512u
-#define AGP__INLINE_OUTPUT     4096u
-#define AGP__ERROR_MAX         4096u
-#define AGP__DESCRIPTION_MAX   (64u << 10)
-#define AGP__SIDE_IN_SIZE      (AGP_TASK_PROMPT_MAX + 1 + AGP__DESCRIPTION_MAX + 1)
-#define AGP__SIDE_OUT_SIZE     (AGP_TASK_OUTPUT_MAX + 1)
+#define AGP__INLINE_OUTPUT      4096u
+#define AGP__ERROR_MAX          4096u
+#define AGP__DESCRIPTION_MAX    (64u << 10)
+#define AGP__SIDE_IN_SIZE       (AGP_TASK_PROMPT_MAX + 1 + AGP__DESCRIPTION_MAX + 1)
+#define AGP__SIDE_OUT_SIZE      (AGP_TASK_OUTPUT_MAX + 1)
 
 enum agp__slot_state {
 	AGP__SLOT_IDLE = 0,
@@ -66,14 +66,17 @@ enum agp__kill_reason {
 
 struct agp__task_slot {
 	/* Synchronisation line. */
-	_Atomic uint32_t state;       /* enum agp__slot_state | AGP__SLOT_WAITER: a futex word */
-	_Atomic uint32_t ready;       /* 1 once the slot's current worker waits for tasks; a futex word */
-	_Atomic int32_t worker_pid;   /* written by the worker itself when it starts */
-	_Atomic int32_t runner_pgid;  /* process group of a running exec runner, 0 when none */
-	_Atomic uint32_t kill_reason; /* enum agp__kill_reason, set by the supervisor before a kill */
+	_Atomic uint32_t state; /* enum agp__slot_state | AGP__SLOT_WAITER: a futex word */
+	_Atomic uint32_t ready; /* 1 once the slot's current worker waits for tasks; a futex word */
+	_Atomic int32_t worker_pid;  /* written by the worker itself when it starts */
+	_Atomic int32_t runner_pgid; /* process group of a running exec runner, 0 when none */
+	_Atomic uint32_t
+	    kill_reason; /* enum agp__kill_reason, set by the supervisor before a kill */
 	_Atomic uint32_t alarm_armed; /* 1 while an in-worker runner runs under SIGALRM */
-	_Atomic uint64_t deadline_ns; /* CLOCK_MONOTONIC deadline of the running task, 0 when none */
-	uint8_t pad0[64 - 32];
+	_Atomic uint64_t
+	    deadline_ns;   /* CLOCK_MONOTONIC deadline of the running task, 0 when none */
+	uint64_t ready_ns; /* deployment clock when the worker got ready (before ready = 1) */
+	uint8_t pad0[64 - 40];
 
 	/* Task, written by the caller before SUBMITTED. */
 	uint64_t task_id;
@@ -121,26 +124,26 @@ static inline const char *agp__slot_prompt(struct agp__region *region, uint32_t 
 {
 	struct agp__task_slot *slot = &region->slots[index];
 	return slot->prompt_length < AGP__INLINE_PROMPT ? slot->prompt
-							 : agp__side_in(region, index);
+	                                                : agp__side_in(region, index);
 }
 
 static inline const char *agp__slot_description(struct agp__region *region, uint32_t index)
 {
 	struct agp__task_slot *slot = &region->slots[index];
 	return slot->description_length < AGP__INLINE_DESCRIPTION
-		       ? slot->description
-		       : agp__side_in(region, index) + AGP_TASK_PROMPT_MAX + 1;
+	           ? slot->description
+	           : agp__side_in(region, index) + AGP_TASK_PROMPT_MAX + 1;
 }
 
 static inline const char *agp__slot_output(struct agp__region *region, uint32_t index)
 {
 	struct agp__task_slot *slot = &region->slots[index];
 	return slot->output_length < AGP__INLINE_OUTPUT ? slot->output
-							 : agp__side_out(region, index);
+	                                                : agp__side_out(region, index);
 }
 
 static inline long agp__futex_wait(_Atomic uint32_t *word, uint32_t expected,
-				   const struct timespec *relative)
+                                   const struct timespec *relative)
 {
 	return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, expected, relative, NULL, 0);
 }
@@ -166,8 +169,8 @@ static inline void agp__slot_set_quiet(struct agp__task_slot *slot, uint32_t sta
 	uint32_t old = atomic_load_explicit(&slot->state, memory_order_relaxed);
 	/* Release: as above; a failed exchange reloads and keeps whatever bit appeared. */
 	while (!atomic_compare_exchange_weak_explicit(&slot->state, &old,
-						      state | (old & AGP__SLOT_WAITER),
-						      memory_order_release, memory_order_relaxed))
+	                                              state | (old & AGP__SLOT_WAITER),
+	                                              memory_order_release, memory_order_relaxed))
 		;
 }
 
@@ -177,10 +180,11 @@ static inline void agp__slot_set_quiet(struct agp__task_slot *slot, uint32_t sta
  * none); returns the state seen, or -1 when a sleep timed out.
  */
 static inline int64_t agp__slot_wait(struct agp__task_slot *slot, uint32_t wanted_mask,
-				     unsigned spin_rounds, const struct timespec *relative_timeout)
+                                     unsigned spin_rounds, const struct timespec *relative_timeout)
 {
 	for (unsigned round = 0;; round++) {
-		/* Acquire: pairs with the release of the change; the fields it published are visible. */
+		/* Acquire: pairs with the release of the change; the fields it published are
+		 * visible. */
 		uint32_t seen = atomic_load_explicit(&slot->state, memory_order_acquire);
 		uint32_t state = seen & ~AGP__SLOT_WAITER;
 		if (wanted_mask & (1u << state))
@@ -193,10 +197,9 @@ static inline int64_t agp__slot_wait(struct agp__task_slot *slot, uint32_t wante
 		}
 		if (!(seen & AGP__SLOT_WAITER) &&
 		    /* Relaxed: only announces a sleeper; the data travels with the next change. */
-		    !atomic_compare_exchange_strong_explicit(&slot->state, &seen,
-							     seen | AGP__SLOT_WAITER,
-							     memory_order_relaxed,
-							     memory_order_relaxed))
+		    !atomic_compare_exchange_strong_explicit(
+		        &slot->state, &seen, seen | AGP__SLOT_WAITER, memory_order_relaxed,
+		        memory_order_relaxed))
 			continue;
 		if (agp__futex_wait(&slot->state, seen | AGP__SLOT_WAITER, relative_timeout) != 0 &&
 		    errno == ETIMEDOUT)

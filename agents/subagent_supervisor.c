@@ -30,9 +30,9 @@
 #include "../shm/error.h"
 #include "task_exec.h"
 
-#define IDLE_POLL_MS     200
-#define MEMORY_POLL_MS   10
-#define REPLACE_POLL_MS  1
+#define IDLE_POLL_MS      200
+#define MEMORY_POLL_MS    10
+#define REPLACE_POLL_MS   1
 #define DEADLINE_GRACE_NS 2000000000ull
 
 struct agp__supervisor {
@@ -54,8 +54,8 @@ void agp__supervisor_poke(struct agp__supervisor *supervisor)
 static void fail_task(struct agp__pool *pool, uint32_t index, int wait_status)
 {
 	struct agp__task_slot *slot = &pool->region->slots[index];
-	uint32_t state = atomic_load_explicit(&slot->state, memory_order_acquire) &
-			 ~AGP__SLOT_WAITER;
+	uint32_t state =
+	    atomic_load_explicit(&slot->state, memory_order_acquire) & ~AGP__SLOT_WAITER;
 	if (state != AGP__SLOT_SUBMITTED && state != AGP__SLOT_RUNNING)
 		return;
 	/* Relaxed: the worker that stored these is dead and reaped; waitpid ordered its writes. */
@@ -68,18 +68,18 @@ static void fail_task(struct agp__pool *pool, uint32_t index, int wait_status)
 	    (alarm && WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGALRM)) {
 		status = AGP_TASK_TIMEOUT;
 		snprintf(slot->error, AGP__ERROR_MAX,
-			 "timed out after %g s: the worker running it was killed and is being "
-			 "replaced",
-			 slot->timeout_s);
+		         "timed out after %g s: the worker running it was killed and is being "
+		         "replaced",
+		         slot->timeout_s);
 	} else if (reason == AGP__KILL_MEMORY) {
 		snprintf(slot->error, AGP__ERROR_MAX,
-			 "memory limit exceeded: the worker held %.1f MB resident, over "
-			 "memory_limit_mb %u; it was killed and is being replaced",
-			 slot->resident_bytes / 1048576.0, pool->def->memory_limit_mb);
+		         "memory limit exceeded: the worker held %.1f MB resident, over "
+		         "memory_limit_mb %u; it was killed and is being replaced",
+		         slot->resident_bytes / 1048576.0, pool->def->memory_limit_mb);
 	} else {
 		snprintf(slot->error, AGP__ERROR_MAX,
-			 "worker %d crashed mid-task (%s); it is being replaced",
-			 (int)pool->pids[index], how);
+		         "worker %d crashed mid-task (%s); it is being replaced",
+		         (int)pool->pids[index], how);
 	}
 	slot->error_length = (uint32_t)strlen(slot->error);
 	slot->status = status;
@@ -89,12 +89,12 @@ static void fail_task(struct agp__pool *pool, uint32_t index, int wait_status)
 	uint64_t now = agp__caller_now();
 	if (state == AGP__SLOT_RUNNING && slot->begin_ns) {
 		slot->end_ns = now;
-		uint16_t flags = AGP_RECORD_FAILED |
-				 (status == AGP_TASK_TIMEOUT ? AGP_RECORD_TIMEOUT : 0);
+		uint16_t flags =
+		    AGP_RECORD_FAILED | (status == AGP_TASK_TIMEOUT ? AGP_RECORD_TIMEOUT : 0);
 		/* The worker cannot record its last task any more: the supervisor does. */
 		agp__caller_record(AGP_METRIC_TASK_EXECUTION_TIME,
-				   (int64_t)(now > slot->begin_ns ? now - slot->begin_ns : 0),
-				   slot->task_id, flags);
+		                   (int64_t)(now > slot->begin_ns ? now - slot->begin_ns : 0),
+		                   slot->task_id, flags);
 	} else {
 		slot->begin_ns = 0;
 		slot->end_ns = 0;
@@ -102,10 +102,29 @@ static void fail_task(struct agp__pool *pool, uint32_t index, int wait_status)
 	agp__slot_set_wake(slot, AGP__SLOT_DONE);
 }
 
-static void handle_death(struct agp__supervisor *supervisor, struct agp__pool *pool,
-			 uint32_t index)
+/*
+ * Records the recovery of slot index if its replacement is ready: from the
+ * death seen to the ready time the worker wrote. The caller holds the lock.
+ */
+static bool record_recovery(struct agp__pool *pool, uint32_t index)
+{
+	struct agp__task_slot *slot = &pool->region->slots[index];
+	/* Acquire: pairs with the replacement's release of ready; ready_ns is written. */
+	if (!pool->died_ns[index] || !atomic_load_explicit(&slot->ready, memory_order_acquire))
+		return false;
+	uint64_t died = pool->died_ns[index];
+	agp__caller_record(AGP_METRIC_ERROR_RECOVERY_TIME,
+	                   (int64_t)(slot->ready_ns > died ? slot->ready_ns - died : 0), 0, 0);
+	pool->died_ns[index] = 0;
+	pthread_cond_broadcast(&pool->changed);
+	return true;
+}
+
+static void handle_death(struct agp__supervisor *supervisor, struct agp__pool *pool, uint32_t index)
 {
 	pthread_mutex_lock(&pool->lock);
+	/* A replacement that got ready and died before we looked still recovered once. */
+	record_recovery(pool, index);
 	int wait_status = 0;
 	waitpid(pool->pids[index], &wait_status, 0);
 	uint64_t died_ns = agp__caller_now();
@@ -123,7 +142,7 @@ static void handle_death(struct agp__supervisor *supervisor, struct agp__pool *p
 	if (!atomic_load_explicit(&supervisor->stopping, memory_order_acquire) &&
 	    agp__pool_spawn(pool, index, died_ns) != 0)
 		fprintf(stderr, "agentperf: cannot replace a worker of agent '%s': %s\n",
-			pool->def->id, agp__error_message());
+		        pool->def->id, agp__error_message());
 	pthread_mutex_unlock(&pool->lock);
 }
 
@@ -132,21 +151,9 @@ static bool check_replacements(struct agp__pool *pool)
 {
 	bool pending = false;
 	pthread_mutex_lock(&pool->lock);
-	for (uint32_t i = 0; i < pool->worker_count; i++) {
-		if (!pool->died_ns[i])
-			continue;
-		/* Acquire: pairs with the replacement's release of ready. */
-		if (atomic_load_explicit(&pool->region->slots[i].ready, memory_order_acquire)) {
-			uint64_t now = agp__caller_now();
-			agp__caller_record(AGP_METRIC_ERROR_RECOVERY_TIME,
-					   (int64_t)(now > pool->died_ns[i] ? now - pool->died_ns[i]
-									    : 0),
-					   0, 0);
-			pool->died_ns[i] = 0;
-			pthread_cond_broadcast(&pool->changed);
-		} else
+	for (uint32_t i = 0; i < pool->worker_count; i++)
+		if (pool->died_ns[i] && !record_recovery(pool, i))
 			pending = true;
-	}
 	pthread_mutex_unlock(&pool->lock);
 	return pending;
 }
@@ -160,14 +167,14 @@ static bool check_running(struct agp__pool *pool)
 	pthread_mutex_lock(&pool->lock);
 	for (uint32_t i = 0; i < pool->worker_count; i++) {
 		struct agp__task_slot *slot = &pool->region->slots[i];
-		uint32_t state = atomic_load_explicit(&slot->state, memory_order_relaxed) &
-				 ~AGP__SLOT_WAITER;
+		uint32_t state =
+		    atomic_load_explicit(&slot->state, memory_order_relaxed) & ~AGP__SLOT_WAITER;
 		if (state != AGP__SLOT_RUNNING || pool->pids[i] <= 0)
 			continue;
 		uint64_t deadline = atomic_load_explicit(&slot->deadline_ns, memory_order_relaxed);
 		if (deadline && now > deadline + DEADLINE_GRACE_NS) {
 			atomic_store_explicit(&slot->kill_reason, AGP__KILL_TIMEOUT,
-					      memory_order_relaxed);
+			                      memory_order_relaxed);
 			kill(pool->pids[i], SIGKILL);
 			continue;
 		}
@@ -178,7 +185,7 @@ static bool check_running(struct agp__pool *pool)
 		if (resident > limit) {
 			slot->resident_bytes = resident;
 			atomic_store_explicit(&slot->kill_reason, AGP__KILL_MEMORY,
-					      memory_order_relaxed);
+			                      memory_order_relaxed);
 			kill(pool->pids[i], SIGKILL);
 		}
 	}
@@ -210,12 +217,13 @@ static void *supervise(void *argument)
 			struct agp__pool *pool = &supervisor->pools[p];
 			pthread_mutex_lock(&pool->lock);
 			if (pool->started)
-				for (uint32_t i = 0; i < pool->worker_count && count < capacity; i++)
+				for (uint32_t i = 0; i < pool->worker_count && count < capacity;
+				     i++)
 					if (pool->pidfds[i] >= 0) {
 						owners[count].pool = pool;
 						owners[count].index = i;
 						fds[count++] =
-							(struct pollfd){pool->pidfds[i], POLLIN, 0};
+						    (struct pollfd){pool->pidfds[i], POLLIN, 0};
 					}
 			pthread_mutex_unlock(&pool->lock);
 		}

@@ -33,7 +33,8 @@
 
 static void reset_signals(void)
 {
-	/* Handlers inherited from the caller (a test framework's SIGSEGV catcher, say) must not run here. */
+	/* Handlers inherited from the caller (a test framework's SIGSEGV catcher, say) must not run
+	 * here. */
 	for (int signal_number = 1; signal_number < NSIG; signal_number++)
 		if (signal_number != SIGKILL && signal_number != SIGSTOP)
 			signal(signal_number, SIG_DFL);
@@ -58,7 +59,8 @@ static uint64_t virtual_bytes(void)
 
 static void arm_alarm(double seconds)
 {
-	struct itimerval timer = {{0, 0}, {(time_t)seconds, (suseconds_t)((seconds - (time_t)seconds) * 1e6)}};
+	struct itimerval timer = {
+	    {0, 0}, {(time_t)seconds, (suseconds_t)((seconds - (time_t)seconds) * 1e6)}};
 	if (timer.it_value.tv_sec == 0 && timer.it_value.tv_usec == 0)
 		timer.it_value.tv_usec = 1;
 	setitimer(ITIMER_REAL, &timer, NULL);
@@ -86,19 +88,19 @@ static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
 	agp__slot_set_quiet(slot, AGP__SLOT_RUNNING);
 
 	struct agp__run run = {
-		.def = def,
-		.plugin = pool->plugin,
-		.prompt = agp__slot_prompt(region, index),
-		.prompt_length = slot->prompt_length,
-		.description = agp__slot_description(region, index),
-		.task_id = slot->task_id,
-		.deadline_ns = deadline_ns,
-		.runner_pgid = &slot->runner_pgid,
-		.output = output,
-		.output_max = AGP__SIDE_OUT_SIZE,
-		.error = slot->error,
-		.error_max = AGP__ERROR_MAX,
-		.status = AGP_TASK_COMPLETED,
+	    .def = def,
+	    .plugin = pool->plugin,
+	    .prompt = agp__slot_prompt(region, index),
+	    .prompt_length = slot->prompt_length,
+	    .description = agp__slot_description(region, index),
+	    .task_id = slot->task_id,
+	    .deadline_ns = deadline_ns,
+	    .runner_pgid = &slot->runner_pgid,
+	    .output = output,
+	    .output_max = AGP__SIDE_OUT_SIZE,
+	    .error = slot->error,
+	    .error_max = AGP__ERROR_MAX,
+	    .status = AGP_TASK_COMPLETED,
 	};
 	output[0] = '\0';
 	slot->error[0] = '\0';
@@ -106,19 +108,22 @@ static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
 	if (def->kind == AGP__RUNNER_EXEC) {
 		agp__exec_runner_run(&run);
 	} else {
-		/* Relaxed: read by the supervisor after this process died, through waitpid's ordering. */
+		/* Relaxed: read by the supervisor after this process died, through waitpid's
+		 * ordering. */
 		atomic_store_explicit(&slot->alarm_armed, 1, memory_order_relaxed);
 		arm_alarm(slot->timeout_s);
 		if (def->kind == AGP__RUNNER_PLUGIN) {
 			size_t length = 0;
 			int rc = pool->plugin(run.prompt, run.description, output,
-					      AGP__SIDE_OUT_SIZE - 1, &length);
-			run.output_length = length < AGP__SIDE_OUT_SIZE ? length : AGP__SIDE_OUT_SIZE - 1;
+			                      AGP__SIDE_OUT_SIZE - 1, &length);
+			run.output_length =
+			    length < AGP__SIDE_OUT_SIZE ? length : AGP__SIDE_OUT_SIZE - 1;
 			if (rc != 0)
-				agp__run_fail(&run, AGP_TASK_FAILED, "plugin %s:%s returned %d: %.*s",
-					      def->plugin_path, def->plugin_symbol, rc,
-					      (int)(run.output_length > 1024 ? 1024 : run.output_length),
-					      output);
+				agp__run_fail(
+				    &run, AGP_TASK_FAILED, "plugin %s:%s returned %d: %.*s",
+				    def->plugin_path, def->plugin_symbol, rc,
+				    (int)(run.output_length > 1024 ? 1024 : run.output_length),
+				    output);
 		} else {
 			agp__builtin_run(&run);
 		}
@@ -140,23 +145,24 @@ static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
 	slot->end_ns = end_ns;
 
 	uint16_t flags = run.status == AGP_TASK_TIMEOUT  ? AGP_RECORD_TIMEOUT | AGP_RECORD_FAILED
-			 : run.status == AGP_TASK_FAILED ? AGP_RECORD_FAILED
-							 : 0;
+	                 : run.status == AGP_TASK_FAILED ? AGP_RECORD_FAILED
+	                                                 : 0;
 	agp_record_at(agent, AGP_METRIC_TASK_EXECUTION_TIME, (int64_t)(end_ns - begin_ns),
-		      slot->task_id, end_ns, flags);
+	              slot->task_id, end_ns, flags);
 	agp_record_at(agent, AGP_METRIC_MEMORY_USAGE, (int64_t)slot->resident_bytes, slot->task_id,
-		      end_ns, 0);
+	              end_ns, 0);
 	if (run.recovery_ns > 1) {
-		/* The runner's group was killed at recovery_ns (monotonic): we are usable again now. */
+		/* The runner's group was killed at recovery_ns (monotonic): we are usable again
+		 * now. */
 		uint64_t now = agp_monotonic_ns();
 		agp_record(agent, AGP_METRIC_ERROR_RECOVERY_TIME,
-			   (int64_t)(now > run.recovery_ns ? now - run.recovery_ns : 0), slot->task_id);
+		           (int64_t)(now > run.recovery_ns ? now - run.recovery_ns : 0),
+		           slot->task_id);
 	}
 	agp__slot_set_wake(slot, AGP__SLOT_DONE);
 }
 
-void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns,
-		      uint64_t died_ns)
+void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns, uint64_t died_ns)
 {
 	struct agp__task_slot *slot = &pool->region->slots[index];
 	pid_t parent = getppid();
@@ -185,8 +191,9 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 
 	uint64_t ready_ns = agp_clock_now_ns(agent);
 	agp_record_at(agent, AGP_METRIC_AGENT_INITIALIZATION, (int64_t)(ready_ns - forked_ns), 0,
-		      ready_ns, 0);
+	              ready_ns, 0);
 	(void)died_ns; /* the supervisor records the recovery once it sees us ready */
+	slot->ready_ns = ready_ns;
 	/* Release: a caller that sees ready sees the slot's worker fields. */
 	atomic_store_explicit(&slot->ready, 1, memory_order_release);
 	agp__futex_wake(&slot->ready);
@@ -194,8 +201,8 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 	const struct timespec parent_check = {0, PARENT_CHECK_NS};
 	for (;;) {
 		int64_t state =
-			agp__slot_wait(slot, (1u << AGP__SLOT_SUBMITTED) | (1u << AGP__SLOT_STOP),
-				       WORKER_SPIN, &parent_check);
+		    agp__slot_wait(slot, (1u << AGP__SLOT_SUBMITTED) | (1u << AGP__SLOT_STOP),
+		                   WORKER_SPIN, &parent_check);
 		if (state == AGP__SLOT_STOP)
 			break;
 		if (state < 0) {

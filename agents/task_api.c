@@ -102,7 +102,7 @@ void agp__caller_record(uint16_t metric, int64_t value, uint64_t task_id, uint16
 		return;
 	pthread_mutex_lock(&manager->record_lock);
 	agp_record_at(manager->caller_agent, metric, value, task_id,
-		      agp_clock_now_ns(manager->caller_agent), flags);
+	              agp_clock_now_ns(manager->caller_agent), flags);
 	pthread_mutex_unlock(&manager->record_lock);
 }
 
@@ -133,9 +133,9 @@ void agp_task_result_free(struct agp_task_result *result)
 
 /* A failed result that never reached a worker. Static strings would not survive free(). */
 static void refuse(struct agp_task_result *result, const char *agent_type, uint64_t task_id,
-		   const char *format, ...) __attribute__((format(printf, 4, 5)));
+                   const char *format, ...) __attribute__((format(printf, 4, 5)));
 static void refuse(struct agp_task_result *result, const char *agent_type, uint64_t task_id,
-		   const char *format, ...)
+                   const char *format, ...)
 {
 	memset(result, 0, sizeof(*result));
 	char message[512];
@@ -149,7 +149,7 @@ static void refuse(struct agp_task_result *result, const char *agent_type, uint6
 	result->metadata.status = AGP_TASK_FAILED;
 	result->metadata.task_id = task_id;
 	snprintf(result->metadata.agent_id, sizeof(result->metadata.agent_id), "%s",
-		 agent_type ? agent_type : "");
+	         agent_type ? agent_type : "");
 }
 
 /* ---- the manager ---- */
@@ -160,7 +160,7 @@ static unsigned concurrency_from(const struct agp_task_options *options)
 {
 	if (options && options->max_concurrency)
 		return options->max_concurrency < MAX_CONCURRENCY ? options->max_concurrency
-								  : MAX_CONCURRENCY;
+		                                                  : MAX_CONCURRENCY;
 	const char *text = getenv("AGENTPERF_TASK_CONCURRENCY");
 	if (text && *text) {
 		char *end;
@@ -168,30 +168,30 @@ static unsigned concurrency_from(const struct agp_task_options *options)
 		if (!*end && value > 0 && value <= MAX_CONCURRENCY)
 			return (unsigned)value;
 		fprintf(stderr,
-			"agentperf: AGENTPERF_TASK_CONCURRENCY='%s' is not 1..%u; using %u\n", text,
-			MAX_CONCURRENCY, DEFAULT_CONCURRENCY);
+		        "agentperf: AGENTPERF_TASK_CONCURRENCY='%s' is not 1..%u; using %u\n", text,
+		        MAX_CONCURRENCY, DEFAULT_CONCURRENCY);
 	}
 	return DEFAULT_CONCURRENCY;
 }
 
 static int build_infos(struct manager *manager)
 {
-	manager->infos = calloc(manager->defs.count ? manager->defs.count : 1,
-				sizeof(*manager->infos));
+	manager->infos =
+	    calloc(manager->defs.count ? manager->defs.count : 1, sizeof(*manager->infos));
 	if (!manager->infos)
 		return -ENOMEM;
 	for (size_t i = 0; i < manager->defs.count; i++) {
 		const struct agp__agent_def *def = &manager->defs.defs[i];
 		manager->infos[i] = (struct agp_agent_info){
-			.id = def->id,
-			.name = def->name,
-			.description = def->description,
-			.capabilities = def->capability_list,
-			.runner = def->runner_text,
-			.workers = def->workers,
-			.timeout_s = def->timeout_s,
-			.memory_limit_mb = def->memory_limit_mb,
-			.source = def->source,
+		    .id = def->id,
+		    .name = def->name,
+		    .description = def->description,
+		    .capabilities = def->capability_list,
+		    .runner = def->runner_text,
+		    .workers = def->workers,
+		    .timeout_s = def->timeout_s,
+		    .memory_limit_mb = def->memory_limit_mb,
+		    .source = def->source,
 		};
 	}
 	return 0;
@@ -234,13 +234,13 @@ static int manager_create(const struct agp_task_options *options, struct manager
 	manager->max_concurrency = concurrency_from(options);
 	atomic_init(&manager->next_task, 1);
 
-	const char *dir = options && options->agents_dir ? options->agents_dir
-							  : getenv("AGENTPERF_AGENTS_DIR");
+	const char *dir =
+	    options && options->agents_dir ? options->agents_dir : getenv("AGENTPERF_AGENTS_DIR");
 	snprintf(manager->agents_dir, sizeof(manager->agents_dir), "%s",
-		 dir && *dir ? dir : ".codexplus/agents");
+	         dir && *dir ? dir : ".codexplus/agents");
 	if (options && options->deployment)
 		snprintf(manager->deployment, sizeof(manager->deployment), "%s",
-			 options->deployment);
+		         options->deployment);
 
 	int error = agp__agent_defs_load(manager->agents_dir, &manager->defs);
 	if (error) {
@@ -249,8 +249,8 @@ static int manager_create(const struct agp_task_options *options, struct manager
 	}
 	if ((error = build_infos(manager)))
 		goto fail;
-	manager->pools = calloc(manager->defs.count ? manager->defs.count : 1,
-				sizeof(*manager->pools));
+	manager->pools =
+	    calloc(manager->defs.count ? manager->defs.count : 1, sizeof(*manager->pools));
 	if (!manager->pools) {
 		error = agp__error(-ENOMEM, "allocating the agent pools");
 		goto fail;
@@ -265,12 +265,12 @@ static int manager_create(const struct agp_task_options *options, struct manager
 	char name[AGP_AGENT_NAME_MAX + 1];
 	snprintf(name, sizeof(name), "task-api-%d", (int)getpid());
 	struct agp_agent_options agent_options = {manager->deployment[0] ? manager->deployment
-									 : NULL};
+	                                                                 : NULL};
 	if (agp_agent_open(name, "task-api", &agent_options, &manager->caller_agent) != 0)
 		manager->caller_agent = NULL;
 
-	if ((error = agp__supervisor_start(&manager->supervisor, manager->pools,
-					   manager->defs.count)))
+	if ((error =
+	         agp__supervisor_start(&manager->supervisor, manager->pools, manager->defs.count)))
 		goto fail;
 	*out = manager;
 	return 0;
@@ -285,7 +285,7 @@ static int pool_ready(struct manager *manager, struct agp__pool *pool)
 	int error = 0;
 	if (!pool->started)
 		error = agp__pool_start(pool, pool->def,
-					manager->deployment[0] ? manager->deployment : NULL);
+		                        manager->deployment[0] ? manager->deployment : NULL);
 	pthread_mutex_unlock(&pool->lock);
 	return error;
 }
@@ -379,8 +379,8 @@ static void cap_release(struct manager *manager)
 
 /* Checks what can be checked without a worker; 0, or the refusal is in result. */
 static int check_task(struct manager *manager, const char *agent_type, const char *prompt,
-		      const char *description, struct agp__pool **pool_out,
-		      struct agp_task_result *result)
+                      const char *description, struct agp__pool **pool_out,
+                      struct agp_task_result *result)
 {
 	if (!agent_type || !*agent_type) {
 		refuse(result, "", 0, "agent type is empty");
@@ -403,8 +403,9 @@ static int check_task(struct manager *manager, const char *agent_type, const cha
 	}
 	const struct agp__agent_def *def = agp__agent_defs_find(&manager->defs, agent_type);
 	if (!def) {
-		refuse(result, agent_type, 0, "unknown agent '%.64s' (agentperf agents --available "
-					      "lists them)",
+		refuse(result, agent_type, 0,
+		       "unknown agent '%.64s' (agentperf agents --available "
+		       "lists them)",
 		       agent_type);
 		return -ENOENT;
 	}
@@ -418,7 +419,7 @@ static int check_task(struct manager *manager, const char *agent_type, const cha
 }
 
 static void run_checked(struct manager *manager, struct agp__pool *pool, const char *prompt,
-			const char *description, uint64_t call_ns, struct agp_task_result *result)
+                        const char *description, uint64_t call_ns, struct agp_task_result *result)
 {
 	int error = pool_ready(manager, pool);
 	if (error) {
@@ -429,19 +430,19 @@ static void run_checked(struct manager *manager, struct agp__pool *pool, const c
 	/* Unique across the processes of a deployment: the caller's pid above a counter. */
 	uint64_t sequence = atomic_fetch_add_explicit(&manager->next_task, 1, memory_order_relaxed);
 	struct agp__trip trip = {
-		.task_id = ((uint64_t)getpid() << 32) | (sequence & 0xffffffffu),
-		.call_ns = call_ns,
-		.prompt = prompt,
-		.prompt_length = strlen(prompt),
-		.description = description ? description : "",
-		.description_length = description ? strlen(description) : 0,
+	    .task_id = ((uint64_t)getpid() << 32) | (sequence & 0xffffffffu),
+	    .call_ns = call_ns,
+	    .prompt = prompt,
+	    .prompt_length = strlen(prompt),
+	    .description = description ? description : "",
+	    .description_length = description ? strlen(description) : 0,
 	};
 	memset(result, 0, sizeof(*result));
 	agp__pool_run(pool, &trip, result);
 }
 
 void agp_task(const char *agent_type, const char *prompt, const char *description,
-	      struct agp_task_result *result)
+              struct agp_task_result *result)
 {
 	if (!result)
 		return;
@@ -485,9 +486,9 @@ static void *dispatcher_main(void *argument)
 		struct agp__pool *pool = NULL;
 		struct agp_task_result result;
 		if (check_task(manager, handle->type, handle->prompt, handle->description, &pool,
-			       &result) == 0)
+		               &result) == 0)
 			run_checked(manager, pool, handle->prompt, handle->description,
-				    handle->call_ns, &result);
+			            handle->call_ns, &result);
 
 		pthread_mutex_lock(&manager->lock);
 		manager->in_flight--;
@@ -526,7 +527,7 @@ static void handle_free(struct agp_task_handle *handle)
 }
 
 agp_task_handle *agp_task_submit(const char *agent_type, const char *prompt,
-				 const char *description)
+                                 const char *description)
 {
 	struct agp_task_handle *handle = calloc(1, sizeof(*handle));
 	if (!handle)
@@ -617,7 +618,7 @@ void agp_task_wait_all(agp_task_handle **handles, size_t count, struct agp_task_
 	uint64_t wall = agp__caller_now() - first_call;
 	uint64_t slowest_ns = (uint64_t)(slowest * 1e9);
 	agp__caller_record(AGP_METRIC_PARALLEL_COORDINATION,
-			   (int64_t)(wall > slowest_ns ? wall - slowest_ns : 0), 0, 0);
+	                   (int64_t)(wall > slowest_ns ? wall - slowest_ns : 0), 0, 0);
 }
 
 /* ---- listings ---- */

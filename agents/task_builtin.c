@@ -44,14 +44,14 @@ void agp__run_fail(struct agp__run *run, enum agp_task_status status, const char
 	va_start(args, format);
 	int length = vsnprintf(run->error, run->error_max, format, args);
 	va_end(args);
-	run->error_length = length < 0 ? 0
-			    : (size_t)length >= run->error_max ? run->error_max - 1
-							       : (size_t)length;
+	run->error_length = length < 0                         ? 0
+	                    : (size_t)length >= run->error_max ? run->error_max - 1
+	                                                       : (size_t)length;
 	run->status = status;
 }
 
 static const char *const builtin_names[] = {"echo", "empty", "sleep", "spin",
-					    "fail", "crash", "alloc"};
+                                            "fail", "crash", "alloc"};
 
 bool agp__builtin_known(const char *name)
 {
@@ -76,7 +76,7 @@ static void sleep_ms(double milliseconds)
 		return;
 	uint64_t nanoseconds = (uint64_t)(milliseconds * 1e6);
 	struct timespec duration = {(time_t)(nanoseconds / 1000000000u),
-				    (long)(nanoseconds % 1000000000u)};
+	                            (long)(nanoseconds % 1000000000u)};
 	while (nanosleep(&duration, &duration) != 0 && errno == EINTR)
 		;
 }
@@ -92,15 +92,16 @@ static void run_alloc(struct agp__run *run)
 {
 	double megabytes = number_argument(run, 1);
 	if (megabytes <= 0 || megabytes > 1 << 20) {
-		agp__run_fail(run, AGP_TASK_FAILED, "alloc: %g MB is not a sensible size", megabytes);
+		agp__run_fail(run, AGP_TASK_FAILED, "alloc: %g MB is not a sensible size",
+		              megabytes);
 		return;
 	}
 	size_t bytes = (size_t)(megabytes * 1048576.0);
 	char *block = malloc(bytes);
 	if (!block) {
 		agp__run_fail(run, AGP_TASK_FAILED,
-			      "memory limit: allocating %g MB failed (memory_limit_mb %u)", megabytes,
-			      run->def->memory_limit_mb);
+		              "memory limit: allocating %g MB failed (memory_limit_mb %u)",
+		              megabytes, run->def->memory_limit_mb);
 		return;
 	}
 	/* Touch every page so the memory is resident, as a real consumer's would be. */
@@ -127,7 +128,7 @@ void agp__builtin_run(struct agp__run *run)
 		agp__run_printf(run, "spun %g ms", milliseconds);
 	} else if (strcmp(name, "fail") == 0) {
 		agp__run_fail(run, AGP_TASK_FAILED, "%s",
-			      run->def->builtin_arg ? run->def->builtin_arg : run->prompt);
+		              run->def->builtin_arg ? run->def->builtin_arg : run->prompt);
 	} else if (strcmp(name, "crash") == 0) {
 		/* Really die mid-task: the supervisor must see a dead worker, not an error code. */
 		signal(SIGSEGV, SIG_DFL);

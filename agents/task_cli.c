@@ -18,7 +18,7 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: agentperf task TYPE PROMPT [--description D] [--json]\n"
-			"       agentperf agents [--available] [--json]\n");
+	                "       agentperf agents [--available] [--json]\n");
 	return 2;
 }
 
@@ -57,39 +57,41 @@ static int task_command(int argc, char **argv)
 	if (as_json) {
 		json_t *root = json_object();
 		json_object_set_new(root, "success", json_boolean(result.success));
-		json_object_set_new(root, "output", json_string(result.output ? result.output : ""));
+		json_object_set_new(root, "output",
+		                    json_string(result.output ? result.output : ""));
 		json_object_set_new(root, "error", json_string(result.error ? result.error : ""));
 		json_t *metadata = json_object();
 		json_object_set_new(metadata, "agent_id", json_string(result.metadata.agent_id));
 		char task_id[32];
 		snprintf(task_id, sizeof(task_id), "%llu",
-			 (unsigned long long)result.metadata.task_id);
+		         (unsigned long long)result.metadata.task_id);
 		json_object_set_new(metadata, "task_id", json_string(task_id));
 		json_object_set_new(metadata, "status",
-				    json_string(agp_task_status_name(result.metadata.status)));
+		                    json_string(agp_task_status_name(result.metadata.status)));
 		json_object_set_new(metadata, "execution_time",
-				    json_real(result.metadata.execution_time));
+		                    json_real(result.metadata.execution_time));
 		json_object_set_new(metadata, "coordination_overhead_ms",
-				    json_real(result.metadata.coordination_overhead * 1e3));
+		                    json_real(result.metadata.coordination_overhead * 1e3));
 		json_object_set_new(metadata, "worker_pid",
-				    json_integer(result.metadata.worker_pid));
+		                    json_integer(result.metadata.worker_pid));
 		json_object_set_new(metadata, "output_truncated",
-				    json_boolean(result.metadata.output_truncated));
+		                    json_boolean(result.metadata.output_truncated));
 		json_object_set_new(root, "metadata", metadata);
 		print_json(root);
 	} else {
 		if (result.output && *result.output)
 			fputs(result.output, stdout);
-		if (result.output && *result.output && result.output[strlen(result.output) - 1] != '\n')
+		if (result.output && *result.output &&
+		    result.output[strlen(result.output) - 1] != '\n')
 			putchar('\n');
 		if (!result.success)
 			fprintf(stderr, "agentperf: task %s: %s\n",
-				agp_task_status_name(result.metadata.status), result.error);
+			        agp_task_status_name(result.metadata.status), result.error);
 		fprintf(stderr, "[%s task %llu %s in %.3f ms, coordination %.3f ms]\n",
-			result.metadata.agent_id, (unsigned long long)result.metadata.task_id,
-			agp_task_status_name(result.metadata.status),
-			result.metadata.execution_time * 1e3,
-			result.metadata.coordination_overhead * 1e3);
+		        result.metadata.agent_id, (unsigned long long)result.metadata.task_id,
+		        agp_task_status_name(result.metadata.status),
+		        result.metadata.execution_time * 1e3,
+		        result.metadata.coordination_overhead * 1e3);
 	}
 	int status = result.success ? 0 : 1;
 	agp_task_result_free(&result);
@@ -122,7 +124,7 @@ static int agents_command(int argc, char **argv)
 			json_object_set_new(agent, "id", json_string(agents[i].id));
 			json_object_set_new(agent, "name", json_string(agents[i].name));
 			json_object_set_new(agent, "description",
-					    json_string(agents[i].description));
+			                    json_string(agents[i].description));
 			json_t *capabilities = json_array();
 			char copy[512];
 			snprintf(copy, sizeof(copy), "%s", agents[i].capabilities);
@@ -134,7 +136,7 @@ static int agents_command(int argc, char **argv)
 			json_object_set_new(agent, "workers", json_integer(agents[i].workers));
 			json_object_set_new(agent, "timeout_s", json_real(agents[i].timeout_s));
 			json_object_set_new(agent, "memory_limit_mb",
-					    json_integer(agents[i].memory_limit_mb));
+			                    json_integer(agents[i].memory_limit_mb));
 			json_object_set_new(agent, "source", json_string(agents[i].source));
 			json_array_append_new(list, agent);
 		}

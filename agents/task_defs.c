@@ -27,36 +27,36 @@ static const struct {
 	const char *id, *name, *description, *builtin;
 	unsigned capabilities;
 } seed_agents[] = {
-	{"code-reviewer", "Code Reviewer",
-	 "Reviews code: counts lines, long lines, TODO/FIXME markers and trailing whitespace of the "
-	 "text, or of a file the prompt names",
-	 "code-review", AGP__CAP_READ_FILES},
-	{"test-runner", "Test Runner",
-	 "Runs the test command the prompt names (after '$ ' or in backquotes), without a shell, "
-	 "and reports its exit status and pass/fail lines",
-	 "test-run", AGP__CAP_READ_FILES | AGP__CAP_EXECUTE_COMMANDS},
-	{"doc-writer", "Documentation Writer",
-	 "Writes a markdown outline of the prompt: a title, one section per paragraph and the "
-	 "identifiers it mentions",
-	 "doc-outline", AGP__CAP_READ_FILES | AGP__CAP_WRITE_FILES},
-	{"debugger", "Debugger",
-	 "Parses an error text (compiler, sanitizer, Python traceback) and reports each file:line "
-	 "with its message",
-	 "debug-trace", AGP__CAP_READ_FILES | AGP__CAP_EXECUTE_COMMANDS},
-	{"refactor-agent", "Refactoring Agent",
-	 "Normalises the whitespace of the given text: tabs to 4 spaces in indentation, no trailing "
-	 "blanks, at most one empty line in a row, one final newline",
-	 "refactor", AGP__CAP_READ_FILES | AGP__CAP_WRITE_FILES},
+    {"code-reviewer", "Code Reviewer",
+     "Reviews code: counts lines, long lines, TODO/FIXME markers and trailing whitespace of the "
+     "text, or of a file the prompt names",
+     "code-review", AGP__CAP_READ_FILES},
+    {"test-runner", "Test Runner",
+     "Runs the test command the prompt names (after '$ ' or in backquotes), without a shell, "
+     "and reports its exit status and pass/fail lines",
+     "test-run", AGP__CAP_READ_FILES | AGP__CAP_EXECUTE_COMMANDS},
+    {"doc-writer", "Documentation Writer",
+     "Writes a markdown outline of the prompt: a title, one section per paragraph and the "
+     "identifiers it mentions",
+     "doc-outline", AGP__CAP_READ_FILES | AGP__CAP_WRITE_FILES},
+    {"debugger", "Debugger",
+     "Parses an error text (compiler, sanitizer, Python traceback) and reports each file:line "
+     "with its message",
+     "debug-trace", AGP__CAP_READ_FILES | AGP__CAP_EXECUTE_COMMANDS},
+    {"refactor-agent", "Refactoring Agent",
+     "Normalises the whitespace of the given text: tabs to 4 spaces in indentation, no trailing "
+     "blanks, at most one empty line in a row, one final newline",
+     "refactor", AGP__CAP_READ_FILES | AGP__CAP_WRITE_FILES},
 };
 
 static const struct {
 	const char *name;
 	unsigned bit;
 } capability_names[] = {
-	{"READ_FILES", AGP__CAP_READ_FILES},
-	{"WRITE_FILES", AGP__CAP_WRITE_FILES},
-	{"EXECUTE_COMMANDS", AGP__CAP_EXECUTE_COMMANDS},
-	{"NETWORK_ACCESS", AGP__CAP_NETWORK_ACCESS},
+    {"READ_FILES", AGP__CAP_READ_FILES},
+    {"WRITE_FILES", AGP__CAP_WRITE_FILES},
+    {"EXECUTE_COMMANDS", AGP__CAP_EXECUTE_COMMANDS},
+    {"NETWORK_ACCESS", AGP__CAP_NETWORK_ACCESS},
 };
 
 const char *agp__capability_name(unsigned capability)
@@ -119,7 +119,7 @@ static int runner_text(struct agp__agent_def *def)
 	switch (def->kind) {
 	case AGP__RUNNER_BUILTIN:
 		snprintf(text, sizeof(text), "builtin:%s%s%s", def->builtin,
-			 def->builtin_arg ? ":" : "", def->builtin_arg ? def->builtin_arg : "");
+		         def->builtin_arg ? ":" : "", def->builtin_arg ? def->builtin_arg : "");
 		break;
 	case AGP__RUNNER_EXEC:
 		snprintf(text, sizeof(text), "exec:%s", def->argv[0]);
@@ -162,8 +162,8 @@ static int seed_def(size_t i, const char *source, struct agp__agent_def *def)
 	def->workers = DEFAULT_WORKERS;
 	def->timeout_s = DEFAULT_TIMEOUT_S;
 	def->source = strdup(source);
-	if (!def->id || !def->name || !def->description || !def->capability_list ||
-	    !def->builtin || !def->source || runner_text(def)) {
+	if (!def->id || !def->name || !def->description || !def->capability_list || !def->builtin ||
+	    !def->source || runner_text(def)) {
 		def_free(def);
 		return -ENOMEM;
 	}
@@ -190,7 +190,7 @@ int agp__agent_defs_defaults(struct agp__agent_defs *defs)
 }
 
 const struct agp__agent_def *agp__agent_defs_find(const struct agp__agent_defs *defs,
-						  const char *id)
+                                                  const char *id)
 {
 	for (size_t i = 0; i < defs->count; i++)
 		if (strcmp(defs->defs[i].id, id) == 0)
@@ -216,7 +216,7 @@ static int bad(struct parse *parse, const char *key, const char *format, ...)
 }
 
 static int get_string(struct parse *parse, json_t *object, const char *key, const char *path,
-		      bool required, char **out)
+                      bool required, char **out)
 {
 	json_t *value = json_object_get(object, key);
 	if (!value) {
@@ -286,7 +286,7 @@ static int parse_runner(struct parse *parse, json_t *root, struct agp__agent_def
 				return def->builtin ? 0 : -ENOMEM;
 			}
 		return bad(parse, "runner",
-			   "missing (expected {\"kind\": \"exec\"|\"plugin\"|\"builtin\", ...})");
+		           "missing (expected {\"kind\": \"exec\"|\"plugin\"|\"builtin\", ...})");
 	}
 	if (!json_is_object(runner))
 		return bad(parse, "runner", "expected an object");
@@ -302,7 +302,7 @@ static int parse_runner(struct parse *parse, json_t *root, struct agp__agent_def
 			return error;
 		if (!agp__builtin_known(def->builtin))
 			return bad(parse, "runner.name", "no builtin runner named \"%s\"",
-				   def->builtin);
+			           def->builtin);
 		json_t *arg = json_object_get(runner, "arg");
 		if (arg) {
 			char number[64];
@@ -325,7 +325,7 @@ static int parse_runner(struct parse *parse, json_t *root, struct agp__agent_def
 			return bad(parse, "runner.argv", "expected a non-empty array of strings");
 		if (json_array_size(argv) > AGP__ARGV_MAX)
 			return bad(parse, "runner.argv", "%zu arguments; at most %d",
-				   json_array_size(argv), AGP__ARGV_MAX);
+			           json_array_size(argv), AGP__ARGV_MAX);
 		def->argv = calloc(json_array_size(argv) + 1, sizeof(char *));
 		if (!def->argv)
 			return -ENOMEM;
@@ -335,7 +335,7 @@ static int parse_runner(struct parse *parse, json_t *root, struct agp__agent_def
 		{
 			if (!json_is_string(item))
 				return bad(parse, "runner.argv", "element %zu is not a string",
-					   index);
+				           index);
 			def->argv[index] = strdup(json_string_value(item));
 			if (!def->argv[index])
 				return -ENOMEM;
@@ -350,7 +350,7 @@ static int parse_runner(struct parse *parse, json_t *root, struct agp__agent_def
 		if (error)
 			return error;
 		error = get_string(parse, runner, "symbol", "runner.symbol", false,
-				   &def->plugin_symbol);
+		                   &def->plugin_symbol);
 		if (error)
 			return error;
 		if (!def->plugin_symbol && !(def->plugin_symbol = strdup("agp_task_plugin")))
@@ -358,11 +358,11 @@ static int parse_runner(struct parse *parse, json_t *root, struct agp__agent_def
 		return 0;
 	}
 	return bad(parse, "runner.kind", "expected \"exec\", \"plugin\" or \"builtin\", got \"%s\"",
-		   kind_text);
+	           kind_text);
 }
 
-static int parse_number(struct parse *parse, json_t *root, const char *key, double min,
-			double max, bool integer, double *out)
+static int parse_number(struct parse *parse, json_t *root, const char *key, double min, double max,
+                        bool integer, double *out)
 {
 	json_t *value = json_object_get(root, key);
 	if (!value)
@@ -385,10 +385,10 @@ static int parse_def(struct parse *parse, json_t *root, struct agp__agent_def *d
 		return error;
 	if (!valid_id(def->id))
 		return bad(parse, "id", "\"%s\" is not 1..%d characters of [A-Za-z0-9._-]", def->id,
-			   AGP_AGENT_TYPE_MAX);
+		           AGP_AGENT_TYPE_MAX);
 	if ((error = get_string(parse, root, "name", "name", false, &def->name)) ||
-	    (error = get_string(parse, root, "description", "description", false,
-				&def->description)))
+	    (error =
+	         get_string(parse, root, "description", "description", false, &def->description)))
 		return error;
 	if (!def->name && !(def->name = strdup(def->id)))
 		return -ENOMEM;
@@ -397,7 +397,8 @@ static int parse_def(struct parse *parse, json_t *root, struct agp__agent_def *d
 	json_t *config = json_object_get(root, "config");
 	if (config && !json_is_object(config))
 		return bad(parse, "config", "expected an object");
-	if ((error = parse_capabilities(parse, root, def)) || (error = parse_runner(parse, root, def)))
+	if ((error = parse_capabilities(parse, root, def)) ||
+	    (error = parse_runner(parse, root, def)))
 		return error;
 	double workers = DEFAULT_WORKERS, timeout = DEFAULT_TIMEOUT_S, memory = 0;
 	if ((error = parse_number(parse, root, "workers", 1, MAX_WORKERS, true, &workers)) ||
@@ -431,7 +432,7 @@ int agp__agent_defs_load(const char *dir, struct agp__agent_defs *defs)
 		if (errno == ENOENT)
 			return agp__agent_defs_defaults(defs);
 		return agp__error(-errno, "opening the agents folder '%s': %s", dir,
-				  strerror(errno));
+		                  strerror(errno));
 	}
 	char **names = NULL;
 	size_t name_count = 0;
@@ -465,14 +466,15 @@ int agp__agent_defs_load(const char *dir, struct agp__agent_defs *defs)
 		json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &json_error);
 		if (!root) {
 			append_message(&loaded.messages, "%s:%d:%d: not valid JSON: %s (skipped)",
-				       path, json_error.line, json_error.column, json_error.text);
+			               path, json_error.line, json_error.column, json_error.text);
 			continue;
 		}
 		struct agp__agent_def def = {0};
 		error = parse_def(&parse, root, &def);
 		json_decref(root);
 		if (!error && agp__agent_defs_find(&loaded, def.id))
-			error = bad(&parse, "id", "\"%s\" is defined by an earlier file too", def.id);
+			error =
+			    bad(&parse, "id", "\"%s\" is defined by an earlier file too", def.id);
 		if (error == -ENOMEM) {
 			def_free(&def);
 			goto fail;

@@ -30,15 +30,15 @@ struct agp__agent_def {
 	char *id;
 	char *name;
 	char *description;
-	unsigned capabilities;    /* enum agp__capability bits */
-	char *capability_list;    /* every capability named, known or not, comma-separated */
+	unsigned capabilities; /* enum agp__capability bits */
+	char *capability_list; /* every capability named, known or not, comma-separated */
 	enum agp__runner_kind kind;
-	char *builtin;            /* builtin runner name */
-	char *builtin_arg;        /* its argument, may be NULL */
-	char **argv;              /* exec template, NULL-terminated */
+	char *builtin;     /* builtin runner name */
+	char *builtin_arg; /* its argument, may be NULL */
+	char **argv;       /* exec template, NULL-terminated */
 	char *plugin_path;
 	char *plugin_symbol;
-	char *runner_text;        /* "builtin:echo" etc., for listings */
+	char *runner_text; /* "builtin:echo" etc., for listings */
 	unsigned workers;
 	double timeout_s;
 	unsigned memory_limit_mb;
@@ -65,7 +65,7 @@ int agp__agent_defs_defaults(struct agp__agent_defs *defs);
 void agp__agent_defs_free(struct agp__agent_defs *defs);
 
 const struct agp__agent_def *agp__agent_defs_find(const struct agp__agent_defs *defs,
-						  const char *id);
+                                                  const char *id);
 
 /* True when the builtin runner name exists. */
 bool agp__builtin_known(const char *name);
@@ -76,7 +76,7 @@ bool agp__builtin_known(const char *name);
  * why that names it and the word that asked for it.
  */
 unsigned agp__capability_gate(unsigned capabilities, const char *prompt, const char *description,
-			      char *why, size_t why_len);
+                              char *why, size_t why_len);
 
 const char *agp__capability_name(unsigned capability);
 

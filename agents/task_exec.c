@@ -53,9 +53,10 @@ void agp__describe_wait_status(int wait_status, char *text, size_t text_len)
 	if (WIFEXITED(wait_status))
 		snprintf(text, text_len, "exit status %d", WEXITSTATUS(wait_status));
 	else if (WIFSIGNALED(wait_status))
-		snprintf(text, text_len, "killed by SIG%s (%s)", sigabbrev_np(WTERMSIG(wait_status))
-			 ? sigabbrev_np(WTERMSIG(wait_status)) : "?",
-			 strsignal(WTERMSIG(wait_status)));
+		snprintf(text, text_len, "killed by SIG%s (%s)",
+		         sigabbrev_np(WTERMSIG(wait_status)) ? sigabbrev_np(WTERMSIG(wait_status))
+		                                             : "?",
+		         strsignal(WTERMSIG(wait_status)));
 	else
 		snprintf(text, text_len, "wait status 0x%x", wait_status);
 }
@@ -122,8 +123,8 @@ static void kill_group(pid_t pgid, struct agp__exec_outcome *outcome)
 }
 
 int agp__exec_run(const struct agp__exec_request *request, char *output, size_t output_max,
-		  size_t *output_length, char *error, size_t error_max, size_t *error_length,
-		  struct agp__exec_outcome *outcome)
+                  size_t *output_length, char *error, size_t error_max, size_t *error_length,
+                  struct agp__exec_outcome *outcome)
 {
 	int in_pipe[2], out_pipe[2], err_pipe[2];
 	memset(outcome, 0, sizeof(*outcome));
@@ -218,8 +219,8 @@ int agp__exec_run(const struct agp__exec_request *request, char *output, size_t 
 		if (err_index >= 0 && fds[err_index].revents)
 			capture_read(err_pipe[0], &err);
 		if (in_index >= 0 && fds[in_index].revents) {
-			ssize_t put = write(in_fd, request->input + written,
-					    request->input_length - written);
+			ssize_t put =
+			    write(in_fd, request->input + written, request->input_length - written);
 			if (put > 0)
 				written += (size_t)put;
 			if ((put < 0 && errno != EAGAIN && errno != EINTR) ||

@@ -14,16 +14,16 @@
 #include <stdint.h>
 
 struct agp__exec_request {
-	char *const *argv;            /* argv[0] is looked up in PATH; never a shell */
-	const char *input;            /* written to standard input, then closed */
+	char *const *argv; /* argv[0] is looked up in PATH; never a shell */
+	const char *input; /* written to standard input, then closed */
 	size_t input_length;
-	uint64_t deadline_ns;         /* CLOCK_MONOTONIC; 0: none */
-	unsigned memory_limit_mb;     /* 0: none; polled from /proc every 10 ms */
-	_Atomic int32_t *pgid_out;    /* receives the group while it runs (may be NULL) */
+	uint64_t deadline_ns;      /* CLOCK_MONOTONIC; 0: none */
+	unsigned memory_limit_mb;  /* 0: none; polled from /proc every 10 ms */
+	_Atomic int32_t *pgid_out; /* receives the group while it runs (may be NULL) */
 };
 
 struct agp__exec_outcome {
-	int wait_status;        /* as from waitpid */
+	int wait_status; /* as from waitpid */
 	bool timed_out;
 	bool memory_exceeded;
 	bool output_truncated;
@@ -38,8 +38,8 @@ struct agp__exec_outcome {
  * started.
  */
 int agp__exec_run(const struct agp__exec_request *request, char *output, size_t output_max,
-		  size_t *output_length, char *error, size_t error_max, size_t *error_length,
-		  struct agp__exec_outcome *outcome);
+                  size_t *output_length, char *error, size_t error_max, size_t *error_length,
+                  struct agp__exec_outcome *outcome);
 
 /* "exit status 3", "killed by SIGKILL" ... into text. */
 void agp__describe_wait_status(int wait_status, char *text, size_t text_len);

@@ -72,17 +72,17 @@ void agp__exec_runner_run(struct agp__run *run)
 			goto out;
 		}
 	struct agp__exec_request request = {
-		.argv = argv,
-		.input = run->prompt,
-		.input_length = run->prompt_length,
-		.deadline_ns = run->deadline_ns,
-		.memory_limit_mb = run->def->memory_limit_mb,
-		.pgid_out = run->runner_pgid,
+	    .argv = argv,
+	    .input = run->prompt,
+	    .input_length = run->prompt_length,
+	    .deadline_ns = run->deadline_ns,
+	    .memory_limit_mb = run->def->memory_limit_mb,
+	    .pgid_out = run->runner_pgid,
 	};
 	struct agp__exec_outcome outcome;
 	size_t error_length = 0;
 	if (agp__exec_run(&request, run->output, run->output_max, &run->output_length, run->error,
-			  run->error_max, &error_length, &outcome) != 0) {
+	                  run->error_max, &error_length, &outcome) != 0) {
 		run->error_length = strlen(run->error);
 		run->status = AGP_TASK_FAILED;
 		goto out;
@@ -96,17 +96,18 @@ void agp__exec_runner_run(struct agp__run *run)
 	char *stderr_text = strndup(run->error, error_length);
 	if (outcome.timed_out)
 		agp__run_fail(run, AGP_TASK_TIMEOUT,
-			      "timed out after %g s; its process group was killed; stderr: %s",
-			      run->def->timeout_s, stderr_text ? stderr_text : "");
+		              "timed out after %g s; its process group was killed; stderr: %s",
+		              run->def->timeout_s, stderr_text ? stderr_text : "");
 	else if (outcome.memory_exceeded)
-		agp__run_fail(run, AGP_TASK_FAILED,
-			      "memory limit exceeded: resident %.1f MB > memory_limit_mb %u; process "
-			      "group killed; stderr: %s",
-			      outcome.resident_peak / 1048576.0, run->def->memory_limit_mb,
-			      stderr_text ? stderr_text : "");
+		agp__run_fail(
+		    run, AGP_TASK_FAILED,
+		    "memory limit exceeded: resident %.1f MB > memory_limit_mb %u; process "
+		    "group killed; stderr: %s",
+		    outcome.resident_peak / 1048576.0, run->def->memory_limit_mb,
+		    stderr_text ? stderr_text : "");
 	else if (!WIFEXITED(outcome.wait_status) || WEXITSTATUS(outcome.wait_status) != 0)
 		agp__run_fail(run, AGP_TASK_FAILED, "%s failed (%s): %s", argv[0], how,
-			      stderr_text ? stderr_text : "");
+		              stderr_text ? stderr_text : "");
 	else {
 		/* Success: standard error is not an error; keep it out of the error field. */
 		run->error[0] = '\0';

@@ -17,23 +17,23 @@ static const struct {
 	const char *word;
 	unsigned needs;
 } gate_words[] = {
-	{"file", AGP__CAP_READ_FILES},
-	{"files", AGP__CAP_READ_FILES},
-	{"read", AGP__CAP_READ_FILES},
-	{"write", AGP__CAP_READ_FILES | AGP__CAP_WRITE_FILES},
-	{"modify", AGP__CAP_READ_FILES | AGP__CAP_WRITE_FILES},
-	{"delete", AGP__CAP_READ_FILES | AGP__CAP_WRITE_FILES},
-	{"run", AGP__CAP_EXECUTE_COMMANDS},
-	{"execute", AGP__CAP_EXECUTE_COMMANDS},
-	{"shell", AGP__CAP_EXECUTE_COMMANDS},
-	{"command", AGP__CAP_EXECUTE_COMMANDS},
-	{"bash", AGP__CAP_EXECUTE_COMMANDS},
-	{"fetch", AGP__CAP_NETWORK_ACCESS},
-	{"download", AGP__CAP_NETWORK_ACCESS},
-	{"api", AGP__CAP_NETWORK_ACCESS},
-	{"http", AGP__CAP_NETWORK_ACCESS},
-	{"https", AGP__CAP_NETWORK_ACCESS},
-	{"request", AGP__CAP_NETWORK_ACCESS},
+    {"file", AGP__CAP_READ_FILES},
+    {"files", AGP__CAP_READ_FILES},
+    {"read", AGP__CAP_READ_FILES},
+    {"write", AGP__CAP_READ_FILES | AGP__CAP_WRITE_FILES},
+    {"modify", AGP__CAP_READ_FILES | AGP__CAP_WRITE_FILES},
+    {"delete", AGP__CAP_READ_FILES | AGP__CAP_WRITE_FILES},
+    {"run", AGP__CAP_EXECUTE_COMMANDS},
+    {"execute", AGP__CAP_EXECUTE_COMMANDS},
+    {"shell", AGP__CAP_EXECUTE_COMMANDS},
+    {"command", AGP__CAP_EXECUTE_COMMANDS},
+    {"bash", AGP__CAP_EXECUTE_COMMANDS},
+    {"fetch", AGP__CAP_NETWORK_ACCESS},
+    {"download", AGP__CAP_NETWORK_ACCESS},
+    {"api", AGP__CAP_NETWORK_ACCESS},
+    {"http", AGP__CAP_NETWORK_ACCESS},
+    {"https", AGP__CAP_NETWORK_ACCESS},
+    {"request", AGP__CAP_NETWORK_ACCESS},
 };
 
 static unsigned gate_text(unsigned capabilities, const char *text, char *why, size_t why_len)
@@ -59,9 +59,9 @@ static unsigned gate_text(unsigned capabilities, const char *text, char *why, si
 				continue;
 			unsigned first = missing & -missing;
 			snprintf(why, why_len,
-				 "the task asks for '%.*s', which needs the capability %s that the "
-				 "agent lacks",
-				 (int)length, start, agp__capability_name(first));
+			         "the task asks for '%.*s', which needs the capability %s that the "
+			         "agent lacks",
+			         (int)length, start, agp__capability_name(first));
 			return first;
 		}
 	}
@@ -69,7 +69,7 @@ static unsigned gate_text(unsigned capabilities, const char *text, char *why, si
 }
 
 unsigned agp__capability_gate(unsigned capabilities, const char *prompt, const char *description,
-			      char *why, size_t why_len)
+                              char *why, size_t why_len)
 {
 	unsigned missing = gate_text(capabilities, prompt, why, why_len);
 	return missing ? missing : gate_text(capabilities, description, why, why_len);

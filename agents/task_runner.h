@@ -23,28 +23,28 @@ struct agp__run {
 	size_t prompt_length;
 	const char *description;
 	uint64_t task_id;
-	uint64_t deadline_ns;       /* CLOCK_MONOTONIC */
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC */
 	_Atomic int32_t *runner_pgid;
 
 	/* Results. */
 	char *output;
-	size_t output_max;          /* including the NUL */
+	size_t output_max; /* including the NUL */
 	size_t output_length;
 	bool output_truncated;
 	char *error;
 	size_t error_max;
 	size_t error_length;
 	enum agp_task_status status;
-	uint64_t recovery_ns;       /* a runner group was killed: kill until reaped */
+	uint64_t recovery_ns; /* a runner group was killed: kill until reaped */
 };
 
 /* Appends to the output, cutting (and flagging) at output_max - 1. */
 void agp__run_printf(struct agp__run *run, const char *format, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Sets the error text and the failed status. */
 void agp__run_fail(struct agp__run *run, enum agp_task_status status, const char *format, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Runs a builtin in the worker; the outcome is in run. */
 void agp__builtin_run(struct agp__run *run);

@@ -21,12 +21,12 @@
 
 #include "task_exec.h"
 
-#define LONG_LINE        100
-#define REVIEW_FILE_MAX  (4u << 20)
-#define TEST_ARGS_MAX    32
+#define LONG_LINE       100
+#define REVIEW_FILE_MAX (4u << 20)
+#define TEST_ARGS_MAX   32
 
 static const char *const seed_names[] = {"code-review", "test-run", "doc-outline", "debug-trace",
-					 "refactor"};
+                                         "refactor"};
 
 bool agp__seed_runner_known(const char *name)
 {
@@ -131,7 +131,7 @@ static void code_review(struct agp__run *run)
 			if (markers++ < 10) {
 				size_t used = strlen(marker_lines);
 				snprintf(marker_lines + used, sizeof(marker_lines) - used, "%s%zu",
-					 used ? "," : "", lines);
+				         used ? "," : "", lines);
 			}
 		}
 		if (line_length && (line[line_length - 1] == ' ' || line[line_length - 1] == '\t'))
@@ -151,16 +151,17 @@ static void code_review(struct agp__run *run)
 	}
 	agp__run_printf(run, "review of %s\n", path ? path : "the prompt text");
 	agp__run_printf(run, "lines: %zu (blank %zu), longest: %zu characters\n", lines, blank,
-			longest);
+	                longest);
 	agp__run_printf(run, "long lines (> %d): %zu", LONG_LINE, long_lines);
 	if (long_lines)
 		agp__run_printf(run, ", first at line %zu", first_long);
-	agp__run_printf(run, "\nTODO/FIXME/XXX markers: %zu%s%s\n", markers, markers ? " at lines " : "",
-			marker_lines);
-	agp__run_printf(run, "trailing whitespace: %zu lines\nmixed tab/space indentation: %zu lines\n",
-			trailing, mixed);
+	agp__run_printf(run, "\nTODO/FIXME/XXX markers: %zu%s%s\n", markers,
+	                markers ? " at lines " : "", marker_lines);
+	agp__run_printf(run,
+	                "trailing whitespace: %zu lines\nmixed tab/space indentation: %zu lines\n",
+	                trailing, mixed);
 	agp__run_printf(run, "verdict: %s\n",
-			long_lines + markers + trailing + mixed == 0 ? "clean" : "needs attention");
+	                long_lines + markers + trailing + mixed == 0 ? "clean" : "needs attention");
 	free(owned);
 	free(path);
 }
@@ -168,7 +169,8 @@ static void code_review(struct agp__run *run)
 /* The command after "$ " at a line start, else the first `backquoted` text. */
 static char *find_command(const char *text)
 {
-	for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+	for (const char *line = text; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		const char *start = line;
 		while (*start == ' ' || *start == '\t')
 			start++;
@@ -237,21 +239,24 @@ static void test_run(struct agp__run *run)
 	char *command = find_command(run->prompt);
 	if (!command) {
 		agp__run_fail(run, AGP_TASK_FAILED,
-			      "test-run: no command in the prompt (write it after '$ ' at a line "
-			      "start, or in `backquotes`)");
+		              "test-run: no command in the prompt (write it after '$ ' at a line "
+		              "start, or in `backquotes`)");
 		return;
 	}
 	if (!(run->def->capabilities & AGP__CAP_EXECUTE_COMMANDS)) {
 		agp__run_fail(run, AGP_TASK_FAILED,
-			      "test-run: not running '%s': the agent lacks EXECUTE_COMMANDS", command);
+		              "test-run: not running '%s': the agent lacks EXECUTE_COMMANDS",
+		              command);
 		free(command);
 		return;
 	}
 	char *display = strdup(command);
 	char *words[TEST_ARGS_MAX + 1];
 	if (!display || split_words(command, words, TEST_ARGS_MAX + 1) <= 0) {
-		agp__run_fail(run, AGP_TASK_FAILED, "test-run: the command is empty or has more "
-						    "than %d words", TEST_ARGS_MAX);
+		agp__run_fail(run, AGP_TASK_FAILED,
+		              "test-run: the command is empty or has more "
+		              "than %d words",
+		              TEST_ARGS_MAX);
 		goto out;
 	}
 	size_t capture_max = 64u << 10;
@@ -263,18 +268,18 @@ static void test_run(struct agp__run *run)
 		goto out;
 	}
 	struct agp__exec_request request = {
-		.argv = words,
-		.input = "",
-		.input_length = 0,
-		/* Finish before the worker's own alarm so the group is reaped here, not orphaned. */
-		.deadline_ns = run->deadline_ns > 50000000u ? run->deadline_ns - 50000000u : 1,
-		.memory_limit_mb = run->def->memory_limit_mb,
-		.pgid_out = run->runner_pgid,
+	    .argv = words,
+	    .input = "",
+	    .input_length = 0,
+	    /* Finish before the worker's own alarm so the group is reaped here, not orphaned. */
+	    .deadline_ns = run->deadline_ns > 50000000u ? run->deadline_ns - 50000000u : 1,
+	    .memory_limit_mb = run->def->memory_limit_mb,
+	    .pgid_out = run->runner_pgid,
 	};
 	size_t output_length, error_length;
 	struct agp__exec_outcome outcome;
 	if (agp__exec_run(&request, output, capture_max, &output_length, error, 8192, &error_length,
-			  &outcome) != 0) {
+	                  &outcome) != 0) {
 		agp__run_fail(run, AGP_TASK_FAILED, "test-run: %s", error);
 	} else {
 		char how[96];
@@ -282,20 +287,20 @@ static void test_run(struct agp__run *run)
 		static const char *const pass_words[] = {"pass", "passed", "ok", NULL};
 		static const char *const fail_words[] = {"fail", "failed", "error", NULL};
 		agp__run_printf(run, "$ %s\n%s\nlines reporting a pass: %zu, a failure: %zu\n",
-				display, how, count_lines_with(output, pass_words),
-				count_lines_with(output, fail_words));
-		agp__run_printf(run, "--- output%s ---\n%s", outcome.output_truncated ? " (cut)" : "",
-				output);
+		                display, how, count_lines_with(output, pass_words),
+		                count_lines_with(output, fail_words));
+		agp__run_printf(run, "--- output%s ---\n%s",
+		                outcome.output_truncated ? " (cut)" : "", output);
 		if (outcome.timed_out)
 			agp__run_fail(run, AGP_TASK_TIMEOUT, "test-run: '%s' passed its deadline",
-				      display);
+			              display);
 		else if (outcome.memory_exceeded)
 			agp__run_fail(run, AGP_TASK_FAILED,
-				      "test-run: '%s' exceeded memory_limit_mb %u", display,
-				      run->def->memory_limit_mb);
+			              "test-run: '%s' exceeded memory_limit_mb %u", display,
+			              run->def->memory_limit_mb);
 		else if (!WIFEXITED(outcome.wait_status) || WEXITSTATUS(outcome.wait_status) != 0)
 			agp__run_fail(run, AGP_TASK_FAILED, "test-run: '%s' %s: %s", display, how,
-				      error);
+			              error);
 		if (outcome.kill_ns)
 			run->recovery_ns = outcome.kill_ns;
 	}
@@ -314,7 +319,7 @@ static void doc_outline(struct agp__run *run)
 	if (title_length > 80)
 		title_length = 80;
 	agp__run_printf(run, "# %s\n\n",
-			run->description && *run->description ? run->description : "Outline");
+	                run->description && *run->description ? run->description : "Outline");
 	agp__run_printf(run, "## Summary\n\n%.*s.\n\n## Sections\n\n", title_length, text);
 	/* One section per paragraph: its first sentence names it. */
 	size_t paragraphs = 0;
@@ -326,9 +331,11 @@ static void doc_outline(struct agp__run *run)
 		const char *end = strstr(paragraph, "\n\n");
 		size_t length = end ? (size_t)(end - paragraph) : strlen(paragraph);
 		const char *sentence_end = paragraph;
-		while (sentence_end < paragraph + length && *sentence_end != '.' && *sentence_end != '\n')
+		while (sentence_end < paragraph + length && *sentence_end != '.' &&
+		       *sentence_end != '\n')
 			sentence_end++;
-		int shown = (int)(sentence_end - paragraph) > 100 ? 100 : (int)(sentence_end - paragraph);
+		int shown =
+		    (int)(sentence_end - paragraph) > 100 ? 100 : (int)(sentence_end - paragraph);
 		agp__run_printf(run, "%zu. %.*s\n", ++paragraphs, shown, paragraph);
 		paragraph += length;
 	}
@@ -344,7 +351,7 @@ static void doc_outline(struct agp__run *run)
 		size_t length = (size_t)(cursor - start);
 		if (length && (memchr(start, '_', length) || *cursor == '(')) {
 			agp__run_printf(run, "- `%.*s%s`\n", (int)length, start,
-					*cursor == '(' ? "()" : "");
+			                *cursor == '(' ? "()" : "");
 			identifiers++;
 		}
 	}
@@ -368,15 +375,18 @@ static void debug_trace(struct agp__run *run)
 		const char *python = strstr(copy, "File \"");
 		if (python && sscanf(python, "File \"%511[^\"]\", line %u", file, &number) == 2) {
 			agp__run_printf(run, "%s:%u: (traceback frame)%s\n", file, number,
-					strstr(copy, ", in ") ? strstr(copy, ", in ") + 1 : "");
+			                strstr(copy, ", in ") ? strstr(copy, ", in ") + 1 : "");
 			found++;
 		} else {
-			/* Compilers, sanitizers, assertions: path:line[:col]: message, anywhere in the line. */
+			/* Compilers, sanitizers, assertions: path:line[:col]: message, anywhere in
+			 * the line. */
 			for (char *cursor = copy; *cursor; cursor++) {
-				if (cursor != copy && !isspace((unsigned char)cursor[-1]) && cursor[-1] != '(')
+				if (cursor != copy && !isspace((unsigned char)cursor[-1]) &&
+				    cursor[-1] != '(')
 					continue;
 				int consumed = 0;
-				if (sscanf(cursor, "%511[^: \t()]:%u%n", file, &number, &consumed) == 2 &&
+				if (sscanf(cursor, "%511[^: \t()]:%u%n", file, &number,
+				           &consumed) == 2 &&
 				    strchr(file, '.')) {
 					const char *rest = cursor + consumed;
 					unsigned column;
@@ -387,7 +397,7 @@ static void debug_trace(struct agp__run *run)
 						rest++;
 					snprintf(message, sizeof(message), "%s", rest);
 					agp__run_printf(run, "%s:%u: %s\n", file, number,
-							*message ? message : "(location)");
+					                *message ? message : "(location)");
 					found++;
 					break;
 				}
@@ -397,7 +407,7 @@ static void debug_trace(struct agp__run *run)
 	}
 	if (!found)
 		agp__run_fail(run, AGP_TASK_FAILED,
-			      "debug-trace: no file:line location in the error text");
+		              "debug-trace: no file:line location in the error text");
 	else
 		agp__run_printf(run, "%zu location%s found\n", found, found == 1 ? "" : "s");
 }
@@ -411,7 +421,7 @@ static void refactor(struct agp__run *run)
 		size_t length = end ? (size_t)(end - line) : strlen(line);
 		size_t trimmed = length;
 		while (trimmed && (line[trimmed - 1] == ' ' || line[trimmed - 1] == '\t' ||
-				   line[trimmed - 1] == '\r'))
+		                   line[trimmed - 1] == '\r'))
 			trimmed--;
 		if (trimmed != length)
 			changed++;
@@ -433,7 +443,7 @@ static void refactor(struct agp__run *run)
 				indent++;
 			}
 			agp__run_printf(run, "%*s%.*s\n", (int)column, "", (int)(trimmed - indent),
-					line + indent);
+			                line + indent);
 		}
 		line += length + (end ? 1 : 0);
 	}

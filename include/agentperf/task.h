@@ -32,14 +32,14 @@ enum agp_task_status {
 
 struct agp_task_metadata {
 	char agent_id[64];
-	uint64_t task_id;            /* 0 when the task was refused before it got one */
+	uint64_t task_id; /* 0 when the task was refused before it got one */
 	enum agp_task_status status;
-	double execution_time;       /* seconds the runner ran (the seed's execution_time) */
+	double execution_time;        /* seconds the runner ran (the seed's execution_time) */
 	double coordination_overhead; /* seconds from the call until the worker began */
-	uint64_t begin_ns;           /* deployment clock: the worker began / finished */
+	uint64_t begin_ns;            /* deployment clock: the worker began / finished */
 	uint64_t end_ns;
-	int32_t worker_pid;          /* 0 when no worker saw the task */
-	bool output_truncated;       /* output longer than AGP_TASK_OUTPUT_MAX was cut */
+	int32_t worker_pid;    /* 0 when no worker saw the task */
+	bool output_truncated; /* output longer than AGP_TASK_OUTPUT_MAX was cut */
 };
 
 struct agp_task_result {
@@ -56,8 +56,9 @@ struct agp_task_result {
 struct agp_task_options {
 	const char *agents_dir; /* NULL: $AGENTPERF_AGENTS_DIR, then ".codexplus/agents" */
 	const char *deployment; /* NULL: $AGENTPERF_NAME, then "default" */
-	unsigned max_concurrency; /* tasks in flight at once; 0: $AGENTPERF_TASK_CONCURRENCY, then 10 */
-	bool eager;             /* fork every agent's workers now instead of at first use */
+	unsigned
+	    max_concurrency; /* tasks in flight at once; 0: $AGENTPERF_TASK_CONCURRENCY, then 10 */
+	bool eager;          /* fork every agent's workers now instead of at first use */
 };
 
 /*
@@ -71,9 +72,10 @@ int agp_task_init(const struct agp_task_options *options);
 /* Stops every worker and frees the manager; outstanding handles must be waited for first. */
 void agp_task_shutdown(void);
 
-/* Runs one task and waits for it. Fills result in every case; free it with agp_task_result_free(). */
+/* Runs one task and waits for it. Fills result in every case; free it with agp_task_result_free().
+ */
 void agp_task(const char *agent_type, const char *prompt, const char *description,
-	      struct agp_task_result *result);
+              struct agp_task_result *result);
 
 typedef struct agp_task_handle agp_task_handle;
 
@@ -83,7 +85,7 @@ typedef struct agp_task_handle agp_task_handle;
  * result is already there. NULL only when memory for the handle is lacking.
  */
 agp_task_handle *agp_task_submit(const char *agent_type, const char *prompt,
-				 const char *description);
+                                 const char *description);
 
 /* Waits for the task, moves its result into result and frees the handle. */
 void agp_task_wait(agp_task_handle *handle, struct agp_task_result *result);
@@ -132,9 +134,10 @@ unsigned agp_task_peak_concurrency(void);
  */
 int agp_task_cli(int argc, char **argv);
 
-/* The plugin runner's entry point: write at most output_max bytes to output, return 0 on success. */
+/* The plugin runner's entry point: write at most output_max bytes to output, return 0 on success.
+ */
 typedef int (*agp_task_plugin_fn)(const char *prompt, const char *description, char *output,
-				  size_t output_max, size_t *output_len);
+                                  size_t output_max, size_t *output_len);
 
 #ifdef __cplusplus
 }
