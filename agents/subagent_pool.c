@@ -26,7 +26,8 @@
 
 #define READY_TIMEOUT_NS 10000000000ull
 #define STOP_GRACE_MS    1000
-#define CALLER_SPIN      20000u
+/* About the cost of a futex sleep and wake-up: spinning longer would only burn a core. */
+#define CALLER_SPIN_NS 20000u
 
 static size_t region_size(unsigned workers, size_t *side_offset)
 {
@@ -270,7 +271,7 @@ void agp__pool_run(struct agp__pool *pool, const struct agp__trip *trip,
 	slot->pid_that_ran = 0;
 
 	agp__slot_set_wake(slot, AGP__SLOT_SUBMITTED);
-	agp__slot_wait(slot, 1u << AGP__SLOT_DONE, CALLER_SPIN, NULL);
+	agp__slot_wait(slot, 1u << AGP__SLOT_DONE, CALLER_SPIN_NS, NULL);
 
 	/* The result: the worker (or the supervisor, for a dead worker) wrote it before DONE. */
 	const char *output = agp__slot_output(region, index);

@@ -176,12 +176,15 @@ static inline void agp__slot_set_quiet(struct agp__task_slot *slot, uint32_t sta
 
 /*
  * Waits until the state is one of the bits of wanted_mask (1u << state),
- * spinning spin_rounds times first. relative_timeout bounds each sleep (NULL:
- * none); returns the state seen, or -1 when a sleep timed out.
+ * spinning up to spin_ns first: a task that ends within the time a sleep
+ * and a wake-up would cost anyway is caught without either. relative_timeout
+ * bounds each sleep (NULL: none); returns the state seen, or -1 when a sleep
+ * timed out.
  */
 static inline int64_t agp__slot_wait(struct agp__task_slot *slot, uint32_t wanted_mask,
-                                     unsigned spin_rounds, const struct timespec *relative_timeout)
+                                     uint64_t spin_ns, const struct timespec *relative_timeout)
 {
+	uint64_t spin_until = 0;
 	for (unsigned round = 0;; round++) {
 		/* Acquire: pairs with the release of the change; the fields it published are
 		 * visible. */
@@ -189,7 +192,17 @@ static inline int64_t agp__slot_wait(struct agp__task_slot *slot, uint32_t wante
 		uint32_t state = seen & ~AGP__SLOT_WAITER;
 		if (wanted_mask & (1u << state))
 			return state;
-		if (round < spin_rounds) {
+		if (spin_ns) {
+			if ((round & 15) == 0) {
+				struct timespec now;
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				uint64_t now_ns =
+				    (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+				if (!spin_until)
+					spin_until = now_ns + spin_ns;
+				else if (now_ns > spin_until)
+					spin_ns = 0;
+			}
 #if defined(__x86_64__) || defined(__i386__)
 			__builtin_ia32_pause();
 #endif

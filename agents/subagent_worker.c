@@ -15,6 +15,8 @@
  */
 #include "subagent_pool.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,8 @@
 
 /* How long a worker sleeps between checks that its parent still lives. */
 #define PARENT_CHECK_NS 500000000L
-#define WORKER_SPIN     2000u
+/* A worker stays hot this long after a task, for a caller that sends the next one at once. */
+#define WORKER_SPIN_NS 20000u
 
 static void reset_signals(void)
 {
@@ -45,6 +48,22 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+static pid_t worker_pid;
+static int statm_fd = -1;
+
+static uint64_t resident_bytes(void)
+{
+	char buffer[128];
+	ssize_t length = statm_fd >= 0 ? pread(statm_fd, buffer, sizeof(buffer) - 1, 0) : -1;
+	if (length <= 0)
+		return agp__resident_bytes(0);
+	buffer[length] = '\0';
+	unsigned long long size, resident;
+	if (sscanf(buffer, "%llu %llu", &size, &resident) != 2)
+		return 0;
+	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
 static uint64_t virtual_bytes(void)
 {
 	FILE *file = fopen("/proc/self/statm", "re");
@@ -57,19 +76,78 @@ static uint64_t virtual_bytes(void)
 	return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-static void arm_alarm(double seconds)
+/*
+ * The in-worker timeout without two system calls per task. ITIMER_REAL stays
+ * armed across tasks: alarm_at_ns is when it fires (0: disarmed). A task
+ * arms it only when it is disarmed or would fire after the task's deadline;
+ * when it fires, the handler ends the worker if an in-worker task is past
+ * its deadline, re-arms it for the running task's deadline otherwise, and
+ * lets it rest when no task runs. With a constant timeout, a busy worker
+ * pays one setitimer per timeout period instead of two per task.
+ *
+ * The handler runs on the worker's only thread, so the plain loads and
+ * stores of alarm_at_ns need no more than a signal fence (atomic_signal_fence).
+ */
+static struct agp__task_slot *alarm_slot;
+static uint64_t alarm_at_ns;
+
+static void set_timer(uint64_t delay_ns)
 {
-	struct itimerval timer = {
-	    {0, 0}, {(time_t)seconds, (suseconds_t)((seconds - (time_t)seconds) * 1e6)}};
-	if (timer.it_value.tv_sec == 0 && timer.it_value.tv_usec == 0)
-		timer.it_value.tv_usec = 1;
+	if (delay_ns == 0)
+		delay_ns = 1000;
+	struct itimerval timer = {{0, 0},
+	                          {(time_t)(delay_ns / 1000000000u),
+	                           (suseconds_t)((delay_ns % 1000000000u + 999) / 1000)}};
 	setitimer(ITIMER_REAL, &timer, NULL);
 }
 
-static void disarm_alarm(void)
+static void on_alarm(int signal_number)
 {
-	struct itimerval off = {{0, 0}, {0, 0}};
-	setitimer(ITIMER_REAL, &off, NULL);
+	int saved_errno = errno;
+	/* Relaxed: written by this same thread; the signal fence orders it against the handler. */
+	uint64_t deadline = atomic_load_explicit(&alarm_slot->deadline_ns, memory_order_relaxed);
+	bool in_worker = atomic_load_explicit(&alarm_slot->alarm_armed, memory_order_relaxed);
+	uint64_t now = agp_monotonic_ns();
+	if (deadline && in_worker && now >= deadline) {
+		/* Die of SIGALRM: the supervisor reads that as this task's timeout. */
+		signal(signal_number, SIG_DFL);
+		sigset_t alarm_only;
+		sigemptyset(&alarm_only);
+		sigaddset(&alarm_only, signal_number);
+		sigprocmask(SIG_UNBLOCK, &alarm_only, NULL);
+		raise(signal_number);
+	}
+	if (deadline && in_worker) {
+		set_timer(deadline - now);
+		alarm_at_ns = deadline;
+	} else {
+		alarm_at_ns = 0;
+	}
+	atomic_signal_fence(memory_order_seq_cst);
+	errno = saved_errno;
+}
+
+static void install_alarm(struct agp__task_slot *slot)
+{
+	alarm_slot = slot;
+	struct sigaction action;
+	memset(&action, 0, sizeof(action));
+	action.sa_handler = on_alarm;
+	action.sa_flags = SA_RESTART; /* a runner's interrupted system calls resume */
+	sigemptyset(&action.sa_mask);
+	sigaction(SIGALRM, &action, NULL);
+}
+
+static void arm_alarm(uint64_t deadline_ns)
+{
+	/* The fences keep the handler's view and ours of alarm_at_ns in program order. */
+	atomic_signal_fence(memory_order_seq_cst);
+	if (alarm_at_ns == 0 || alarm_at_ns > deadline_ns) {
+		uint64_t now = agp_monotonic_ns();
+		alarm_at_ns = deadline_ns;
+		atomic_signal_fence(memory_order_seq_cst);
+		set_timer(deadline_ns > now ? deadline_ns - now : 0);
+	}
 }
 
 static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
@@ -81,7 +159,7 @@ static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
 
 	uint64_t begin_ns = agp_clock_now_ns(agent);
 	slot->begin_ns = begin_ns;
-	slot->pid_that_ran = getpid();
+	slot->pid_that_ran = worker_pid;
 	uint64_t deadline_ns = agp_monotonic_ns() + (uint64_t)(slot->timeout_s * 1e9);
 	/* Relaxed: the supervisor reads the deadline only as a backstop hint. */
 	atomic_store_explicit(&slot->deadline_ns, deadline_ns, memory_order_relaxed);
@@ -127,7 +205,6 @@ static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
 		} else {
 			agp__builtin_run(&run);
 		}
-		disarm_alarm();
 		atomic_store_explicit(&slot->alarm_armed, 0, memory_order_relaxed);
 	}
 	atomic_store_explicit(&slot->deadline_ns, 0, memory_order_relaxed);
@@ -141,7 +218,7 @@ static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
 	slot->error[AGP__ERROR_MAX - 1] = '\0';
 	slot->error_length = (uint32_t)strlen(slot->error);
 	slot->status = run.status;
-	slot->resident_bytes = agp__resident_bytes(0);
+	slot->resident_bytes = resident_bytes();
 	slot->end_ns = end_ns;
 
 	uint16_t flags = run.status == AGP_TASK_TIMEOUT  ? AGP_RECORD_TIMEOUT | AGP_RECORD_FAILED
@@ -169,7 +246,11 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 	setpgid(0, 0);
 	reset_signals();
 	/* Relaxed: the pid is informative; the ready store below publishes it. */
-	atomic_store_explicit(&slot->worker_pid, getpid(), memory_order_relaxed);
+	worker_pid = getpid();
+	atomic_store_explicit(&slot->worker_pid, worker_pid, memory_order_relaxed);
+	/* Kept open: pread of an open /proc file re-reads the current values. */
+	statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	install_alarm(slot);
 
 	char name[AGP_AGENT_NAME_MAX + 1];
 	snprintf(name, sizeof(name), "%.20s#%u", pool->def->id, index);
@@ -202,7 +283,7 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 	for (;;) {
 		int64_t state =
 		    agp__slot_wait(slot, (1u << AGP__SLOT_SUBMITTED) | (1u << AGP__SLOT_STOP),
-		                   WORKER_SPIN, &parent_check);
+		                   WORKER_SPIN_NS, &parent_check);
 		if (state == AGP__SLOT_STOP)
 			break;
 		if (state < 0) {

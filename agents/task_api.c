@@ -67,6 +67,7 @@ struct manager {
 	bool stopping;
 
 	_Atomic uint64_t next_task;
+	pid_t pid; /* task ids start with it */
 };
 
 /*
@@ -233,6 +234,7 @@ static int manager_create(const struct agp_task_options *options, struct manager
 	pthread_cond_init(&manager->handle_done, NULL);
 	manager->max_concurrency = concurrency_from(options);
 	atomic_init(&manager->next_task, 1);
+	manager->pid = getpid();
 
 	const char *dir =
 	    options && options->agents_dir ? options->agents_dir : getenv("AGENTPERF_AGENTS_DIR");
@@ -430,7 +432,7 @@ static void run_checked(struct manager *manager, struct agp__pool *pool, const c
 	/* Unique across the processes of a deployment: the caller's pid above a counter. */
 	uint64_t sequence = atomic_fetch_add_explicit(&manager->next_task, 1, memory_order_relaxed);
 	struct agp__trip trip = {
-	    .task_id = ((uint64_t)getpid() << 32) | (sequence & 0xffffffffu),
+	    .task_id = ((uint64_t)manager->pid << 32) | (sequence & 0xffffffffu),
 	    .call_ns = call_ns,
 	    .prompt = prompt,
 	    .prompt_length = strlen(prompt),

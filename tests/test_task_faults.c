@@ -97,6 +97,19 @@ static void in_worker_timeout_replaces_worker(void **state)
 	};
 	assert_int_equal(tt_start(&t, files, 1, 0), 0);
 	struct agp_task_result result;
+	/*
+	 * Tasks that each stay within the timeout but together outlast it: the timer
+	 * armed by the first fires during a later one and must not end it.
+	 */
+	int steady = 0;
+	for (int i = 0; i < 8; i++) {
+		agp_task("nap", "60", "", &result);
+		assert_true(result.success);
+		if (i == 0)
+			steady = result.metadata.worker_pid;
+		assert_int_equal(result.metadata.worker_pid, steady);
+		agp_task_result_free(&result);
+	}
 	agp_task("nap", "5000", "", &result);
 	assert_int_equal(result.metadata.status, AGP_TASK_TIMEOUT);
 	assert_non_null(strstr(result.error, "timed out after 0.2 s"));
