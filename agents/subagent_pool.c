@@ -136,7 +136,6 @@ int agp__pool_start(struct agp__pool *pool, const struct agp__agent_def *def,
                     const char *deployment)
 {
 	int error = 0;
-	pool->def = def;
 	pool->worker_count = def->workers;
 	snprintf(pool->deployment, sizeof(pool->deployment), "%s", deployment ? deployment : "");
 	size_t side_offset;

@@ -265,9 +265,16 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 		 * beyond what the worker maps now (its code, the segment, the task region).
 		 * The supervisor's resident-memory check is the limit itself.
 		 */
-		uint64_t limit = virtual_bytes() + ((uint64_t)pool->def->memory_limit_mb << 20);
-		struct rlimit rl = {limit, limit};
-		setrlimit(RLIMIT_AS, &rl);
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_AS, &rl) == 0) {
+			agp__exec_set_runner_address_limit(rl.rlim_cur);
+			/* Only the soft limit: exec runners get the old one back (task_exec.c). */
+			uint64_t limit =
+			    virtual_bytes() + ((uint64_t)pool->def->memory_limit_mb << 20);
+			if (rl.rlim_max == RLIM_INFINITY || limit < rl.rlim_max)
+				rl.rlim_cur = limit;
+			setrlimit(RLIMIT_AS, &rl);
+		}
 	}
 
 	uint64_t ready_ns = agp_clock_now_ns(agent);

@@ -576,8 +576,9 @@ agp_task_handle *agp_task_submit(const char *agent_type, const char *prompt,
 static void wait_done(struct agp_task_handle *handle)
 {
 	struct manager *manager = current();
-	if (handle->done || !manager)
-		return;
+	if (!manager)
+		return; /* a refused handle, made done before anyone else saw it */
+	/* done is written by a dispatcher thread under the lock: read it under the lock too. */
 	pthread_mutex_lock(&manager->lock);
 	while (!handle->done)
 		pthread_cond_wait(&manager->handle_done, &manager->lock);

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -61,11 +62,27 @@ void agp__describe_wait_status(int wait_status, char *text, size_t text_len)
 		snprintf(text, text_len, "wait status 0x%x", wait_status);
 }
 
+static bool restore_address_limit;
+static rlim_t runner_address_limit;
+
+void agp__exec_set_runner_address_limit(unsigned long long soft_limit)
+{
+	restore_address_limit = true;
+	runner_address_limit = (rlim_t)soft_limit;
+}
+
 /* In the child, between fork and exec: only async-signal-safe calls. */
 static void __attribute__((noreturn))
 child_exec(char *const *argv, int in_fd, int out_fd, int err_fd)
 {
 	setpgid(0, 0);
+	if (restore_address_limit) {
+		struct rlimit limit;
+		if (getrlimit(RLIMIT_AS, &limit) == 0) {
+			limit.rlim_cur = runner_address_limit;
+			setrlimit(RLIMIT_AS, &limit);
+		}
+	}
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

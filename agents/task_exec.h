@@ -41,6 +41,14 @@ int agp__exec_run(const struct agp__exec_request *request, char *output, size_t 
                   size_t *output_length, char *error, size_t error_max, size_t *error_length,
                   struct agp__exec_outcome *outcome);
 
+/*
+ * The address-space limit runners start with. A worker with memory_limit_mb
+ * lowers its own soft RLIMIT_AS as a backstop for in-worker runners; exec
+ * runners get the limit the worker had before, and are held to the memory
+ * limit by their resident size instead (set once, before any runner starts).
+ */
+void agp__exec_set_runner_address_limit(unsigned long long soft_limit);
+
 /* "exit status 3", "killed by SIGKILL" ... into text. */
 void agp__describe_wait_status(int wait_status, char *text, size_t text_len);
 

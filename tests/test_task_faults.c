@@ -25,6 +25,21 @@
 /* Static: a failed assertion leaves the test early, and tt_teardown stops it then. */
 static struct tt t;
 
+/*
+ * Under the sanitizers a refused malloc aborts the process; the alloc runner
+ * (running in a forked copy of this program) must see NULL, as it does without.
+ */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+
 /* True when pid is gone or a zombie about to be reaped by init. */
 static bool process_gone(int pid)
 {
