@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -245,6 +246,19 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 	pid_t parent = getppid();
 	setpgid(0, 0);
 	reset_signals();
+	/*
+	 * The caller's descriptors are none of the worker's business, and holding
+	 * them would keep its pipes and sockets open after it closed them (a shell
+	 * pipeline or a test harness would wait for our EOF). Standard error stays
+	 * for diagnostics; the rest of what the worker needs it opens itself.
+	 */
+	syscall(SYS_close_range, 3u, ~0u, 0u);
+	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null_fd >= 0) {
+		dup2(null_fd, 0);
+		dup2(null_fd, 1);
+		close(null_fd);
+	}
 	/* Relaxed: the pid is informative; the ready store below publishes it. */
 	worker_pid = getpid();
 	atomic_store_explicit(&slot->worker_pid, worker_pid, memory_order_relaxed);

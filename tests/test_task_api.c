@@ -211,6 +211,50 @@ static void large_prompt_and_output_travel_by_side_area(void **state)
 	tt_stop(&t);
 }
 
+/* Runs the CLI with its standard output in a file; returns the exit status, output in text. */
+static int run_cli(int argc, char **argv, char *text, size_t text_max)
+{
+	char path[] = "/tmp/agp-cli-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stdout);
+	int saved = dup(1);
+	dup2(fd, 1);
+	int status = agp_task_cli(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	ssize_t length = pread(fd, text, text_max - 1, 0);
+	text[length > 0 ? length : 0] = '\0';
+	close(fd);
+	unlink(path);
+	return status;
+}
+
+static void cli_task_and_agents(void **state)
+{
+	assert_int_equal(tt_start(&t, NULL, 0, 0), 0);
+	char text[8192];
+	char *task[] = {"task",          "code-reviewer", "Review this function",
+	                "--description", "cli",           "--json"};
+	assert_int_equal(run_cli(6, task, text, sizeof(text)), 0);
+	assert_non_null(strstr(text, "\"success\": true"));
+	assert_non_null(strstr(text, "\"status\": \"completed\""));
+	assert_non_null(strstr(text, "\"agent_id\": \"code-reviewer\""));
+	assert_non_null(strstr(text, "\"execution_time\""));
+
+	char *agents[] = {"agents", "--available"};
+	assert_int_equal(run_cli(2, agents, text, sizeof(text)), 0);
+	assert_non_null(strstr(text, "refactor-agent"));
+	assert_non_null(strstr(text, "builtin:test-run"));
+
+	char *unknown[] = {"task", "nope", "Review this function"};
+	assert_int_equal(run_cli(3, unknown, text, sizeof(text)), 1);
+	char *bad[] = {"task", "code-reviewer"};
+	assert_int_equal(run_cli(2, bad, text, sizeof(text)), 2);
+	tt_stop(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +264,7 @@ int main(void)
 	    cmocka_unit_test_teardown(metric_count_grows_after_a_task, tt_teardown),
 	    cmocka_unit_test_teardown(seed_agents_do_real_work, tt_teardown),
 	    cmocka_unit_test_teardown(large_prompt_and_output_travel_by_side_area, tt_teardown),
+	    cmocka_unit_test_teardown(cli_task_and_agents, tt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
