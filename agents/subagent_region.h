@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -203,9 +204,18 @@ static inline int64_t agp__slot_wait(struct agp__task_slot *slot, uint32_t wante
 				else if (now_ns > spin_until)
 					spin_ns = 0;
 			}
+			/*
+			 * The first rounds only pause; after them we yield, so that on a
+			 * machine with more runnable threads than cores the process we wait
+			 * for gets the core we would otherwise burn.
+			 */
+			if (round < 64) {
 #if defined(__x86_64__) || defined(__i386__)
-			__builtin_ia32_pause();
+				__builtin_ia32_pause();
 #endif
+			} else {
+				sched_yield();
+			}
 			continue;
 		}
 		if (!(seen & AGP__SLOT_WAITER) &&

@@ -187,10 +187,12 @@ static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
 	if (def->kind == AGP__RUNNER_EXEC) {
 		agp__exec_runner_run(&run);
 	} else {
-		/* Relaxed: read by the supervisor after this process died, through waitpid's
-		 * ordering. */
+		/*
+		 * Relaxed: read by our own SIGALRM handler (this thread) and by the
+		 * supervisor after this process died, ordered by waitpid.
+		 */
 		atomic_store_explicit(&slot->alarm_armed, 1, memory_order_relaxed);
-		arm_alarm(slot->timeout_s);
+		arm_alarm(deadline_ns);
 		if (def->kind == AGP__RUNNER_PLUGIN) {
 			size_t length = 0;
 			int rc = pool->plugin(run.prompt, run.description, output,
