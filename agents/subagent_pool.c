@@ -121,6 +121,7 @@ static void stop_workers(struct agp__pool *pool)
 			}
 			usleep(1000);
 		}
+		/* Relaxed: the worker is reaped; waitpid ordered everything it stored. */
 		int32_t pgid =
 		    atomic_load_explicit(&pool->region->slots[i].runner_pgid, memory_order_relaxed);
 		if (pgid > 0)

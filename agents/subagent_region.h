@@ -157,8 +157,11 @@ static inline void agp__futex_wake(_Atomic uint32_t *word)
 /* A change someone may wait for: publishes, and wakes only when a waiter said it sleeps. */
 static inline uint32_t agp__slot_set_wake(struct agp__task_slot *slot, uint32_t state)
 {
-	/* Release: the fields written before are visible to whoever acquires this state. */
-	uint32_t old = atomic_exchange_explicit(&slot->state, state, memory_order_acq_rel);
+	/*
+	 * Release: the fields written before are visible to whoever acquires this
+	 * state. Nothing is read on the strength of the old value but its WAITER bit.
+	 */
+	uint32_t old = atomic_exchange_explicit(&slot->state, state, memory_order_release);
 	if (old & AGP__SLOT_WAITER)
 		agp__futex_wake(&slot->state);
 	return old & ~AGP__SLOT_WAITER;

@@ -167,12 +167,17 @@ static bool check_running(struct agp__pool *pool)
 	pthread_mutex_lock(&pool->lock);
 	for (uint32_t i = 0; i < pool->worker_count; i++) {
 		struct agp__task_slot *slot = &pool->region->slots[i];
+		/*
+		 * Relaxed loads: a stale state or deadline only delays a check by one
+		 * poll; no data is read on their strength.
+		 */
 		uint32_t state =
 		    atomic_load_explicit(&slot->state, memory_order_relaxed) & ~AGP__SLOT_WAITER;
 		if (state != AGP__SLOT_RUNNING || pool->pids[i] <= 0)
 			continue;
 		uint64_t deadline = atomic_load_explicit(&slot->deadline_ns, memory_order_relaxed);
 		if (deadline && now > deadline + DEADLINE_GRACE_NS) {
+			/* Relaxed: read back by this thread after the death, in handle_death. */
 			atomic_store_explicit(&slot->kill_reason, AGP__KILL_TIMEOUT,
 			                      memory_order_relaxed);
 			kill(pool->pids[i], SIGKILL);
@@ -184,6 +189,7 @@ static bool check_running(struct agp__pool *pool)
 		uint64_t resident = agp__resident_bytes(pool->pids[i]);
 		if (resident > limit) {
 			slot->resident_bytes = resident;
+			/* Relaxed: read back by this thread after the death, in handle_death. */
 			atomic_store_explicit(&slot->kill_reason, AGP__KILL_MEMORY,
 			                      memory_order_relaxed);
 			kill(pool->pids[i], SIGKILL);

@@ -208,8 +208,10 @@ static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
 		} else {
 			agp__builtin_run(&run);
 		}
+		/* Relaxed: as above; a handler running after this lets the timer rest. */
 		atomic_store_explicit(&slot->alarm_armed, 0, memory_order_relaxed);
 	}
+	/* Relaxed: a hint for the supervisor and our handler, as when it was set. */
 	atomic_store_explicit(&slot->deadline_ns, 0, memory_order_relaxed);
 	uint64_t end_ns = agp_clock_now_ns(agent);
 
