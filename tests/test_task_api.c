@@ -211,6 +211,70 @@ static void large_prompt_and_output_travel_by_side_area(void **state)
 	tt_stop(&t);
 }
 
+static void eager_start_forks_every_worker(void **state)
+{
+	tt_eager = true;
+	assert_int_equal(tt_start(&t, NULL, 0, 0), 0);
+	/* No task yet: every default agent's two workers are up and have said so. */
+	tt_drain(&t);
+	const char *types[] = {"code-reviewer", "test-runner", "doc-writer", "debugger",
+	                       "refactor-agent"};
+	for (int k = 0; k < 5; k++)
+		assert_int_equal(tt_count(&t, AGP_METRIC_AGENT_INITIALIZATION, types[k]), 2);
+	for (size_t i = 0; i < t.record_count; i++)
+		if (t.records[i].metric_id == AGP_METRIC_AGENT_INITIALIZATION)
+			assert_true(t.records[i].value > 0 && t.records[i].value < 5000000000ll);
+	tt_stop(&t);
+}
+
+static void plugin_runner(void **state)
+{
+	char upper[512], refuse[512];
+	snprintf(upper, sizeof(upper),
+	         "{\"id\": \"upper\", \"runner\": {\"kind\": \"plugin\", \"path\": \"%s\", "
+	         "\"symbol\": \"agp_test_upper\"}, \"workers\": 1}",
+	         AGP_TEST_PLUGIN);
+	snprintf(refuse, sizeof(refuse),
+	         "{\"id\": \"refuse\", \"runner\": {\"kind\": \"plugin\", \"path\": \"%s\", "
+	         "\"symbol\": \"agp_test_refuse\"}, \"workers\": 1}",
+	         AGP_TEST_PLUGIN);
+	char nosymbol[512];
+	snprintf(nosymbol, sizeof(nosymbol),
+	         "{\"id\": \"nosymbol\", \"runner\": {\"kind\": \"plugin\", \"path\": \"%s\", "
+	         "\"symbol\": \"agp_no_such_symbol\"}}",
+	         AGP_TEST_PLUGIN);
+	const struct tt_file files[] = {
+	    {"upper.json", upper},
+	    {"refuse.json", refuse},
+	    {"missing.json", "{\"id\": \"missing\", \"runner\": {\"kind\": \"plugin\", "
+	                     "\"path\": \"/nonexistent/libnothing.so\"}}"},
+	    {"nosymbol.json", nosymbol},
+	};
+	assert_int_equal(tt_start(&t, files, 4, 0), 0);
+	struct agp_task_result result;
+	agp_task("upper", "make me loud", "quietly", &result);
+	assert_true(result.success);
+	assert_string_equal(result.output, "MAKE ME LOUD / quietly");
+	assert_true(result.metadata.worker_pid > 0);
+	agp_task_result_free(&result);
+
+	agp_task("refuse", "this", "", &result);
+	assert_false(result.success);
+	assert_non_null(strstr(result.error, "returned 7"));
+	assert_non_null(strstr(result.error, "cannot handle 'this'"));
+	agp_task_result_free(&result);
+
+	agp_task("missing", "x", "", &result);
+	assert_false(result.success);
+	assert_non_null(strstr(result.error, "/nonexistent/libnothing.so"));
+	agp_task_result_free(&result);
+	agp_task("nosymbol", "x", "", &result);
+	assert_false(result.success);
+	assert_non_null(strstr(result.error, "agp_no_such_symbol"));
+	agp_task_result_free(&result);
+	tt_stop(&t);
+}
+
 /* Runs the CLI with its standard output in a file; returns the exit status, output in text. */
 static int run_cli(int argc, char **argv, char *text, size_t text_max)
 {
@@ -265,6 +329,8 @@ int main(void)
 	    cmocka_unit_test_teardown(seed_agents_do_real_work, tt_teardown),
 	    cmocka_unit_test_teardown(large_prompt_and_output_travel_by_side_area, tt_teardown),
 	    cmocka_unit_test_teardown(cli_task_and_agents, tt_teardown),
+	    cmocka_unit_test_teardown(eager_start_forks_every_worker, tt_teardown),
+	    cmocka_unit_test_teardown(plugin_runner, tt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
