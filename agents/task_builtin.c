@@ -9,7 +9,9 @@
  *   spin        burns the CPU for arg milliseconds
  *   fail        fails with arg (or the prompt) as the error
  *   crash       the worker dies of SIGSEGV in the middle of the task
- *   alloc       allocates and touches arg megabytes (or the prompt's number)
+ *   alloc       allocates and touches arg megabytes (or the prompt's first number),
+ *               holding them for the prompt's second number of milliseconds
+ *               holding them the prompt's second number of milliseconds
  */
 #include "task_runner.h"
 
@@ -107,7 +109,12 @@ static void run_alloc(struct agp__run *run)
 	/* Touch every page so the memory is resident, as a real consumer's would be. */
 	for (size_t offset = 0; offset < bytes; offset += 4096)
 		block[offset] = (char)offset;
-	agp__run_printf(run, "allocated and touched %g MB", megabytes);
+	/* A second number in the prompt holds the memory that many milliseconds. */
+	char *end;
+	strtod(run->prompt, &end);
+	double hold_ms = strtod(end, NULL);
+	sleep_ms(hold_ms);
+	agp__run_printf(run, "allocated and touched %g MB, held %g ms", megabytes, hold_ms);
 	free(block);
 }
 

@@ -240,6 +240,15 @@ static void memory_limit_enforced(void **state)
 	assert_false(result.success);
 	assert_non_null(strstr(result.error, "memory limit"));
 	agp_task_result_free(&result);
+	/*
+	 * Within the address-space backstop but, with the worker's own pages, over
+	 * the resident limit while it holds the memory: the supervisor's check.
+	 */
+	agp_task("alloc", "31 2000", "", &result);
+	assert_false(result.success);
+	assert_non_null(strstr(result.error, "memory limit exceeded: the worker held"));
+	assert_true(result.metadata.execution_time < 1.5);
+	agp_task_result_free(&result);
 	agp_task("alloc", "4", "", &result); /* under the limit: fine */
 	assert_true(result.success);
 	agp_task_result_free(&result);
