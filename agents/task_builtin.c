@@ -11,7 +11,6 @@
  *   crash       the worker dies of SIGSEGV in the middle of the task
  *   alloc       allocates and touches arg megabytes (or the prompt's first number),
  *               holding them for the prompt's second number of milliseconds
- *               holding them the prompt's second number of milliseconds
  */
 #include "task_runner.h"
 
