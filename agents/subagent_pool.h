@@ -43,6 +43,9 @@ struct agp__pool {
 void agp__caller_record(uint16_t metric, int64_t value, uint64_t task_id, uint16_t flags);
 uint64_t agp__caller_now(void);
 
+/* Drops the caller's manager in a worker after fork (task_api.c). */
+void agp__manager_forget(void);
+
 struct agp__supervisor;
 /* Wakes the supervisor so it rebuilds its set of watched workers (NULL: nothing to do). */
 void agp__supervisor_poke(struct agp__supervisor *supervisor);

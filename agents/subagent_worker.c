@@ -250,6 +250,7 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 	pid_t parent = getppid();
 	setpgid(0, 0);
 	reset_signals();
+	agp__manager_forget();
 	/*
 	 * The caller's descriptors are none of the worker's business, and holding
 	 * them would keep its pipes and sockets open after it closed them (a shell

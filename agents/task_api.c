@@ -88,6 +88,16 @@ static void publish(struct manager *manager)
 	atomic_store_explicit(&global_manager, manager, memory_order_release);
 }
 
+void agp__manager_forget(void)
+{
+	/*
+	 * In a freshly forked worker: the manager copied with the memory is the
+	 * caller's, with none of its threads. A runner that calls the Task API in
+	 * the worker starts a manager of its own instead of using that copy.
+	 */
+	publish(NULL);
+}
+
 /* ---- caller-side recording ---- */
 
 uint64_t agp__caller_now(void)

@@ -414,7 +414,7 @@ static void debug_trace(struct agp__run *run)
 
 static void refactor(struct agp__run *run)
 {
-	size_t blank_run = 0, changed = 0;
+	size_t blank_run = 0;
 	bool any = false;
 	for (const char *line = run->prompt; *line;) {
 		const char *end = strchr(line, '\n');
@@ -423,22 +423,17 @@ static void refactor(struct agp__run *run)
 		while (trimmed && (line[trimmed - 1] == ' ' || line[trimmed - 1] == '\t' ||
 		                   line[trimmed - 1] == '\r'))
 			trimmed--;
-		if (trimmed != length)
-			changed++;
 		if (trimmed == 0) {
 			if (any && blank_run++ == 0)
 				agp__run_printf(run, "\n");
-			else
-				changed++;
 		} else {
 			blank_run = 0;
 			any = true;
 			size_t indent = 0, column = 0;
 			while (indent < trimmed && (line[indent] == ' ' || line[indent] == '\t')) {
-				if (line[indent] == '\t') {
+				if (line[indent] == '\t')
 					column = (column / 4 + 1) * 4;
-					changed++;
-				} else
+				else
 					column++;
 				indent++;
 			}
@@ -451,7 +446,6 @@ static void refactor(struct agp__run *run)
 	while (run->output_length >= 2 && run->output[run->output_length - 1] == '\n' &&
 	       run->output[run->output_length - 2] == '\n')
 		run->output[--run->output_length] = '\0';
-	(void)changed;
 }
 
 bool agp__seed_runner_run(const char *name, struct agp__run *run)

@@ -144,8 +144,19 @@ static void refusals_fast_and_named(void **state)
 		assert_non_null(result.output);
 		assert_non_null(strstr(result.error, cases[i].error_part));
 		assert_int_equal(result.metadata.worker_pid, 0);
-		assert_true(took < 0.001);
 		agp_task_result_free(&result);
+		/*
+		 * Fast: the best of a few tries, so that one preemption of this test on a
+		 * busy machine does not count as the API being slow.
+		 */
+		for (int again = 0; again < 4 && took >= 0.0001; again++) {
+			start = now_s();
+			agp_task(cases[i].type, cases[i].prompt, cases[i].description, &result);
+			double retry = now_s() - start;
+			took = retry < took ? retry : took;
+			agp_task_result_free(&result);
+		}
+		assert_true(took < 0.0001); /* 100 us: "well under a millisecond" */
 	}
 	/* Whole words only: "prune" and "run_all" ask for nothing. */
 	struct agp_task_result result;
