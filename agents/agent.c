@@ -64,19 +64,19 @@ static int check_label(const char *what, const char *value, size_t max)
 		return agp__error(-EINVAL, "agent %s is empty", what);
 	size_t length = strlen(value);
 	if (length > max)
-		return agp__error(-EINVAL, "agent %s '%.40s...' is %zu characters; at most %zu", what,
-				  value, length, max);
+		return agp__error(-EINVAL, "agent %s '%.40s...' is %zu characters; at most %zu",
+		                  what, value, length, max);
 	for (size_t i = 0; i < length; i++)
 		if ((unsigned char)value[i] < 0x20 || value[i] == '"' || value[i] == '\\')
 			return agp__error(-EINVAL,
-					  "agent %s '%s' has a control character, quote or "
-					  "backslash at position %zu",
-					  what, value, i);
+			                  "agent %s '%s' has a control character, quote or "
+			                  "backslash at position %zu",
+			                  what, value, i);
 	return 0;
 }
 
 int agp_agent_open(const char *name, const char *type, const struct agp_agent_options *options,
-		   agp_agent **agent_out)
+                   agp_agent **agent_out)
 {
 	int error = check_label("name", name, AGP_AGENT_NAME_MAX);
 	if (error)
@@ -144,7 +144,7 @@ uint64_t agp_clock_now_ns(const agp_agent *agent)
 }
 
 bool agp_record_at(agp_agent *agent, uint16_t metric_id, int64_t value, uint64_t task_id,
-		   uint64_t timestamp_ns, uint16_t flags)
+                   uint64_t timestamp_ns, uint16_t flags)
 {
 	if (__builtin_expect(agent == NULL, 0))
 		return false;
@@ -156,15 +156,15 @@ bool agp_record(agp_agent *agent, uint16_t metric_id, int64_t value, uint64_t ta
 	if (__builtin_expect(agent == NULL, 0))
 		return false;
 	return agp_ring_push_spsc(&agent->producer, agp_clock_read(&agent->clock), value, task_id,
-				  metric_id, 0);
+	                          metric_id, 0);
 }
 
 int agp_metric_register(agp_agent *agent, const char *name, enum agp_unit unit,
-			uint64_t expected_interval_ns, uint16_t *id_out)
+                        uint64_t expected_interval_ns, uint16_t *id_out)
 {
 	if (!agent || agent->closed)
 		return agp__error(-ENOTCONN, "registering metric '%s': the agent is not open",
-				  name ? name : "(null)");
+		                  name ? name : "(null)");
 	return agp_registry_register(&agent->segment, name, unit, expected_interval_ns, id_out);
 }
 

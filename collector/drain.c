@@ -19,8 +19,9 @@
  * Between passes: window rotation when the open window has ended, a
  * snapshot when one is due or asked for, and back-off: a pass that found
  * records is followed at once by another; idle passes sleep 20 us, doubling
- * up to 2 ms, which bounds both idle CPU (a pass over 128 idle slots costs
- * a few microseconds) and the delay before a new sample is seen.
+ * up to 5 ms, which bounds idle CPU (a pass over 128 idle slots costs a few
+ * microseconds). A reader that asks for a fresh snapshot wakes the sleeper
+ * through a futex, so what it sees is never older than its request.
  *
  * Accounting per occupant is exact at every snapshot:
  *   written (tail + dropped) = aggregated + invalid + dropped + pending.
@@ -35,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <urcu-bp.h>
 
@@ -50,7 +53,7 @@
 #define START_TIME_NS     (1000ull * 1000 * 1000)
 #define RATE_INTERVAL_NS  (1000ull * 1000 * 1000)
 #define IDLE_SLEEP_MIN_NS (20ull * 1000)
-#define IDLE_SLEEP_MAX_NS (2ull * 1000 * 1000)
+#define IDLE_SLEEP_MAX_NS (5ull * 1000 * 1000)
 #define DEAD_SHOWN_NS     (60ull * 1000 * 1000 * 1000) /* a departed agent stays listed this long */
 #define FINAL_PASSES_MAX  1000 /* agents still writing at shutdown cannot hold it forever */
 #define FUTURE_SLACK_NS   (1000ull * 1000 * 1000) /* timestamps may lead our clock by this */
@@ -599,6 +602,21 @@ static void rotate_windows(struct agp_collector *collector, struct agp_collector
 	check_regressions(collector, drain, now_ns);
 }
 
+/*
+ * Sleeps up to sleep_ns, or until a reader asks for a fresh snapshot: the
+ * back-off bounds idle CPU, the wake-up keeps a reader's wait short.
+ */
+static void idle_wait(struct agp_collector *collector, uint64_t sleep_ns)
+{
+	/* Relaxed: a stale value only means FUTEX_WAIT returns at once and we loop. */
+	uint32_t seen = atomic_load_explicit(&collector->drain_wake, memory_order_relaxed);
+	if (atomic_load_explicit(&collector->refresh_requested, memory_order_acquire) >
+	    atomic_load_explicit(&collector->refresh_served, memory_order_relaxed))
+		return;
+	struct timespec pause = {0, (long)sleep_ns};
+	syscall(SYS_futex, &collector->drain_wake, FUTEX_WAIT_PRIVATE, seen, &pause, NULL, 0);
+}
+
 void *agp_drain_thread(void *argument)
 {
 	struct agp_collector *collector = argument;
@@ -630,8 +648,7 @@ void *agp_drain_thread(void *argument)
 			sleep_ns = IDLE_SLEEP_MIN_NS;
 			continue;
 		}
-		struct timespec pause = {0, (long)sleep_ns};
-		nanosleep(&pause, NULL);
+		idle_wait(collector, sleep_ns);
 		sleep_ns = sleep_ns * 2 > IDLE_SLEEP_MAX_NS ? IDLE_SLEEP_MAX_NS : sleep_ns * 2;
 	}
 	/* Final drain: everything agents published before the stop is aggregated and shown. */
