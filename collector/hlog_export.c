@@ -54,8 +54,10 @@ int agp_hlog_write_windows(FILE *out, const struct agp_snapshot *snapshot, const
 		for (size_t w = 0; w < series->window_count; w++) {
 			const struct agp_snapshot_window *window = &series->windows[w];
 			bool open = w + 1 == series->window_count;
+			struct agp_sparse_summary summary;
 			if ((open && !include_open) || window->start_ns < since_ns ||
-			    !window->raw || window->raw->total_count == 0)
+			    !window->raw || agp_sparse_hist_summary(window->raw, &summary) != 0 ||
+			    summary.total_count == 0)
 				continue;
 			lines[count++] = (struct line_ref){window->start_ns, s, w};
 		}

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <microhttpd.h>
-#include <urcu-bp.h>
 
 #include "shm/error.h"
 
@@ -106,14 +105,13 @@ static int render_current(struct agp_http_metrics *http, char **text, size_t *le
 	int error = -ESTALE;
 	for (int attempt = 0; attempt < STALE_RETRIES && error == -ESTALE; attempt++) {
 		pthread_mutex_lock(&http->baseline_lock);
-		rcu_read_lock();
-		const struct agp_snapshot *snapshot = agp_collector_snapshot(http->collector);
+		const struct agp_snapshot *snapshot = agp_snapshot_read_begin(http->collector);
 		if (snapshot)
 			error =
 			    agp_prom_render(http->exporter, snapshot, http->baseline, text, length);
 		else
 			error = -EAGAIN;
-		rcu_read_unlock();
+		agp_snapshot_read_end(snapshot);
 		pthread_mutex_unlock(&http->baseline_lock);
 	}
 	return error;

@@ -433,15 +433,21 @@ static struct series_state *state_get(struct agp_prom_exporter *exporter,
 	return state;
 }
 
-/* Adds one window's samples per bucket into buckets[] (sized for the unit's bounds). */
+/*
+ * Adds one window's samples per bucket into buckets[] (sized for the unit's bounds) and its
+ * count and exact sum into *count and *sum.
+ */
 static int add_window(struct agp_prom_exporter *exporter, enum agp_unit unit,
-                      const struct agp_sparse_hist *window, uint64_t *buckets)
+                      const struct agp_sparse_hist *window, uint64_t *buckets, uint64_t *count,
+                      unsigned __int128 *sum)
 {
 	struct agp_hdr *scratch = exporter->scratch;
 	agp_hdr_reset(scratch);
 	int error = agp_sparse_hist_merge_into(window, scratch);
 	if (error)
 		return error;
+	*count += (uint64_t)agp_hdr_count(scratch);
+	*sum += scratch->sum;
 	const struct agp_prom_bounds *bounds = unit_bounds(exporter, unit);
 	double scale = unit_scale(unit);
 	size_t bound = 0;
@@ -478,11 +484,10 @@ static int ingest(struct agp_prom_exporter *exporter, const struct agp_snapshot 
 			state->ingested_until_ns = window->end_ns;
 			if (!window->raw)
 				continue;
-			int error = add_window(exporter, state->unit, window->raw, state->buckets);
+			int error = add_window(exporter, state->unit, window->raw, state->buckets,
+			                       &state->count, &state->sum);
 			if (error)
 				return error;
-			state->count += (uint64_t)window->raw->total_count;
-			state->sum += window->raw->sum;
 		}
 	}
 	return 0;
@@ -564,11 +569,10 @@ static int render_histograms(struct agp_prom_exporter *exporter,
 			const struct agp_snapshot_window *open =
 			    &series->windows[series->window_count - 1];
 			if (open->raw && open->start_ns >= state->ingested_until_ns) {
-				int error = add_window(exporter, unit, open->raw, open_buckets);
+				int error = add_window(exporter, unit, open->raw, open_buckets,
+				                       &count, &sum);
 				if (error)
 					return error;
-				count += (uint64_t)open->raw->total_count;
-				sum += open->raw->sum;
 			}
 			if (!header) {
 				text_family(t, family->name, "histogram", family->help);
@@ -673,8 +677,11 @@ static void render_health(const struct agp_prom_exporter *exporter,
 			const struct agp_snapshot_window *window = &series->windows[w];
 			if (window->end_ns <= since || !window->raw)
 				continue;
-			count += (uint64_t)window->raw->total_count;
-			sum += window->raw->sum;
+			struct agp_sparse_summary summary;
+			if (agp_sparse_hist_summary(window->raw, &summary) != 0)
+				continue; /* a damaged window costs its samples, not the scrape */
+			count += (uint64_t)summary.total_count;
+			sum += summary.sum;
 		}
 	}
 	double average = count ? (double)sum / (double)count : NAN;

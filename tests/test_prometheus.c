@@ -69,8 +69,9 @@ static struct agp_snapshot_series *series_add(struct agp_snapshot *s, const char
 		series->windows[i].start_ns = first_start_ns + i * (uint64_t)60e9;
 		series->windows[i].end_ns = first_start_ns + (i + 1) * (uint64_t)60e9;
 		series->windows[i].raw = windows[i];
-		if (windows[i])
-			series->total_count += (uint64_t)windows[i]->total_count;
+		struct agp_sparse_summary summary;
+		if (windows[i] && agp_sparse_hist_summary(windows[i], &summary) == 0)
+			series->total_count += (uint64_t)summary.total_count;
 	}
 	return series;
 }
