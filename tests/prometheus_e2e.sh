@@ -45,7 +45,7 @@ NAME="promtest-$$-$RANDOM"
 cd "$WORK"
 mkdir -p .codexplus/performance
 echo '{"monitoring":{"aggregation_window_seconds":1}}' >.codexplus/performance/config.json
-"$BUILD/collector/agentperfd" --name "$NAME" --http "127.0.0.1:$HTTP_PORT" --unlink-on-exit \
+"$BUILD/collector/agentperfd" --name "$NAME" --http "$HTTP_PORT" --unlink-on-exit \
 	>daemon.log 2>&1 </dev/null &
 DAEMON_PID=$!
 for _ in $(seq 50); do
@@ -63,6 +63,16 @@ REC="$BUILD/tests/export_record"
 timeout 30 "$REC" "$NAME" worker w1 0 1000000 1000000 1000 || fail "recording coordination_overhead"
 timeout 30 "$REC" "$NAME" reviewer r1 1 5000 7919 20000 || fail "recording task_execution_time"
 timeout 30 "$REC" "$NAME" worker w2 5 1048576 1048576 1000 || fail "recording memory_usage"
+
+# Only GET/HEAD of /metrics (and a pointer at /) are served.
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/nope")" = 404 ] || fail "/nope is not 404"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$HTTP_PORT/metrics")" = 405 ] ||
+	fail "POST /metrics is not 405"
+# "--http PORT" alone binds loopback: the port is not open on another local address.
+OTHER=$(hostname -I 2>/dev/null | awk '{print $1}')
+if [ -n "$OTHER" ] && [ "$OTHER" != 127.0.0.1 ]; then
+	curl -s -m 2 "http://$OTHER:$HTTP_PORT/metrics" >/dev/null && fail "/metrics answers on $OTHER"
+fi
 
 # Content type and promtool's lint.
 curl -s -D headers.txt "http://127.0.0.1:$HTTP_PORT/metrics" -o metrics.txt
