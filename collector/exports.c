@@ -78,3 +78,21 @@ void agp_exports_stop(struct agp_exports *exports)
 	agp_prom_exporter_destroy(exports->prom);
 	exports->prom = NULL;
 }
+
+int agp_exports_set_baseline(struct agp_exports *exports, const struct agp_baseline *baseline)
+{
+	if (!exports->http)
+		return 0;
+	bool shown = baseline && baseline->established;
+	if (shown == exports->baseline_shown &&
+	    (!shown || (baseline->established_at_ms == exports->baseline_established_ms &&
+	                baseline->last_updated_ms == exports->baseline_updated_ms)))
+		return 0;
+	int error = agp_http_metrics_set_baseline(exports->http, shown ? baseline : NULL);
+	if (error)
+		return error;
+	exports->baseline_shown = shown;
+	exports->baseline_established_ms = shown ? baseline->established_at_ms : 0;
+	exports->baseline_updated_ms = shown ? baseline->last_updated_ms : 0;
+	return 0;
+}

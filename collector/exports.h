@@ -27,6 +27,8 @@ struct agp_exports {
 	struct agp_hlog_service hlog;
 	bool hlog_open;
 	bool hlog_failed; /* reported once, then the log stays off */
+	bool baseline_shown;
+	int64_t baseline_established_ms, baseline_updated_ms; /* of the baseline shown */
 };
 
 /* 0, or a negative errno with agp_last_error() (bad buckets, address in use, ...). */
@@ -35,5 +37,12 @@ int agp_exports_start(struct agp_exports *exports, struct agp_collector *collect
 /* final: the collector has stopped; the interval log also gets the open (last) window. */
 void agp_exports_tick(struct agp_exports *exports, const struct agp_snapshot *snapshot, bool final);
 void agp_exports_stop(struct agp_exports *exports);
+
+/*
+ * Shows baseline (NULL: none) in the /metrics gauges from the next scrape on. Cheap to call
+ * every tick: the copy is made only when the baseline's establishment or update time
+ * changed. 0 or -ENOMEM.
+ */
+int agp_exports_set_baseline(struct agp_exports *exports, const struct agp_baseline *baseline);
 
 #endif
