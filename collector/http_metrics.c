@@ -13,9 +13,6 @@
 
 #include "shm/error.h"
 
-/* How long a scrape waits for the drain thread to publish a fresh snapshot before using the
- * newest one it has; the drain publishes every 250 ms anyway. */
-#define REFRESH_TIMEOUT_MS 50
 /* Snapshots refused as stale (another reader saw a newer one first) before giving up. */
 #define STALE_RETRIES 8
 
@@ -100,8 +97,11 @@ static enum MHD_Result respond(struct MHD_Connection *connection, unsigned statu
 
 static int render_current(struct agp_http_metrics *http, char **text, size_t *length)
 {
-	/* A fresh snapshot makes a scrape right after a burst see it; a timeout is harmless. */
-	agp_collector_refresh(http->collector, REFRESH_TIMEOUT_MS);
+	/*
+	 * The newest published snapshot, at most one publish interval (250 ms) old: a scrape
+	 * does not ask the drain thread for a fresher one, so scrapes cost the drain nothing
+	 * and the server needs nothing of the collector but its snapshots.
+	 */
 	int error = -ESTALE;
 	for (int attempt = 0; attempt < STALE_RETRIES && error == -ESTALE; attempt++) {
 		pthread_mutex_lock(&http->baseline_lock);

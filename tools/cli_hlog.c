@@ -175,7 +175,8 @@ static int for_each_interval(const struct selection *sel, entry_fn fn, void *con
 	char current[AGP_CONFIG_PATH_MAX + 64];
 	if (log_files(sel, &files, current, sizeof(current)))
 		return -EIO;
-	qsort(files.gl_pathv, files.gl_pathc, sizeof(char *), compare_rotated);
+	if (files.gl_pathc > 0) /* gl_pathv is NULL when nothing matched */
+		qsort(files.gl_pathv, files.gl_pathc, sizeof(char *), compare_rotated);
 	int error = 0;
 	*files_read = 0;
 	for (size_t f = 0; f <= files.gl_pathc && !error; f++) {
