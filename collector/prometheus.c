@@ -256,8 +256,9 @@ struct series_state {
 	/* Closed windows that started before this are in the sums below. */
 	uint64_t ingested_until_ns;
 	uint64_t count;
-	unsigned __int128 sum; /* in the metric's unit */
-	uint64_t *buckets;     /* per bound, not cumulative: samples above the previous bound */
+	unsigned __int128 sum;    /* in the metric's unit */
+	uint64_t *buckets;        /* per bound, not cumulative: samples above the previous bound */
+	uint64_t seen_generation; /* the last snapshot that had the series */
 };
 
 struct agp_prom_exporter {
@@ -465,20 +466,54 @@ static int add_window(struct agp_prom_exporter *exporter, enum agp_unit unit,
 }
 
 /* Feeds the closed windows (all but the last) not yet counted. Lock held. */
+/*
+ * Forgets the series the snapshot no longer has. The collector removes a per-agent series
+ * after a whole retention period without samples; keeping its sums would let the exporter
+ * grow with every agent that ever lived. Should the series come back, its counters restart
+ * from zero, which Prometheus reads as a counter reset.
+ */
+static int prune(struct agp_prom_exporter *exporter, uint64_t generation)
+{
+	struct series_state **states = calloc(exporter->state_capacity, sizeof(*states));
+	if (!states)
+		return -ENOMEM;
+	size_t kept = 0;
+	for (size_t i = 0; i < exporter->state_capacity; i++) {
+		struct series_state *state = exporter->states[i];
+		if (!state)
+			continue;
+		if (state->seen_generation != generation) {
+			free(state->buckets);
+			free(state);
+			continue;
+		}
+		states[state_slot(states, exporter->state_capacity, state->agent_type, state->agent,
+		                  state->metric)] = state;
+		kept++;
+	}
+	free(exporter->states);
+	exporter->states = states;
+	exporter->state_count = kept;
+	return 0;
+}
+
 static int ingest(struct agp_prom_exporter *exporter, const struct agp_snapshot *snapshot)
 {
 	if (snapshot->generation < exporter->generation_seen)
 		return -ESTALE;
 	exporter->generation_seen = snapshot->generation;
+	size_t exported = 0;
 	for (size_t s = 0; s < snapshot->series_count; s++) {
 		const struct agp_snapshot_series *series = &snapshot->series[s];
 		if (series->agent[0] && !exporter->options.per_agent)
 			continue;
-		struct series_state *state = NULL;
+		struct series_state *state = state_get(exporter, series);
+		if (!state)
+			return -ENOMEM;
+		state->seen_generation = snapshot->generation;
+		exported++;
 		for (size_t w = 0; w + 1 < series->window_count; w++) {
 			const struct agp_snapshot_window *window = &series->windows[w];
-			if (!state && !(state = state_get(exporter, series)))
-				return -ENOMEM;
 			if (window->start_ns < state->ingested_until_ns)
 				continue;
 			state->ingested_until_ns = window->end_ns;
@@ -490,6 +525,8 @@ static int ingest(struct agp_prom_exporter *exporter, const struct agp_snapshot 
 				return error;
 		}
 	}
+	if (exporter->state_count > exported)
+		return prune(exporter, snapshot->generation);
 	return 0;
 }
 

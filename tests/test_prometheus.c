@@ -328,6 +328,51 @@ static void test_counters_survive_window_close_and_expiry(void **state)
 	agp_prom_exporter_destroy(exporter);
 }
 
+static void test_departed_series_forgotten(void **state)
+{
+	(void)state;
+	struct agp_prom_exporter *exporter = exporter_new(true);
+	const struct sample five[] = {{2 * MS, 5}};
+	const struct sample one[] = {{2 * MS, 1}};
+	const char *agent_count =
+	    "agentperf_duration_seconds_count{agent_type=\"worker\",agent=\"w-1\",metric=\""
+	    "coordination_overhead\"}";
+
+	struct agp_snapshot *s1 = snapshot_new(1);
+	struct agp_sparse_hist *w1[] = {window_of(five, 1), NULL};
+	struct agp_sparse_hist *a1[] = {window_of(five, 1), NULL};
+	series_add(s1, "worker", "", "coordination_overhead", 0, AGP_UNIT_NANOSECONDS, 0, w1, 2);
+	series_add(s1, "worker", "w-1", "coordination_overhead", 0, AGP_UNIT_NANOSECONDS, 0, a1, 2);
+	char *text = render(exporter, s1, NULL);
+	assert_true(value_of(text, agent_count) == 5);
+	free(text);
+
+	/* The collector dropped the agent's series: it is neither shown nor remembered. */
+	struct agp_snapshot *s2 = snapshot_new(2);
+	struct agp_sparse_hist *w2[] = {window_of(five, 1), NULL};
+	series_add(s2, "worker", "", "coordination_overhead", 0, AGP_UNIT_NANOSECONDS, 0, w2, 2);
+	text = render(exporter, s2, NULL);
+	assert_false(has_line_starting(text, agent_count));
+	assert_true(value_of(text, "agentperf_duration_seconds_count{" CO "}") == 5);
+	free(text);
+
+	/* It comes back with new windows: its counter starts again (a reset for Prometheus). */
+	struct agp_snapshot *s3 = snapshot_new(3);
+	struct agp_sparse_hist *w3[] = {window_of(five, 1), NULL};
+	struct agp_sparse_hist *a3[] = {window_of(one, 1), NULL};
+	series_add(s3, "worker", "", "coordination_overhead", 0, AGP_UNIT_NANOSECONDS, 0, w3, 2);
+	series_add(s3, "worker", "w-1", "coordination_overhead", 0, AGP_UNIT_NANOSECONDS,
+	           (uint64_t)3600e9, a3, 2);
+	text = render(exporter, s3, NULL);
+	assert_true(value_of(text, agent_count) == 1);
+	assert_true(value_of(text, "agentperf_duration_seconds_count{" CO "}") == 5);
+	free(text);
+	agp_snapshot_free(s1);
+	agp_snapshot_free(s2);
+	agp_snapshot_free(s3);
+	agp_prom_exporter_destroy(exporter);
+}
+
 static void test_totals_health_and_no_baseline(void **state)
 {
 	(void)state;
@@ -409,6 +454,7 @@ int main(void)
 	    cmocka_unit_test(test_help_and_type_for_every_family),
 	    cmocka_unit_test(test_label_values_escaped),
 	    cmocka_unit_test(test_counters_survive_window_close_and_expiry),
+	    cmocka_unit_test(test_departed_series_forgotten),
 	    cmocka_unit_test(test_totals_health_and_no_baseline),
 	    cmocka_unit_test(test_bounds),
 	};
