@@ -23,7 +23,9 @@
  * increases), and a scrape shows those sums plus the open window. The
  * services tick feeds closed windows in every 100 ms, far more often than
  * windows expire, so no window is missed. Counters restart from zero with
- * the collector, which Prometheus handles as an ordinary counter reset.
+ * the collector, which Prometheus handles as an ordinary counter reset. A series the
+ * collector removed (a per-agent series idle for a whole retention period) is forgotten
+ * here too, so memory stays bounded with agent churn.
  *
  * A sample falls into the bucket le="b" when the lowest value of its HDR
  * bucket is <= b (its HDR bucket index is <= the index of b). No sample
