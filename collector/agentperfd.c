@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "http_metrics.h"
+#include "prometheus.h"
 #include "services.h"
 #include "shm/error.h"
 
@@ -152,6 +154,23 @@ static int load_config(const struct daemon_options *options, struct agp_config *
 			return -EINVAL;
 		}
 		memcpy(config->additions.http_listen, options->http_listen, length + 1);
+	}
+	/* Bad export options are configuration errors (exit 2), found before anything starts. */
+	if (config->additions.http_listen[0]) {
+		struct sockaddr_storage address;
+		socklen_t address_len;
+		if (agp_http_parse_listen(config->additions.http_listen, &address, &address_len,
+		                          error, sizeof(error))) {
+			fprintf(stderr, "agentperfd: %s\n", error);
+			return -EINVAL;
+		}
+	}
+	if (options->http_buckets) {
+		struct agp_prom_bounds bounds;
+		if (agp_prom_parse_bounds(options->http_buckets, &bounds, error, sizeof(error))) {
+			fprintf(stderr, "agentperfd: --http-buckets: %s\n", error);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
