@@ -68,6 +68,8 @@ timeout 30 "$REC" "$NAME" worker w2 5 1048576 1048576 1000 || fail "recording me
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/nope")" = 404 ] || fail "/nope is not 404"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$HTTP_PORT/metrics")" = 405 ] ||
 	fail "POST /metrics is not 405"
+curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$HTTP_PORT/metrics" | grep -qi '^allow: GET, HEAD' ||
+	fail "405 without Allow: GET, HEAD"
 # "--http PORT" alone binds loopback: the port is not open on another local address.
 OTHER=$(hostname -I 2>/dev/null | awk '{print $1}')
 if [ -n "$OTHER" ] && [ "$OTHER" != 127.0.0.1 ]; then
