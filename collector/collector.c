@@ -126,18 +126,19 @@ int agp_collector_start(struct agp_collector *collector)
 	error = pthread_create(&collector->drain_thread, NULL, agp_drain_thread, collector);
 	if (error)
 		return agp__error(-error, "starting the drain thread: %s", strerror(error));
-	collector->drain_running = true;
+	/* Relaxed: only tells refresh callers whether waiting can succeed; no data hangs on it. */
+	atomic_store_explicit(&collector->drain_running, true, memory_order_relaxed);
 	return 0;
 }
 
 void agp_collector_stop(struct agp_collector *collector)
 {
-	if (!collector->drain_running)
+	if (!atomic_load_explicit(&collector->drain_running, memory_order_relaxed))
 		return;
 	/* Release: pairs with the drain thread's acquire of the flag. */
 	atomic_store_explicit(&collector->stop_requested, true, memory_order_release);
 	pthread_join(collector->drain_thread, NULL);
-	collector->drain_running = false;
+	atomic_store_explicit(&collector->drain_running, false, memory_order_relaxed);
 }
 
 void agp_collector_close(struct agp_collector *collector, bool unlink_segment)
@@ -179,7 +180,9 @@ int agp_collector_refresh(struct agp_collector *collector, int timeout_ms)
 	uint64_t deadline = agp_monotonic_ns() + (uint64_t)timeout_ms * 1000000ull;
 	/* Acquire: pairs with the drain thread's release after publishing. */
 	while (atomic_load_explicit(&collector->refresh_served, memory_order_acquire) < ticket) {
-		if (!collector->drain_running || agp_monotonic_ns() > deadline)
+		/* Relaxed: see agp_collector_start. */
+		if (!atomic_load_explicit(&collector->drain_running, memory_order_relaxed) ||
+		    agp_monotonic_ns() > deadline)
 			return -ETIMEDOUT;
 		struct timespec pause = {0, 100 * 1000};
 		nanosleep(&pause, NULL);

@@ -50,7 +50,7 @@ struct agp_collector {
 
 	struct agp_collector_drain *drain; /* drain thread only */
 	pthread_t drain_thread;
-	bool drain_running;
+	_Atomic bool drain_running; /* read by refresh callers on any thread */
 	_Atomic bool stop_requested;
 
 	/*
