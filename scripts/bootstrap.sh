@@ -11,6 +11,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	apt-get update
 	# shellcheck disable=SC2086 # one word per package
 	apt-get install -y $PACKAGES
+	# The interop tests need npm. Machines whose Node.js comes from NodeSource have it already,
+	# and Debian's npm package conflicts with that nodejs: install it only where it is missing.
+	command -v npm >/dev/null 2>&1 || apt-get install -y nodejs npm
 else
 	missing=""
 	for package in $PACKAGES; do
