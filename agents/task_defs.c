@@ -68,7 +68,8 @@ const char *agp__capability_name(unsigned capability)
 }
 
 /* Appends one formatted line to a growing message buffer; out of memory loses the line only. */
-static void append_message(char **messages, const char *format, ...)
+__attribute__((format(printf, 2, 3))) static void append_message(char **messages,
+                                                                 const char *format, ...)
 {
 	char line[768];
 	va_list args;
@@ -204,7 +205,8 @@ struct parse {
 	char why[512];
 };
 
-static int bad(struct parse *parse, const char *key, const char *format, ...)
+__attribute__((format(printf, 3, 4))) static int bad(struct parse *parse, const char *key,
+                                                     const char *format, ...)
 {
 	char detail[400];
 	va_list args;
