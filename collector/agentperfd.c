@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "control_server.h"
 #include "services.h"
 #include "shm/error.h"
 
@@ -32,6 +33,7 @@ struct daemon_options {
 	const char *preset;
 	const char *pidfile;
 	const char *http_listen;
+	const char *socket_path;
 	bool daemonize;
 	bool unlink_on_exit;
 };
@@ -46,6 +48,7 @@ static void usage(FILE *out)
 		"  -c, --config FILE      config file (default: %s)\n"
 		"  -p, --preset NAME      apply the 'development' or 'production' preset first\n"
 		"      --http ADDR:PORT   serve Prometheus /metrics (overrides monitoring.http_listen)\n"
+		"      --socket PATH      control socket (default: per deployment, see agentperf(1))\n"
 		"  -d, --daemon           detach and run in the background\n"
 		"      --pidfile FILE     write the daemon's pid to FILE\n"
 		"      --unlink-on-exit   remove the shared segment when stopping\n"
@@ -57,12 +60,13 @@ static void usage(FILE *out)
 
 static int parse_options(int argc, char **argv, struct daemon_options *options)
 {
-	enum { OPT_HTTP = 256, OPT_PIDFILE, OPT_UNLINK };
+	enum { OPT_HTTP = 256, OPT_PIDFILE, OPT_UNLINK, OPT_SOCKET };
 	static const struct option longs[] = {
 		{"name", required_argument, NULL, 'n'},
 		{"config", required_argument, NULL, 'c'},
 		{"preset", required_argument, NULL, 'p'},
 		{"http", required_argument, NULL, OPT_HTTP},
+		{"socket", required_argument, NULL, OPT_SOCKET},
 		{"daemon", no_argument, NULL, 'd'},
 		{"pidfile", required_argument, NULL, OPT_PIDFILE},
 		{"unlink-on-exit", no_argument, NULL, OPT_UNLINK},
@@ -86,6 +90,9 @@ static int parse_options(int argc, char **argv, struct daemon_options *options)
 			break;
 		case 'd':
 			options->daemonize = true;
+			break;
+		case OPT_SOCKET:
+			options->socket_path = optarg;
 			break;
 		case OPT_PIDFILE:
 			options->pidfile = optarg;
@@ -219,9 +226,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "agentperfd: %s\n", agp_last_error());
 		goto stop_services;
 	}
-	fprintf(stderr, "agentperfd: serving deployment '%s' (segment %s, %u slots), pid %d\n",
+	/* The control socket reads snapshots only; it starts once the first one is published. */
+	struct agp_control_options control_options;
+	agp_control_options_default(&control_options);
+	control_options.socket_path = options.socket_path;
+	struct agp_control_server *control = NULL;
+	if (agp_control_server_start(&collector, &control_options, &control)) {
+		fprintf(stderr, "agentperfd: control socket: %s\n", agp_last_error());
+		agp_collector_stop(&collector);
+		goto stop_services;
+	}
+	fprintf(stderr,
+		"agentperfd: serving deployment '%s' (segment %s, %u slots, control socket %s), "
+		"pid %d\n",
 		collector.segment.deployment, collector.segment.shm_name,
-		collector.segment.slot_count, (int)getpid());
+		collector.segment.slot_count, agp_control_server_path(control), (int)getpid());
 	notify_systemd("READY=1");
 
 	for (;;) {
@@ -233,6 +252,7 @@ int main(int argc, char **argv)
 	}
 	notify_systemd("STOPPING=1");
 	fprintf(stderr, "agentperfd: stopping: final drain\n");
+	agp_control_server_stop(control);
 	agp_collector_stop(&collector);
 	status = 0;
 stop_services:
