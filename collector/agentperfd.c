@@ -40,38 +40,40 @@ struct daemon_options {
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: agentperfd [OPTION]...\n"
-		"Collects the samples of every agent of a deployment into histograms, baselines,\n"
-		"validations and alerts, and serves them to `agentperf` and Prometheus.\n\n"
-		"  -n, --name NAME        deployment name (default: $AGENTPERF_NAME, then 'default')\n"
-		"  -c, --config FILE      config file (default: %s)\n"
-		"  -p, --preset NAME      apply the 'development' or 'production' preset first\n"
-		"      --http ADDR:PORT   serve Prometheus /metrics (overrides monitoring.http_listen)\n"
-		"      --socket PATH      control socket (default: per deployment, see agentperf(1))\n"
-		"  -d, --daemon           detach and run in the background\n"
-		"      --pidfile FILE     write the daemon's pid to FILE\n"
-		"      --unlink-on-exit   remove the shared segment when stopping\n"
-		"  -h, --help             show this help\n\n"
-		"Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad options or\n"
-		"configuration.\n",
-		AGP_CONFIG_DEFAULT_PATH);
+	fprintf(
+	    out,
+	    "Usage: agentperfd [OPTION]...\n"
+	    "Collects the samples of every agent of a deployment into histograms, baselines,\n"
+	    "validations and alerts, and serves them to `agentperf` and Prometheus.\n\n"
+	    "  -n, --name NAME        deployment name (default: $AGENTPERF_NAME, then 'default')\n"
+	    "  -c, --config FILE      config file (default: %s)\n"
+	    "  -p, --preset NAME      apply the 'development' or 'production' preset first\n"
+	    "      --http ADDR:PORT   serve Prometheus /metrics (overrides "
+	    "monitoring.http_listen)\n"
+	    "      --socket PATH      control socket (default: per deployment, see agentperf(1))\n"
+	    "  -d, --daemon           detach and run in the background\n"
+	    "      --pidfile FILE     write the daemon's pid to FILE\n"
+	    "      --unlink-on-exit   remove the shared segment when stopping\n"
+	    "  -h, --help             show this help\n\n"
+	    "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad options or\n"
+	    "configuration.\n",
+	    AGP_CONFIG_DEFAULT_PATH);
 }
 
 static int parse_options(int argc, char **argv, struct daemon_options *options)
 {
 	enum { OPT_HTTP = 256, OPT_PIDFILE, OPT_UNLINK, OPT_SOCKET };
 	static const struct option longs[] = {
-		{"name", required_argument, NULL, 'n'},
-		{"config", required_argument, NULL, 'c'},
-		{"preset", required_argument, NULL, 'p'},
-		{"http", required_argument, NULL, OPT_HTTP},
-		{"socket", required_argument, NULL, OPT_SOCKET},
-		{"daemon", no_argument, NULL, 'd'},
-		{"pidfile", required_argument, NULL, OPT_PIDFILE},
-		{"unlink-on-exit", no_argument, NULL, OPT_UNLINK},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"name", required_argument, NULL, 'n'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"preset", required_argument, NULL, 'p'},
+	    {"http", required_argument, NULL, OPT_HTTP},
+	    {"socket", required_argument, NULL, OPT_SOCKET},
+	    {"daemon", no_argument, NULL, 'd'},
+	    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+	    {"unlink-on-exit", no_argument, NULL, OPT_UNLINK},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int option;
 	while ((option = getopt_long(argc, argv, "n:c:p:dh", longs, NULL)) != -1) {
@@ -140,7 +142,8 @@ static int load_config(const struct daemon_options *options, struct agp_config *
 	if (options->http_listen) {
 		size_t length = strlen(options->http_listen);
 		if (length >= sizeof(config->additions.http_listen)) {
-			fprintf(stderr, "agentperfd: --http '%s' is too long\n", options->http_listen);
+			fprintf(stderr, "agentperfd: --http '%s' is too long\n",
+			        options->http_listen);
 			return -EINVAL;
 		}
 		memcpy(config->additions.http_listen, options->http_listen, length + 1);
@@ -237,10 +240,10 @@ int main(int argc, char **argv)
 		goto stop_services;
 	}
 	fprintf(stderr,
-		"agentperfd: serving deployment '%s' (segment %s, %u slots, control socket %s), "
-		"pid %d\n",
-		collector.segment.deployment, collector.segment.shm_name,
-		collector.segment.slot_count, agp_control_server_path(control), (int)getpid());
+	        "agentperfd: serving deployment '%s' (segment %s, %u slots, control socket %s), "
+	        "pid %d\n",
+	        collector.segment.deployment, collector.segment.shm_name,
+	        collector.segment.slot_count, agp_control_server_path(control), (int)getpid());
 	notify_systemd("READY=1");
 
 	for (;;) {

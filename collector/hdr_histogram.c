@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 typedef unsigned __int128 u128;
 
@@ -74,7 +75,9 @@ size_t agp_hdr_memory_size(const struct agp_hdr_config *cfg)
 	       sizeof(uint64_t);
 }
 
-void agp_hdr_init(struct agp_hdr *h, const struct agp_hdr_config *cfg, void *counts_memory)
+/* Sets up h over counts memory the caller guarantees to be zero. */
+static void init_over_zeroed(struct agp_hdr *h, const struct agp_hdr_config *cfg,
+			     void *counts_memory)
 {
 	memset(h, 0, sizeof(*h));
 	h->cfg = *cfg;
@@ -85,30 +88,40 @@ void agp_hdr_init(struct agp_hdr *h, const struct agp_hdr_config *cfg, void *cou
 	h->sub_bucket_mask = cfg->sub_bucket_mask;
 	h->unit_magnitude = cfg->unit_magnitude;
 	h->sub_bucket_half_count_magnitude = cfg->sub_bucket_half_count_magnitude;
-	memset(counts_memory, 0, agp_hdr_memory_size(cfg));
 	h->min_value = INT64_MAX;
 	h->max_value = 0;
 	h->sums_exact = true;
 }
 
+void agp_hdr_init(struct agp_hdr *h, const struct agp_hdr_config *cfg, void *counts_memory)
+{
+	memset(counts_memory, 0, agp_hdr_memory_size(cfg));
+	init_over_zeroed(h, cfg, counts_memory);
+}
+
+/*
+ * The allocating form maps its counts straight from the kernel: the pages
+ * are zero already and stay unbacked until a value lands in them, so a
+ * histogram whose values cluster in a few buckets (the usual case) costs a
+ * few pages of resident memory, not the 270 KB of the whole default range.
+ * The collector keeps hundreds of series; this is what keeps it small.
+ */
 int agp_hdr_create(int64_t lowest, int64_t highest, int significant_figures, struct agp_hdr **out)
 {
 	struct agp_hdr_config cfg;
-	struct agp_hdr *h;
-	void *memory;
 	int rc = agp_hdr_config_init(lowest, highest, significant_figures, &cfg);
-
 	if (rc)
 		return rc;
-	h = malloc(sizeof(*h));
+	struct agp_hdr *h = malloc(sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	/* Cache-line alignment keeps each 64-counter block on 8 whole lines. */
-	if (posix_memalign(&memory, 64, agp_hdr_memory_size(&cfg))) {
+	size_t size = agp_hdr_memory_size(&cfg);
+	void *memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (memory == MAP_FAILED) {
 		free(h);
 		return -ENOMEM;
 	}
-	agp_hdr_init(h, &cfg, memory);
+	init_over_zeroed(h, &cfg, memory);
 	h->allocation = memory;
 	*out = h;
 	return 0;
@@ -118,7 +131,8 @@ void agp_hdr_destroy(struct agp_hdr *h)
 {
 	if (!h)
 		return;
-	free(h->allocation);
+	if (h->allocation)
+		munmap(h->allocation, agp_hdr_memory_size(&h->cfg));
 	free(h);
 }
 
@@ -127,9 +141,23 @@ size_t agp_hdr_footprint(const struct agp_hdr *h)
 	return sizeof(*h) + agp_hdr_memory_size(&h->cfg);
 }
 
+/* Clears only the blocks that were ever occupied: cost and pages touched follow what was recorded. */
 void agp_hdr_reset(struct agp_hdr *h)
 {
-	memset(h->counts, 0, agp_hdr_memory_size(&h->cfg));
+	for (int32_t word = 0; word < h->cfg.bitmap_words; word++) {
+		uint64_t bits = h->occupied[word];
+		while (bits) {
+			int32_t block = word * 64 + __builtin_ctzll(bits);
+			bits &= bits - 1;
+			int32_t first = block << AGP_HDR_BLOCK_SHIFT;
+			int32_t length = h->cfg.counts_len - first < AGP_HDR_BLOCK_LEN
+						 ? h->cfg.counts_len - first
+						 : AGP_HDR_BLOCK_LEN;
+			memset(&h->counts[first], 0, (size_t)length * sizeof(h->counts[0]));
+			h->block_counts[block] = 0;
+		}
+		h->occupied[word] = 0;
+	}
 	h->total_count = 0;
 	h->clamped_count = 0;
 	h->min_value = INT64_MAX;

@@ -16,12 +16,12 @@ static uint32_t key_hash(const char *agent_type, const char *agent, uint16_t met
 }
 
 int agp_series_table_init(struct agp_series_table *table, const struct agp_series_params *params,
-			  uint64_t now_ns)
+                          uint64_t now_ns)
 {
 	struct agp_hdr_config check;
 	if (params->window_ns == 0 || params->window_capacity == 0 ||
 	    agp_hdr_config_init(params->lowest, params->highest, params->significant_figures,
-				&check) != 0)
+	                        &check) != 0)
 		return -EINVAL;
 	memset(table, 0, sizeof(*table));
 	table->params = *params;
@@ -65,8 +65,8 @@ void agp_series_table_destroy(struct agp_series_table *table)
 }
 
 struct agp_series *agp_series_get(struct agp_series_table *table, const char *agent_type,
-				  const char *agent, uint16_t metric_id, enum agp_unit unit,
-				  const char *metric, uint64_t expected_interval_ns)
+                                  const char *agent, uint16_t metric_id, enum agp_unit unit,
+                                  const char *metric, uint64_t expected_interval_ns)
 {
 	size_t bucket = key_hash(agent_type, agent, metric_id) % table->bucket_count;
 	for (struct agp_series *s = table->buckets[bucket]; s; s = s->hash_next)
@@ -83,9 +83,8 @@ struct agp_series *agp_series_get(struct agp_series_table *table, const char *ag
 		goto fail_series;
 	if (agp_hdr_create(p->lowest, p->highest, p->significant_figures, &series->current) != 0)
 		goto fail_windows;
-	if (expected_interval_ns &&
-	    agp_hdr_create(p->lowest, p->highest, p->significant_figures,
-			   &series->current_corrected) != 0)
+	if (expected_interval_ns && agp_hdr_create(p->lowest, p->highest, p->significant_figures,
+	                                           &series->current_corrected) != 0)
 		goto fail_current;
 	strncpy(series->agent_type, agent_type, sizeof(series->agent_type) - 1);
 	strncpy(series->agent, agent, sizeof(series->agent) - 1);
@@ -109,7 +108,7 @@ fail_series:
 
 /* Appends the open window to the ring (dropping the oldest when full) and resets it. */
 static int close_window(struct agp_series *series, const struct agp_series_params *params,
-			uint64_t start_ns, uint64_t end_ns)
+                        uint64_t start_ns, uint64_t end_ns)
 {
 	/* An empty window keeps NULL histograms: idle series cost no allocation per window. */
 	struct agp_series_window closed = {start_ns, end_ns, NULL, NULL};
@@ -149,7 +148,8 @@ int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns)
 		struct agp_series **link = &table->buckets[b];
 		while (*link) {
 			struct agp_series *series = *link;
-			bool idle = series->agent[0] && now_ns - series->last_sample_ns > retention_ns;
+			bool idle =
+			    series->agent[0] && now_ns - series->last_sample_ns > retention_ns;
 			if (idle) {
 				*link = series->hash_next;
 				series_destroy(series, p->window_capacity);
@@ -168,7 +168,7 @@ int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns)
 }
 
 int agp_series_table_visit(struct agp_series_table *table,
-			   int (*visit)(struct agp_series *series, void *context), void *context)
+                           int (*visit)(struct agp_series *series, void *context), void *context)
 {
 	for (size_t b = 0; b < table->bucket_count; b++)
 		for (struct agp_series *s = table->buckets[b]; s; s = s->hash_next) {

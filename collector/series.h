@@ -54,7 +54,7 @@ struct agp_series_params {
 	int64_t lowest;
 	int64_t highest;
 	int significant_figures;
-	uint64_t window_ns;    /* length of one window */
+	uint64_t window_ns;     /* length of one window */
 	size_t window_capacity; /* closed windows kept: retention / window length */
 };
 
@@ -67,13 +67,13 @@ struct agp_series_table {
 };
 
 int agp_series_table_init(struct agp_series_table *table, const struct agp_series_params *params,
-			  uint64_t now_ns);
+                          uint64_t now_ns);
 void agp_series_table_destroy(struct agp_series_table *table);
 
 /* Finds or creates the series for (agent_type, agent, metric); NULL when out of memory. */
 struct agp_series *agp_series_get(struct agp_series_table *table, const char *agent_type,
-				  const char *agent, uint16_t metric_id, enum agp_unit unit,
-				  const char *metric, uint64_t expected_interval_ns);
+                                  const char *agent, uint16_t metric_id, enum agp_unit unit,
+                                  const char *metric, uint64_t expected_interval_ns);
 
 /* Adds one sample to the open window; counts clamping inside the histogram. */
 static inline void agp_series_record(struct agp_series *series, int64_t value, uint64_t now_ns)
@@ -81,7 +81,7 @@ static inline void agp_series_record(struct agp_series *series, int64_t value, u
 	agp_hdr_record(series->current, value);
 	if (series->current_corrected)
 		agp_hdr_record_corrected(series->current_corrected, value,
-					 (int64_t)series->expected_interval_ns);
+		                         (int64_t)series->expected_interval_ns);
 	series->total_count++;
 	series->clamped += (uint64_t)value > (uint64_t)series->current->highest_trackable_value;
 	series->last_sample_ns = now_ns;
@@ -98,13 +98,13 @@ int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns);
 /* The i-th closed window of series, oldest first (i < series->window_count). */
 static inline const struct agp_series_window *
 agp_series_window_at(const struct agp_series_table *table, const struct agp_series *series,
-		     size_t i)
+                     size_t i)
 {
 	return &series->windows[(series->first_window + i) % table->params.window_capacity];
 }
 
 /* Calls visit for every series; stops early when visit returns non-zero and returns that. */
 int agp_series_table_visit(struct agp_series_table *table,
-			   int (*visit)(struct agp_series *series, void *context), void *context);
+                           int (*visit)(struct agp_series *series, void *context), void *context);
 
 #endif

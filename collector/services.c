@@ -1,7 +1,5 @@
 #include "services.h"
 
-#include <urcu-bp.h>
-
 int agp_services_start(struct agp_services *services, struct agp_collector *collector)
 {
 	services->collector = collector;
@@ -10,11 +8,10 @@ int agp_services_start(struct agp_services *services, struct agp_collector *coll
 
 void agp_services_tick(struct agp_services *services)
 {
-	rcu_read_lock();
-	const struct agp_snapshot *snapshot = agp_collector_snapshot(services->collector);
+	const struct agp_snapshot *snapshot = agp_snapshot_read_begin(services->collector);
 	if (snapshot)
 		agp_alert_sink_deliver(&services->alerts, snapshot);
-	rcu_read_unlock();
+	agp_snapshot_read_end(snapshot);
 }
 
 void agp_services_stop(struct agp_services *services)

@@ -37,7 +37,8 @@ enum agp_agent_state {
 };
 const char *agp_agent_state_name(enum agp_agent_state state);
 
-/* One occupant of a slot, with exact accounting: written == aggregated + invalid + dropped + pending. */
+/* One occupant of a slot, with exact accounting: written == aggregated + invalid + dropped +
+ * pending. */
 struct agp_snapshot_agent {
 	uint32_t slot;
 	uint32_t generation;
@@ -60,8 +61,9 @@ struct agp_snapshot_agent {
 struct agp_snapshot_window {
 	uint64_t start_ns;
 	uint64_t end_ns;
-	const struct agp_sparse_hist *raw;       /* shared, immutable */
-	const struct agp_sparse_hist *corrected; /* NULL unless the metric has an expected interval */
+	const struct agp_sparse_hist *raw; /* shared, immutable */
+	const struct agp_sparse_hist
+	    *corrected; /* NULL unless the metric has an expected interval */
 };
 
 /*
@@ -83,18 +85,19 @@ struct agp_snapshot_series {
 
 /* A threshold violation as raised by the drain thread. */
 struct agp_alert {
-	uint64_t time_ns;      /* deployment clock */
-	int64_t wall_time_ms;  /* Unix time in milliseconds */
+	uint64_t time_ns;     /* deployment clock */
+	int64_t wall_time_ms; /* Unix time in milliseconds */
 	uint16_t metric_id;
 	char metric[AGP_METRIC_NAME_MAX + 1];
 	char agent_type[AGP_AGENT_TYPE_MAX + 1];
 	char agent[AGP_AGENT_NAME_MAX + 1];
 	uint64_t task_id;
-	int64_t value;         /* in the metric's unit (ns, bytes) */
-	int64_t threshold;     /* in the metric's unit */
-	char level[16];        /* "warning", "critical" or "regression" */
-	uint64_t suppressed;   /* repeats swallowed by the cooldown since the last alert of this key */
-	uint64_t sequence;     /* 1, 2, ... in the order the drain thread raised them */
+	int64_t value;     /* in the metric's unit (ns, bytes) */
+	int64_t threshold; /* in the metric's unit */
+	char level[16];    /* "warning", "critical" or "regression" */
+	uint64_t
+	    suppressed;    /* repeats swallowed by the cooldown since the last alert of this key */
+	uint64_t sequence; /* 1, 2, ... in the order the drain thread raised them */
 };
 
 struct agp_snapshot_totals {
@@ -131,8 +134,8 @@ void agp_snapshot_free(struct agp_snapshot *snapshot);
 
 /* Finds a series; agent NULL or "" gives the (agent type, metric) series. */
 const struct agp_snapshot_series *agp_snapshot_find_series(const struct agp_snapshot *snapshot,
-							   const char *agent_type,
-							   const char *agent, const char *metric);
+                                                           const char *agent_type,
+                                                           const char *agent, const char *metric);
 
 /*
  * Merges the windows of series that overlap [since_ns, until_ns) into
@@ -141,6 +144,6 @@ const struct agp_snapshot_series *agp_snapshot_find_series(const struct agp_snap
  * corrected histograms (-ENOENT when the series has none).
  */
 int agp_snapshot_merge_windows(const struct agp_snapshot_series *series, uint64_t since_ns,
-			       uint64_t until_ns, bool corrected, struct agp_hdr *histogram);
+                               uint64_t until_ns, bool corrected, struct agp_hdr *histogram);
 
 #endif

@@ -73,12 +73,13 @@ int agp_sparse_hist_merge_into(const struct agp_sparse_hist *window, struct agp_
 	int32_t counts_len = histogram->cfg.counts_len;
 	while (offset < window->encoded_length) {
 		uint64_t delta, count;
-		size_t used = get_varint(window->encoded + offset, window->encoded_length - offset,
-					 &delta);
+		size_t used =
+		    get_varint(window->encoded + offset, window->encoded_length - offset, &delta);
 		if (!used)
 			return -EPROTO;
 		offset += used;
-		used = get_varint(window->encoded + offset, window->encoded_length - offset, &count);
+		used =
+		    get_varint(window->encoded + offset, window->encoded_length - offset, &count);
 		if (!used || count > INT64_MAX)
 			return -EPROTO;
 		offset += used;

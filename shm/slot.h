@@ -24,7 +24,7 @@
 
 #include "segment.h"
 
-/* The process's start time in clock ticks since boot; 0 when it cannot be read (process gone). */
+/* The process's start time in clock ticks since boot; 0 when it is gone (no /proc entry, or a zombie). */
 uint64_t agp_process_start_time(pid_t pid);
 
 /* True while the process that owned a slot still runs: same pid and same start time. */
