@@ -35,8 +35,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <urcu-bp.h>
-
 #include <agentperf/agentperf.h>
 
 #include "alert_sink.h"
@@ -700,13 +698,12 @@ static void answer_request(struct agp_control_server *server, const struct agp_r
 {
 	if (verbs[request->verb].refresh)
 		(void)agp_collector_refresh(server->collector, REFRESH_WAIT_MS); /* stale is fine */
-	rcu_read_lock();
-	const struct agp_snapshot *snapshot = agp_collector_snapshot(server->collector);
+	const struct agp_snapshot *snapshot = agp_snapshot_read_begin(server->collector);
 	if (snapshot)
 		verbs[request->verb].handler(server, snapshot, request->args, answer);
 	else
 		answer_error(answer, -EAGAIN, "the collector has published no snapshot yet");
-	rcu_read_unlock();
+	agp_snapshot_read_end(snapshot);
 	if (!answer->result && !answer->code)
 		answer_error(answer, -ENOMEM, "verb %s: could not build its result",
 		             agp_verb_name(request->verb));
