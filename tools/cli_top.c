@@ -99,7 +99,7 @@ static int draw(struct cli *cli, const json_t *config)
 	         cli_num(status, "dropped"), cli_num(status, "invalid"), cli_num(status, "alerts"),
 	         cli_str(status, "health"), TOP_WINDOW_S);
 	attron(A_REVERSE);
-	mvprintw(3, 0, "%-12s %-22s %8s %10s %10s %6s %-8s", "TYPE", "METRIC", "RATE/s", "P50",
+	mvprintw(3, 0, "%-11s %-21s %7s %10s %10s %5s %-8s", "TYPE", "METRIC", "RATE/s", "P50",
 	         "P99", "DROPS", "LEVEL");
 	attroff(A_REVERSE);
 	int row = 4;
@@ -118,7 +118,7 @@ static int draw(struct cli *cli, const json_t *config)
 		double scale = cli_num(series, "display_scale");
 		const char *level = level_of(config, cli_str(series, "metric"),
 		                             cli_num(series, "p99") * (scale > 0 ? scale : 1));
-		mvprintw(row++, 0, "%-12.12s %-22.22s %8.1f %10s %10s %6.0f %-8s",
+		mvprintw(row++, 0, "%-11.11s %-21.21s %7.1f %10s %10s %5.0f %-8s",
 		         cli_str(series, "agent_type"), cli_str(series, "metric"),
 		         cli_num(series, "count") / TOP_WINDOW_S, p50, p99,
 		         drops_of_type(agents, cli_str(series, "agent_type")), level);
