@@ -259,8 +259,16 @@ int agp_msgpack_to_json(const msgpack_object *object, int depth, json_t **out)
 			return -EPROTO;
 		break;
 	case MSGPACK_OBJECT_STR:
-		/* jansson accepts valid UTF-8 only, which is what a string should be. */
-		value = json_stringn(object->via.str.ptr, object->via.str.size);
+		/*
+		 * jansson accepts valid UTF-8 only, which is what a string should be. A NUL
+		 * inside would make C-string readers see a different (shorter) text than
+		 * the one checked, so it is refused.
+		 */
+		if (object->via.str.size && memchr(object->via.str.ptr, 0, object->via.str.size))
+			return -EPROTO;
+		/* msgpack-c may leave ptr NULL for an empty string. */
+		value = json_stringn(object->via.str.size ? object->via.str.ptr : "",
+		                     object->via.str.size);
 		if (!value)
 			return -EPROTO;
 		break;
@@ -288,15 +296,17 @@ int agp_msgpack_to_json(const msgpack_object *object, int depth, json_t **out)
 			const msgpack_object_kv *pair = &object->via.map.ptr[i];
 			int error = 0;
 			json_t *member = NULL;
-			if (pair->key.type != MSGPACK_OBJECT_STR)
-				error = -EPROTO; /* JSON keys are strings */
-			else if (json_object_getn(value, pair->key.via.str.ptr,
-			                          pair->key.via.str.size))
+			/* msgpack-c may leave ptr NULL for an empty string. */
+			size_t key_size =
+			    pair->key.type == MSGPACK_OBJECT_STR ? pair->key.via.str.size : 0;
+			const char *key = key_size ? pair->key.via.str.ptr : "";
+			if (pair->key.type != MSGPACK_OBJECT_STR || memchr(key, 0, key_size))
+				error = -EPROTO; /* JSON keys are strings, read as C strings */
+			else if (json_object_getn(value, key, key_size))
 				error = -EPROTO; /* a duplicate key would silently hide a value */
 			if (!error)
 				error = agp_msgpack_to_json(&pair->val, depth - 1, &member);
-			if (!error && json_object_setn_new(value, pair->key.via.str.ptr,
-			                                   pair->key.via.str.size, member))
+			if (!error && json_object_setn_new(value, key, key_size, member))
 				error = -EPROTO; /* invalid UTF-8 in the key */
 			if (error) {
 				json_decref(value);

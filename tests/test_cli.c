@@ -10,6 +10,7 @@
  * Paths of the programs come from CMake: AGP_DAEMON, AGP_CLI, AGP_AGENT.
  */
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
@@ -410,6 +411,28 @@ static void alerts_and_config(void **state)
 	assert_int_equal(json_array_size(json_object_get(alerts, "alerts")), 0);
 	json_decref(alerts);
 
+	/* --follow streams an alert raised while it runs (one JSON object a line). */
+	char command[512];
+	snprintf(command, sizeof(command),
+	         "timeout --preserve-status -s INT 1.5 %s -n %s alerts --follow --json", AGP_CLI,
+	         name);
+	FILE *follow = popen(command, "r");
+	assert_non_null(follow);
+	sleep_ms(400);
+	agent("slow2", "s2", 1, 3, 1500 * MS, 0, true); /* 3 and 4.5 s: above critical */
+	char line[2048];
+	bool streamed = false;
+	while (fgets(line, sizeof(line), follow)) {
+		json_t *streamed_alert = json_loads(line, 0, NULL);
+		assert_non_null(streamed_alert); /* every line is one JSON object */
+		const char *type = json_string_value(json_object_get(streamed_alert, "agent_type"));
+		streamed |= type && strcmp(type, "slow2") == 0;
+		json_decref(streamed_alert);
+	}
+	int follow_status = pclose(follow);
+	assert_true(WIFEXITED(follow_status) && WEXITSTATUS(follow_status) == 0);
+	assert_true(streamed);
+
 	json_t *config = cli_json(0, "config show");
 	char storage[128];
 	snprintf(storage, sizeof(storage), "%s/storage", folder);
@@ -661,6 +684,70 @@ static void other_uid_refused(void **state)
 	status_works();
 }
 
+/*
+ * monitoring.group: a second daemon gives its socket folder and socket to a
+ * group (0710/0660); a member of that group of another uid is served, an
+ * outsider cannot even connect.
+ */
+static void group_member_allowed(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	char group_name[48], group_config[160], group_socket[200], log[160];
+	snprintf(group_name, sizeof(group_name), "%s-g", name);
+	snprintf(group_config, sizeof(group_config), "%s/group.json", folder);
+	snprintf(group_socket, sizeof(group_socket), "%s/sock/%s.sock", folder, group_name);
+	snprintf(log, sizeof(log), "%s/daemon-group.log", folder);
+	FILE *config = fopen(group_config, "w");
+	fprintf(config,
+	        "{\"monitoring\": {\"storage_dir\": \"%s/storage-g\", \"group\": \"65534\"}}\n",
+	        folder);
+	fclose(config);
+	char *argv[] = {AGP_DAEMON,   "--name",           group_name, "--config",
+	                group_config, "--unlink-on-exit", NULL};
+	pid_t group_daemon = spawn(argv, log);
+	struct stat info;
+	for (int waited = 0; waited < 5000 && stat(group_socket, &info); waited += 20)
+		sleep_ms(20);
+	sleep_ms(50);
+	assert_int_equal(stat(group_socket, &info), 0);
+	assert_int_equal(info.st_mode & 0777, 0660);
+	assert_int_equal(info.st_gid, 65534);
+	char socket_folder[96];
+	snprintf(socket_folder, sizeof(socket_folder), "%s/sock", folder);
+	chmod(folder, 0711); /* the test's own folder; the daemon's folder is 0710 */
+	int results[2];
+	for (int outsider = 0; outsider < 2; outsider++) {
+		pid_t child = fork();
+		if (child == 0) {
+			gid_t gid = outsider ? 12345 : 65534;
+			if (setgroups(0, NULL) || setgid(gid) || setuid(65534))
+				_exit(10);
+			int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			struct sockaddr_un address = {.sun_family = AF_UNIX};
+			strcpy(address.sun_path, group_socket);
+			if (connect(fd, (struct sockaddr *)&address, sizeof(address)))
+				_exit(errno == EACCES ? 20 : 11);
+			msgpack_sbuffer frame;
+			msgpack_sbuffer_init(&frame);
+			agp_protocol_encode_request(&frame, "status", NULL);
+			(void)!send(fd, frame.data, frame.size, MSG_NOSIGNAL);
+			_exit(raw_reply(fd) == 0 ? 0 : 12);
+		}
+		int status;
+		assert_int_equal(waitpid(child, &status, 0), child);
+		results[outsider] = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	}
+	chmod(folder, 0700);
+	kill(group_daemon, SIGTERM);
+	waitpid(group_daemon, NULL, 0);
+	assert_int_equal(results[0], 0);  /* a member: served */
+	assert_int_equal(results[1], 20); /* an outsider: the file modes stop it */
+}
+
 /* Last: adds slow samples so the requirements fail, then checks the failing statuses. */
 static void violation_statuses(void **state)
 {
@@ -740,6 +827,7 @@ int main(void)
 	    cmocka_unit_test(exit_statuses_and_help),
 	    cmocka_unit_test(hostile_requests),
 	    cmocka_unit_test(other_uid_refused),
+	    cmocka_unit_test(group_member_allowed),
 	    cmocka_unit_test(violation_statuses),
 	    cmocka_unit_test(run_command),
 	};

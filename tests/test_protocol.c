@@ -184,6 +184,28 @@ static void bad_requests(void **state)
 	msgpack_pack_bin_body(&p, "ab", 2);
 	assert_int_equal(decode(b.data, b.size), -EPROTO);
 
+	b.size = 0; /* a NUL inside a key: C-string readers would see another key */
+	msgpack_pack_map(&p, 3);
+	KEY("v");
+	msgpack_pack_int(&p, 1);
+	KEY("verb");
+	KEY("stats");
+	KEY("args");
+	msgpack_pack_map(&p, 1);
+	msgpack_pack_str(&p, 8);
+	msgpack_pack_str_body(&p, "metric\0x", 8);
+	KEY("a");
+	assert_int_equal(decode(b.data, b.size), -EPROTO);
+
+	b.size = 0; /* a NUL inside a string value */
+	msgpack_pack_map(&p, 2);
+	KEY("v");
+	msgpack_pack_int(&p, 1);
+	KEY("verb");
+	msgpack_pack_str(&p, 7);
+	msgpack_pack_str_body(&p, "status\0", 7);
+	assert_int_equal(decode(b.data, b.size), -EPROTO);
+
 	b.size = 0; /* not a map at all */
 	msgpack_pack_array(&p, 1);
 	msgpack_pack_int(&p, 1);

@@ -25,8 +25,39 @@ static const struct cli_command commands[] = {
     {"config", cli_config, "show | check [FILE] | preset NAME"},
     {"top", cli_top, "live terminal view, refreshed every second (q quits)"},
     {"run", cli_run, "run a command under a collector, then validate, export, report"},
-    /* Further subcommands (task, hlog, agents --available, stats --hgrm) register here. */
+    /* Further subcommands (task, hlog) register here, one line each. */
 };
+
+/*
+ * Options of a subcommand above that another part of agentperf implements:
+ * when a command's arguments hold `option`, `run` gets them instead of the
+ * command's own function (same signature, argv[0] the command).
+ */
+struct cli_extension {
+	const char *command;
+	const char *option;
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+static const struct cli_extension extensions[] = {
+    /* {"agents", "--available", cli_agents_available}, */
+    /* {"stats", "--hgrm", cli_stats_hgrm}, */
+    {NULL, NULL, NULL},
+};
+
+typedef int (*cli_handler)(struct cli *cli, int argc, char **argv);
+
+/* The function that handles argv: an extension when one of its options is there. */
+static cli_handler handler_for(const struct cli_command *command, int argc, char **argv)
+{
+	for (const struct cli_extension *e = extensions; e->command; e++) {
+		if (strcmp(e->command, command->name))
+			continue;
+		for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+			if (strcmp(argv[i], e->option) == 0)
+				return e->run;
+	}
+	return command->run;
+}
 
 static void usage(FILE *out)
 {
@@ -90,7 +121,8 @@ int main(int argc, char **argv)
 			int command_argc = argc - optind;
 			char **command_argv = argv + optind;
 			optind = 0; /* glibc: restart getopt for the command's own options */
-			int status = commands[i].run(&cli, command_argc, command_argv);
+			cli_handler run = handler_for(&commands[i], command_argc, command_argv);
+			int status = run(&cli, command_argc, command_argv);
 			cli_disconnect(&cli);
 			return status;
 		}

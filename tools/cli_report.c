@@ -385,10 +385,10 @@ int cli_write_report(struct cli *cli, const char *json_file, const char *html_fi
 		}
 		free(html);
 	}
-	if (!status && !json_file && !html_file) {
-		if (cli->json) {
-			cli_print_json(report);
-		} else {
+	if (!status && !json_file && cli->json) {
+		cli_print_json(report);
+	} else if (!status && !json_file && !html_file) {
+		{
 			printf("report                    %s\n", cli_str(report, "report_id"));
 			printf("overall health            %s\n", cli_str(report, "overall_health"));
 			printf("avg coordination overhead %.3f ms\n",
