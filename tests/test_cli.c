@@ -208,9 +208,16 @@ static int stop(void **state)
 		kill(live_agent_pid, SIGTERM);
 		waitpid(live_agent_pid, NULL, 0);
 	}
+	int daemon_status = 0;
 	if (daemon_pid > 0) {
 		kill(daemon_pid, SIGTERM);
-		waitpid(daemon_pid, NULL, 0);
+		waitpid(daemon_pid, &daemon_status, 0);
+	}
+	/* A clean stop exits 0; a sanitizer report or a crash would not. */
+	if (!WIFEXITED(daemon_status) || WEXITSTATUS(daemon_status) != 0) {
+		fprintf(stderr, "agentperfd ended with status %#x; its log is in %s/daemon.log\n",
+		        daemon_status, folder);
+		return -1;
 	}
 	char command[160];
 	snprintf(command, sizeof(command), "rm -rf %s", folder);
