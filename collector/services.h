@@ -8,11 +8,13 @@
 #define AGP_COLLECTOR_SERVICES_H
 
 #include "alert_sink.h"
+#include "baseline_service.h"
 #include "collector.h"
 
 struct agp_services {
 	struct agp_collector *collector;
 	struct agp_alert_sink alerts;
+	struct agp_baseline_service baseline; /* baseline keeper and CI export */
 };
 
 int agp_services_start(struct agp_services *services, struct agp_collector *collector);
