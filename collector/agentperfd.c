@@ -166,6 +166,19 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
+/* The control socket reaches the baseline through the daemon's baseline keeper. */
+static int control_establish(void *context, double hours, int64_t min_samples, double confidence,
+                             struct agp_baseline *out, char *err, size_t errlen)
+{
+	return agp_baseline_service_establish(context, hours, min_samples, confidence, out, err,
+	                                      errlen);
+}
+
+static int control_baseline(void *context, struct agp_baseline *out)
+{
+	return agp_baseline_service_get(context, out);
+}
+
 /* Tells systemd (Type=notify) that we are ready, when it started us. */
 static void notify_systemd(const char *state)
 {
@@ -233,6 +246,8 @@ int main(int argc, char **argv)
 	struct agp_control_options control_options;
 	agp_control_options_default(&control_options);
 	control_options.socket_path = options.socket_path;
+	control_options.baseline = (struct agp_control_baseline_ops){
+	    .context = &services.baseline, .establish = control_establish, .get = control_baseline};
 	struct agp_control_server *control = NULL;
 	if (agp_control_server_start(&collector, &control_options, &control)) {
 		fprintf(stderr, "agentperfd: control socket: %s\n", agp_last_error());
