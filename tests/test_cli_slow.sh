@@ -2,7 +2,8 @@
 # The HTML report rendered by headless Chromium to a PNG, and `agentperf top`
 # driven in tmux (80x24) with its screen read back. Labelled slow.
 # Usage: test_cli_slow.sh AGENTPERFD AGENTPERF CLI_AGENT
-# Exit 77 (skipped) when chromium or tmux is missing.
+# Exit 77 (skipped) when chromium or tmux is missing. AGP_KEEP_PNG=DIR copies the
+# rendered PNG and the HTML there for a look.
 set -u
 daemon_bin=$1 cli_bin=$2 agent_bin=$3
 command -v tmux >/dev/null 2>&1 || { echo "tmux missing: skipped"; exit 77; }
@@ -20,6 +21,7 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
+[ -n "${AGP_KEEP_PNG:-}" ] && trap "cp \"$dir/report.png\" \"$dir/report.html\" $AGP_KEEP_PNG/ 2>/dev/null; cleanup" EXIT
 fail() { echo "FAIL: $*"; [ -f "$dir/daemon.log" ] && cat "$dir/daemon.log"; exit 1; }
 
 cd "$dir" || exit 1

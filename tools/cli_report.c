@@ -114,7 +114,13 @@ static void svg_plot(FILE *out, const json_t *distribution, const struct line *l
 			top = lines[i].value; /* keep lines near the data visible */
 	if (!(top > 0))
 		top = 1;
-	top *= 1.1;
+	/* A "nice" tick step (1, 2 or 5 times a power of ten) and a top on a tick. */
+	double raw_step = top * 1.05 / 5;
+	double magnitude = pow(10, floor(log10(raw_step)));
+	double norm = raw_step / magnitude;
+	double step = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * magnitude;
+	int steps = (int)ceil(top * 1.05 / step);
+	top = steps * step;
 	int width = MARGIN_L + PLOT_W + MARGIN_R, height = MARGIN_T + PLOT_H + MARGIN_B;
 	fprintf(out,
 	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -137,21 +143,40 @@ static void svg_plot(FILE *out, const json_t *distribution, const struct line *l
 	        "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">percentile (log scale of "
 	        "1/(1-percentile))</text>\n",
 	        MARGIN_L + PLOT_W / 2, MARGIN_T + PLOT_H + 35);
-	/* y ticks: 5 linear steps */
-	for (int s = 0; s <= 5; s++) {
-		double value = top * s / 5;
-		double y = MARGIN_T + PLOT_H - (double)s / 5 * PLOT_H;
+	/* y ticks: linear, on the nice step */
+	for (int s = 0; s <= steps; s++) {
+		double value = step * s;
+		double y = MARGIN_T + PLOT_H - (double)s / steps * PLOT_H;
 		fprintf(out,
 		        "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/>"
-		        "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n",
+		        "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.6g</text>\n",
 		        MARGIN_L, y, MARGIN_L + PLOT_W, y, MARGIN_L - 5, y + 4, value);
 	}
 	fprintf(out,
 	        "<text x=\"14\" y=\"%d\" transform=\"rotate(-90 14 %d)\" "
 	        "text-anchor=\"middle\">value (%s)</text>\n",
 	        MARGIN_T + PLOT_H / 2, MARGIN_T + PLOT_H / 2, unit);
-	/* Horizontal lines: baseline and thresholds. */
-	for (int i = 0; i < nlines; i++) {
+	/*
+	 * Horizontal lines: baseline and thresholds. Their labels sit at the right,
+	 * pushed apart (at least 12 px, highest value on top) so close lines stay readable.
+	 */
+	double label_y[16];
+	int order[16];
+	for (int i = 0; i < nlines && i < 16; i++) {
+		double v = lines[i].value;
+		label_y[i] = v > top ? MARGIN_T + 6 : MARGIN_T + PLOT_H - v / top * PLOT_H + 4;
+		order[i] = i;
+	}
+	for (int i = 1; i < nlines && i < 16; i++) /* insertion sort by y, top first */
+		for (int j = i; j > 0 && label_y[order[j]] < label_y[order[j - 1]]; j--) {
+			int t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	for (int k = 1; k < nlines && k < 16; k++)
+		if (label_y[order[k]] < label_y[order[k - 1]] + 12)
+			label_y[order[k]] = label_y[order[k - 1]] + 12;
+	for (int i = 0; i < nlines && i < 16; i++) {
 		double v = lines[i].value;
 		bool above = v > top;
 		double y = above ? MARGIN_T + 6 : MARGIN_T + PLOT_H - v / top * PLOT_H;
@@ -162,8 +187,8 @@ static void svg_plot(FILE *out, const json_t *distribution, const struct line *l
 			        MARGIN_L, y, MARGIN_L + PLOT_W, y, lines[i].color,
 			        lines[i].dash[0] ? lines[i].dash : "6 3");
 		fprintf(out, "<text x=\"%d\" y=\"%.1f\" fill=\"%s\">%s %.4g %s%s</text>\n",
-		        MARGIN_L + PLOT_W + 6, above ? y + 12.0 * i : y + 4, lines[i].color,
-		        lines[i].label, v, unit, above ? " (above)" : "");
+		        MARGIN_L + PLOT_W + 6, label_y[i], lines[i].color, lines[i].label, v, unit,
+		        above ? " (above)" : "");
 	}
 	/* The distribution as a step line through the percentile iteration's points. */
 	fprintf(out, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
