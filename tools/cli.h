@@ -68,6 +68,11 @@ void cli_print_json(const json_t *value);
 /* "12.3 ms", "1.50 s", "512 KiB": a value of a unit ("nanoseconds", "bytes", "count"). */
 void cli_format_value(double value, const char *unit, char *out, size_t size);
 
+/* An alert's "value" or "threshold" as the collector shows it ("3000.0 ms"). */
+void cli_alert_value(const json_t *alert, const char *key, char *out, size_t size);
+/* An alert's time ("time_ms", Unix ms) as "YYYY-MM-DD HH:MM:SS" UTC. */
+void cli_alert_time(const json_t *alert, char *out, size_t size);
+
 /* Parses "30m", "2h", "45s", "1.5h", "90" (seconds). 0 or -EINVAL. */
 int cli_parse_duration(const char *text, double *seconds);
 

@@ -36,16 +36,13 @@ static void print_alert(const json_t *alert, bool json)
 		free(text);
 		return;
 	}
-	char value[32], threshold[32];
-	const char *unit = cli_str(alert, "unit");
-	if (!unit[0])
-		unit = "nanoseconds";
-	cli_format_value(cli_num(alert, "value"), unit, value, sizeof(value));
-	cli_format_value(cli_num(alert, "threshold"), unit, threshold, sizeof(threshold));
+	char value[32], threshold[32], when[32];
+	cli_alert_value(alert, "value", value, sizeof(value));
+	cli_alert_value(alert, "threshold", threshold, sizeof(threshold));
+	cli_alert_time(alert, when, sizeof(when));
 	printf("#%-5.0f %s  %-10s %s = %s (threshold %s)  type %s agent %s",
-	       cli_num(alert, "sequence"), cli_str(alert, "timestamp"), cli_str(alert, "level"),
-	       cli_str(alert, "metric"), value, threshold, cli_str(alert, "agent_type"),
-	       cli_str(alert, "agent"));
+	       cli_num(alert, "sequence"), when, cli_str(alert, "level"), cli_str(alert, "metric"),
+	       value, threshold, cli_str(alert, "agent_type"), cli_str(alert, "agent"));
 	double suppressed = cli_num(alert, "suppressed");
 	if (suppressed > 0)
 		printf("  (+%.0f suppressed)", suppressed);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -200,4 +201,25 @@ int cli_usage_error(const char *command, const char *format, ...)
 	fprintf(stderr, "\nTry 'agentperf %s --help'.\n", command);
 	va_end(args);
 	return CLI_USAGE;
+}
+
+void cli_alert_value(const json_t *alert, const char *key, char *out, size_t size)
+{
+	char display_key[32];
+	snprintf(display_key, sizeof(display_key), "%s_display", key);
+	double value = cli_num(alert, display_key);
+	if (isnan(value))
+		cli_format_value(cli_num(alert, key), "nanoseconds", out, size);
+	else
+		snprintf(out, size, "%.1f %s", value, cli_str(alert, "display_unit"));
+}
+
+void cli_alert_time(const json_t *alert, char *out, size_t size)
+{
+	double ms = cli_num(alert, "time_ms");
+	time_t seconds = isnan(ms) ? 0 : (time_t)(ms / 1000);
+	struct tm utc;
+	if (isnan(ms) || !gmtime_r(&seconds, &utc) ||
+	    !strftime(out, size, "%Y-%m-%d %H:%M:%S", &utc))
+		snprintf(out, size, "-");
 }

@@ -349,19 +349,17 @@ static int render_html(struct cli *cli, const json_t *report, FILE *out)
 		fprintf(out, "<p class=\"ok\">No alerts.</p>\n");
 	else
 		fprintf(out,
-		        "<table><tr><th>#</th><th>time</th><th>level</th><th>metric</th>"
+		        "<table><tr><th>#</th><th>time (UTC)</th><th>level</th><th>metric</th>"
 		        "<th>agent type</th><th>agent</th><th>value</th><th>threshold</th></tr>\n");
 	json_t *alert;
 	json_array_foreach(list, index, alert)
 	{
-		const char *unit = cli_str(alert, "unit");
-		char value[32], threshold[32];
-		cli_format_value(cli_num(alert, "value"), unit[0] ? unit : "nanoseconds", value,
-		                 sizeof(value));
-		cli_format_value(cli_num(alert, "threshold"), unit[0] ? unit : "nanoseconds",
-		                 threshold, sizeof(threshold));
+		char value[32], threshold[32], when[32];
+		cli_alert_value(alert, "value", value, sizeof(value));
+		cli_alert_value(alert, "threshold", threshold, sizeof(threshold));
+		cli_alert_time(alert, when, sizeof(when));
 		fprintf(out, "<tr><td>%.0f</td><td>", cli_num(alert, "sequence"));
-		html_escape(out, cli_str(alert, "timestamp"));
+		html_escape(out, when);
 		fprintf(out, "</td><td class=\"bad\">");
 		html_escape(out, cli_str(alert, "level"));
 		fprintf(out, "</td><td>");

@@ -134,9 +134,7 @@ static int draw(struct cli *cli, const json_t *config)
 	for (size_t a = count > 4 ? count - 4 : 0; a < count && alert_row < rows; a++) {
 		json_t *alert = json_array_get(recent, a);
 		char value[24];
-		const char *unit = cli_str(alert, "unit");
-		cli_format_value(cli_num(alert, "value"), unit[0] ? unit : "nanoseconds", value,
-		                 sizeof(value));
+		cli_alert_value(alert, "value", value, sizeof(value));
 		mvprintw(alert_row++, 0, "#%-4.0f %-8.8s %-22.22s %-12.12s %s",
 		         cli_num(alert, "sequence"), cli_str(alert, "level"),
 		         cli_str(alert, "metric"), cli_str(alert, "agent_type"), value);
