@@ -166,7 +166,8 @@ static int start(void **state)
 	FILE *config = fopen(config_path, "w");
 	fprintf(config,
 	        "{\"monitoring\": {\"storage_dir\": \"%s/storage\", \"ci_export_file\": "
-	        "\"%s/ci-default.json\"}}\n",
+	        "\"%s/ci-default.json\"}, \"metrics\": {\"coordination_overhead\": "
+	        "{\"expected_interval_ms\": 10}}}\n",
 	        folder, folder);
 	fclose(config);
 	setenv("AGENTPERFD", AGP_DAEMON, 1);
@@ -294,6 +295,19 @@ static void stats_numbers(void **state)
 	assert_int_equal(num(json_array_get(list, 0), "count"), 100);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "agent")),
 	                    "w1");
+	json_decref(stats);
+
+	/*
+	 * Coordinated-omission correction (expected interval 10 ms): a sample v
+	 * above the interval adds v - 10, v - 20, ... down to 10 ms, the samples
+	 * that would have been taken meanwhile (HdrHistogram's rule). For 1..100 ms
+	 * that is 10 x (1 + ... + 8) + 9 = 369 more: 469.
+	 */
+	stats = cli_json(0, "stats --metric coordination_overhead --agent-type worker --corrected");
+	s = json_array_get(json_object_get(stats, "series"), 0);
+	assert_true(json_is_true(json_object_get(s, "corrected")));
+	assert_int_equal(num(s, "count"), 469);
+	assert_near(num(s, "max"), 100 * MS, 0.001);
 	json_decref(stats);
 
 	stats = cli_json(0, "stats --metric task_execution_time");
