@@ -12,7 +12,24 @@
 
 #include "cli.h"
 
-#define TOP_WINDOW_S 10.0
+/*
+ * Percentiles come from the windows overlapping the last minute (the
+ * collector's windows are aggregation_window long, so at least one window).
+ * Rates are exact: the change of each series' total count between frames.
+ */
+#define TOP_WINDOW_S 60.0
+
+struct top_state {
+	json_t *totals; /* "type/metric" -> total_count at the previous frame */
+	double taken_s; /* CLOCK_MONOTONIC of the previous frame; 0 before the first */
+};
+
+static double monotonic_s(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
 
 /* "ok", "warning" or "critical": the p99 against the metric's thresholds (display units). */
 static const char *level_of(const json_t *config, const char *metric, double p99_display)
@@ -63,7 +80,7 @@ static double drops_of_type(const json_t *agents, const char *type)
 }
 
 /* Draws one frame; a status other than CLI_OK ends the view. */
-static int draw(struct cli *cli, const json_t *config)
+static int draw(struct cli *cli, const json_t *config, struct top_state *state)
 {
 	json_t *status = NULL, *agents = NULL, *stats = NULL, *alerts = NULL;
 	json_t *args = json_pack("{s:f}", "window_s", TOP_WINDOW_S);
@@ -95,9 +112,9 @@ static int draw(struct cli *cli, const json_t *config)
 	         floor(fmod(uptime, 3600) / 60), cli_num(status, "agents_live"),
 	         cli_num(status, "samples_per_second"));
 	attroff(A_BOLD);
-	mvprintw(1, 0, "drops %.0f  invalid %.0f  alerts %.0f  health %s  (last %.0fs; q quits)",
+	mvprintw(1, 0, "drops %.0f  invalid %.0f  alerts %.0f  health %s  (q quits)",
 	         cli_num(status, "dropped"), cli_num(status, "invalid"), cli_num(status, "alerts"),
-	         cli_str(status, "health"), TOP_WINDOW_S);
+	         cli_str(status, "health"));
 	attron(A_REVERSE);
 	mvprintw(3, 0, "%-11s %-21s %7s %10s %10s %5s %-8s", "TYPE", "METRIC", "RATE/s", "P50",
 	         "P99", "DROPS", "LEVEL");
@@ -107,8 +124,19 @@ static int draw(struct cli *cli, const json_t *config)
 	json_t *series;
 	json_t *list = json_object_get(stats, "series");
 	int alert_rows = 5;
+	double now = monotonic_s();
+	double elapsed = state->taken_s > 0 ? now - state->taken_s : 0;
+	json_t *totals = json_object();
 	json_array_foreach(list, index, series)
 	{
+		char key[128], rate[16] = "-";
+		snprintf(key, sizeof(key), "%s/%s", cli_str(series, "agent_type"),
+		         cli_str(series, "metric"));
+		double total = cli_num(series, "total_count");
+		json_object_set_new(totals, key, json_real(total));
+		double before = cli_num(state->totals, key);
+		if (elapsed > 0 && !isnan(before))
+			snprintf(rate, sizeof(rate), "%.1f", (total - before) / elapsed);
 		if (row >= rows - alert_rows - 1)
 			break;
 		const char *unit = cli_str(series, "unit");
@@ -118,11 +146,13 @@ static int draw(struct cli *cli, const json_t *config)
 		double scale = cli_num(series, "display_scale");
 		const char *level = level_of(config, cli_str(series, "metric"),
 		                             cli_num(series, "p99") * (scale > 0 ? scale : 1));
-		mvprintw(row++, 0, "%-11.11s %-21.21s %7.1f %10s %10s %5.0f %-8s",
-		         cli_str(series, "agent_type"), cli_str(series, "metric"),
-		         cli_num(series, "count") / TOP_WINDOW_S, p50, p99,
+		mvprintw(row++, 0, "%-11.11s %-21.21s %7s %10s %10s %5.0f %-8s",
+		         cli_str(series, "agent_type"), cli_str(series, "metric"), rate, p50, p99,
 		         drops_of_type(agents, cli_str(series, "agent_type")), level);
 	}
+	json_decref(state->totals);
+	state->totals = totals;
+	state->taken_s = now;
 	if (!json_array_size(list))
 		mvprintw(row++, 0, "(no samples yet)");
 	int alert_row = rows - alert_rows;
@@ -162,8 +192,9 @@ int cli_top(struct cli *cli, int argc, char **argv)
 			fputs(
 			    "Usage: agentperf top\n"
 			    "A live view of the collector, refreshed every second: per agent type\n"
-			    "and metric the rate, p50, p99, drops and level (p99 against the\n"
-			    "thresholds) over the last 10 s, and the recent alerts. q quits.\n"
+			    "and metric the rate (samples/s between refreshes), p50 and p99 (over\n"
+			    "the windows of the last minute), drops and level (p99 against the\n"
+			    "thresholds), and the recent alerts. q quits.\n"
 			    "Exit status: 0 ok, 2 usage error, 3 collector unreachable at start.\n",
 			    stdout);
 			return CLI_OK;
@@ -183,13 +214,14 @@ int cli_top(struct cli *cli, int argc, char **argv)
 	keypad(stdscr, TRUE);
 	timeout(100); /* getch waits at most 100 ms, so q is answered promptly */
 	struct timespec last = {0, 0};
+	struct top_state state = {NULL, 0};
 	for (;;) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double elapsed =
 		    (double)(now.tv_sec - last.tv_sec) + (double)(now.tv_nsec - last.tv_nsec) / 1e9;
 		if (elapsed >= 1.0) {
-			draw(cli, config);
+			draw(cli, config, &state);
 			last = now;
 		}
 		int key = getch();
@@ -199,6 +231,7 @@ int cli_top(struct cli *cli, int argc, char **argv)
 			last = (struct timespec){0, 0};
 	}
 	endwin();
+	json_decref(state.totals);
 	json_decref(config);
 	return CLI_OK;
 }
