@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <urcu-bp.h>
 
@@ -88,7 +90,7 @@ struct retired_snapshot {
 static void free_retired_snapshot(struct rcu_head *head)
 {
 	struct retired_snapshot *retired = caa_container_of(head, struct retired_snapshot, rcu);
-	AGP_TSAN_ACQUIRE(retired); /* handed over through liburcu's queue: see tsan.h */
+	AGP_TSAN_ACQUIRE(retired);           /* handed over through liburcu's queue: see tsan.h */
 	AGP_TSAN_ACQUIRE(retired->snapshot); /* every reader's section has ended: see tsan.h */
 	agp_snapshot_free(retired->snapshot);
 	free(retired);
@@ -98,7 +100,7 @@ void agp_collector_publish(struct agp_collector *collector, struct agp_snapshot 
 {
 	/* Release: a reader that loads the pointer (acquire) sees the snapshot fully built. */
 	struct agp_snapshot *old =
-		atomic_exchange_explicit(&collector->snapshot, snapshot, memory_order_release);
+	    atomic_exchange_explicit(&collector->snapshot, snapshot, memory_order_release);
 	if (!old)
 		return;
 	struct retired_snapshot *retired = malloc(sizeof(*retired));
@@ -143,9 +145,9 @@ void agp_collector_close(struct agp_collector *collector, bool unlink_segment)
 	agp_collector_stop(collector);
 	/* Acquire: we free what the drain thread built; see all of it. */
 	struct agp_snapshot *last =
-		atomic_exchange_explicit(&collector->snapshot, NULL, memory_order_acquire);
+	    atomic_exchange_explicit(&collector->snapshot, NULL, memory_order_acquire);
 	struct agp_regression_limits *limits =
-		atomic_exchange_explicit(&collector->regression, NULL, memory_order_acquire);
+	    atomic_exchange_explicit(&collector->regression, NULL, memory_order_acquire);
 	synchronize_rcu();
 	rcu_barrier(); /* every deferred snapshot free has run */
 	AGP_TSAN_ACQUIRE(last);
@@ -170,6 +172,10 @@ int agp_collector_refresh(struct agp_collector *collector, int timeout_ms)
 	 * recorded). */
 	uint64_t ticket =
 	    atomic_fetch_add_explicit(&collector->refresh_requested, 1, memory_order_release) + 1;
+	/* Relaxed: the futex word only ends the drain thread's idle sleep early; the request is
+	 * above. */
+	atomic_fetch_add_explicit(&collector->drain_wake, 1, memory_order_relaxed);
+	syscall(SYS_futex, &collector->drain_wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	uint64_t deadline = agp_monotonic_ns() + (uint64_t)timeout_ms * 1000000ull;
 	/* Acquire: pairs with the drain thread's release after publishing. */
 	while (atomic_load_explicit(&collector->refresh_served, memory_order_acquire) < ticket) {
@@ -209,7 +215,8 @@ void agp_regression_read_end(const struct agp_regression_limits *limits)
 
 static void free_limits(struct rcu_head *head)
 {
-	struct agp_regression_limits *limits = caa_container_of(head, struct agp_regression_limits, rcu);
+	struct agp_regression_limits *limits =
+	    caa_container_of(head, struct agp_regression_limits, rcu);
 	AGP_TSAN_ACQUIRE(limits);
 	free(limits);
 }
@@ -219,7 +226,7 @@ void agp_collector_set_regression_limits(struct agp_collector *collector,
 {
 	/* Release: the drain thread's acquire load sees the limits fully written. */
 	struct agp_regression_limits *old =
-		atomic_exchange_explicit(&collector->regression, limits, memory_order_release);
+	    atomic_exchange_explicit(&collector->regression, limits, memory_order_release);
 	if (old) {
 		AGP_TSAN_RELEASE(old);
 		call_rcu(&old->rcu, free_limits);

@@ -62,6 +62,7 @@ struct agp_collector {
 	struct agp_regression_limits *_Atomic regression;
 
 	_Atomic uint64_t refresh_requested; /* readers bump it to ask for a fresh snapshot */
+	_Atomic uint32_t drain_wake; /* futex word: readers bump and wake the idle drain thread */
 	_Atomic uint64_t
 	    refresh_served; /* the drain thread's answer: requests up to here are served */
 };

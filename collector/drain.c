@@ -19,8 +19,9 @@
  * Between passes: window rotation when the open window has ended, a
  * snapshot when one is due or asked for, and back-off: a pass that found
  * records is followed at once by another; idle passes sleep 20 us, doubling
- * up to 2 ms, which bounds both idle CPU (a pass over 128 idle slots costs
- * a few microseconds) and the delay before a new sample is seen.
+ * up to 5 ms, which bounds idle CPU (a pass over 128 idle slots costs a few
+ * microseconds). A reader that asks for a fresh snapshot wakes the sleeper
+ * through a futex, so what it sees is never older than its request.
  *
  * Accounting per occupant is exact at every snapshot:
  *   written (tail + dropped) = aggregated + invalid + dropped + pending.
@@ -35,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <urcu-bp.h>
 
@@ -50,7 +53,7 @@
 #define START_TIME_NS     (1000ull * 1000 * 1000)
 #define RATE_INTERVAL_NS  (1000ull * 1000 * 1000)
 #define IDLE_SLEEP_MIN_NS (20ull * 1000)
-#define IDLE_SLEEP_MAX_NS (2ull * 1000 * 1000)
+#define IDLE_SLEEP_MAX_NS (5ull * 1000 * 1000)
 #define DEAD_SHOWN_NS     (60ull * 1000 * 1000 * 1000) /* a departed agent stays listed this long */
 #define FINAL_PASSES_MAX  1000 /* agents still writing at shutdown cannot hold it forever */
 #define FUTURE_SLACK_NS   (1000ull * 1000 * 1000) /* timestamps may lead our clock by this */
@@ -75,6 +78,7 @@ struct slot_tracker {
 	char type[AGP_AGENT_TYPE_MAX + 1];
 	uint64_t dropped;
 	uint64_t pending; /* tail - head when last read; with head and dropped, the written count */
+	uint64_t earlier; /* records a previous collector took out before we adopted the agent */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
 	uint64_t departed_ns;
@@ -88,11 +92,10 @@ struct slot_tracker {
 };
 
 struct retired_totals {
-	uint64_t written, aggregated, invalid, dropped;
+	uint64_t written, aggregated, invalid, dropped, earlier;
 };
 
 struct agp_collector_drain {
-	struct agp_hdr *scratch; /* for decoding windows */
 	struct slot_tracker *trackers;
 	uint32_t tracker_count;
 	struct agp_metric_cache metric_cache;
@@ -151,15 +154,9 @@ int agp_drain_create(struct agp_collector *collector, struct agp_collector_drain
 	error = agp_alerting_init(&drain->alerting, config);
 	if (error)
 		goto fail_series;
-	error = agp_hdr_create(params.lowest, params.highest, params.significant_figures,
-	                       &drain->scratch);
-	if (error)
-		goto fail_alerting;
 	*out = drain;
 	return 0;
 
-fail_alerting:
-	agp_alerting_destroy(&drain->alerting);
 fail_series:
 	agp_series_table_destroy(&drain->series);
 fail_trackers:
@@ -177,7 +174,6 @@ void agp_drain_destroy(struct agp_collector_drain *drain)
 		free(drain->trackers[i].type_series);
 		free(drain->trackers[i].agent_series);
 	}
-	agp_hdr_destroy(drain->scratch);
 	agp_alerting_destroy(&drain->alerting);
 	agp_series_table_destroy(&drain->series);
 	free(drain->trackers);
@@ -221,6 +217,7 @@ static void retire(struct agp_collector *collector, struct agp_collector_drain *
 	drain->retired.aggregated += tracker->consumer.consumed;
 	drain->retired.invalid += tracker->consumer.invalid;
 	drain->retired.dropped += tracker->dropped;
+	drain->retired.earlier += tracker->earlier;
 	free(tracker->type_series);
 	free(tracker->agent_series);
 	tracker->type_series = tracker->agent_series = NULL;
@@ -231,6 +228,15 @@ static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t
                    uint32_t generation, uint64_t now_ns)
 {
 	agp_ring_consumer_init(&tracker->consumer, index, generation);
+	/*
+	 * An agent that was recording before we started (a collector restart)
+	 * has records a previous collector already took: start where it left
+	 * off. Acquire pairs with that collector's release of the head. A new
+	 * agent's head is 0 (reset before its release of LIVE). The drain
+	 * checks the tail against this head, so a scribbled head quarantines.
+	 */
+	tracker->earlier = atomic_load_explicit(&slot->head, memory_order_acquire);
+	tracker->consumer.head = tracker->earlier;
 	tracker->following = true;
 	tracker->state = AGP_AGENT_LIVE;
 	tracker->pid = slot->pid;
@@ -282,8 +288,8 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 		tracker->consumer.invalid++;
 		return;
 	}
-	agp_series_record(by_type, record->value, now_ns);
-	agp_series_record(by_agent, record->value, now_ns);
+	agp_series_record(&drain->series, by_type, record->value, now_ns);
+	agp_series_record(&drain->series, by_agent, record->value, now_ns);
 	if (record->flags) {
 		agp_series_count_flags(by_type, record->flags);
 		agp_series_count_flags(by_agent, record->flags);
@@ -426,6 +432,7 @@ static void snapshot_agent(const struct slot_tracker *tracker, uint32_t index,
 	out->invalid = tracker->consumer.invalid;
 	out->dropped = tracker->dropped;
 	out->pending = tracker->pending;
+	out->earlier = tracker->earlier;
 	out->samples_per_second = tracker->state == AGP_AGENT_DEAD ? 0 : tracker->rate;
 	out->first_seen_ns = tracker->first_seen_ns;
 	out->last_sample_ns = tracker->last_sample_ns;
@@ -472,16 +479,11 @@ static int copy_series(struct agp_series *series, void *context)
 	struct agp_snapshot_window *open = &out->windows[out->window_count++];
 	open->start_ns = table->window_start_ns;
 	open->end_ns = copy->now_ns;
-	struct agp_sparse_hist *raw = NULL, *corrected = NULL;
-	if (agp_hdr_count(series->current) > 0) {
-		if (agp_sparse_hist_encode(series->current, &raw) != 0)
-			return copy->error = -ENOMEM;
-		open->raw = raw;
-		if (series->current_corrected &&
-		    agp_sparse_hist_encode(series->current_corrected, &corrected) != 0)
-			return copy->error = -ENOMEM;
-		open->corrected = corrected;
-	}
+	struct agp_sparse_hist *raw, *corrected;
+	if (agp_series_encode_open(&copy->drain->series, series, &raw, &corrected) != 0)
+		return copy->error = -ENOMEM;
+	open->raw = raw;
+	open->corrected = corrected;
 	return 0;
 }
 
@@ -506,6 +508,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 	totals->aggregated = drain->retired.aggregated;
 	totals->invalid = drain->retired.invalid;
 	totals->dropped = drain->retired.dropped;
+	totals->earlier = drain->retired.earlier;
 	snapshot->agents = calloc(drain->tracker_count, sizeof(*snapshot->agents));
 	snapshot->series = calloc(drain->series.count, sizeof(*snapshot->series));
 	snapshot->alerts = calloc(AGP_ALERT_RING, sizeof(*snapshot->alerts));
@@ -523,6 +526,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 		totals->invalid += agent->invalid;
 		totals->dropped += agent->dropped;
 		totals->pending += agent->pending;
+		totals->earlier += agent->earlier;
 		totals->samples_per_second += agent->samples_per_second;
 		totals->agents_live += agent->state == AGP_AGENT_LIVE;
 		totals->quarantined_slots += agent->quarantined;
@@ -573,10 +577,11 @@ static int check_regression(struct agp_series *series, void *context)
 	    agp_series_window_at(&check->drain->series, series, series->window_count - 1);
 	if (bound <= 0 || !window->raw)
 		return 0;
-	agp_hdr_reset(check->drain->scratch);
-	if (agp_sparse_hist_merge_into(window->raw, check->drain->scratch) != 0)
+	struct agp_hdr *scratch = check->drain->series.scratch;
+	agp_hdr_reset(scratch);
+	if (agp_sparse_hist_merge_into(window->raw, scratch) != 0)
 		return 0;
-	int64_t p95 = agp_hdr_value_at_percentile(check->drain->scratch, 95.0);
+	int64_t p95 = agp_hdr_value_at_percentile(scratch, 95.0);
 	if (p95 <= bound)
 		return 0;
 	struct agp_alert_source source = {
@@ -604,6 +609,21 @@ static void rotate_windows(struct agp_collector *collector, struct agp_collector
 	if (agp_series_table_rotate(&drain->series, now_ns) <= 0)
 		return;
 	check_regressions(collector, drain, now_ns);
+}
+
+/*
+ * Sleeps up to sleep_ns, or until a reader asks for a fresh snapshot: the
+ * back-off bounds idle CPU, the wake-up keeps a reader's wait short.
+ */
+static void idle_wait(struct agp_collector *collector, uint64_t sleep_ns)
+{
+	/* Relaxed: a stale value only means FUTEX_WAIT returns at once and we loop. */
+	uint32_t seen = atomic_load_explicit(&collector->drain_wake, memory_order_relaxed);
+	if (atomic_load_explicit(&collector->refresh_requested, memory_order_acquire) >
+	    atomic_load_explicit(&collector->refresh_served, memory_order_relaxed))
+		return;
+	struct timespec pause = {0, (long)sleep_ns};
+	syscall(SYS_futex, &collector->drain_wake, FUTEX_WAIT_PRIVATE, seen, &pause, NULL, 0);
 }
 
 void *agp_drain_thread(void *argument)
@@ -637,8 +657,7 @@ void *agp_drain_thread(void *argument)
 			sleep_ns = IDLE_SLEEP_MIN_NS;
 			continue;
 		}
-		struct timespec pause = {0, (long)sleep_ns};
-		nanosleep(&pause, NULL);
+		idle_wait(collector, sleep_ns);
 		sleep_ns = sleep_ns * 2 > IDLE_SLEEP_MAX_NS ? IDLE_SLEEP_MAX_NS : sleep_ns * 2;
 	}
 	/* Final drain: everything agents published before the stop is aggregated and shown. */

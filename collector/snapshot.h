@@ -52,6 +52,7 @@ struct agp_snapshot_agent {
 	uint64_t invalid;
 	uint64_t dropped;
 	uint64_t pending;
+	uint64_t earlier;
 	double samples_per_second; /* over the last rate interval */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
@@ -103,7 +104,7 @@ struct agp_alert {
 };
 
 struct agp_snapshot_totals {
-	uint64_t written, aggregated, invalid, dropped, pending;
+	uint64_t written, aggregated, invalid, dropped, pending, earlier;
 	uint64_t alerts;
 	uint64_t agents_live;
 	uint64_t quarantined_slots;

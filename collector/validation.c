@@ -509,6 +509,13 @@ static json_t *percent_change(double now, double before)
  * Trend of one metric: its newest closed window with samples against every
  * closed window before it, by p95 (and mean for reference).
  */
+/* Whether a closed window holds any sample (its encoding's summary says). */
+static bool window_has_samples(const struct agp_sparse_hist *window)
+{
+	struct agp_sparse_summary summary;
+	return window && agp_sparse_hist_summary(window, &summary) == 0 && summary.total_count > 0;
+}
+
 static json_t *metric_trend(const struct agp_snapshot *snapshot, struct agp_hdr *scratch,
                             const char *metric)
 {
@@ -521,7 +528,7 @@ static json_t *metric_trend(const struct agp_snapshot *snapshot, struct agp_hdr 
 		/* The series' last window is the open one: only closed windows are compared. */
 		for (size_t w = 0; w + 1 < series->window_count; w++) {
 			const struct agp_snapshot_window *window = &series->windows[w];
-			if (window->raw && window->raw->total_count > 0 &&
+			if (window_has_samples(window->raw) &&
 			    (!any || window->start_ns > last_start)) {
 				last_start = window->start_ns;
 				last_end = window->end_ns;

@@ -97,13 +97,25 @@ int agp_slot_claim(struct agp_segment *segment, const char *name, const char *ty
 {
 	pid_t pid = getpid();
 	uint64_t start_time = agp_process_start_time(pid);
-	bool may_reclaim = !collector_serving(segment);
-
-	for (uint32_t index = 0; index < segment->slot_count; index++) {
+	/*
+	 * Two passes: free slots first, and only when none is left (and no
+	 * collector serves the segment) the slot of a closed or dead agent.
+	 * Taking such a slot discards the samples still in its ring, which a
+	 * collector that starts later would otherwise read.
+	 */
+	bool may_reclaim = false;
+	for (uint32_t pass_index = 0; pass_index < 2 * segment->slot_count; pass_index++) {
+		uint32_t index = pass_index % segment->slot_count;
+		if (pass_index == segment->slot_count) {
+			may_reclaim = !collector_serving(segment);
+			if (!may_reclaim)
+				break;
+		}
 		struct agp_slot *slot = agp_segment_slot(segment, index);
-		bool taken = try_take(slot, AGP_SLOT_FREE);
-		if (!taken && may_reclaim)
-			taken = try_take(slot, AGP_SLOT_CLOSED) || try_take_dead(slot);
+		bool taken = may_reclaim
+		                 ? try_take(slot, AGP_SLOT_FREE) ||
+		                       try_take(slot, AGP_SLOT_CLOSED) || try_take_dead(slot)
+		                 : try_take(slot, AGP_SLOT_FREE);
 		if (!taken)
 			continue;
 

@@ -495,6 +495,12 @@ static void exit_statuses_and_help(void **state)
 		free(text);
 	}
 	assert_int_equal(cli(NULL, "no-such-command"), 2);
+	/* The Task API's subcommands are reached through the dispatch table. */
+	char *listing;
+	assert_int_equal(cli(&listing, "agents --available"), 0);
+	assert_non_null(strstr(listing, "code-reviewer"));
+	free(listing);
+	assert_int_equal(cli(NULL, "task"), 2);
 	assert_int_equal(cli(NULL, "baseline sideways"), 2);
 	/* Unreachable: status 3 and the path tried on stderr. */
 	char errfile[128];

@@ -246,6 +246,42 @@ static void refresh_shows_what_was_recorded_before_it(void **state)
 	agp_agent_close(agent);
 }
 
+static void restarted_collector_adopts_live_agents(void **state)
+{
+	struct fixture *f = *state;
+	struct agp_agent_options options = {f->deployment};
+	agp_agent *agent;
+	assert_int_equal(agp_agent_open("steady", "worker", &options, &agent), 0);
+	for (int i = 0; i < 1000; i++)
+		agp_record(agent, AGP_METRIC_TASK_EXECUTION_TIME, 5000, (uint64_t)i);
+	WAIT_FOR(f, snapshot,
+	         find_agent(snapshot, "steady") &&
+	             find_agent(snapshot, "steady")->aggregated == 1000);
+
+	/* The collector goes away (keeping the segment); the agent keeps recording. */
+	agp_collector_close(&f->collector, false);
+	for (int i = 0; i < 500; i++)
+		agp_record(agent, AGP_METRIC_TASK_EXECUTION_TIME, 5000, (uint64_t)i);
+	struct agp_collector_options collector_options;
+	agp_collector_options_default(&collector_options);
+	collector_options.deployment = f->deployment;
+	assert_int_equal(agp_collector_open(&f->collector, &collector_options, &f->config), 0);
+	assert_int_equal(agp_collector_start(&f->collector), 0);
+
+	WAIT_FOR(f, snapshot,
+	         find_agent(snapshot, "steady") &&
+	             find_agent(snapshot, "steady")->aggregated == 500);
+	const struct agp_snapshot *snapshot = agp_snapshot_read_begin(&f->collector);
+	const struct agp_snapshot_agent *steady = find_agent(snapshot, "steady");
+	assert_int_equal(steady->earlier, 1000);
+	assert_int_equal(steady->written, 1500);
+	assert_int_equal(steady->written, steady->aggregated + steady->invalid + steady->dropped +
+	                                      steady->pending + steady->earlier);
+	assert_false(steady->quarantined);
+	agp_snapshot_read_end(snapshot);
+	agp_agent_close(agent);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +289,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(killed_agent_is_drained_and_its_slot_reclaimed, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(violations_raise_rate_limited_alerts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(restarted_collector_adopts_live_agents, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(refresh_shows_what_was_recorded_before_it, setup,
 	                                    teardown),
 	};

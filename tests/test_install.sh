@@ -68,3 +68,21 @@ FLAGS=$(PKG_CONFIG_PATH="$LIBDIR/pkgconfig" pkg-config --cflags --libs agentperf
 "$CC" -o "$WORK/app/outside-pc" "$WORK/app/main.c" $FLAGS
 LD_LIBRARY_PATH="$LIBDIR" "$WORK/app/outside-pc" | grep -qx 'recorded 6'
 echo "pkg-config agentperf: ok"
+
+# 3: the public headers also serve C++ programs (they say extern "C").
+CXX=""
+for candidate in c++ g++ clang++; do
+	if command -v "$candidate" >/dev/null 2>&1; then
+		CXX=$candidate
+		break
+	fi
+done
+if [ -n "$CXX" ]; then
+	cp "$WORK/app/main.c" "$WORK/app/main.cc"
+	# shellcheck disable=SC2086
+	"$CXX" -Wall -Wextra -Werror -o "$WORK/app/outside-cxx" "$WORK/app/main.cc" $FLAGS
+	LD_LIBRARY_PATH="$LIBDIR" "$WORK/app/outside-cxx" | grep -qx 'recorded 6'
+	echo "C++ ($CXX): ok"
+else
+	echo "C++: no C++ compiler installed, not checked"
+fi

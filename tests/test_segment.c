@@ -70,6 +70,22 @@ static void test_create_attach_detach_unlink(void **state)
 	assert_message_contains(agp__error_message(), name);
 }
 
+static void test_group_readable_segment(void **state)
+{
+	char name[64], shm_path[128];
+	agp_test_name(name, sizeof(name), "group");
+	struct agp_segment_layout layout = {1, 64, getgid()};
+	struct agp_segment segment;
+	assert_int_equal(agp_segment_create(name, &layout, &segment), 0);
+	snprintf(shm_path, sizeof(shm_path), "/dev/shm/agentperf.%s", name);
+	struct stat st;
+	assert_int_equal(stat(shm_path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	assert_int_equal(st.st_gid, getgid());
+	agp_segment_detach(&segment);
+	agp_segment_unlink(name);
+}
+
 static void test_open_creates_or_attaches(void **state)
 {
 	char name[64];
@@ -311,6 +327,7 @@ int main(void)
 #define REFUSAL(test) cmocka_unit_test_setup_teardown(test, refusal_setup, refusal_teardown)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_create_attach_detach_unlink),
+	    cmocka_unit_test(test_group_readable_segment),
 	    cmocka_unit_test(test_open_creates_or_attaches),
 	    cmocka_unit_test(test_bad_layouts),
 	    cmocka_unit_test(test_deployment_names),

@@ -70,17 +70,21 @@ static void windows_rotate_and_expire(void **state)
 		uint64_t now = t0 + k * params.window_ns + SECOND;
 		assert_int_equal(agp_series_table_rotate(&table, now), k == 0 ? 0 : 1);
 		for (uint64_t i = 0; i <= k; i++)
-			agp_series_record(series, (int64_t)(k + 1) * 1000, now);
+			agp_series_record(&table, series, (int64_t)(k + 1) * 1000, now);
 	}
 	assert_int_equal(agp_series_table_rotate(&table, t0 + 10 * params.window_ns), 1);
 	/* Only the capacity is kept: windows 4..9. */
 	assert_int_equal(series->window_count, params.window_capacity);
 	const struct agp_series_window *oldest = agp_series_window_at(&table, series, 0);
 	assert_int_equal(oldest->start_ns, t0 + 4 * params.window_ns);
-	assert_int_equal(oldest->raw->total_count, 5);
+	struct agp_sparse_summary summary;
+	assert_int_equal(agp_sparse_hist_summary(oldest->raw, &summary), 0);
+	assert_int_equal(summary.total_count, 5);
 	const struct agp_series_window *newest = agp_series_window_at(&table, series, 5);
-	assert_int_equal(newest->raw->total_count, 10);
-	assert_int_equal(newest->raw->min_value, 10000);
+	assert_int_equal(agp_sparse_hist_summary(newest->raw, &summary), 0);
+	assert_int_equal(summary.total_count, 10);
+	assert_int_equal(summary.min_value, 10000);
+	assert_int_equal(summary.max_value, 10000);
 	assert_int_equal(series->total_count, 55);
 	agp_series_table_destroy(&table);
 }
@@ -93,7 +97,7 @@ static void idle_gap_keeps_alignment_and_empty_windows_cost_nothing(void **state
 	assert_int_equal(agp_series_table_init(&table, &params, t0), 0);
 	struct agp_series *series =
 	    agp_series_get(&table, "worker", "", 0, AGP_UNIT_NANOSECONDS, "m", 0);
-	agp_series_record(series, 5, 1);
+	agp_series_record(&table, series, 5, 1);
 	/* 35 s later: one window closes (with the sample), the open one starts at 30 s. */
 	assert_int_equal(agp_series_table_rotate(&table, 35 * SECOND), 1);
 	assert_int_equal(table.window_start_ns, 30 * SECOND);
@@ -112,8 +116,8 @@ static void idle_agent_series_are_removed_after_retention(void **state)
 	    agp_series_get(&table, "worker", "", 0, AGP_UNIT_NANOSECONDS, "m", 0);
 	struct agp_series *by_agent =
 	    agp_series_get(&table, "worker", "w1", 0, AGP_UNIT_NANOSECONDS, "m", 0);
-	agp_series_record(by_type, 5, 1);
-	agp_series_record(by_agent, 5, 1);
+	agp_series_record(&table, by_type, 5, 1);
+	agp_series_record(&table, by_agent, 5, 1);
 	assert_int_equal(table.count, 2);
 	uint64_t retention = params.window_ns * params.window_capacity;
 	assert_true(agp_series_table_rotate(&table, retention / 2) > 0);
@@ -138,9 +142,40 @@ static void corrected_twin_exists_only_with_an_interval(void **state)
 	assert_null(plain->current_corrected);
 	assert_non_null(corrected->current_corrected);
 	/* A 10 us stall at a 1 us interval stands for the 9 samples it held back. */
-	agp_series_record(corrected, 10000, 1);
-	assert_int_equal(agp_hdr_count(corrected->current), 1);
+	agp_series_record(&table, corrected, 10000, 1);
+	assert_int_equal(corrected->window_count_open, 1);
 	assert_int_equal(agp_hdr_count(corrected->current_corrected), 10);
+	agp_series_table_destroy(&table);
+}
+
+static void staged_window_promotes_to_dense_without_losing_samples(void **state)
+{
+	(void)state;
+	struct agp_series_table table;
+	assert_int_equal(agp_series_table_init(&table, &params, 0), 0);
+	struct agp_series *series =
+	    agp_series_get(&table, "worker", "w", 0, AGP_UNIT_NANOSECONDS, "m", 0);
+	for (int i = 1; i <= AGP_SERIES_STAGED_MAX; i++)
+		agp_series_record(&table, series, i * 1000, 1);
+	assert_null(series->current); /* still staged */
+	struct agp_sparse_hist *staged, *none;
+	assert_int_equal(agp_series_encode_open(&table, series, &staged, &none), 0);
+	assert_null(none);
+	for (int i = AGP_SERIES_STAGED_MAX + 1; i <= 2000; i++)
+		agp_series_record(&table, series, i * 1000, 1);
+	assert_non_null(series->current); /* promoted */
+	assert_int_equal(agp_hdr_count(series->current), 2000);
+	assert_int_equal(agp_series_table_rotate(&table, params.window_ns), 1);
+	struct agp_sparse_summary summary;
+	const struct agp_series_window *closed = agp_series_window_at(&table, series, 0);
+	assert_int_equal(agp_sparse_hist_summary(closed->raw, &summary), 0);
+	assert_int_equal(summary.total_count, 2000);
+	assert_true(summary.sum == (unsigned __int128)2000 * 2001 / 2 * 1000);
+	/* The staged encoding holds exactly the staged values. */
+	assert_int_equal(agp_sparse_hist_summary(staged, &summary), 0);
+	assert_int_equal(summary.total_count, AGP_SERIES_STAGED_MAX);
+	assert_int_equal(summary.max_value, AGP_SERIES_STAGED_MAX * 1000);
+	agp_sparse_hist_unref(staged);
 	agp_series_table_destroy(&table);
 }
 
@@ -152,6 +187,7 @@ int main(void)
 	    cmocka_unit_test(idle_gap_keeps_alignment_and_empty_windows_cost_nothing),
 	    cmocka_unit_test(idle_agent_series_are_removed_after_retention),
 	    cmocka_unit_test(corrected_twin_exists_only_with_an_interval),
+	    cmocka_unit_test(staged_window_promotes_to_dense_without_losing_samples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

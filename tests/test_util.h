@@ -2,6 +2,11 @@
  * Small helpers shared by the tests: unique deployment names (tests of
  * several builds may run at once on one machine) and a cmocka-friendly
  * check that an error message names what it should.
+ *
+ * Tests read shared indices and counters with plain atomic_load/atomic_store
+ * (seq_cst) where the writer has already exited, been joined or is this
+ * thread: the order is then irrelevant and the shortest form reads best.
+ * Where a test races with a writer, it spells out the order and says why.
  */
 #ifndef AGP_TEST_UTIL_H
 #define AGP_TEST_UTIL_H

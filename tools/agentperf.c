@@ -25,7 +25,8 @@ static const struct cli_command commands[] = {
     {"config", cli_config, "show | check [FILE] | preset NAME"},
     {"top", cli_top, "live terminal view, refreshed every second (q quits)"},
     {"run", cli_run, "run a command under a collector, then validate, export, report"},
-    /* Further subcommands (task, hlog) register here, one line each. */
+    {"task", cli_task, "run a task on an agent worker (TYPE PROMPT [--description D])"},
+    /* Further subcommands (hlog) register here, one line each. */
 };
 
 /*
@@ -39,7 +40,7 @@ struct cli_extension {
 	int (*run)(struct cli *cli, int argc, char **argv);
 };
 static const struct cli_extension extensions[] = {
-    /* {"agents", "--available", cli_agents_available}, */
+    {"agents", "--available", cli_task},
     /* {"stats", "--hgrm", cli_stats_hgrm}, */
     {NULL, NULL, NULL},
 };

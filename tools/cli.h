@@ -106,6 +106,8 @@ int cli_alerts(struct cli *cli, int argc, char **argv);
 int cli_config(struct cli *cli, int argc, char **argv);
 int cli_top(struct cli *cli, int argc, char **argv);
 int cli_run(struct cli *cli, int argc, char **argv);
+/* The Task API's subcommands (task, agents --available), from libagentperf. */
+int cli_task(struct cli *cli, int argc, char **argv);
 
 /* Used by run: validate / export / report with their default outputs. */
 int cli_validate_and_export(struct cli *cli, const char *ci_file, const char *html_file,
