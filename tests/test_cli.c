@@ -432,11 +432,16 @@ static void alerts_and_config(void **state)
 	assert_int_equal(json_array_size(json_object_get(alerts, "alerts")), 0);
 	json_decref(alerts);
 
-	/* --follow streams an alert raised while it runs (one JSON object a line). */
+	/*
+	 * --follow streams an alert raised while it runs (one JSON object a line).
+	 * --foreground: timeout signals the command only, not its process group,
+	 * where a sanitizer's exit-time helper process may live.
+	 */
 	char command[512];
-	snprintf(command, sizeof(command),
-	         "timeout --preserve-status -s INT 1.5 %s -n %s alerts --follow --json", AGP_CLI,
-	         name);
+	snprintf(
+	    command, sizeof(command),
+	    "timeout --foreground --preserve-status -s INT 1.5 %s -n %s alerts --follow --json",
+	    AGP_CLI, name);
 	FILE *follow = popen(command, "r");
 	assert_non_null(follow);
 	sleep_ms(400);
