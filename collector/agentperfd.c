@@ -23,6 +23,7 @@
 #include "collector.h"
 #include "http_metrics.h"
 #include "prometheus.h"
+#include "control_server.h"
 #include "services.h"
 #include "shm/error.h"
 
@@ -36,6 +37,7 @@ struct daemon_options {
 	const char *http_listen;
 	const char *http_buckets;
 	bool http_per_agent;
+	const char *socket_path;
 	bool daemonize;
 	bool unlink_on_exit;
 };
@@ -54,6 +56,7 @@ static void usage(FILE *out)
 	    "monitoring.http_listen)\n"
 	    "      --http-per-agent   also export per-agent series (label agent)\n"
 	    "      --http-buckets S,S,...  duration bucket bounds in seconds\n"
+	    "      --socket PATH      control socket (default: per deployment, see agentperf(1))\n"
 	    "  -d, --daemon           detach and run in the background\n"
 	    "      --pidfile FILE     write the daemon's pid to FILE\n"
 	    "      --unlink-on-exit   remove the shared segment when stopping\n"
@@ -65,7 +68,7 @@ static void usage(FILE *out)
 
 static int parse_options(int argc, char **argv, struct daemon_options *options)
 {
-	enum { OPT_HTTP = 256, OPT_PIDFILE, OPT_UNLINK, OPT_HTTP_PER_AGENT, OPT_HTTP_BUCKETS };
+	enum { OPT_HTTP = 256, OPT_PIDFILE, OPT_UNLINK, OPT_HTTP_PER_AGENT, OPT_HTTP_BUCKETS, OPT_SOCKET };
 	static const struct option longs[] = {
 	    {"name", required_argument, NULL, 'n'},
 	    {"config", required_argument, NULL, 'c'},
@@ -73,6 +76,7 @@ static int parse_options(int argc, char **argv, struct daemon_options *options)
 	    {"http", required_argument, NULL, OPT_HTTP},
 	    {"http-per-agent", no_argument, NULL, OPT_HTTP_PER_AGENT},
 	    {"http-buckets", required_argument, NULL, OPT_HTTP_BUCKETS},
+	    {"socket", required_argument, NULL, OPT_SOCKET},
 	    {"daemon", no_argument, NULL, 'd'},
 	    {"pidfile", required_argument, NULL, OPT_PIDFILE},
 	    {"unlink-on-exit", no_argument, NULL, OPT_UNLINK},
@@ -102,6 +106,9 @@ static int parse_options(int argc, char **argv, struct daemon_options *options)
 			break;
 		case 'd':
 			options->daemonize = true;
+			break;
+		case OPT_SOCKET:
+			options->socket_path = optarg;
 			break;
 		case OPT_PIDFILE:
 			options->pidfile = optarg;
@@ -190,6 +197,19 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
+/* The control socket reaches the baseline through the daemon's baseline keeper. */
+static int control_establish(void *context, double hours, int64_t min_samples, double confidence,
+                             struct agp_baseline *out, char *err, size_t errlen)
+{
+	return agp_baseline_service_establish(context, hours, min_samples, confidence, out, err,
+	                                      errlen);
+}
+
+static int control_baseline(void *context, struct agp_baseline *out)
+{
+	return agp_baseline_service_get(context, out);
+}
+
 /* Tells systemd (Type=notify) that we are ready, when it started us. */
 static void notify_systemd(const char *state)
 {
@@ -255,9 +275,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "agentperfd: %s\n", agp_last_error());
 		goto stop_services;
 	}
-	fprintf(stderr, "agentperfd: serving deployment '%s' (segment %s, %u slots), pid %d\n",
+	/* The control socket reads snapshots only; it starts once the first one is published. */
+	struct agp_control_options control_options;
+	agp_control_options_default(&control_options);
+	control_options.socket_path = options.socket_path;
+	control_options.baseline = (struct agp_control_baseline_ops){
+	    .context = &services.baseline, .establish = control_establish, .get = control_baseline};
+	struct agp_control_server *control = NULL;
+	if (agp_control_server_start(&collector, &control_options, &control)) {
+		fprintf(stderr, "agentperfd: control socket: %s\n", agp_last_error());
+		agp_collector_stop(&collector);
+		goto stop_services;
+	}
+	fprintf(stderr,
+	        "agentperfd: serving deployment '%s' (segment %s, %u slots, control socket %s), "
+	        "pid %d\n",
 	        collector.segment.deployment, collector.segment.shm_name,
-	        collector.segment.slot_count, (int)getpid());
+	        collector.segment.slot_count, agp_control_server_path(control), (int)getpid());
 	notify_systemd("READY=1");
 
 	for (;;) {
@@ -269,6 +303,7 @@ int main(int argc, char **argv)
 	}
 	notify_systemd("STOPPING=1");
 	fprintf(stderr, "agentperfd: stopping: final drain\n");
+	agp_control_server_stop(control);
 	agp_collector_stop(&collector);
 	status = 0;
 stop_services:

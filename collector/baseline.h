@@ -13,6 +13,7 @@
 #define AGP_COLLECTOR_BASELINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -25,6 +26,15 @@
 
 #define AGP_BASELINE_METRICS_MAX 512
 
+struct agp_hdr;
+
+/*
+ * One metric's statistics. Conventions: count, mean and stddev are exact
+ * (from the histogram's integer running sums); p50/p95/p99/max are the
+ * HdrHistogram reference's (highest value equivalent to the bucket that
+ * holds the rank); p95_upper is a bucket value of the same convention.
+ * stddev and the interval are NAN with fewer than two samples.
+ */
 struct agp_baseline_metric {
 	char metric[AGP_METRIC_NAME_MAX + 1];
 	char agent_type[AGP_AGENT_TYPE_MAX + 1]; /* "" for the metric over all agent types */
@@ -58,7 +68,31 @@ int agp_baseline_establish(const struct agp_snapshot *snapshot, double measureme
                            int64_t min_samples, double confidence_interval,
                            struct agp_baseline *out, char *err, size_t errlen);
 
-/* The metric's all-types entry, or NULL. */
+/* Where the baseline lives: <storage_dir>/baseline.json. */
+#define AGP_BASELINE_FILE "baseline.json"
+
+/*
+ * Exact mean and sample variance (divisor n - 1) of a histogram's recorded
+ * values from its integer running sums, without the cancellation of
+ * sum_squares - sum^2 / n in floating point (see baseline.c). 0, or -EINVAL
+ * when it is empty; the variance is NAN with one sample.
+ */
+int agp_baseline_moments(const struct agp_hdr *histogram, double *mean, double *variance);
+
+/*
+ * Fills entry's statistics (not its names) from histogram: count, exact mean
+ * and stddev, the Student-t interval of the mean at confidence, p50/p95/p99,
+ * max and p95_upper (see docs/analysis.md).
+ */
+void agp_baseline_metric_compute(const struct agp_hdr *histogram, double confidence,
+				 struct agp_baseline_metric *entry);
+
+/* Unix milliseconds as ISO 8601 UTC ("2026-11-30T00:48:16.123000+00:00"). */
+void agp_format_iso8601(int64_t unix_ms, char *out, size_t size);
+/* Parses ISO 8601 (fraction and zone optional; no zone = local time). 0 or -EINVAL. */
+int agp_parse_iso8601(const char *text, int64_t *unix_ms);
+
+/* The metric's entry for agent_type (NULL or "" for the all-types entry), or NULL. */
 const struct agp_baseline_metric *agp_baseline_find(const struct agp_baseline *baseline,
                                                     const char *metric, const char *agent_type);
 

@@ -290,6 +290,10 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 	}
 	agp_series_record(&drain->series, by_type, record->value, now_ns);
 	agp_series_record(&drain->series, by_agent, record->value, now_ns);
+	if (record->flags) {
+		agp_series_count_flags(by_type, record->flags);
+		agp_series_count_flags(by_agent, record->flags);
+	}
 	tracker->last_sample_ns = now_ns;
 
 	if (!drain->alerting.enabled || (!info->warning && !info->critical))
@@ -453,6 +457,8 @@ static int copy_series(struct agp_series *series, void *context)
 	out->expected_interval_ns = series->expected_interval_ns;
 	out->total_count = series->total_count;
 	out->clamped = series->clamped;
+	out->failed_count = series->failed_count;
+	out->timeout_count = series->timeout_count;
 	out->windows = calloc(series->window_count + 1, sizeof(*out->windows));
 	if (!out->windows)
 		return copy->error = -ENOMEM;
@@ -493,6 +499,9 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 	snapshot->collector_started_ns = collector->started_ns;
 	snapshot->collector_pid = getpid();
 	memcpy(snapshot->deployment, collector->segment.deployment, sizeof(snapshot->deployment));
+	snapshot->histogram_lowest = collector->options.histogram_lowest;
+	snapshot->histogram_highest = collector->options.histogram_highest;
+	snapshot->histogram_significant_figures = collector->options.histogram_significant_figures;
 
 	struct agp_snapshot_totals *totals = &snapshot->totals;
 	totals->written = drain->retired.written;

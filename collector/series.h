@@ -24,6 +24,7 @@
 
 #include <agentperf/agent.h>
 #include <agentperf/metrics.h>
+#include <agentperf/record.h>
 
 #include "hdr_histogram.h"
 #include "sparse_hist.h"
@@ -55,6 +56,13 @@ struct agp_series {
 
 	uint64_t total_count;
 	uint64_t clamped; /* samples above the histogram's range, recorded at its top */
+	/*
+	 * Samples flagged by the agent since the collector started: timeout_count
+	 * those with AGP_RECORD_TIMEOUT, failed_count those with AGP_RECORD_FAILED
+	 * and not TIMEOUT, so that the two never count one task twice.
+	 */
+	uint64_t failed_count;
+	uint64_t timeout_count;
 	uint64_t lost;    /* samples that found no memory to be recorded in */
 	uint64_t last_sample_ns;
 
@@ -112,6 +120,15 @@ static inline void agp_series_record(struct agp_series_table *table, struct agp_
 	series->total_count++;
 	series->clamped += (uint64_t)value > (uint64_t)table->params.highest;
 	series->last_sample_ns = now_ns;
+}
+
+/* Counts a sample's failure flags (AGP_RECORD_FAILED / AGP_RECORD_TIMEOUT, record.h). */
+static inline void agp_series_count_flags(struct agp_series *series, uint16_t flags)
+{
+	if (flags & AGP_RECORD_TIMEOUT)
+		series->timeout_count++;
+	else if (flags & AGP_RECORD_FAILED)
+		series->failed_count++;
 }
 
 /*

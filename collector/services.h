@@ -8,6 +8,7 @@
 #define AGP_COLLECTOR_SERVICES_H
 
 #include "alert_sink.h"
+#include "baseline_service.h"
 #include "collector.h"
 #include "exports.h"
 
@@ -16,6 +17,8 @@ struct agp_services {
 	struct agp_alert_sink alerts;
 	struct agp_exports_options export_options; /* set by the caller before start */
 	struct agp_exports exports;
+	struct agp_baseline_service baseline; /* baseline keeper and CI export */
+	uint64_t baseline_version; /* the version the exports were last given */
 };
 
 int agp_services_start(struct agp_services *services, struct agp_collector *collector);

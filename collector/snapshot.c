@@ -64,6 +64,12 @@ const struct agp_snapshot_series *agp_snapshot_find_series(const struct agp_snap
 	return NULL;
 }
 
+int agp_snapshot_histogram_create(const struct agp_snapshot *snapshot, struct agp_hdr **out)
+{
+	return agp_hdr_create(snapshot->histogram_lowest, snapshot->histogram_highest,
+			      snapshot->histogram_significant_figures, out);
+}
+
 int agp_snapshot_merge_windows(const struct agp_snapshot_series *series, uint64_t since_ns,
                                uint64_t until_ns, bool corrected, struct agp_hdr *histogram)
 {

@@ -80,6 +80,8 @@ struct agp_snapshot_series {
 	uint64_t expected_interval_ns; /* 0: no coordinated-omission correction */
 	uint64_t total_count;          /* every sample since the collector started */
 	uint64_t clamped;              /* samples beyond the histogram range, clamped */
+	uint64_t failed_count;         /* samples flagged AGP_RECORD_FAILED (not TIMEOUT) */
+	uint64_t timeout_count;        /* samples flagged AGP_RECORD_TIMEOUT */
 	size_t window_count;           /* oldest first; the last one is the open window */
 	struct agp_snapshot_window *windows;
 };
@@ -124,6 +126,10 @@ struct agp_snapshot {
 	size_t alert_count; /* the most recent alerts, oldest first */
 	struct agp_alert *alerts;
 	uint64_t alerts_raised; /* sequence number of the newest alert, 0 when none yet */
+	/* The layout of every window histogram, for agp_snapshot_histogram_create(). */
+	int64_t histogram_lowest;
+	int64_t histogram_highest;
+	int histogram_significant_figures;
 };
 
 /* Unix time now, in milliseconds. */
@@ -137,6 +143,9 @@ void agp_snapshot_free(struct agp_snapshot *snapshot);
 const struct agp_snapshot_series *agp_snapshot_find_series(const struct agp_snapshot *snapshot,
                                                            const char *agent_type,
                                                            const char *agent, const char *metric);
+
+/* A histogram (agp_hdr_create) with the layout of the snapshot's windows. */
+int agp_snapshot_histogram_create(const struct agp_snapshot *snapshot, struct agp_hdr **out);
 
 /*
  * Merges the windows of series that overlap [since_ns, until_ns) into

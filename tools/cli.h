@@ -1,0 +1,117 @@
+/*
+ * Shared parts of the agentperf command line: the subcommand table entry,
+ * the connection to agentperfd, and output helpers.
+ *
+ * Exit statuses (also in --help and the README):
+ *   0 ok, 1 a requirement is violated (or the daemon reported a failure),
+ *   2 usage error, 3 collector unreachable (the socket path tried is printed).
+ */
+#ifndef AGP_TOOLS_CLI_H
+#define AGP_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+enum {
+	CLI_OK = 0,
+	CLI_VIOLATED = 1,
+	CLI_USAGE = 2,
+	CLI_UNREACHABLE = 3,
+};
+
+struct cli {
+	const char *name;        /* deployment (NULL: $AGENTPERF_NAME, then "default") */
+	const char *socket_path; /* --socket, else the deployment's path */
+	bool json;               /* --json given before the subcommand */
+	int fd;                  /* the connection, -1 until the first request */
+	char path[108];          /* the socket path in use */
+	int timeout_ms;          /* per request */
+};
+
+/*
+ * One subcommand: argv[0] is its name. Returns an exit status. Other
+ * helpers' subcommands (task, hlog, ...) are added to the table in
+ * agentperf.c with the same signature.
+ */
+struct cli_command {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *summary;
+};
+
+/* ---- connection (cli_client.c) ---- */
+
+/* The socket path this invocation uses (for messages). 0 or CLI_USAGE for a bad name. */
+int cli_resolve_path(struct cli *cli);
+
+/*
+ * Sends verb with args (borrowed; NULL for none) and waits for the reply.
+ * Returns CLI_OK with *result set (caller decrefs), CLI_UNREACHABLE after
+ * printing the socket path tried, or CLI_VIOLATED after printing the
+ * daemon's error (its errno code in *code when code is not NULL).
+ */
+int cli_request(struct cli *cli, const char *verb, json_t *args, json_t **result, int *code);
+
+/* Like cli_request, but prints nothing on a daemon error; message copied to err. */
+int cli_request_quiet(struct cli *cli, const char *verb, json_t *args, json_t **result, int *code,
+                      char *err, size_t errlen);
+
+void cli_disconnect(struct cli *cli);
+
+/* ---- output (cli_format.c) ---- */
+
+/* Prints value as indented JSON on stdout. */
+void cli_print_json(const json_t *value);
+
+/* "12.3 ms", "1.50 s", "512 KiB": a value of a unit ("nanoseconds", "bytes", "count"). */
+void cli_format_value(double value, const char *unit, char *out, size_t size);
+
+/* An alert's "value" or "threshold" as the collector shows it ("3000.0 ms"). */
+void cli_alert_value(const json_t *alert, const char *key, char *out, size_t size);
+/* An alert's time ("time_ms", Unix ms) as "YYYY-MM-DD HH:MM:SS" UTC. */
+void cli_alert_time(const json_t *alert, char *out, size_t size);
+
+/* Parses "30m", "2h", "45s", "1.5h", "90" (seconds). 0 or -EINVAL. */
+int cli_parse_duration(const char *text, double *seconds);
+
+/* Prints a table: header cells, then rows of cells; columns sized to fit. */
+struct cli_table;
+struct cli_table *cli_table_new(int columns, const char *const *header);
+void cli_table_add(struct cli_table *table, const char *const *cells);
+void cli_table_print(struct cli_table *table, FILE *out);
+void cli_table_free(struct cli_table *table);
+
+/* JSON helpers that tolerate missing keys. */
+double cli_num(const json_t *object, const char *key);
+const char *cli_str(const json_t *object, const char *key);
+
+/* Writes text to path atomically (temporary file, fsync, rename). 0 or -errno. */
+int cli_write_file(const char *path, const char *text, size_t length);
+
+/* Prints the usage error and a pointer to --help; returns CLI_USAGE. */
+int cli_usage_error(const char *command, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- subcommands ---- */
+int cli_status(struct cli *cli, int argc, char **argv);
+int cli_agents(struct cli *cli, int argc, char **argv);
+int cli_stats(struct cli *cli, int argc, char **argv);
+int cli_baseline(struct cli *cli, int argc, char **argv);
+int cli_validate(struct cli *cli, int argc, char **argv);
+int cli_export(struct cli *cli, int argc, char **argv);
+int cli_report(struct cli *cli, int argc, char **argv);
+int cli_alerts(struct cli *cli, int argc, char **argv);
+int cli_config(struct cli *cli, int argc, char **argv);
+int cli_top(struct cli *cli, int argc, char **argv);
+int cli_run(struct cli *cli, int argc, char **argv);
+/* The Task API's subcommands (task, agents --available), from libagentperf. */
+int cli_task(struct cli *cli, int argc, char **argv);
+
+/* Used by run: validate / export / report with their default outputs. */
+int cli_validate_and_export(struct cli *cli, const char *ci_file, const char *html_file,
+                            bool quiet);
+int cli_write_report(struct cli *cli, const char *json_file, const char *html_file);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * The command line's side of the control protocol: one connection per
+ * invocation, opened on the first request and reused, every wait bounded.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "collector/control_path.h"
+#include "collector/protocol.h"
+#include <agentperf/agent.h>
+
+#include "shm/error.h"
+
+int cli_resolve_path(struct cli *cli)
+{
+	if (cli->path[0])
+		return 0;
+	if (cli->socket_path) {
+		if (strlen(cli->socket_path) >= sizeof(cli->path)) {
+			fprintf(stderr, "agentperf: socket path %s is too long\n",
+			        cli->socket_path);
+			return CLI_USAGE;
+		}
+		strcpy(cli->path, cli->socket_path);
+		return 0;
+	}
+	if (agp_control_socket_path(cli->name, cli->path, sizeof(cli->path))) {
+		fprintf(stderr, "agentperf: %s\n", agp_last_error());
+		cli->path[0] = '\0';
+		return CLI_USAGE;
+	}
+	return 0;
+}
+
+static int connect_daemon(struct cli *cli)
+{
+	int status = cli_resolve_path(cli);
+	if (status)
+		return status;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return CLI_UNREACHABLE;
+	struct sockaddr_un address = {.sun_family = AF_UNIX};
+	memcpy(address.sun_path, cli->path, strlen(cli->path) + 1);
+	if (connect(fd, (struct sockaddr *)&address, sizeof(address))) {
+		fprintf(stderr,
+		        "agentperf: collector unreachable: cannot connect to %s: %s\n"
+		        "  (is agentperfd running for deployment '%s'? start it with `agentperfd "
+		        "--name NAME`)\n",
+		        cli->path, strerror(errno),
+		        cli->name                  ? cli->name
+		        : getenv("AGENTPERF_NAME") ? getenv("AGENTPERF_NAME")
+		                                   : "default");
+		close(fd);
+		return CLI_UNREACHABLE;
+	}
+	cli->fd = fd;
+	return 0;
+}
+
+void cli_disconnect(struct cli *cli)
+{
+	if (cli->fd >= 0)
+		close(cli->fd);
+	cli->fd = -1;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Moves length bytes in direction (write when out != NULL); 0 or -errno (-ETIMEDOUT). */
+static int transfer(int fd, const char *out, char *in, size_t length, int64_t deadline)
+{
+	size_t done = 0;
+	while (done < length) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd p = {.fd = fd, .events = out ? POLLOUT : POLLIN};
+		int ready = poll(&p, 1, (int)left);
+		if (ready < 0 && errno != EINTR)
+			return -errno;
+		if (ready <= 0)
+			continue;
+		ssize_t n = out ? send(fd, out + done, length - done, MSG_NOSIGNAL)
+		                : recv(fd, in + done, length - done, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int cli_request_quiet(struct cli *cli, const char *verb, json_t *args, json_t **result, int *code,
+                      char *err, size_t errlen)
+{
+	if (cli->fd < 0) {
+		int status = connect_daemon(cli);
+		if (status)
+			return status;
+	}
+	msgpack_sbuffer frame;
+	msgpack_sbuffer_init(&frame);
+	int error = agp_protocol_encode_request(&frame, verb, args);
+	if (error) {
+		msgpack_sbuffer_destroy(&frame);
+		snprintf(err, errlen, "cannot encode request %s: %s", verb, strerror(-error));
+		return CLI_USAGE;
+	}
+	int64_t deadline = now_ms() + (cli->timeout_ms > 0 ? cli->timeout_ms : 30000);
+	error = transfer(cli->fd, frame.data, NULL, frame.size, deadline);
+	msgpack_sbuffer_destroy(&frame);
+	unsigned char header[AGP_PROTOCOL_FRAME_HEADER];
+	if (!error)
+		error = transfer(cli->fd, NULL, (char *)header, sizeof(header), deadline);
+	char *payload = NULL;
+	uint32_t length = 0;
+	if (!error) {
+		length = agp_frame_length(header);
+		if (length == 0 || length > AGP_PROTOCOL_REPLY_MAX)
+			error = -EPROTO;
+		else if (!(payload = malloc(length)))
+			error = -ENOMEM;
+		else
+			error = transfer(cli->fd, NULL, payload, length, deadline);
+	}
+	if (error) {
+		free(payload);
+		cli_disconnect(cli);
+		fprintf(stderr, "agentperf: collector unreachable: request %s on %s: %s\n", verb,
+		        cli->path, strerror(-error));
+		return CLI_UNREACHABLE;
+	}
+	struct agp_reply reply;
+	char message[512];
+	error = agp_protocol_decode_reply(payload, length, &reply, message, sizeof(message));
+	free(payload);
+	if (error) {
+		cli_disconnect(cli);
+		fprintf(stderr, "agentperf: bad reply from %s: %s\n", cli->path, message);
+		return CLI_UNREACHABLE;
+	}
+	if (!reply.ok) {
+		if (code)
+			*code = reply.code;
+		snprintf(err, errlen, "%s", reply.error);
+		/* The daemon refused us (credentials): as good as unreachable. */
+		if (reply.code == EACCES) {
+			cli_disconnect(cli);
+			fprintf(stderr, "agentperf: %s: %s\n", cli->path, reply.error);
+			return CLI_UNREACHABLE;
+		}
+		return CLI_VIOLATED;
+	}
+	*result = reply.result;
+	return CLI_OK;
+}
+
+int cli_request(struct cli *cli, const char *verb, json_t *args, json_t **result, int *code)
+{
+	char message[512] = "";
+	int status = cli_request_quiet(cli, verb, args, result, code, message, sizeof(message));
+	if (status == CLI_VIOLATED || (status == CLI_USAGE && message[0]))
+		fprintf(stderr, "agentperf: %s: %s\n", verb, message);
+	return status;
+}

@@ -1,0 +1,108 @@
+/* `agentperf config show | check [FILE] | preset NAME`. check needs no daemon. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "collector/config.h"
+
+static const char help[] =
+    "Usage: agentperf config show [--json]\n"
+    "       agentperf config check [FILE] [--json]\n"
+    "       agentperf config preset development|production\n"
+    "show prints the running collector's configuration. check validates FILE (default\n"
+    ".codexplus/performance/config.json) and the CODEX_* environment without a daemon and\n"
+    "prints every problem with its file or variable and key. preset prints the defaults\n"
+    "with a preset applied, as a config file.\n"
+    "Exit status: 0 ok, 1 problems found, 2 usage error, 3 collector unreachable (show).\n";
+
+static int check(struct cli *cli, const char *file)
+{
+	const char *path = file ? file : AGP_CONFIG_DEFAULT_PATH;
+	static struct agp_config config;
+	static char error[16384];
+	agp_config_defaults(&config);
+	int result = agp_config_load_file(path, &config, error, sizeof(error));
+	bool missing = result == -ENOENT;
+	if (!result || missing) {
+		if (missing)
+			error[0] = '\0';
+		int env = agp_config_apply_env(&config, error + strlen(error),
+		                               sizeof(error) - strlen(error));
+		result = env ? env : missing && file ? -ENOENT : 0;
+	}
+	if (missing && file && !error[0])
+		snprintf(error, sizeof(error), "%s: file does not exist", path);
+	bool ok = result == 0;
+	if (cli->json) {
+		json_t *problems = json_array();
+		for (char *line = strtok(error, "\n"); !ok && line; line = strtok(NULL, "\n"))
+			json_array_append_new(problems, json_string(line));
+		json_t *out = json_pack("{s:s, s:b, s:b, s:o}", "file", path, "exists", !missing,
+		                        "valid", ok, "problems", problems);
+		cli_print_json(out);
+		json_decref(out);
+	} else if (ok) {
+		printf("%s: %s\n", path,
+		       missing ? "does not exist; the defaults (and environment) are valid"
+		               : "valid");
+	} else {
+		fprintf(stdout, "%s\n", error);
+	}
+	return ok ? CLI_OK : CLI_VIOLATED;
+}
+
+static int preset(const char *name)
+{
+	static struct agp_config config;
+	char error[512];
+	agp_config_defaults(&config);
+	if (agp_config_preset(&config, name, error, sizeof(error))) {
+		fprintf(stderr, "agentperf config: %s\n", error);
+		return CLI_USAGE;
+	}
+	char *text = agp_config_to_string(&config, 0);
+	if (!text)
+		return CLI_VIOLATED;
+	fputs(text, stdout);
+	free(text);
+	return CLI_OK;
+}
+
+int cli_config(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longs[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int option;
+	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		if (option == 'j') {
+			cli->json = true;
+		} else if (option == 'h') {
+			fputs(help, stdout);
+			return CLI_OK;
+		} else {
+			return cli_usage_error("config", "unknown option");
+		}
+	}
+	int left = argc - optind;
+	const char *action = left ? argv[optind] : "";
+	if (strcmp(action, "check") == 0 && left <= 2)
+		return check(cli, left == 2 ? argv[optind + 1] : NULL);
+	if (strcmp(action, "preset") == 0 && left == 2)
+		return preset(argv[optind + 1]);
+	if (strcmp(action, "show") == 0 && left == 1) {
+		json_t *result;
+		int status = cli_request(cli, "config.show", NULL, &result, NULL);
+		if (status)
+			return status;
+		cli_print_json(result); /* the config is JSON; tables would only hide keys */
+		json_decref(result);
+		return CLI_OK;
+	}
+	return cli_usage_error("config", "say 'show', 'check [FILE]' or 'preset NAME'");
+}

@@ -1,0 +1,482 @@
+/*
+ * `agentperf report`: the seed's report object as JSON, and a self-contained
+ * HTML report (no scripts, no network): per metric an SVG plot of the
+ * percentile distribution on HdrHistogram's log "1/(1-percentile)" axis with
+ * the baseline and the thresholds drawn on it, a statistics table, and the
+ * recent alerts.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+#define PLOT_W        720
+#define PLOT_H        300
+#define MARGIN_L      70
+#define MARGIN_R      150
+#define MARGIN_T      20
+#define MARGIN_B      45
+#define X_MAX_DECADES 6 /* 99.9999% */
+
+static void html_escape(FILE *out, const char *text)
+{
+	for (; text && *text; text++) {
+		switch (*text) {
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		default:
+			fputc(*text, out);
+		}
+	}
+}
+
+struct line {
+	double value; /* display unit */
+	const char *label;
+	const char *color;
+	const char *dash;
+};
+
+/* Thresholds of a metric in its display unit from the config JSON (seed keys, then `metrics`). */
+static int thresholds_of(const json_t *config, const char *metric, struct line *lines)
+{
+	const json_t *t = json_object_get(config, "thresholds");
+	int n = 0;
+	struct {
+		const char *metric, *key, *label, *color;
+	} seed[] = {
+	    {"coordination_overhead", "coordination_overhead_warning_ms", "warning", "#e69500"},
+	    {"coordination_overhead", "coordination_overhead_critical_ms", "critical", "#d62728"},
+	    {"coordination_overhead", "coordination_overhead_max_acceptable_ms", "max acceptable",
+	     "#7f0000"},
+	    {"task_execution_time", "task_execution_warning_ms", "warning", "#e69500"},
+	    {"task_execution_time", "task_execution_critical_ms", "critical", "#d62728"},
+	    {"agent_initialization", "agent_init_warning_ms", "warning", "#e69500"},
+	    {"agent_initialization", "agent_init_critical_ms", "critical", "#d62728"},
+	    {"memory_usage", "memory_usage_warning_mb", "warning", "#e69500"},
+	    {"memory_usage", "memory_usage_critical_mb", "critical", "#d62728"},
+	};
+	for (size_t i = 0; i < sizeof(seed) / sizeof(seed[0]); i++) {
+		if (strcmp(seed[i].metric, metric))
+			continue;
+		double value = cli_num(t, seed[i].key);
+		if (value > 0)
+			lines[n++] = (struct line){value, seed[i].label, seed[i].color, ""};
+	}
+	const json_t *entry = json_object_get(json_object_get(config, "metrics"), metric);
+	static const char *const warn_keys[] = {"warning_ms", "warning_mb", "warning"};
+	static const char *const crit_keys[] = {"critical_ms", "critical_mb", "critical"};
+	for (int k = 0; entry && k < 3; k++) {
+		if (cli_num(entry, warn_keys[k]) > 0)
+			lines[n++] =
+			    (struct line){cli_num(entry, warn_keys[k]), "warning", "#e69500", ""};
+		if (cli_num(entry, crit_keys[k]) > 0)
+			lines[n++] =
+			    (struct line){cli_num(entry, crit_keys[k]), "critical", "#d62728", ""};
+	}
+	return n;
+}
+
+static double x_of(double percentile)
+{
+	double p = percentile / 100.0;
+	double decades = p >= 1 ? X_MAX_DECADES : log10(1.0 / (1.0 - p));
+	if (decades > X_MAX_DECADES)
+		decades = X_MAX_DECADES;
+	return MARGIN_L + decades / X_MAX_DECADES * PLOT_W;
+}
+
+static void svg_plot(FILE *out, const json_t *distribution, const struct line *lines, int nlines,
+                     const char *unit)
+{
+	double scale = cli_num(distribution, "display_scale");
+	if (!(scale > 0))
+		scale = 1;
+	json_t *points = json_object_get(distribution, "points");
+	double top = cli_num(distribution, "max") * scale;
+	double data_top = top;
+	for (int i = 0; i < nlines; i++)
+		if (lines[i].value > top && lines[i].value < 4 * (data_top > 0 ? data_top : 1))
+			top = lines[i].value; /* keep lines near the data visible */
+	if (!(top > 0))
+		top = 1;
+	/* A "nice" tick step (1, 2 or 5 times a power of ten) and a top on a tick. */
+	double raw_step = top * 1.05 / 5;
+	double magnitude = pow(10, floor(log10(raw_step)));
+	double norm = raw_step / magnitude;
+	double step = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * magnitude;
+	int steps = (int)ceil(top * 1.05 / step);
+	top = steps * step;
+	int width = MARGIN_L + PLOT_W + MARGIN_R, height = MARGIN_T + PLOT_H + MARGIN_B;
+	fprintf(out,
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+	        "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"11\">\n"
+	        "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fbfbfb\" "
+	        "stroke=\"#999\"/>\n",
+	        width, height, width, height, MARGIN_L, MARGIN_T, PLOT_W, PLOT_H);
+	/* x ticks: 0%, 90%, 99%, ... */
+	static const char *const tick_labels[] = {"0%",     "90%",     "99%",     "99.9%",
+	                                          "99.99%", "99.999%", "99.9999%"};
+	for (int d = 0; d <= X_MAX_DECADES; d++) {
+		double x = MARGIN_L + (double)d / X_MAX_DECADES * PLOT_W;
+		fprintf(out,
+		        "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>"
+		        "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+		        x, MARGIN_T, x, MARGIN_T + PLOT_H, x, MARGIN_T + PLOT_H + 15,
+		        tick_labels[d]);
+	}
+	fprintf(out,
+	        "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">percentile (log scale of "
+	        "1/(1-percentile))</text>\n",
+	        MARGIN_L + PLOT_W / 2, MARGIN_T + PLOT_H + 35);
+	/* y ticks: linear, on the nice step */
+	for (int s = 0; s <= steps; s++) {
+		double value = step * s;
+		double y = MARGIN_T + PLOT_H - (double)s / steps * PLOT_H;
+		fprintf(out,
+		        "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/>"
+		        "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.6g</text>\n",
+		        MARGIN_L, y, MARGIN_L + PLOT_W, y, MARGIN_L - 5, y + 4, value);
+	}
+	fprintf(out,
+	        "<text x=\"14\" y=\"%d\" transform=\"rotate(-90 14 %d)\" "
+	        "text-anchor=\"middle\">value (%s)</text>\n",
+	        MARGIN_T + PLOT_H / 2, MARGIN_T + PLOT_H / 2, unit);
+	/*
+	 * Horizontal lines: baseline and thresholds. Their labels sit at the right,
+	 * pushed apart (at least 12 px, highest value on top) so close lines stay readable.
+	 */
+	double label_y[16];
+	int order[16];
+	for (int i = 0; i < nlines && i < 16; i++) {
+		double v = lines[i].value;
+		label_y[i] = v > top ? MARGIN_T + 6 : MARGIN_T + PLOT_H - v / top * PLOT_H + 4;
+		order[i] = i;
+	}
+	for (int i = 1; i < nlines && i < 16; i++) /* insertion sort by y, top first */
+		for (int j = i; j > 0 && label_y[order[j]] < label_y[order[j - 1]]; j--) {
+			int t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	for (int k = 1; k < nlines && k < 16; k++)
+		if (label_y[order[k]] < label_y[order[k - 1]] + 12)
+			label_y[order[k]] = label_y[order[k - 1]] + 12;
+	for (int i = 0; i < nlines && i < 16; i++) {
+		double v = lines[i].value;
+		bool above = v > top;
+		double y = above ? MARGIN_T + 6 : MARGIN_T + PLOT_H - v / top * PLOT_H;
+		if (!above)
+			fprintf(out,
+			        "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\" "
+			        "stroke-width=\"1.5\" stroke-dasharray=\"%s\"/>\n",
+			        MARGIN_L, y, MARGIN_L + PLOT_W, y, lines[i].color,
+			        lines[i].dash[0] ? lines[i].dash : "6 3");
+		fprintf(out, "<text x=\"%d\" y=\"%.1f\" fill=\"%s\">%s %.4g %s%s</text>\n",
+		        MARGIN_L + PLOT_W + 6, label_y[i], lines[i].color, lines[i].label, v, unit,
+		        above ? " (above)" : "");
+	}
+	/* The distribution as a step line through the percentile iteration's points. */
+	fprintf(out, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
+	size_t index;
+	json_t *point;
+	double last_y = NAN;
+	json_array_foreach(points, index, point)
+	{
+		double x = x_of(cli_num(point, "percentile"));
+		double y = MARGIN_T + PLOT_H - cli_num(point, "value") * scale / top * PLOT_H;
+		if (!isnan(last_y))
+			fprintf(out, "%.1f,%.1f ", x, last_y);
+		fprintf(out, "%.1f,%.1f ", x, y);
+		last_y = y;
+	}
+	fprintf(out, "\"/>\n</svg>\n");
+}
+
+static void stats_row(FILE *out, const json_t *series)
+{
+	const char *unit = cli_str(series, "unit");
+	fprintf(out, "<tr><td>");
+	html_escape(out, cli_str(series, "agent_type"));
+	fprintf(out, "</td><td>%.0f</td>", cli_num(series, "count"));
+	static const char *const keys[] = {"mean", "stddev", "min", "p50", "p95", "p99", "max"};
+	for (int k = 0; k < 7; k++) {
+		char cell[32];
+		cli_format_value(cli_num(series, keys[k]), unit, cell, sizeof(cell));
+		fprintf(out, "<td>%s</td>", cell);
+	}
+	fprintf(out, "</tr>\n");
+}
+
+static const json_t *baseline_metric(const json_t *baseline, const char *metric)
+{
+	size_t index;
+	json_t *entry;
+	json_array_foreach(json_object_get(baseline, "metrics"), index, entry)
+	{
+		const char *type = cli_str(entry, "agent_type");
+		if (strcmp(cli_str(entry, "metric"), metric) == 0 && !type[0])
+			return entry;
+	}
+	return NULL;
+}
+
+/* Renders the HTML report from what the daemon answered. */
+static int render_html(struct cli *cli, const json_t *report, FILE *out)
+{
+	json_t *stats = NULL, *config = NULL, *baseline = NULL, *alerts = NULL;
+	int status = cli_request(cli, "stats", NULL, &stats, NULL);
+	if (!status)
+		status = cli_request(cli, "config.show", NULL, &config, NULL);
+	if (!status) {
+		json_t *args = json_pack("{s:i}", "since", 0);
+		status = cli_request(cli, "alerts", args, &alerts, NULL);
+		json_decref(args);
+	}
+	if (status)
+		goto out;
+	char message[256];
+	if (cli_request_quiet(cli, "baseline.show", NULL, &baseline, NULL, message,
+	                      sizeof(message)) == CLI_UNREACHABLE) {
+		status = CLI_UNREACHABLE;
+		goto out;
+	}
+	time_t now = time(NULL);
+	char stamp[64];
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
+	fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	             "<title>agentperf report ");
+	html_escape(out, cli_str(report, "report_id"));
+	fprintf(
+	    out,
+	    "</title>\n<style>\n"
+	    "body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}\n"
+	    "h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}\n"
+	    "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;"
+	    "padding:3px 8px;text-align:right}th{background:#f0f0f0}td:first-child{text-align:"
+	    "left}\n.ok{color:#2ca02c}.bad{color:#d62728}.note{color:#666;font-size:12px}\n"
+	    "</style></head><body>\n<h1>agentperf performance report</h1>\n"
+	    "<p class=\"note\">%s &middot; ",
+	    stamp);
+	html_escape(out, cli_str(report, "report_id"));
+	fprintf(out, "</p>\n<table>\n");
+	const char *health = cli_str(report, "overall_health");
+	fprintf(out, "<tr><th>overall health</th><td>");
+	html_escape(out, health[0] ? health : "unknown");
+	fprintf(out,
+	        "</td></tr>\n<tr><th>avg coordination overhead</th><td>%.3f ms</td></tr>\n"
+	        "<tr><th>p95 coordination overhead</th><td>%.3f ms</td></tr>\n"
+	        "<tr><th>p99 coordination overhead</th><td>%.3f ms</td></tr>\n"
+	        "<tr><th>baseline</th><td>%s</td></tr>\n</table>\n",
+	        cli_num(report, "avg_coordination_overhead"),
+	        cli_num(report, "p95_coordination_overhead"),
+	        cli_num(report, "p99_coordination_overhead"),
+	        baseline ? "established" : "none established");
+	size_t index;
+	json_t *line;
+	if (json_array_size(json_object_get(report, "recommendations"))) {
+		fprintf(out, "<h2>Recommendations</h2>\n<ul>\n");
+		json_array_foreach(json_object_get(report, "recommendations"), index, line)
+		{
+			fprintf(out, "<li>");
+			html_escape(out, json_is_string(line) ? json_string_value(line) : "");
+			fprintf(out, "</li>\n");
+		}
+		fprintf(out, "</ul>\n");
+	}
+	/* One section per metric, in the order the collector lists its series. */
+	json_t *series_list = json_object_get(stats, "series");
+	json_t *done = json_object();
+	json_t *series;
+	json_array_foreach(series_list, index, series)
+	{
+		const char *metric = cli_str(series, "metric");
+		if (json_object_get(done, metric))
+			continue;
+		json_object_set_new(done, metric, json_true());
+		json_t *args = json_pack("{s:s, s:i}", "metric", metric, "ticks", 5);
+		json_t *distribution = NULL;
+		status = cli_request(cli, "percentiles", args, &distribution, NULL);
+		json_decref(args);
+		if (status)
+			break;
+		const char *unit = cli_str(distribution, "display_unit");
+		fprintf(out, "<h2>");
+		html_escape(out, metric);
+		fprintf(out, "</h2>\n");
+		struct line lines[12];
+		int nlines = thresholds_of(config, metric, lines);
+		const json_t *base = baseline_metric(baseline, metric);
+		double scale = cli_num(distribution, "display_scale");
+		if (base && cli_num(base, "p95") > 0)
+			lines[nlines++] = (struct line){cli_num(base, "p95") * scale,
+			                                "baseline p95", "#2ca02c", "2 2"};
+		if (base && cli_num(base, "p50") > 0)
+			lines[nlines++] = (struct line){cli_num(base, "p50") * scale,
+			                                "baseline p50", "#17becf", "2 2"};
+		svg_plot(out, distribution, lines, nlines, unit);
+		json_decref(distribution);
+		fprintf(out, "<table><tr><th>agent type</th><th>count</th><th>mean</th>"
+		             "<th>stddev</th><th>min</th><th>p50</th><th>p95</th><th>p99</th>"
+		             "<th>max</th></tr>\n");
+		size_t inner;
+		json_t *other;
+		json_array_foreach(series_list, inner,
+		                   other) if (strcmp(cli_str(other, "metric"), metric) == 0)
+		    stats_row(out, other);
+		fprintf(out, "</table>\n");
+	}
+	json_decref(done);
+	if (status)
+		goto out;
+	fprintf(out, "<h2>Recent alerts</h2>\n");
+	json_t *list = json_object_get(alerts, "alerts");
+	if (!json_array_size(list))
+		fprintf(out, "<p class=\"ok\">No alerts.</p>\n");
+	else
+		fprintf(out,
+		        "<table><tr><th>#</th><th>time (UTC)</th><th>level</th><th>metric</th>"
+		        "<th>agent type</th><th>agent</th><th>value</th><th>threshold</th></tr>\n");
+	json_t *alert;
+	json_array_foreach(list, index, alert)
+	{
+		char value[32], threshold[32], when[32];
+		cli_alert_value(alert, "value", value, sizeof(value));
+		cli_alert_value(alert, "threshold", threshold, sizeof(threshold));
+		cli_alert_time(alert, when, sizeof(when));
+		fprintf(out, "<tr><td>%.0f</td><td>", cli_num(alert, "sequence"));
+		html_escape(out, when);
+		fprintf(out, "</td><td class=\"bad\">");
+		html_escape(out, cli_str(alert, "level"));
+		fprintf(out, "</td><td>");
+		html_escape(out, cli_str(alert, "metric"));
+		fprintf(out, "</td><td>");
+		html_escape(out, cli_str(alert, "agent_type"));
+		fprintf(out, "</td><td>");
+		html_escape(out, cli_str(alert, "agent"));
+		fprintf(out, "</td><td>%s</td><td>%s</td></tr>\n", value, threshold);
+	}
+	if (json_array_size(list))
+		fprintf(out, "</table>\n");
+	fprintf(out, "</body></html>\n");
+out:
+	json_decref(stats);
+	json_decref(config);
+	json_decref(baseline);
+	json_decref(alerts);
+	return status;
+}
+
+int cli_write_report(struct cli *cli, const char *json_file, const char *html_file)
+{
+	json_t *report;
+	int status = cli_request(cli, "report", NULL, &report, NULL);
+	if (status)
+		return status;
+	if (json_file) {
+		char *text = json_dumps(report, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+		if (!text || cli_write_file(json_file, text, strlen(text))) {
+			fprintf(stderr, "agentperf report: cannot write %s\n", json_file);
+			status = CLI_VIOLATED;
+		}
+		free(text);
+	}
+	if (!status && html_file) {
+		char *html = NULL;
+		size_t length = 0;
+		FILE *out = open_memstream(&html, &length);
+		status = out ? render_html(cli, report, out) : CLI_VIOLATED;
+		if (out)
+			fclose(out);
+		if (!status && cli_write_file(html_file, html, length)) {
+			fprintf(stderr, "agentperf report: cannot write %s\n", html_file);
+			status = CLI_VIOLATED;
+		}
+		free(html);
+	}
+	if (!status && !json_file && cli->json) {
+		cli_print_json(report);
+	} else if (!status && !json_file && !html_file) {
+		{
+			printf("report                    %s\n", cli_str(report, "report_id"));
+			printf("overall health            %s\n", cli_str(report, "overall_health"));
+			printf("avg coordination overhead %.3f ms\n",
+			       cli_num(report, "avg_coordination_overhead"));
+			printf("p95 coordination overhead %.3f ms\n",
+			       cli_num(report, "p95_coordination_overhead"));
+			printf("p99 coordination overhead %.3f ms\n",
+			       cli_num(report, "p99_coordination_overhead"));
+			printf(
+			    "tasks                     %.0f executed, %.0f ok, %.0f failed, %.0f "
+			    "timed out\n",
+			    cli_num(report, "total_tasks_executed"),
+			    cli_num(report, "successful_tasks"), cli_num(report, "failed_tasks"),
+			    cli_num(report, "timeout_tasks"));
+		}
+	}
+	json_decref(report);
+	return status;
+}
+
+int cli_report(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longs[] = {
+	    {"json", optional_argument, NULL, 'j'},
+	    {"html", required_argument, NULL, 'H'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *json_file = NULL, *html_file = NULL;
+	int option;
+	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		switch (option) {
+		case 'j':
+			/* "--json FILE" and "--json=FILE" write a file; a bare --json prints. */
+			if (optarg)
+				json_file = optarg;
+			else if (optind < argc && argv[optind][0] != '-')
+				json_file = argv[optind++];
+			else
+				cli->json = true;
+			break;
+		case 'H':
+			html_file = optarg;
+			break;
+		case 'h':
+			fputs(
+			    "Usage: agentperf report [--json [FILE]] [--html FILE]\n"
+			    "The performance report (the seed's keys: report_id, generated_at,\n"
+			    "baseline, recent_metrics, avg/p95/p99_coordination_overhead, tasks,\n"
+			    "performance_trends, threshold_violations, recommendations,\n"
+			    "overall_health). --json FILE writes it as JSON (bare --json prints "
+			    "it);\n"
+			    "--html FILE writes one self-contained HTML file with a percentile\n"
+			    "distribution plot per metric, baseline and thresholds, statistics "
+			    "and\n"
+			    "recent alerts.\n"
+			    "Exit status: 0 ok, 1 a file could not be written, 2 usage error,\n"
+			    "3 collector unreachable.\n",
+			    stdout);
+			return CLI_OK;
+		default:
+			return cli_usage_error("report", "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("report", "unexpected argument '%s'", argv[optind]);
+	return cli_write_report(cli, json_file, html_file);
+}

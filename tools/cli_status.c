@@ -1,0 +1,121 @@
+/* `agentperf status` and `agentperf agents`. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Parses the options every read-only command takes: --json, --help. */
+static int simple_options(struct cli *cli, int argc, char **argv, const char *help)
+{
+	static const struct option longs[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int option;
+	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		if (option == 'j') {
+			cli->json = true;
+		} else if (option == 'h') {
+			fputs(help, stdout);
+			return -1;
+		} else {
+			return cli_usage_error(argv[0], "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+int cli_status(struct cli *cli, int argc, char **argv)
+{
+	int status = simple_options(
+	    cli, argc, argv,
+	    "Usage: agentperf status [--json]\n"
+	    "Whether the collector is up, its uptime, live agents, samples/s, drops, invalid\n"
+	    "samples, alerts and overall health.\n"
+	    "Exit status: 0 up, 2 usage error, 3 collector unreachable.\n");
+	if (status)
+		return status < 0 ? CLI_OK : status;
+	json_t *result;
+	status = cli_request(cli, "status", NULL, &result, NULL);
+	if (status) {
+		if (cli->json && status == CLI_UNREACHABLE)
+			printf("{\"up\": false, \"socket\": \"%s\"}\n", cli->path);
+		return status;
+	}
+	json_object_set_new(result, "up", json_true());
+	if (cli->json) {
+		cli_print_json(result);
+	} else {
+		double uptime = cli_num(result, "uptime_s");
+		printf("collector      up (pid %.0f), deployment '%s'\n", cli_num(result, "pid"),
+		       cli_str(result, "deployment"));
+		printf("uptime         %.0fh %02.0fm %02.0fs\n", floor(uptime / 3600),
+		       floor(fmod(uptime, 3600) / 60), floor(fmod(uptime, 60)));
+		printf("agents live    %.0f (of %.0f known)\n", cli_num(result, "agents_live"),
+		       cli_num(result, "agents"));
+		printf("samples/s      %.1f\n", cli_num(result, "samples_per_second"));
+		printf("samples        %.0f written, %.0f aggregated, %.0f pending\n",
+		       cli_num(result, "written"), cli_num(result, "aggregated"),
+		       cli_num(result, "pending"));
+		printf("drops          %.0f\n", cli_num(result, "dropped"));
+		printf("invalid        %.0f\n", cli_num(result, "invalid"));
+		printf("alerts         %.0f\n", cli_num(result, "alerts"));
+		printf("health         %s\n", cli_str(result, "health"));
+		printf("socket         %s\n", cli_str(result, "socket"));
+	}
+	json_decref(result);
+	return CLI_OK;
+}
+
+int cli_agents(struct cli *cli, int argc, char **argv)
+{
+	int status = simple_options(
+	    cli, argc, argv,
+	    "Usage: agentperf agents [--json]\n"
+	    "The agents the collector knows: name, type, pid, samples, rate, drops, state\n"
+	    "(live, draining, dead).\n"
+	    "Exit status: 0 ok, 2 usage error, 3 collector unreachable.\n");
+	if (status)
+		return status < 0 ? CLI_OK : status;
+	json_t *result;
+	status = cli_request(cli, "agents", NULL, &result, NULL);
+	if (status)
+		return status;
+	if (cli->json) {
+		cli_print_json(result);
+		json_decref(result);
+		return CLI_OK;
+	}
+	static const char *const header[] = {"NAME",   "TYPE",  "PID",     "SAMPLES",
+	                                     "RATE/s", "DROPS", "INVALID", "STATE"};
+	struct cli_table *table = cli_table_new(8, header);
+	size_t index;
+	json_t *agent;
+	json_array_foreach(json_object_get(result, "agents"), index, agent)
+	{
+		char pid[16], samples[24], rate[24], drops[24], invalid[24];
+		snprintf(pid, sizeof(pid), "%.0f", cli_num(agent, "pid"));
+		snprintf(samples, sizeof(samples), "%.0f", cli_num(agent, "samples"));
+		snprintf(rate, sizeof(rate), "%.1f", cli_num(agent, "rate"));
+		snprintf(drops, sizeof(drops), "%.0f", cli_num(agent, "dropped"));
+		snprintf(invalid, sizeof(invalid), "%.0f", cli_num(agent, "invalid"));
+		const char *row[] = {cli_str(agent, "name"),
+		                     cli_str(agent, "type"),
+		                     pid,
+		                     samples,
+		                     rate,
+		                     drops,
+		                     invalid,
+		                     cli_str(agent, "state")};
+		cli_table_add(table, row);
+	}
+	cli_table_print(table, stdout);
+	cli_table_free(table);
+	json_decref(result);
+	return CLI_OK;
+}

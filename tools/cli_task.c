@@ -1,0 +1,14 @@
+/*
+ * `agentperf task ...` and `agentperf agents --available`: the Task API's
+ * part of the command line (agents/task_cli.c in libagentperf), which runs
+ * tasks on the deployment's agent workers and lists the agent definitions.
+ */
+#include <agentperf/task.h>
+
+#include "cli.h"
+
+int cli_task(struct cli *cli, int argc, char **argv)
+{
+	(void)cli; /* the Task API finds its deployment through AGENTPERF_NAME itself */
+	return agp_task_cli(argc, argv);
+}
