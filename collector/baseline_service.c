@@ -123,13 +123,12 @@ static int establish_locked(struct agp_baseline_service *service, bool auto_upda
 	else
 		snprintf(err, errlen, "the collector has not published a snapshot yet");
 	rcu_read_unlock();
+	/* An automatic update refreshes the baseline: established_at stays, last_updated moves. */
+	if (error == 0 && auto_update && service->baseline->established)
+		fresh->established_at_ms = service->baseline->established_at_ms;
 	if (error == 0)
 		error = agp_baseline_save(fresh, config->monitoring.storage_dir, err, errlen);
 	if (error == 0) {
-		/* An automatic update refreshes the baseline: established_at stays, last_updated
-		 * moves. */
-		if (auto_update && service->baseline->established)
-			fresh->established_at_ms = service->baseline->established_at_ms;
 		memcpy(service->baseline, fresh, sizeof(*fresh));
 		publish_limits(service);
 		uint64_t update = update_period_ns(config);
