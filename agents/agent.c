@@ -10,6 +10,8 @@
 #include <agentperf/agent.h>
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +27,22 @@ struct agp_agent {
 	struct agp_shm_clock clock;
 	struct agp_segment segment;
 	uint32_t slot_index;
+	bool closed;
+	struct agp_agent *next_closed;
 };
+
+/*
+ * Recording into a closed agent must be a cheap no-op, not a use after
+ * free, so agp_agent_close() does not free the handle: it points the
+ * producer at this private stand-in slot with a capacity of 0, where
+ * every push takes the ring-full branch and is dropped, and keeps the
+ * handle on a list (a few hundred bytes per closed agent; processes open
+ * an agent once or a few times in their life). A later handle never
+ * reuses a closed one, so a stale pointer can never record into another
+ * agent's ring.
+ */
+static struct agp_slot closed_slot;
+static _Atomic(struct agp_agent *) closed_agents;
 
 static int parse_layout_variable(const char *variable, uint32_t *value)
 {
@@ -47,19 +64,19 @@ static int check_label(const char *what, const char *value, size_t max)
 		return agp__error(-EINVAL, "agent %s is empty", what);
 	size_t length = strlen(value);
 	if (length > max)
-		return agp__error(-EINVAL, "agent %s '%.40s...' is %zu characters; at most %zu", what,
-				  value, length, max);
+		return agp__error(-EINVAL, "agent %s '%.40s...' is %zu characters; at most %zu",
+		                  what, value, length, max);
 	for (size_t i = 0; i < length; i++)
 		if ((unsigned char)value[i] < 0x20 || value[i] == '"' || value[i] == '\\')
 			return agp__error(-EINVAL,
-					  "agent %s '%s' has a control character, quote or "
-					  "backslash at position %zu",
-					  what, value, i);
+			                  "agent %s '%s' has a control character, quote or "
+			                  "backslash at position %zu",
+			                  what, value, i);
 	return 0;
 }
 
 int agp_agent_open(const char *name, const char *type, const struct agp_agent_options *options,
-		   agp_agent **agent_out)
+                   agp_agent **agent_out)
 {
 	int error = check_label("name", name, AGP_AGENT_NAME_MAX);
 	if (error)
@@ -100,11 +117,25 @@ fail_free:
 
 void agp_agent_close(agp_agent *agent)
 {
-	if (!agent)
+	if (!agent || agent->closed)
 		return;
+	agent->closed = true;
 	agp_slot_close(&agent->segment, agent->slot_index);
 	agp_segment_detach(&agent->segment);
-	free(agent);
+	agent->producer.slot = &closed_slot;
+	agent->producer.records = NULL;
+	agent->producer.capacity = 0;
+	agent->producer.mask = 0;
+	agent->producer.cached_head = agent->producer.tail;
+	/*
+	 * Release on success: a thread that walks the list (none does today)
+	 * would see the handle complete. Relaxed on failure: we only retry.
+	 */
+	struct agp_agent *head = atomic_load_explicit(&closed_agents, memory_order_relaxed);
+	do
+		agent->next_closed = head;
+	while (!atomic_compare_exchange_weak_explicit(&closed_agents, &head, agent,
+						      memory_order_release, memory_order_relaxed));
 }
 
 uint64_t agp_clock_now_ns(const agp_agent *agent)
@@ -113,7 +144,7 @@ uint64_t agp_clock_now_ns(const agp_agent *agent)
 }
 
 bool agp_record_at(agp_agent *agent, uint16_t metric_id, int64_t value, uint64_t task_id,
-		   uint64_t timestamp_ns, uint16_t flags)
+                   uint64_t timestamp_ns, uint16_t flags)
 {
 	if (__builtin_expect(agent == NULL, 0))
 		return false;
@@ -125,15 +156,15 @@ bool agp_record(agp_agent *agent, uint16_t metric_id, int64_t value, uint64_t ta
 	if (__builtin_expect(agent == NULL, 0))
 		return false;
 	return agp_ring_push_spsc(&agent->producer, agp_clock_read(&agent->clock), value, task_id,
-				  metric_id, 0);
+	                          metric_id, 0);
 }
 
 int agp_metric_register(agp_agent *agent, const char *name, enum agp_unit unit,
-			uint64_t expected_interval_ns, uint16_t *id_out)
+                        uint64_t expected_interval_ns, uint16_t *id_out)
 {
-	if (!agent)
+	if (!agent || agent->closed)
 		return agp__error(-ENOTCONN, "registering metric '%s': the agent is not open",
-				  name ? name : "(null)");
+		                  name ? name : "(null)");
 	return agp_registry_register(&agent->segment, name, unit, expected_interval_ns, id_out);
 }
 

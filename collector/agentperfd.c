@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "http_metrics.h"
+#include "prometheus.h"
 #include "services.h"
 #include "shm/error.h"
 
@@ -32,42 +34,50 @@ struct daemon_options {
 	const char *preset;
 	const char *pidfile;
 	const char *http_listen;
+	const char *http_buckets;
+	bool http_per_agent;
 	bool daemonize;
 	bool unlink_on_exit;
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: agentperfd [OPTION]...\n"
-		"Collects the samples of every agent of a deployment into histograms, baselines,\n"
-		"validations and alerts, and serves them to `agentperf` and Prometheus.\n\n"
-		"  -n, --name NAME        deployment name (default: $AGENTPERF_NAME, then 'default')\n"
-		"  -c, --config FILE      config file (default: %s)\n"
-		"  -p, --preset NAME      apply the 'development' or 'production' preset first\n"
-		"      --http ADDR:PORT   serve Prometheus /metrics (overrides monitoring.http_listen)\n"
-		"  -d, --daemon           detach and run in the background\n"
-		"      --pidfile FILE     write the daemon's pid to FILE\n"
-		"      --unlink-on-exit   remove the shared segment when stopping\n"
-		"  -h, --help             show this help\n\n"
-		"Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad options or\n"
-		"configuration.\n",
-		AGP_CONFIG_DEFAULT_PATH);
+	fprintf(
+	    out,
+	    "Usage: agentperfd [OPTION]...\n"
+	    "Collects the samples of every agent of a deployment into histograms, baselines,\n"
+	    "validations and alerts, and serves them to `agentperf` and Prometheus.\n\n"
+	    "  -n, --name NAME        deployment name (default: $AGENTPERF_NAME, then 'default')\n"
+	    "  -c, --config FILE      config file (default: %s)\n"
+	    "  -p, --preset NAME      apply the 'development' or 'production' preset first\n"
+	    "      --http ADDR:PORT   serve Prometheus /metrics (overrides "
+	    "monitoring.http_listen)\n"
+	    "      --http-per-agent   also export per-agent series (label agent)\n"
+	    "      --http-buckets S,S,...  duration bucket bounds in seconds\n"
+	    "  -d, --daemon           detach and run in the background\n"
+	    "      --pidfile FILE     write the daemon's pid to FILE\n"
+	    "      --unlink-on-exit   remove the shared segment when stopping\n"
+	    "  -h, --help             show this help\n\n"
+	    "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad options or\n"
+	    "configuration.\n",
+	    AGP_CONFIG_DEFAULT_PATH);
 }
 
 static int parse_options(int argc, char **argv, struct daemon_options *options)
 {
-	enum { OPT_HTTP = 256, OPT_PIDFILE, OPT_UNLINK };
+	enum { OPT_HTTP = 256, OPT_PIDFILE, OPT_UNLINK, OPT_HTTP_PER_AGENT, OPT_HTTP_BUCKETS };
 	static const struct option longs[] = {
-		{"name", required_argument, NULL, 'n'},
-		{"config", required_argument, NULL, 'c'},
-		{"preset", required_argument, NULL, 'p'},
-		{"http", required_argument, NULL, OPT_HTTP},
-		{"daemon", no_argument, NULL, 'd'},
-		{"pidfile", required_argument, NULL, OPT_PIDFILE},
-		{"unlink-on-exit", no_argument, NULL, OPT_UNLINK},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"name", required_argument, NULL, 'n'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"preset", required_argument, NULL, 'p'},
+	    {"http", required_argument, NULL, OPT_HTTP},
+	    {"http-per-agent", no_argument, NULL, OPT_HTTP_PER_AGENT},
+	    {"http-buckets", required_argument, NULL, OPT_HTTP_BUCKETS},
+	    {"daemon", no_argument, NULL, 'd'},
+	    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+	    {"unlink-on-exit", no_argument, NULL, OPT_UNLINK},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int option;
 	while ((option = getopt_long(argc, argv, "n:c:p:dh", longs, NULL)) != -1) {
@@ -83,6 +93,12 @@ static int parse_options(int argc, char **argv, struct daemon_options *options)
 			break;
 		case OPT_HTTP:
 			options->http_listen = optarg;
+			break;
+		case OPT_HTTP_PER_AGENT:
+			options->http_per_agent = true;
+			break;
+		case OPT_HTTP_BUCKETS:
+			options->http_buckets = optarg;
 			break;
 		case 'd':
 			options->daemonize = true;
@@ -133,10 +149,28 @@ static int load_config(const struct daemon_options *options, struct agp_config *
 	if (options->http_listen) {
 		size_t length = strlen(options->http_listen);
 		if (length >= sizeof(config->additions.http_listen)) {
-			fprintf(stderr, "agentperfd: --http '%s' is too long\n", options->http_listen);
+			fprintf(stderr, "agentperfd: --http '%s' is too long\n",
+			        options->http_listen);
 			return -EINVAL;
 		}
 		memcpy(config->additions.http_listen, options->http_listen, length + 1);
+	}
+	/* Bad export options are configuration errors (exit 2), found before anything starts. */
+	if (config->additions.http_listen[0]) {
+		struct sockaddr_storage address;
+		socklen_t address_len;
+		if (agp_http_parse_listen(config->additions.http_listen, &address, &address_len,
+		                          error, sizeof(error))) {
+			fprintf(stderr, "agentperfd: %s\n", error);
+			return -EINVAL;
+		}
+	}
+	if (options->http_buckets) {
+		struct agp_prom_bounds bounds;
+		if (agp_prom_parse_bounds(options->http_buckets, &bounds, error, sizeof(error))) {
+			fprintf(stderr, "agentperfd: --http-buckets: %s\n", error);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -210,7 +244,9 @@ int main(int argc, char **argv)
 	int status = 1;
 	if (options.pidfile && write_pidfile(options.pidfile))
 		goto close_collector;
-	struct agp_services services;
+	struct agp_services services = {0};
+	services.export_options.per_agent = options.http_per_agent;
+	services.export_options.duration_buckets_s = options.http_buckets;
 	if (agp_services_start(&services, &collector)) {
 		fprintf(stderr, "agentperfd: %s\n", agp_last_error());
 		goto remove_pidfile;
@@ -220,8 +256,8 @@ int main(int argc, char **argv)
 		goto stop_services;
 	}
 	fprintf(stderr, "agentperfd: serving deployment '%s' (segment %s, %u slots), pid %d\n",
-		collector.segment.deployment, collector.segment.shm_name,
-		collector.segment.slot_count, (int)getpid());
+	        collector.segment.deployment, collector.segment.shm_name,
+	        collector.segment.slot_count, (int)getpid());
 	notify_systemd("READY=1");
 
 	for (;;) {

@@ -24,7 +24,7 @@ int agp_alerting_init(struct agp_alerting *alerting, const struct agp_config *co
 	memset(alerting, 0, sizeof(*alerting));
 	alerting->enabled = config->monitoring.enable_threshold_alerts;
 	return agp_alert_limiter_init(&alerting->limiter, LIMITER_KEYS,
-				      agp_config_cooldown_ns(config));
+	                              agp_config_cooldown_ns(config));
 }
 
 void agp_alerting_destroy(struct agp_alerting *alerting)
@@ -40,11 +40,11 @@ static int64_t wall_time_ms(void)
 }
 
 void agp_alerting_raise(struct agp_alerting *alerting, const struct agp_alert_source *source,
-			enum agp_alert_level level, int64_t value, int64_t threshold)
+                        enum agp_alert_level level, int64_t value, int64_t threshold)
 {
 	uint64_t suppressed = 0;
 	if (!agp_alert_limiter_check(&alerting->limiter, source->metric_id, source->agent_type,
-				     level, source->time_ns, &suppressed))
+	                             level, source->time_ns, &suppressed))
 		return;
 	alerting->raised++;
 	struct agp_alert *alert = &alerting->recent[alerting->raised % AGP_ALERT_RING];
@@ -64,7 +64,7 @@ void agp_alerting_raise(struct agp_alerting *alerting, const struct agp_alert_so
 }
 
 size_t agp_alerting_copy_recent(const struct agp_alerting *alerting, struct agp_alert *out,
-				size_t count)
+                                size_t count)
 {
 	uint64_t available = alerting->raised < AGP_ALERT_RING ? alerting->raised : AGP_ALERT_RING;
 	if (count > available)

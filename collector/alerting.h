@@ -43,10 +43,10 @@ struct agp_alert_source {
 
 /* Raises an alert unless the key is cooling down; value and threshold are in the metric's unit. */
 void agp_alerting_raise(struct agp_alerting *alerting, const struct agp_alert_source *source,
-			enum agp_alert_level level, int64_t value, int64_t threshold);
+                        enum agp_alert_level level, int64_t value, int64_t threshold);
 
 /* Copies the up to count newest alerts, oldest first; returns how many. */
 size_t agp_alerting_copy_recent(const struct agp_alerting *alerting, struct agp_alert *out,
-				size_t count);
+                                size_t count);
 
 #endif

@@ -65,8 +65,8 @@ struct agp_baseline {
  * out is untouched on failure.
  */
 int agp_baseline_establish(const struct agp_snapshot *snapshot, double measurement_period_hours,
-			   int64_t min_samples, double confidence_interval,
-			   struct agp_baseline *out, char *err, size_t errlen);
+                           int64_t min_samples, double confidence_interval,
+                           struct agp_baseline *out, char *err, size_t errlen);
 
 /* Where the baseline lives: <storage_dir>/baseline.json. */
 #define AGP_BASELINE_FILE "baseline.json"
@@ -94,7 +94,7 @@ int agp_parse_iso8601(const char *text, int64_t *unix_ms);
 
 /* The metric's entry for agent_type (NULL or "" for the all-types entry), or NULL. */
 const struct agp_baseline_metric *agp_baseline_find(const struct agp_baseline *baseline,
-						    const char *metric, const char *agent_type);
+                                                    const char *metric, const char *agent_type);
 
 /* Seed keys (coordination_overhead_ms, ..., established_at ISO 8601) plus "metrics": [...]. */
 json_t *agp_baseline_to_json(const struct agp_baseline *baseline);
@@ -102,7 +102,7 @@ int agp_baseline_from_json(const json_t *json, struct agp_baseline *out, char *e
 
 /* <storage_dir>/baseline.json, written atomically; load gives -ENOENT when there is none. */
 int agp_baseline_save(const struct agp_baseline *baseline, const char *storage_dir, char *err,
-		      size_t errlen);
+                      size_t errlen);
 int agp_baseline_load(const char *storage_dir, struct agp_baseline *out, char *err, size_t errlen);
 
 #endif

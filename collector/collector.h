@@ -50,15 +50,21 @@ struct agp_collector {
 
 	struct agp_collector_drain *drain; /* drain thread only */
 	pthread_t drain_thread;
-	bool drain_running;
+	_Atomic bool drain_running; /* read by refresh callers on any thread */
 	_Atomic bool stop_requested;
 
-	/* RCU-protected: the newest snapshot, and the regression limits from the baseline. */
-	struct agp_snapshot *snapshot;
-	struct agp_regression_limits *regression;
+	/*
+	 * The newest snapshot and the regression limits from the baseline:
+	 * published with a release exchange, read with acquire inside an RCU
+	 * read-side section, freed after a grace period.
+	 */
+	struct agp_snapshot *_Atomic snapshot;
+	struct agp_regression_limits *_Atomic regression;
 
 	_Atomic uint64_t refresh_requested; /* readers bump it to ask for a fresh snapshot */
-	_Atomic uint64_t refresh_served;    /* the drain thread's answer: requests up to here are served */
+	_Atomic uint32_t drain_wake; /* futex word: readers bump and wake the idle drain thread */
+	_Atomic uint64_t
+	    refresh_served; /* the drain thread's answer: requests up to here are served */
 };
 
 /*
@@ -67,7 +73,7 @@ struct agp_collector {
  * config is copied. Messages through agp_last_error().
  */
 int agp_collector_open(struct agp_collector *collector, const struct agp_collector_options *options,
-		       const struct agp_config *config);
+                       const struct agp_config *config);
 
 /* Starts the drain thread; publishes a first snapshot before returning. */
 int agp_collector_start(struct agp_collector *collector);
@@ -84,14 +90,23 @@ void agp_collector_close(struct agp_collector *collector, bool unlink_segment);
  */
 int agp_collector_refresh(struct agp_collector *collector, int timeout_ms);
 
-/* Inside rcu_read_lock(): the newest snapshot. */
-const struct agp_snapshot *agp_collector_snapshot(struct agp_collector *collector);
+/*
+ * Enters a read-side section and returns the newest snapshot (never NULL
+ * once started); agp_snapshot_read_end() leaves it. The snapshot stays
+ * valid and unchanged in between; do not block for long inside.
+ */
+const struct agp_snapshot *agp_snapshot_read_begin(struct agp_collector *collector);
+void agp_snapshot_read_end(const struct agp_snapshot *snapshot);
+
+/* The same for the regression limits (NULL when no baseline set any). */
+const struct agp_regression_limits *agp_regression_read_begin(struct agp_collector *collector);
+void agp_regression_read_end(const struct agp_regression_limits *limits);
 
 /* Drain thread: makes snapshot the newest; the previous one is freed after a grace period. */
 void agp_collector_publish(struct agp_collector *collector, struct agp_snapshot *snapshot);
 
 /* Replaces the regression limits (NULL: none); the collector frees the old after a grace period. */
 void agp_collector_set_regression_limits(struct agp_collector *collector,
-					 struct agp_regression_limits *limits);
+                                         struct agp_regression_limits *limits);
 
 #endif

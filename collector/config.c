@@ -14,10 +14,11 @@
  */
 #include "config.h"
 
+#include "atomic_file.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -982,8 +983,9 @@ static void parse_metric(struct problems *p, const char *source, struct agp_conf
 		                                                   : AGP_CONFIG_UNIT_COUNT;
 		if (entry.unit != AGP_CONFIG_UNIT_NONE && entry.unit != unit) {
 			problem(p,
-			        "%s: %s: found beside %s, expected the warning and critical "
-			        "thresholds of a metric in one unit",
+			        "%s: %s: found beside %s, expected both thresholds of a metric in "
+			        "one unit: warning_ms/critical_ms, warning_mb/critical_mb or "
+			        "warning/critical",
 			        source, path, unit_key);
 			ok = false;
 			continue;
@@ -1139,6 +1141,31 @@ out_close:
 	return rc;
 }
 
+/*
+ * jansson reports "duplicate object key" without the key; it stops right
+ * after the repeated key's string, so the key is the last string before the
+ * error position. Writes " \"key\"" into out, or "" for other errors.
+ */
+static void duplicate_key_name(const char *text, size_t len, const json_error_t *jerr, char *out,
+                               size_t outlen)
+{
+	out[0] = '\0';
+	if (!strstr(jerr->text, "duplicate") || jerr->position <= 0 || (size_t)jerr->position > len)
+		return;
+	size_t end = (size_t)jerr->position;
+	while (end > 0 && text[end - 1] != '"')
+		end--;
+	if (end == 0)
+		return;
+	size_t start = end - 1; /* the closing quote */
+	while (start > 0 && !(text[start - 1] == '"' && (start < 2 || text[start - 2] != '\\')))
+		start--;
+	if (start == 0)
+		return;
+	size_t key_len = end - 1 - start;
+	snprintf(out, outlen, " \"%.*s\"", (int)(key_len < 80 ? key_len : 80), text + start);
+}
+
 int agp_config_load_file(const char *path, struct agp_config *cfg, char *err, size_t errlen)
 {
 	char *text = NULL;
@@ -1149,12 +1176,15 @@ int agp_config_load_file(const char *path, struct agp_config *cfg, char *err, si
 
 	json_error_t jerr;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	free(text);
 	if (!root) {
-		set_err(err, errlen, "%s:%d:%d: not valid JSON: %s", path, jerr.line, jerr.column,
-		        jerr.text);
+		char key[96];
+		duplicate_key_name(text, len, &jerr, key, sizeof(key));
+		set_err(err, errlen, "%s:%d:%d: not valid JSON: %s%s", path, jerr.line, jerr.column,
+		        jerr.text, key);
+		free(text);
 		return -EINVAL;
 	}
+	free(text);
 
 	struct agp_config *copy = malloc(sizeof(*copy));
 	if (!copy) {
@@ -1431,122 +1461,14 @@ char *agp_config_to_string(const struct agp_config *cfg, unsigned flags)
 	return with_newline;
 }
 
-/* Creates every missing folder of dir (mode 0700, owner only like the rest of the storage). */
-static int make_dirs(char *dir)
-{
-	if (dir[0] == '\0' || strcmp(dir, ".") == 0 || strcmp(dir, "/") == 0)
-		return 0;
-	struct stat st;
-	if (stat(dir, &st) == 0)
-		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		int rc = make_dirs(dir);
-		*slash = '/';
-		if (rc != 0)
-			return rc;
-	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int write_all(int fd, const char *text, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, text, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		text += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int agp_config_write_file(const char *path, const struct agp_config *cfg, char *err, size_t errlen)
 {
-	int rc = 0;
-	char *text = NULL, *dir = NULL, *tmp = NULL;
-	int fd = -1;
-	size_t path_len = strlen(path);
-
-	if (path_len == 0 || path[path_len - 1] == '/') {
-		set_err(err, errlen, "\"%s\": expected a file path", path);
-		return -EINVAL;
-	}
-	text = agp_config_to_string(cfg, 0);
-	dir = malloc(path_len + 2);
-	tmp = malloc(path_len + 16);
-	if (!text || !dir || !tmp) {
-		rc = -ENOMEM;
+	char *text = agp_config_to_string(cfg, 0);
+	if (!text) {
 		set_err(err, errlen, "%s: out of memory", path);
-		goto out;
+		return -ENOMEM;
 	}
-	const char *slash = strrchr(path, '/');
-	if (slash == path)
-		snprintf(dir, path_len + 2, "/");
-	else if (slash)
-		snprintf(dir, path_len + 2, "%.*s", (int)(slash - path), path);
-	else
-		snprintf(dir, path_len + 2, ".");
-
-	rc = make_dirs(dir);
-	if (rc != 0) {
-		set_err(err, errlen, "%s: cannot create the folder %s: %s", path, dir,
-		        strerror(-rc));
-		goto out;
-	}
-	/* The temporary file sits in the same folder, so rename() replaces path atomically. */
-	snprintf(tmp, path_len + 16, "%s.tmp.XXXXXX", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		set_err(err, errlen, "%s: cannot create a temporary file in %s: %s", path, dir,
-		        strerror(-rc));
-		tmp[0] = '\0';
-		goto out;
-	}
-	/* Keep the mode of the file we replace; a new config gets the usual 0644. */
-	struct stat st;
-	mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
-	if (fchmod(fd, mode) != 0 || (rc = write_all(fd, text, strlen(text))) != 0 ||
-	    fsync(fd) != 0) {
-		rc = rc ? rc : -errno;
-		set_err(err, errlen, "%s: cannot write %s: %s", path, tmp, strerror(-rc));
-		goto out;
-	}
-	int closing = fd;
-	fd = -1;
-	if (close(closing) != 0) {
-		rc = -errno;
-		set_err(err, errlen, "%s: cannot close %s: %s", path, tmp, strerror(-rc));
-		goto out;
-	}
-	if (rename(tmp, path) != 0) {
-		rc = -errno;
-		set_err(err, errlen, "%s: cannot rename %s over it: %s", path, tmp, strerror(-rc));
-		goto out;
-	}
-	tmp[0] = '\0'; /* renamed: nothing to remove */
-	/* The rename lives in the folder; fsync it so that a crash cannot undo it. */
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) != 0) {
-		rc = -errno;
-		set_err(err, errlen, "%s: cannot fsync the folder %s: %s", path, dir,
-		        strerror(-rc));
-	}
-	if (dfd >= 0)
-		close(dfd);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp && tmp[0] != '\0')
-		unlink(tmp);
-	free(tmp);
-	free(dir);
+	int rc = agp_atomic_write_file(path, text, strlen(text), err, errlen);
 	free(text);
 	return rc;
 }

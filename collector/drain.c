@@ -19,8 +19,9 @@
  * Between passes: window rotation when the open window has ended, a
  * snapshot when one is due or asked for, and back-off: a pass that found
  * records is followed at once by another; idle passes sleep 20 us, doubling
- * up to 2 ms, which bounds both idle CPU (a pass over 128 idle slots costs
- * a few microseconds) and the delay before a new sample is seen.
+ * up to 5 ms, which bounds idle CPU (a pass over 128 idle slots costs a few
+ * microseconds). A reader that asks for a fresh snapshot wakes the sleeper
+ * through a futex, so what it sees is never older than its request.
  *
  * Accounting per occupant is exact at every snapshot:
  *   written (tail + dropped) = aggregated + invalid + dropped + pending.
@@ -35,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <urcu-bp.h>
 
@@ -50,10 +53,10 @@
 #define START_TIME_NS     (1000ull * 1000 * 1000)
 #define RATE_INTERVAL_NS  (1000ull * 1000 * 1000)
 #define IDLE_SLEEP_MIN_NS (20ull * 1000)
-#define IDLE_SLEEP_MAX_NS (2ull * 1000 * 1000)
+#define IDLE_SLEEP_MAX_NS (5ull * 1000 * 1000)
 #define DEAD_SHOWN_NS     (60ull * 1000 * 1000 * 1000) /* a departed agent stays listed this long */
 #define FINAL_PASSES_MAX  1000 /* agents still writing at shutdown cannot hold it forever */
-#define FUTURE_SLACK_NS   (1000ull * 1000 * 1000)      /* timestamps may lead our clock by this */
+#define FUTURE_SLACK_NS   (1000ull * 1000 * 1000) /* timestamps may lead our clock by this */
 
 /* What the drain thread knows about one metric id, resolved once from the registry and config. */
 struct metric_info {
@@ -75,6 +78,7 @@ struct slot_tracker {
 	char type[AGP_AGENT_TYPE_MAX + 1];
 	uint64_t dropped;
 	uint64_t pending; /* tail - head when last read; with head and dropped, the written count */
+	uint64_t earlier; /* records a previous collector took out before we adopted the agent */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
 	uint64_t departed_ns;
@@ -88,11 +92,10 @@ struct slot_tracker {
 };
 
 struct retired_totals {
-	uint64_t written, aggregated, invalid, dropped;
+	uint64_t written, aggregated, invalid, dropped, earlier;
 };
 
 struct agp_collector_drain {
-	struct agp_hdr *scratch; /* for decoding windows */
 	struct slot_tracker *trackers;
 	uint32_t tracker_count;
 	struct agp_metric_cache metric_cache;
@@ -116,7 +119,8 @@ static void sanitize_label(char *out, const char *in, size_t size)
 {
 	memcpy(out, in, size);
 	out[size - 1] = '\0';
-	/* Agent-written bytes end up in JSON, Prometheus labels and terminals: keep them printable. */
+	/* Agent-written bytes end up in JSON, Prometheus labels and terminals: keep them printable.
+	 */
 	for (char *c = out; *c; c++)
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e || *c == '"' || *c == '\\')
 			*c = '?';
@@ -138,11 +142,11 @@ int agp_drain_create(struct agp_collector *collector, struct agp_collector_drain
 	double retention_ns = config->monitoring.metric_retention_hours * 3600e9;
 	size_t capacity = (size_t)(retention_ns / (double)window_ns);
 	struct agp_series_params params = {
-		.lowest = collector->options.histogram_lowest,
-		.highest = collector->options.histogram_highest,
-		.significant_figures = collector->options.histogram_significant_figures,
-		.window_ns = window_ns,
-		.window_capacity = capacity ? capacity : 1,
+	    .lowest = collector->options.histogram_lowest,
+	    .highest = collector->options.histogram_highest,
+	    .significant_figures = collector->options.histogram_significant_figures,
+	    .window_ns = window_ns,
+	    .window_capacity = capacity ? capacity : 1,
 	};
 	error = agp_series_table_init(&drain->series, &params, collector->started_ns);
 	if (error)
@@ -150,15 +154,9 @@ int agp_drain_create(struct agp_collector *collector, struct agp_collector_drain
 	error = agp_alerting_init(&drain->alerting, config);
 	if (error)
 		goto fail_series;
-	error = agp_hdr_create(params.lowest, params.highest, params.significant_figures,
-			       &drain->scratch);
-	if (error)
-		goto fail_alerting;
 	*out = drain;
 	return 0;
 
-fail_alerting:
-	agp_alerting_destroy(&drain->alerting);
 fail_series:
 	agp_series_table_destroy(&drain->series);
 fail_trackers:
@@ -176,7 +174,6 @@ void agp_drain_destroy(struct agp_collector_drain *drain)
 		free(drain->trackers[i].type_series);
 		free(drain->trackers[i].agent_series);
 	}
-	agp_hdr_destroy(drain->scratch);
 	agp_alerting_destroy(&drain->alerting);
 	agp_series_table_destroy(&drain->series);
 	free(drain->trackers);
@@ -184,20 +181,22 @@ void agp_drain_destroy(struct agp_collector_drain *drain)
 }
 
 static const struct metric_info *resolve_metric(struct agp_collector *collector,
-						struct agp_collector_drain *drain, uint16_t id)
+                                                struct agp_collector_drain *drain, uint16_t id)
 {
 	struct metric_info *info = &drain->metrics[id];
 	if (info->resolved)
 		return info;
 	struct agp_metric_info entry;
 	if (!agp_registry_lookup(&collector->segment, id, &entry))
-		return NULL; /* the consumer checked it; a scribbled registry still must not hurt us */
+		return NULL; /* the consumer checked it; a scribbled registry still must not hurt us
+		              */
 	info->unit = entry.unit;
 	memcpy(info->name, entry.name, sizeof(info->name));
 	uint64_t configured = agp_config_expected_interval_ns(&collector->config, entry.name);
 	info->expected_interval_ns = configured ? configured : entry.expected_interval_ns;
 	uint64_t warning = 0, critical = 0;
-	if (agp_config_metric_thresholds(&collector->config, entry.name, &warning, &critical) == 0) {
+	if (agp_config_metric_thresholds(&collector->config, entry.name, &warning, &critical) ==
+	    0) {
 		info->warning = warning > INT64_MAX ? INT64_MAX : (int64_t)warning;
 		info->critical = critical > INT64_MAX ? INT64_MAX : (int64_t)critical;
 	}
@@ -212,22 +211,32 @@ static uint64_t tracker_written(const struct slot_tracker *tracker)
 
 /* Moves a departing occupant's figures into the totals of those who left. */
 static void retire(struct agp_collector *collector, struct agp_collector_drain *drain,
-		   struct slot_tracker *tracker)
+                   struct slot_tracker *tracker)
 {
 	drain->retired.written += tracker_written(tracker);
 	drain->retired.aggregated += tracker->consumer.consumed;
 	drain->retired.invalid += tracker->consumer.invalid;
 	drain->retired.dropped += tracker->dropped;
+	drain->retired.earlier += tracker->earlier;
 	free(tracker->type_series);
 	free(tracker->agent_series);
 	tracker->type_series = tracker->agent_series = NULL;
 	tracker->following = false;
 }
 
-static void follow(struct slot_tracker *tracker,
-		   struct agp_slot *slot, uint32_t index, uint32_t generation, uint64_t now_ns)
+static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t index,
+                   uint32_t generation, uint64_t now_ns)
 {
 	agp_ring_consumer_init(&tracker->consumer, index, generation);
+	/*
+	 * An agent that was recording before we started (a collector restart)
+	 * has records a previous collector already took: start where it left
+	 * off. Acquire pairs with that collector's release of the head. A new
+	 * agent's head is 0 (reset before its release of LIVE). The drain
+	 * checks the tail against this head, so a scribbled head quarantines.
+	 */
+	tracker->earlier = atomic_load_explicit(&slot->head, memory_order_acquire);
+	tracker->consumer.head = tracker->earlier;
 	tracker->following = true;
 	tracker->state = AGP_AGENT_LIVE;
 	tracker->pid = slot->pid;
@@ -247,8 +256,8 @@ static void follow(struct slot_tracker *tracker,
 }
 
 static struct agp_series *series_for(struct agp_collector_drain *drain,
-				     struct slot_tracker *tracker, bool per_agent, uint16_t id,
-				     const struct metric_info *info)
+                                     struct slot_tracker *tracker, bool per_agent, uint16_t id,
+                                     const struct metric_info *info)
 {
 	struct agp_series ***table = per_agent ? &tracker->agent_series : &tracker->type_series;
 	if (!*table) {
@@ -257,29 +266,30 @@ static struct agp_series *series_for(struct agp_collector_drain *drain,
 			return NULL;
 	}
 	if (!(*table)[id])
-		(*table)[id] = agp_series_get(&drain->series, tracker->type,
-					      per_agent ? tracker->name : "", id, info->unit,
-					      info->name, info->expected_interval_ns);
+		(*table)[id] =
+		    agp_series_get(&drain->series, tracker->type, per_agent ? tracker->name : "",
+		                   id, info->unit, info->name, info->expected_interval_ns);
 	return (*table)[id];
 }
 
 static void aggregate(struct agp_collector *collector, struct agp_collector_drain *drain,
-		      struct slot_tracker *tracker, const struct agp_record *record,
-		      uint64_t now_ns)
+                      struct slot_tracker *tracker, const struct agp_record *record,
+                      uint64_t now_ns)
 {
 	const struct metric_info *info = resolve_metric(collector, drain, record->metric_id);
-	struct agp_series *by_type = info ? series_for(drain, tracker, false, record->metric_id, info)
-					  : NULL;
+	struct agp_series *by_type =
+	    info ? series_for(drain, tracker, false, record->metric_id, info) : NULL;
 	struct agp_series *by_agent =
-		info ? series_for(drain, tracker, true, record->metric_id, info) : NULL;
+	    info ? series_for(drain, tracker, true, record->metric_id, info) : NULL;
 	if (!by_type || !by_agent) {
-		/* Out of memory or a registry scribbled after validation: the sample is lost, and counted. */
+		/* Out of memory or a registry scribbled after validation: the sample is lost, and
+		 * counted. */
 		tracker->consumer.consumed--;
 		tracker->consumer.invalid++;
 		return;
 	}
-	agp_series_record(by_type, record->value, now_ns);
-	agp_series_record(by_agent, record->value, now_ns);
+	agp_series_record(&drain->series, by_type, record->value, now_ns);
+	agp_series_record(&drain->series, by_agent, record->value, now_ns);
 	if (record->flags) {
 		agp_series_count_flags(by_type, record->flags);
 		agp_series_count_flags(by_agent, record->flags);
@@ -288,27 +298,27 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 
 	if (!drain->alerting.enabled || (!info->warning && !info->critical))
 		return;
-	struct agp_alert_source source = {record->metric_id, info->name, tracker->type,
-					  tracker->name, record->task_id, now_ns};
+	struct agp_alert_source source = {record->metric_id, info->name,      tracker->type,
+	                                  tracker->name,     record->task_id, now_ns};
 	if (info->critical && record->value > info->critical)
 		agp_alerting_raise(&drain->alerting, &source, AGP_ALERT_CRITICAL, record->value,
-				   info->critical);
+		                   info->critical);
 	else if (info->warning && record->value > info->warning)
 		agp_alerting_raise(&drain->alerting, &source, AGP_ALERT_WARNING, record->value,
-				   info->warning);
+		                   info->warning);
 }
 
 /* Drains one occupant's ring to empty (bounded by what was published when we started). */
 static uint64_t drain_ring(struct agp_collector *collector, struct agp_collector_drain *drain,
-			   struct slot_tracker *tracker, uint64_t now_ns)
+                           struct slot_tracker *tracker, uint64_t now_ns)
 {
 	uint64_t taken = 0;
 	uint64_t limit_ns = now_ns + FUTURE_SLACK_NS;
 	for (;;) {
 		uint64_t head_before = tracker->consumer.head;
-		size_t valid = agp_ring_drain_spsc(&collector->segment, &drain->metric_cache,
-						   &tracker->consumer, limit_ns, drain->buffer,
-						   BATCH);
+		size_t valid =
+		    agp_ring_drain_spsc(&collector->segment, &drain->metric_cache,
+		                        &tracker->consumer, limit_ns, drain->buffer, BATCH);
 		for (size_t i = 0; i < valid; i++)
 			aggregate(collector, drain, tracker, &drain->buffer[i], now_ns);
 		uint64_t advanced = tracker->consumer.head - head_before;
@@ -344,11 +354,12 @@ static void update_rate(struct slot_tracker *tracker, uint64_t now_ns)
 }
 
 static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector_drain *drain,
-			   uint32_t index, uint64_t now_ns)
+                           uint32_t index, uint64_t now_ns)
 {
 	struct slot_tracker *tracker = &drain->trackers[index];
 	struct agp_slot *slot = agp_segment_slot(&collector->segment, index);
-	/* Acquire: pairs with the claimant's release of LIVE (identity and zeroed indices visible). */
+	/* Acquire: pairs with the claimant's release of LIVE (identity and zeroed indices visible).
+	 */
 	uint32_t state = atomic_load_explicit(&slot->state, memory_order_acquire);
 	/* Relaxed: the generation was written before the state's release we just acquired. */
 	uint32_t generation = atomic_load_explicit(&slot->generation, memory_order_relaxed);
@@ -356,7 +367,8 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 
 	if (tracker->following && tracker->state != AGP_AGENT_DEAD &&
 	    (!occupied || generation != tracker->consumer.generation)) {
-		/* Reclaimed under us (the segment had no collector for a while): count what we knew. */
+		/* Reclaimed under us (the segment had no collector for a while): count what we
+		 * knew. */
 		retire(collector, drain, tracker);
 	}
 	if (occupied && (!tracker->following || generation != tracker->consumer.generation)) {
@@ -383,7 +395,8 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 	update_rate(tracker, now_ns);
 
 	if (tracker->state == AGP_AGENT_DRAINING && tracker->pending == 0) {
-		/* Re-read dropped: the agent may have dropped samples after our first read, before dying. */
+		/* Re-read dropped: the agent may have dropped samples after our first read, before
+		 * dying. */
 		tracker->dropped = atomic_load_explicit(&slot->dropped_hot, memory_order_relaxed);
 		if (agp_slot_release(&collector->segment, index, tracker->consumer.generation)) {
 			tracker->state = AGP_AGENT_DEAD;
@@ -394,7 +407,7 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 }
 
 uint64_t agp_drain_pass(struct agp_collector *collector, struct agp_collector_drain *drain,
-			uint64_t now_ns)
+                        uint64_t now_ns)
 {
 	uint64_t taken = 0;
 	for (uint32_t index = 0; index < drain->tracker_count; index++)
@@ -405,7 +418,7 @@ uint64_t agp_drain_pass(struct agp_collector *collector, struct agp_collector_dr
 /* Snapshot building ------------------------------------------------------------------------- */
 
 static void snapshot_agent(const struct slot_tracker *tracker, uint32_t index,
-			   struct agp_snapshot_agent *out)
+                           struct agp_snapshot_agent *out)
 {
 	out->slot = index;
 	out->generation = tracker->consumer.generation;
@@ -419,6 +432,7 @@ static void snapshot_agent(const struct slot_tracker *tracker, uint32_t index,
 	out->invalid = tracker->consumer.invalid;
 	out->dropped = tracker->dropped;
 	out->pending = tracker->pending;
+	out->earlier = tracker->earlier;
 	out->samples_per_second = tracker->state == AGP_AGENT_DEAD ? 0 : tracker->rate;
 	out->first_seen_ns = tracker->first_seen_ns;
 	out->last_sample_ns = tracker->last_sample_ns;
@@ -458,27 +472,23 @@ static int copy_series(struct agp_series *series, void *context)
 		shared->start_ns = window->start_ns;
 		shared->end_ns = window->end_ns;
 		shared->raw = window->raw ? agp_sparse_hist_ref(window->raw) : NULL;
-		shared->corrected = window->corrected ? agp_sparse_hist_ref(window->corrected) : NULL;
+		shared->corrected =
+		    window->corrected ? agp_sparse_hist_ref(window->corrected) : NULL;
 	}
 	/* The open window is still changing: the snapshot gets its own encoding of it. */
 	struct agp_snapshot_window *open = &out->windows[out->window_count++];
 	open->start_ns = table->window_start_ns;
 	open->end_ns = copy->now_ns;
-	struct agp_sparse_hist *raw = NULL, *corrected = NULL;
-	if (agp_hdr_count(series->current) > 0) {
-		if (agp_sparse_hist_encode(series->current, &raw) != 0)
-			return copy->error = -ENOMEM;
-		open->raw = raw;
-		if (series->current_corrected &&
-		    agp_sparse_hist_encode(series->current_corrected, &corrected) != 0)
-			return copy->error = -ENOMEM;
-		open->corrected = corrected;
-	}
+	struct agp_sparse_hist *raw, *corrected;
+	if (agp_series_encode_open(&copy->drain->series, series, &raw, &corrected) != 0)
+		return copy->error = -ENOMEM;
+	open->raw = raw;
+	open->corrected = corrected;
 	return 0;
 }
 
 static int build_snapshot(struct agp_collector *collector, struct agp_collector_drain *drain,
-			  uint64_t now_ns, struct agp_snapshot **out)
+                          uint64_t now_ns, struct agp_snapshot **out)
 {
 	struct agp_snapshot *snapshot = agp_snapshot_alloc();
 	if (!snapshot)
@@ -498,6 +508,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 	totals->aggregated = drain->retired.aggregated;
 	totals->invalid = drain->retired.invalid;
 	totals->dropped = drain->retired.dropped;
+	totals->earlier = drain->retired.earlier;
 	snapshot->agents = calloc(drain->tracker_count, sizeof(*snapshot->agents));
 	snapshot->series = calloc(drain->series.count, sizeof(*snapshot->series));
 	snapshot->alerts = calloc(AGP_ALERT_RING, sizeof(*snapshot->alerts));
@@ -515,6 +526,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 		totals->invalid += agent->invalid;
 		totals->dropped += agent->dropped;
 		totals->pending += agent->pending;
+		totals->earlier += agent->earlier;
 		totals->samples_per_second += agent->samples_per_second;
 		totals->agents_live += agent->state == AGP_AGENT_LIVE;
 		totals->quarantined_slots += agent->quarantined;
@@ -526,7 +538,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 		goto fail;
 
 	snapshot->alert_count =
-		agp_alerting_copy_recent(&drain->alerting, snapshot->alerts, AGP_ALERT_RING);
+	    agp_alerting_copy_recent(&drain->alerting, snapshot->alerts, AGP_ALERT_RING);
 	snapshot->alerts_raised = drain->alerting.raised;
 	totals->alerts = drain->alerting.raised;
 	*out = snapshot;
@@ -538,7 +550,7 @@ fail:
 }
 
 int agp_drain_publish(struct agp_collector *collector, struct agp_collector_drain *drain,
-		      uint64_t now_ns)
+                      uint64_t now_ns)
 {
 	struct agp_snapshot *snapshot;
 	int error = build_snapshot(collector, drain, now_ns, &snapshot);
@@ -562,41 +574,56 @@ static int check_regression(struct agp_series *series, void *context)
 		return 0;
 	int64_t bound = check->limits->p95_upper[series->metric_id];
 	const struct agp_series_window *window =
-		agp_series_window_at(&check->drain->series, series, series->window_count - 1);
+	    agp_series_window_at(&check->drain->series, series, series->window_count - 1);
 	if (bound <= 0 || !window->raw)
 		return 0;
-	agp_hdr_reset(check->drain->scratch);
-	if (agp_sparse_hist_merge_into(window->raw, check->drain->scratch) != 0)
+	struct agp_hdr *scratch = check->drain->series.scratch;
+	agp_hdr_reset(scratch);
+	if (agp_sparse_hist_merge_into(window->raw, scratch) != 0)
 		return 0;
-	int64_t p95 = agp_hdr_value_at_percentile(check->drain->scratch, 95.0);
+	int64_t p95 = agp_hdr_value_at_percentile(scratch, 95.0);
 	if (p95 <= bound)
 		return 0;
-	struct agp_alert_source source = {series->metric_id, series->metric, series->agent_type,
-					  "", 0, check->now_ns};
+	struct agp_alert_source source = {
+	    series->metric_id, series->metric, series->agent_type, "", 0, check->now_ns};
 	agp_alerting_raise(&check->drain->alerting, &source, AGP_ALERT_REGRESSION, p95, bound);
 	return 0;
 }
 
 static void check_regressions(struct agp_collector *collector, struct agp_collector_drain *drain,
-			      uint64_t now_ns)
+                              uint64_t now_ns)
 {
 	if (!drain->alerting.enabled ||
 	    !collector->config.monitoring.enable_performance_degradation_alerts)
 		return;
-	rcu_read_lock();
-	struct regression_check check = {drain, rcu_dereference(collector->regression), now_ns};
+	struct regression_check check = {drain, agp_regression_read_begin(collector), now_ns};
 	if (check.limits)
 		agp_series_table_visit(&drain->series, check_regression, &check);
-	rcu_read_unlock();
+	agp_regression_read_end(check.limits);
 }
 
 /* Closes the open window; then checks each (agent type, metric) window against the baseline. */
 static void rotate_windows(struct agp_collector *collector, struct agp_collector_drain *drain,
-			   uint64_t now_ns)
+                           uint64_t now_ns)
 {
 	if (agp_series_table_rotate(&drain->series, now_ns) <= 0)
 		return;
 	check_regressions(collector, drain, now_ns);
+}
+
+/*
+ * Sleeps up to sleep_ns, or until a reader asks for a fresh snapshot: the
+ * back-off bounds idle CPU, the wake-up keeps a reader's wait short.
+ */
+static void idle_wait(struct agp_collector *collector, uint64_t sleep_ns)
+{
+	/* Relaxed: a stale value only means FUTEX_WAIT returns at once and we loop. */
+	uint32_t seen = atomic_load_explicit(&collector->drain_wake, memory_order_relaxed);
+	if (atomic_load_explicit(&collector->refresh_requested, memory_order_acquire) >
+	    atomic_load_explicit(&collector->refresh_served, memory_order_relaxed))
+		return;
+	struct timespec pause = {0, (long)sleep_ns};
+	syscall(SYS_futex, &collector->drain_wake, FUTEX_WAIT_PRIVATE, seen, &pause, NULL, 0);
 }
 
 void *agp_drain_thread(void *argument)
@@ -606,35 +633,37 @@ void *agp_drain_thread(void *argument)
 	uint64_t sleep_ns = IDLE_SLEEP_MIN_NS;
 	uint64_t publish_interval = collector->options.publish_interval_ns;
 
-	/* Acquire: pairs with agp_collector_stop's release; nothing else is published through it. */
+	/* Acquire: pairs with agp_collector_stop's release; nothing else is published through it.
+	 */
 	while (!atomic_load_explicit(&collector->stop_requested, memory_order_acquire)) {
 		uint64_t now_ns = agp_clock_read(&collector->segment.clock);
 		/* Acquire: the reader's request was made after the samples it wants to see. */
 		uint64_t requested =
-			atomic_load_explicit(&collector->refresh_requested, memory_order_acquire);
+		    atomic_load_explicit(&collector->refresh_requested, memory_order_acquire);
 		uint64_t taken = agp_drain_pass(collector, drain, now_ns);
 		rotate_windows(collector, drain, now_ns);
 
 		bool asked = requested >
-			     atomic_load_explicit(&collector->refresh_served, memory_order_relaxed);
+		             atomic_load_explicit(&collector->refresh_served, memory_order_relaxed);
 		bool due = now_ns - drain->last_publish_ns >= publish_interval ||
-			   drain->alerting.raised != drain->last_published_alert;
+		           drain->alerting.raised != drain->last_published_alert;
 		if ((asked || due) && agp_drain_publish(collector, drain, now_ns) == 0 && asked)
-			/* Release: a reader that sees its request served finds the snapshot published. */
+			/* Release: a reader that sees its request served finds the snapshot
+			 * published. */
 			atomic_store_explicit(&collector->refresh_served, requested,
-					      memory_order_release);
+			                      memory_order_release);
 
 		if (taken) {
 			sleep_ns = IDLE_SLEEP_MIN_NS;
 			continue;
 		}
-		struct timespec pause = {0, (long)sleep_ns};
-		nanosleep(&pause, NULL);
+		idle_wait(collector, sleep_ns);
 		sleep_ns = sleep_ns * 2 > IDLE_SLEEP_MAX_NS ? IDLE_SLEEP_MAX_NS : sleep_ns * 2;
 	}
 	/* Final drain: everything agents published before the stop is aggregated and shown. */
 	uint64_t now_ns = agp_clock_read(&collector->segment.clock);
-	for (int pass = 0; pass < FINAL_PASSES_MAX && agp_drain_pass(collector, drain, now_ns); pass++)
+	for (int pass = 0; pass < FINAL_PASSES_MAX && agp_drain_pass(collector, drain, now_ns);
+	     pass++)
 		;
 	agp_drain_publish(collector, drain, now_ns);
 	return NULL;

@@ -181,7 +181,6 @@ free_plain:
 
 struct v2_header {
 	uint32_t payload_len;
-	int32_t normalizing_offset;
 	int32_t significant_figures;
 	int64_t lowest;
 	int64_t highest;
@@ -198,14 +197,12 @@ static int parse_header(const uint8_t *p, struct agp_hdr_config *cfg, struct v2_
 		            errlen, "encoding cookie 0x%08x is not the V2 encoding cookie 0x%08x",
 		            cookie, AGP_HDR_V2_ENCODING_COOKIE);
 	hd->payload_len = get_be32(p + 4);
-	hd->normalizing_offset = (int32_t)get_be32(p + 8);
 	hd->significant_figures = (int32_t)get_be32(p + 12);
 	hd->lowest = (int64_t)get_be64(p + 16);
 	hd->highest = (int64_t)get_be64(p + 24);
-	if (hd->normalizing_offset != 0)
-		return fail(-ENOTSUP, err, errlen,
-		            "normalizing index offset %d is not supported (only 0)",
-		            hd->normalizing_offset);
+	/* The normalizing index offset and the conversion ratio are not checked: the payload
+	 * lists counts in logical index order whatever the writer's storage rotation (Java
+	 * encodes getCountAtIndex()), and hdr-histogram-js writes 1 and the int64 1 there. */
 	rc = agp_hdr_config_init(hd->lowest, hd->highest, hd->significant_figures, cfg);
 	if (rc)
 		return fail(

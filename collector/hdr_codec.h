@@ -12,6 +12,9 @@
  * V2 compressed: cookie 0x1c849314, the length of the zlib stream, the zlib stream of the
  *   V2 encoding.
  *
+ * Decoding ignores the normalizing index offset and conversion ratio fields: counts are
+ * listed in logical order by every writer, and hdr-histogram-js fills both with 1.
+ *
  * Decoding trusts nothing: every length, index and count is checked against the input and
  * against the memory limit, inflation stops at the length the header announces, and any
  * inconsistency is an error with a message, never a read outside the input.
@@ -41,7 +44,7 @@ int agp_hdr_encode_compressed(const struct agp_hdr *h, int level, uint8_t **out,
  * Decodes a V2 or V2-compressed encoding (told apart by the cookie) into a new histogram
  * (free with agp_hdr_destroy()). max_memory bounds agp_hdr_memory_size() of the result
  * (0 = AGP_HDR_DECODE_DEFAULT_MAX_MEMORY). Returns 0, or -EBADMSG (malformed), -ENOTSUP
- * (another encoding version or a normalizing offset), -E2BIG (over the memory bound),
+ * (another encoding version), -E2BIG (over the memory bound),
  * -ENOMEM; a message goes to err (errlen bytes, may be 0). *out untouched on failure.
  * The result's sums come from bucket midpoints (agp_hdr_sums_exact() is false).
  */

@@ -125,10 +125,14 @@ static inline int32_t agp__hdr_index(const struct agp_hdr *h, int64_t value)
 
 static inline void agp__hdr_count_at(struct agp_hdr *h, int32_t index, int64_t count)
 {
+	int32_t block = index >> AGP_HDR_BLOCK_SHIFT;
+
 	h->counts[index] += count;
-	h->block_counts[index >> AGP_HDR_BLOCK_SHIFT] += (uint64_t)count;
-	h->occupied[index >> (AGP_HDR_BLOCK_SHIFT + 6)] |= UINT64_C(1)
-	                                                   << ((index >> AGP_HDR_BLOCK_SHIFT) & 63);
+	/* A block's bit changes only when it first gains a count: a rarely taken branch is
+	 * cheaper than a read-modify-write of the bitmap on every record. */
+	if (__builtin_expect(h->block_counts[block] == 0, 0))
+		h->occupied[block >> 6] |= UINT64_C(1) << (block & 63);
+	h->block_counts[block] += (uint64_t)count;
 	h->total_count += count;
 }
 
@@ -151,7 +155,15 @@ static inline int agp_hdr_record(struct agp_hdr *h, int64_t value)
 	return 0;
 }
 
-/* Records value count times (count >= 0); errors as agp_hdr_record(), -EINVAL for count < 0. */
+/*
+ * Records n values (the drain's batches): the same result as n agp_hdr_record() calls, with
+ * the running total, sums and extremes kept in registers for the whole batch. Returns the
+ * number of values rejected as negative (they are skipped).
+ */
+size_t agp_hdr_record_values(struct agp_hdr *h, const int64_t *values, size_t n);
+
+/* Records value count times (count >= 0); errors as agp_hdr_record(), -EINVAL for count < 0,
+ * -EOVERFLOW (nothing recorded) when the total count would pass INT64_MAX. */
 static inline int agp_hdr_record_n(struct agp_hdr *h, int64_t value, int64_t count)
 {
 	return agp__hdr_record_slow(h, value, count);
@@ -161,7 +173,8 @@ static inline int agp_hdr_record_n(struct agp_hdr *h, int64_t value, int64_t cou
  * Records value and, like HdrHistogram's record-with-expected-interval, the samples that
  * coordinated omission hid: value - k * expected_interval for every k >= 1 while that is
  * >= expected_interval. Cost is proportional to the buckets those values touch, not to
- * value / expected_interval. expected_interval <= 0 records value alone.
+ * value / expected_interval. expected_interval <= 0 records value alone. Returns 0,
+ * -EINVAL (negative value or count) or -EOVERFLOW (nothing recorded).
  */
 int agp_hdr_record_corrected(struct agp_hdr *h, int64_t value, int64_t expected_interval);
 int agp_hdr_record_corrected_n(struct agp_hdr *h, int64_t value, int64_t count,
@@ -170,7 +183,8 @@ int agp_hdr_record_corrected_n(struct agp_hdr *h, int64_t value, int64_t count,
 /*
  * Adds from's counts into h. Same layout: cost proportional to from's occupied blocks.
  * Different layouts: every recorded bucket of from is recorded at its lowest equivalent
- * value (clamping as usual). Returns 0.
+ * value (clamping as usual). Returns 0, -EINVAL when from is h itself, or -EOVERFLOW
+ * (nothing changed) when the total count would pass INT64_MAX.
  */
 int agp_hdr_merge(struct agp_hdr *h, const struct agp_hdr *from);
 

@@ -16,12 +16,12 @@ static uint32_t key_hash(const char *agent_type, const char *agent, uint16_t met
 }
 
 int agp_series_table_init(struct agp_series_table *table, const struct agp_series_params *params,
-			  uint64_t now_ns)
+                          uint64_t now_ns)
 {
 	struct agp_hdr_config check;
 	if (params->window_ns == 0 || params->window_capacity == 0 ||
 	    agp_hdr_config_init(params->lowest, params->highest, params->significant_figures,
-				&check) != 0)
+	                        &check) != 0)
 		return -EINVAL;
 	memset(table, 0, sizeof(*table));
 	table->params = *params;
@@ -30,6 +30,11 @@ int agp_series_table_init(struct agp_series_table *table, const struct agp_serie
 	if (!table->buckets)
 		return -ENOMEM;
 	table->window_start_ns = now_ns;
+	if (agp_hdr_create(params->lowest, params->highest, params->significant_figures,
+	                   &table->scratch) != 0) {
+		free(table->buckets);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -47,6 +52,7 @@ static void series_destroy(struct agp_series *series, size_t capacity)
 	free(series->windows);
 	agp_hdr_destroy(series->current_corrected);
 	agp_hdr_destroy(series->current);
+	free(series->staged);
 	free(series);
 }
 
@@ -61,12 +67,13 @@ void agp_series_table_destroy(struct agp_series_table *table)
 		}
 	}
 	free(table->buckets);
+	agp_hdr_destroy(table->scratch);
 	memset(table, 0, sizeof(*table));
 }
 
 struct agp_series *agp_series_get(struct agp_series_table *table, const char *agent_type,
-				  const char *agent, uint16_t metric_id, enum agp_unit unit,
-				  const char *metric, uint64_t expected_interval_ns)
+                                  const char *agent, uint16_t metric_id, enum agp_unit unit,
+                                  const char *metric, uint64_t expected_interval_ns)
 {
 	size_t bucket = key_hash(agent_type, agent, metric_id) % table->bucket_count;
 	for (struct agp_series *s = table->buckets[bucket]; s; s = s->hash_next)
@@ -81,12 +88,9 @@ struct agp_series *agp_series_get(struct agp_series_table *table, const char *ag
 	series->windows = calloc(p->window_capacity, sizeof(*series->windows));
 	if (!series->windows)
 		goto fail_series;
-	if (agp_hdr_create(p->lowest, p->highest, p->significant_figures, &series->current) != 0)
+	if (expected_interval_ns && agp_hdr_create(p->lowest, p->highest, p->significant_figures,
+	                                           &series->current_corrected) != 0)
 		goto fail_windows;
-	if (expected_interval_ns &&
-	    agp_hdr_create(p->lowest, p->highest, p->significant_figures,
-			   &series->current_corrected) != 0)
-		goto fail_current;
 	strncpy(series->agent_type, agent_type, sizeof(series->agent_type) - 1);
 	strncpy(series->agent, agent, sizeof(series->agent) - 1);
 	strncpy(series->metric, metric, sizeof(series->metric) - 1);
@@ -98,8 +102,6 @@ struct agp_series *agp_series_get(struct agp_series_table *table, const char *ag
 	table->count++;
 	return series;
 
-fail_current:
-	agp_hdr_destroy(series->current);
 fail_windows:
 	free(series->windows);
 fail_series:
@@ -107,20 +109,65 @@ fail_series:
 	return NULL;
 }
 
-/* Appends the open window to the ring (dropping the oldest when full) and resets it. */
-static int close_window(struct agp_series *series, const struct agp_series_params *params,
-			uint64_t start_ns, uint64_t end_ns)
+void agp__series_record_slow(struct agp_series_table *table, struct agp_series *series,
+                             int64_t value)
 {
-	/* An empty window keeps NULL histograms: idle series cost no allocation per window. */
-	struct agp_series_window closed = {start_ns, end_ns, NULL, NULL};
-	bool empty = agp_hdr_count(series->current) == 0;
-	if (!empty && agp_sparse_hist_encode(series->current, &closed.raw) != 0)
+	if (!series->staged && !series->current) {
+		series->staged = malloc(AGP_SERIES_STAGED_MAX * sizeof(*series->staged));
+		if (series->staged) {
+			series->staged[series->staged_count++] = value;
+			return;
+		}
+	}
+	/* The window outgrew its staging array: replay it into a dense histogram. */
+	const struct agp_series_params *p = &table->params;
+	if (agp_hdr_create(p->lowest, p->highest, p->significant_figures, &series->current) != 0) {
+		series->lost++;
+		return;
+	}
+	for (uint32_t i = 0; i < series->staged_count; i++)
+		agp_hdr_record(series->current, series->staged[i]);
+	series->staged_count = 0;
+	agp_hdr_record(series->current, value);
+}
+
+/* The open raw window as a histogram: the dense one, or the staged values replayed into scratch. */
+static const struct agp_hdr *open_histogram(struct agp_series_table *table,
+                                            const struct agp_series *series)
+{
+	if (series->current)
+		return series->current;
+	agp_hdr_reset(table->scratch);
+	for (uint32_t i = 0; i < series->staged_count; i++)
+		agp_hdr_record(table->scratch, series->staged[i]);
+	return table->scratch;
+}
+
+int agp_series_encode_open(struct agp_series_table *table, struct agp_series *series,
+                           struct agp_sparse_hist **raw, struct agp_sparse_hist **corrected)
+{
+	*raw = *corrected = NULL;
+	if (series->window_count_open == 0)
+		return 0;
+	if (agp_sparse_hist_encode(open_histogram(table, series), raw) != 0)
 		return -ENOMEM;
-	if (!empty && series->current_corrected &&
-	    agp_sparse_hist_encode(series->current_corrected, &closed.corrected) != 0) {
-		agp_sparse_hist_unref(closed.raw);
+	if (series->current_corrected &&
+	    agp_sparse_hist_encode(series->current_corrected, corrected) != 0) {
+		agp_sparse_hist_unref(*raw);
+		*raw = NULL;
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+/* Appends the open window to the ring (dropping the oldest when full) and empties it. */
+static int close_window(struct agp_series_table *table, struct agp_series *series,
+                        uint64_t start_ns, uint64_t end_ns)
+{
+	const struct agp_series_params *params = &table->params;
+	struct agp_series_window closed = {start_ns, end_ns, NULL, NULL};
+	if (agp_series_encode_open(table, series, &closed.raw, &closed.corrected) != 0)
+		return -ENOMEM;
 	if (series->window_count == params->window_capacity) {
 		release_window(&series->windows[series->first_window]);
 		series->first_window = (series->first_window + 1) % params->window_capacity;
@@ -129,10 +176,13 @@ static int close_window(struct agp_series *series, const struct agp_series_param
 	size_t slot = (series->first_window + series->window_count) % params->window_capacity;
 	series->windows[slot] = closed;
 	series->window_count++;
-	if (!empty) {
-		agp_hdr_reset(series->current);
+	if (series->window_count_open) {
+		series->staged_count = 0;
+		if (series->current)
+			agp_hdr_reset(series->current);
 		if (series->current_corrected)
 			agp_hdr_reset(series->current_corrected);
+		series->window_count_open = 0;
 	}
 	return 0;
 }
@@ -149,14 +199,15 @@ int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns)
 		struct agp_series **link = &table->buckets[b];
 		while (*link) {
 			struct agp_series *series = *link;
-			bool idle = series->agent[0] && now_ns - series->last_sample_ns > retention_ns;
+			bool idle =
+			    series->agent[0] && now_ns - series->last_sample_ns > retention_ns;
 			if (idle) {
 				*link = series->hash_next;
 				series_destroy(series, p->window_capacity);
 				table->count--;
 				continue;
 			}
-			if (close_window(series, p, table->window_start_ns, end_ns) != 0)
+			if (close_window(table, series, table->window_start_ns, end_ns) != 0)
 				return -ENOMEM;
 			closed++;
 			link = &series->hash_next;
@@ -168,7 +219,7 @@ int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns)
 }
 
 int agp_series_table_visit(struct agp_series_table *table,
-			   int (*visit)(struct agp_series *series, void *context), void *context)
+                           int (*visit)(struct agp_series *series, void *context), void *context)
 {
 	for (size_t b = 0; b < table->bucket_count; b++)
 		for (struct agp_series *s = table->buckets[b]; s; s = s->hash_next) {

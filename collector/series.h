@@ -1,13 +1,19 @@
 /*
  * Aggregation series: one per (agent type, metric) and one per (agent,
- * metric). Each series holds a dense histogram of the open time window (and
- * a coordinated-omission corrected twin when the metric declares an
- * expected interval) and a ring of closed windows in compact form that
- * covers the retention period. Memory is bounded for any run length: the
- * ring has a fixed capacity and a per-agent series that saw nothing for a
- * whole retention period is removed.
+ * metric). Each series holds its open time window and a ring of closed
+ * windows in compact form (sparse_hist.h) that covers the retention period.
  *
- * Only the drain thread touches a series table.
+ * The open window starts as a short array of raw values and becomes a
+ * dense HDR histogram only when it outgrows that array. A dense histogram
+ * of the default range is 270 KB of counters and touches a few pages per
+ * binary order of magnitude its values span; most series of a deployment
+ * see a handful of samples per window, so staging keeps their cost to the
+ * array. Encoding a staged window goes through one scratch histogram that
+ * the whole table shares.
+ *
+ * Memory is bounded for any run length: the ring has a fixed capacity, and
+ * a per-agent series that saw nothing for a whole retention period is
+ * removed. Only the drain thread touches a series table.
  */
 #ifndef AGP_COLLECTOR_SERIES_H
 #define AGP_COLLECTOR_SERIES_H
@@ -23,11 +29,14 @@
 #include "hdr_histogram.h"
 #include "sparse_hist.h"
 
+/* Raw values an open window holds before it becomes a dense histogram. */
+#define AGP_SERIES_STAGED_MAX 1024
+
 struct agp_series_window {
 	uint64_t start_ns;
 	uint64_t end_ns;
-	struct agp_sparse_hist *raw;
-	struct agp_sparse_hist *corrected;
+	struct agp_sparse_hist *raw;       /* NULL: no samples in the window */
+	struct agp_sparse_hist *corrected; /* NULL: none, or no expected interval */
 };
 
 struct agp_series {
@@ -38,8 +47,13 @@ struct agp_series {
 	char metric[AGP_METRIC_NAME_MAX + 1];
 	uint64_t expected_interval_ns;
 
-	struct agp_hdr *current;           /* the open window */
-	struct agp_hdr *current_corrected; /* NULL without an expected interval */
+	/* The open window: staged values, or (once promoted) the dense histogram. */
+	uint32_t staged_count;
+	int64_t *staged;         /* AGP_SERIES_STAGED_MAX values, allocated on first use */
+	struct agp_hdr *current; /* NULL until the window outgrows the staging array */
+	struct agp_hdr *current_corrected; /* dense from the start; NULL without an interval */
+	uint64_t window_count_open;        /* samples in the open window */
+
 	uint64_t total_count;
 	uint64_t clamped; /* samples above the histogram's range, recorded at its top */
 	/*
@@ -49,6 +63,7 @@ struct agp_series {
 	 */
 	uint64_t failed_count;
 	uint64_t timeout_count;
+	uint64_t lost;    /* samples that found no memory to be recorded in */
 	uint64_t last_sample_ns;
 
 	struct agp_series_window *windows; /* ring of closed windows, oldest at first_window */
@@ -62,7 +77,7 @@ struct agp_series_params {
 	int64_t lowest;
 	int64_t highest;
 	int significant_figures;
-	uint64_t window_ns;    /* length of one window */
+	uint64_t window_ns;     /* length of one window */
 	size_t window_capacity; /* closed windows kept: retention / window length */
 };
 
@@ -72,26 +87,38 @@ struct agp_series_table {
 	size_t bucket_count;
 	size_t count;
 	uint64_t window_start_ns; /* start of the open window */
+	struct agp_hdr *scratch;  /* for encoding staged windows */
 };
 
 int agp_series_table_init(struct agp_series_table *table, const struct agp_series_params *params,
-			  uint64_t now_ns);
+                          uint64_t now_ns);
 void agp_series_table_destroy(struct agp_series_table *table);
 
 /* Finds or creates the series for (agent_type, agent, metric); NULL when out of memory. */
 struct agp_series *agp_series_get(struct agp_series_table *table, const char *agent_type,
-				  const char *agent, uint16_t metric_id, enum agp_unit unit,
-				  const char *metric, uint64_t expected_interval_ns);
+                                  const char *agent, uint16_t metric_id, enum agp_unit unit,
+                                  const char *metric, uint64_t expected_interval_ns);
 
-/* Adds one sample to the open window; counts clamping inside the histogram. */
-static inline void agp_series_record(struct agp_series *series, int64_t value, uint64_t now_ns)
+/* Slow path of agp_series_record: allocates the staging array or promotes to dense. */
+void agp__series_record_slow(struct agp_series_table *table, struct agp_series *series,
+                             int64_t value);
+
+/* Adds one sample to the open window. */
+static inline void agp_series_record(struct agp_series_table *table, struct agp_series *series,
+                                     int64_t value, uint64_t now_ns)
 {
-	agp_hdr_record(series->current, value);
+	if (series->current)
+		agp_hdr_record(series->current, value);
+	else if (series->staged && series->staged_count < AGP_SERIES_STAGED_MAX)
+		series->staged[series->staged_count++] = value;
+	else
+		agp__series_record_slow(table, series, value);
 	if (series->current_corrected)
 		agp_hdr_record_corrected(series->current_corrected, value,
-					 (int64_t)series->expected_interval_ns);
+		                         (int64_t)series->expected_interval_ns);
+	series->window_count_open++;
 	series->total_count++;
-	series->clamped += (uint64_t)value > (uint64_t)series->current->highest_trackable_value;
+	series->clamped += (uint64_t)value > (uint64_t)table->params.highest;
 	series->last_sample_ns = now_ns;
 }
 
@@ -105,8 +132,15 @@ static inline void agp_series_count_flags(struct agp_series *series, uint16_t fl
 }
 
 /*
+ * Encodes the open window (NULLs when it is empty); the series keeps it
+ * open. 0 or -ENOMEM (nothing returned).
+ */
+int agp_series_encode_open(struct agp_series_table *table, struct agp_series *series,
+                           struct agp_sparse_hist **raw, struct agp_sparse_hist **corrected);
+
+/*
  * Closes the open window when now_ns has passed its end: every series'
- * open histogram becomes a compact closed window, the oldest beyond the
+ * open window becomes a compact closed window, the oldest beyond the
  * capacity are dropped, idle per-agent series are removed. Returns the
  * number of windows closed (0 when the window is still open), or -ENOMEM.
  */
@@ -115,13 +149,13 @@ int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns);
 /* The i-th closed window of series, oldest first (i < series->window_count). */
 static inline const struct agp_series_window *
 agp_series_window_at(const struct agp_series_table *table, const struct agp_series *series,
-		     size_t i)
+                     size_t i)
 {
 	return &series->windows[(series->first_window + i) % table->params.window_capacity];
 }
 
 /* Calls visit for every series; stops early when visit returns non-zero and returns that. */
 int agp_series_table_visit(struct agp_series_table *table,
-			   int (*visit)(struct agp_series *series, void *context), void *context);
+                           int (*visit)(struct agp_series *series, void *context), void *context);
 
 #endif

@@ -1,32 +1,47 @@
 #include "services.h"
 
-#include <urcu-bp.h>
-
 int agp_services_start(struct agp_services *services, struct agp_collector *collector)
 {
 	services->collector = collector;
 	int error = agp_alert_sink_open(&services->alerts, &collector->config);
 	if (error)
 		return error;
-	error = agp_baseline_service_start(&services->baseline, collector);
+	error = agp_exports_start(&services->exports, collector, &services->export_options);
 	if (error)
-		agp_alert_sink_close(&services->alerts);
+		goto fail_alerts;
+	error = agp_baseline_service_start(&services->baseline, collector, &services->exports);
+	if (error)
+		goto fail_exports;
+	return 0;
+
+fail_exports:
+	agp_exports_stop(&services->exports);
+fail_alerts:
+	agp_alert_sink_close(&services->alerts);
 	return error;
+}
+
+static void tick(struct agp_services *services, bool final)
+{
+	const struct agp_snapshot *snapshot = agp_snapshot_read_begin(services->collector);
+	if (snapshot) {
+		agp_alert_sink_deliver(&services->alerts, snapshot);
+		agp_exports_tick(&services->exports, snapshot, final);
+	}
+	agp_snapshot_read_end(snapshot);
+	if (!final)
+		agp_baseline_service_tick(&services->baseline);
 }
 
 void agp_services_tick(struct agp_services *services)
 {
-	rcu_read_lock();
-	const struct agp_snapshot *snapshot = agp_collector_snapshot(services->collector);
-	if (snapshot)
-		agp_alert_sink_deliver(&services->alerts, snapshot);
-	rcu_read_unlock();
-	agp_baseline_service_tick(&services->baseline);
+	tick(services, false);
 }
 
 void agp_services_stop(struct agp_services *services)
 {
-	agp_services_tick(services);
-	agp_baseline_service_stop(&services->baseline);
+	tick(services, true);
+	agp_baseline_service_stop(&services->baseline); /* writes the CI export a last time */
+	agp_exports_stop(&services->exports);
 	agp_alert_sink_close(&services->alerts);
 }

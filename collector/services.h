@@ -10,10 +10,13 @@
 #include "alert_sink.h"
 #include "baseline_service.h"
 #include "collector.h"
+#include "exports.h"
 
 struct agp_services {
 	struct agp_collector *collector;
 	struct agp_alert_sink alerts;
+	struct agp_exports_options export_options; /* set by the caller before start */
+	struct agp_exports exports;
 	struct agp_baseline_service baseline; /* baseline keeper and CI export */
 };
 

@@ -51,8 +51,8 @@ void agp_snapshot_free(struct agp_snapshot *snapshot)
 }
 
 const struct agp_snapshot_series *agp_snapshot_find_series(const struct agp_snapshot *snapshot,
-							   const char *agent_type,
-							   const char *agent, const char *metric)
+                                                           const char *agent_type,
+                                                           const char *agent, const char *metric)
 {
 	const char *wanted_agent = agent ? agent : "";
 	for (size_t s = 0; s < snapshot->series_count; s++) {
@@ -71,7 +71,7 @@ int agp_snapshot_histogram_create(const struct agp_snapshot *snapshot, struct ag
 }
 
 int agp_snapshot_merge_windows(const struct agp_snapshot_series *series, uint64_t since_ns,
-			       uint64_t until_ns, bool corrected, struct agp_hdr *histogram)
+                               uint64_t until_ns, bool corrected, struct agp_hdr *histogram)
 {
 	if (corrected && !series->expected_interval_ns)
 		return -ENOENT;

@@ -37,7 +37,8 @@ enum agp_agent_state {
 };
 const char *agp_agent_state_name(enum agp_agent_state state);
 
-/* One occupant of a slot, with exact accounting: written == aggregated + invalid + dropped + pending. */
+/* One occupant of a slot, with exact accounting: written == aggregated + invalid + dropped +
+ * pending. */
 struct agp_snapshot_agent {
 	uint32_t slot;
 	uint32_t generation;
@@ -51,6 +52,7 @@ struct agp_snapshot_agent {
 	uint64_t invalid;
 	uint64_t dropped;
 	uint64_t pending;
+	uint64_t earlier;
 	double samples_per_second; /* over the last rate interval */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
@@ -60,8 +62,9 @@ struct agp_snapshot_agent {
 struct agp_snapshot_window {
 	uint64_t start_ns;
 	uint64_t end_ns;
-	const struct agp_sparse_hist *raw;       /* shared, immutable */
-	const struct agp_sparse_hist *corrected; /* NULL unless the metric has an expected interval */
+	const struct agp_sparse_hist *raw; /* shared, immutable */
+	const struct agp_sparse_hist
+	    *corrected; /* NULL unless the metric has an expected interval */
 };
 
 /*
@@ -85,22 +88,23 @@ struct agp_snapshot_series {
 
 /* A threshold violation as raised by the drain thread. */
 struct agp_alert {
-	uint64_t time_ns;      /* deployment clock */
-	int64_t wall_time_ms;  /* Unix time in milliseconds */
+	uint64_t time_ns;     /* deployment clock */
+	int64_t wall_time_ms; /* Unix time in milliseconds */
 	uint16_t metric_id;
 	char metric[AGP_METRIC_NAME_MAX + 1];
 	char agent_type[AGP_AGENT_TYPE_MAX + 1];
 	char agent[AGP_AGENT_NAME_MAX + 1];
 	uint64_t task_id;
-	int64_t value;         /* in the metric's unit (ns, bytes) */
-	int64_t threshold;     /* in the metric's unit */
-	char level[16];        /* "warning", "critical" or "regression" */
-	uint64_t suppressed;   /* repeats swallowed by the cooldown since the last alert of this key */
-	uint64_t sequence;     /* 1, 2, ... in the order the drain thread raised them */
+	int64_t value;     /* in the metric's unit (ns, bytes) */
+	int64_t threshold; /* in the metric's unit */
+	char level[16];    /* "warning", "critical" or "regression" */
+	uint64_t
+	    suppressed;    /* repeats swallowed by the cooldown since the last alert of this key */
+	uint64_t sequence; /* 1, 2, ... in the order the drain thread raised them */
 };
 
 struct agp_snapshot_totals {
-	uint64_t written, aggregated, invalid, dropped, pending;
+	uint64_t written, aggregated, invalid, dropped, pending, earlier;
 	uint64_t alerts;
 	uint64_t agents_live;
 	uint64_t quarantined_slots;
@@ -137,8 +141,8 @@ void agp_snapshot_free(struct agp_snapshot *snapshot);
 
 /* Finds a series; agent NULL or "" gives the (agent type, metric) series. */
 const struct agp_snapshot_series *agp_snapshot_find_series(const struct agp_snapshot *snapshot,
-							   const char *agent_type,
-							   const char *agent, const char *metric);
+                                                           const char *agent_type,
+                                                           const char *agent, const char *metric);
 
 /* A histogram (agp_hdr_create) with the layout of the snapshot's windows. */
 int agp_snapshot_histogram_create(const struct agp_snapshot *snapshot, struct agp_hdr **out);
@@ -150,6 +154,6 @@ int agp_snapshot_histogram_create(const struct agp_snapshot *snapshot, struct ag
  * corrected histograms (-ENOENT when the series has none).
  */
 int agp_snapshot_merge_windows(const struct agp_snapshot_series *series, uint64_t since_ns,
-			       uint64_t until_ns, bool corrected, struct agp_hdr *histogram);
+                               uint64_t until_ns, bool corrected, struct agp_hdr *histogram);
 
 #endif

@@ -1,10 +1,14 @@
 #include "sparse_hist.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hdr_histogram.h"
+
+#define VARINT_MAX  10
+#define SUMMARY_MAX (8 * VARINT_MAX)
 
 static size_t put_varint(uint8_t *out, uint64_t value)
 {
@@ -17,84 +21,128 @@ static size_t put_varint(uint8_t *out, uint64_t value)
 	return length;
 }
 
-static size_t get_varint(const uint8_t *in, size_t available, uint64_t *value)
+/* Reads one varint at *offset; false when the encoding ends inside it or it is too long. */
+static bool get_varint(const struct agp_sparse_hist *window, size_t *offset, uint64_t *value)
 {
 	uint64_t result = 0;
-	for (size_t i = 0; i < available && i < 10; i++) {
-		result |= (uint64_t)(in[i] & 0x7f) << (7 * i);
-		if (!(in[i] & 0x80)) {
+	for (size_t i = 0; i < VARINT_MAX && *offset + i < window->encoded_length; i++) {
+		uint8_t byte = window->encoded[*offset + i];
+		result |= (uint64_t)(byte & 0x7f) << (7 * i);
+		if (!(byte & 0x80)) {
 			*value = result;
-			return i + 1;
+			*offset += i + 1;
+			return true;
 		}
 	}
-	return 0;
+	return false;
+}
+
+static size_t put_u128(uint8_t *out, unsigned __int128 value)
+{
+	size_t length = put_varint(out, (uint64_t)value);
+	return length + put_varint(out + length, (uint64_t)(value >> 64));
+}
+
+static bool get_u128(const struct agp_sparse_hist *window, size_t *offset, unsigned __int128 *value)
+{
+	uint64_t low, high;
+	if (!get_varint(window, offset, &low) || !get_varint(window, offset, &high))
+		return false;
+	*value = (unsigned __int128)high << 64 | low;
+	return true;
 }
 
 int agp_sparse_hist_encode(const struct agp_hdr *histogram, struct agp_sparse_hist **out)
 {
-	/* First pass counts the occupied entries to size the allocation exactly once. */
+	/* First pass counts the occupied entries to size the allocation once. */
 	struct agp_hdr_iter it;
 	size_t entries = 0;
 	agp_hdr_iter_init(&it, histogram);
 	while (agp_hdr_iter_next(&it))
 		entries++;
 
-	size_t bound = entries * 2 * 10;
+	size_t bound = SUMMARY_MAX + entries * 2 * VARINT_MAX;
 	struct agp_sparse_hist *window = malloc(sizeof(*window) + bound);
 	if (!window)
 		return -ENOMEM;
 	atomic_init(&window->references, 1);
-	window->entries = (uint32_t)entries;
-	window->total_count = histogram->total_count;
-	window->clamped_count = histogram->clamped_count;
-	window->min_value = histogram->min_value;
-	window->max_value = histogram->max_value;
-	window->sum = histogram->sum;
-	window->sum_squares = histogram->sum_squares;
 
-	size_t length = 0;
+	bool empty = histogram->total_count == 0;
+	uint64_t min = empty ? 0 : (uint64_t)histogram->min_value;
+	size_t length = put_varint(window->encoded, (uint64_t)histogram->total_count);
+	length += put_varint(window->encoded + length, (uint64_t)histogram->clamped_count);
+	length += put_varint(window->encoded + length, min);
+	length += put_varint(window->encoded + length, (uint64_t)histogram->max_value - min);
+	length += put_u128(window->encoded + length, histogram->sum);
+	length += put_u128(window->encoded + length, histogram->sum_squares);
+
 	int32_t previous = 0;
 	agp_hdr_iter_init(&it, histogram);
 	while (agp_hdr_iter_next(&it)) {
-		length += put_varint(window->encoded + length, (uint64_t)(it.index - previous));
-		length += put_varint(window->encoded + length, (uint64_t)it.count);
+		uint64_t gap = (uint64_t)(it.index - previous);
+		bool single = it.count == 1;
+		length += put_varint(window->encoded + length, gap << 1 | (single ? 0 : 1));
+		if (!single)
+			length += put_varint(window->encoded + length, (uint64_t)it.count);
 		previous = it.index;
 	}
-	window->encoded_length = length;
+	window->encoded_length = (uint32_t)length;
 	struct agp_sparse_hist *shrunk = realloc(window, sizeof(*window) + length);
 	*out = shrunk ? shrunk : window;
 	return 0;
 }
 
+static int read_summary(const struct agp_sparse_hist *window, size_t *offset,
+                        struct agp_sparse_summary *summary)
+{
+	uint64_t total, clamped, min, spread;
+	if (!get_varint(window, offset, &total) || !get_varint(window, offset, &clamped) ||
+	    !get_varint(window, offset, &min) || !get_varint(window, offset, &spread) ||
+	    !get_u128(window, offset, &summary->sum) ||
+	    !get_u128(window, offset, &summary->sum_squares) || total > INT64_MAX ||
+	    clamped > total || min > INT64_MAX || spread > INT64_MAX - min)
+		return -EPROTO;
+	summary->total_count = (int64_t)total;
+	summary->clamped_count = (int64_t)clamped;
+	summary->min_value = total ? (int64_t)min : INT64_MAX;
+	summary->max_value = (int64_t)(min + spread);
+	return 0;
+}
+
+int agp_sparse_hist_summary(const struct agp_sparse_hist *window,
+                            struct agp_sparse_summary *summary)
+{
+	size_t offset = 0;
+	return read_summary(window, &offset, summary);
+}
+
 int agp_sparse_hist_merge_into(const struct agp_sparse_hist *window, struct agp_hdr *histogram)
 {
 	size_t offset = 0;
+	struct agp_sparse_summary summary;
+	if (read_summary(window, &offset, &summary) != 0)
+		return -EPROTO;
 	int64_t index = 0;
 	int32_t counts_len = histogram->cfg.counts_len;
 	while (offset < window->encoded_length) {
-		uint64_t delta, count;
-		size_t used = get_varint(window->encoded + offset, window->encoded_length - offset,
-					 &delta);
-		if (!used)
+		uint64_t entry, count = 1;
+		if (!get_varint(window, &offset, &entry))
 			return -EPROTO;
-		offset += used;
-		used = get_varint(window->encoded + offset, window->encoded_length - offset, &count);
-		if (!used || count > INT64_MAX)
+		if ((entry & 1) && (!get_varint(window, &offset, &count) || count > INT64_MAX))
 			return -EPROTO;
-		offset += used;
-		index += (int64_t)delta;
+		index += (int64_t)(entry >> 1);
 		if (index >= counts_len)
 			return -EPROTO;
 		agp__hdr_count_at(histogram, (int32_t)index, (int64_t)count);
 	}
-	histogram->clamped_count += window->clamped_count;
-	histogram->sum += window->sum;
-	histogram->sum_squares += window->sum_squares;
-	if (window->total_count > 0) {
-		if (window->min_value < histogram->min_value)
-			histogram->min_value = window->min_value;
-		if (window->max_value > histogram->max_value)
-			histogram->max_value = window->max_value;
+	histogram->clamped_count += summary.clamped_count;
+	histogram->sum += summary.sum;
+	histogram->sum_squares += summary.sum_squares;
+	if (summary.total_count > 0) {
+		if (summary.min_value < histogram->min_value)
+			histogram->min_value = summary.min_value;
+		if (summary.max_value > histogram->max_value)
+			histogram->max_value = summary.max_value;
 	}
 	return 0;
 }

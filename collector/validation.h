@@ -23,19 +23,20 @@
 
 /* The validation object (caller owns it); *validated gets its "validated" value. */
 json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_config *config,
-		     const struct agp_baseline *baseline, bool *validated);
+                     const struct agp_baseline *baseline, bool *validated);
 
 /* The seed's CI export object (COMPAT.md keys plus validation_passed). */
 json_t *agp_ci_export(const struct agp_snapshot *snapshot, const struct agp_config *config,
-		      const struct agp_baseline *baseline, bool *meets_requirements);
+                      const struct agp_baseline *baseline, bool *meets_requirements);
 
 /* The seed's report object (COMPAT.md keys). */
 json_t *agp_report(const struct agp_snapshot *snapshot, const struct agp_config *config,
-		   const struct agp_baseline *baseline);
+                   const struct agp_baseline *baseline);
 
-/* Statistics of one series over [since_ns, now] as JSON (count, mean, stddev, min, p50, p95, p99, max). */
+/* Statistics of one series over [since_ns, now] as JSON (count, mean, stddev, min, p50, p95, p99,
+ * max). */
 json_t *agp_series_stats(const struct agp_snapshot *snapshot,
-			 const struct agp_snapshot_series *series, uint64_t since_ns,
-			 bool corrected);
+                         const struct agp_snapshot_series *series, uint64_t since_ns,
+                         bool corrected);
 
 #endif

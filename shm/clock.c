@@ -44,7 +44,7 @@ void agp_clock_calibrate(struct agp_shm_clock *clock)
 	if ((wanted && strcasecmp(wanted, "monotonic") == 0) || !cpu_has_invariant_tsc())
 		return;
 
-	uint64_t tsc0, ns0, tsc1, ns1;
+	uint64_t tsc0 = 0, ns0 = 0, tsc1 = 0, ns1 = 0;
 	paired_reading(&tsc0, &ns0);
 	struct timespec pause = {0, 20 * 1000 * 1000};
 	nanosleep(&pause, NULL);

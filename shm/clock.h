@@ -42,8 +42,14 @@ static inline uint64_t agp_tsc_read(void)
 static inline uint64_t agp_clock_read(const struct agp_shm_clock *clock)
 {
 	if (clock->use_tsc) {
-		uint64_t delta = agp_tsc_read() - clock->base_tsc;
-		return clock->base_ns + (uint64_t)(((unsigned __int128)delta * clock->mult) >> clock->shift);
+		/*
+		 * Signed: a CPU whose TSC lags the calibrating CPU's by a few
+		 * ticks reads just below base_tsc right after calibration; that
+		 * must give a time a few ns earlier, not one centuries ahead.
+		 */
+		int64_t delta = (int64_t)(agp_tsc_read() - clock->base_tsc);
+		return clock->base_ns +
+		       (uint64_t)(int64_t)(((__int128)delta * (__int128)clock->mult) >> clock->shift);
 	}
 	return agp_monotonic_ns();
 }

@@ -123,14 +123,19 @@ bool agp_registry_lookup(const struct agp_segment *segment, uint32_t id,
 	/* Acquire pairs with the registrar's release of READY. */
 	if (atomic_load_explicit(&entry->state, memory_order_acquire) != AGP_METRIC_READY)
 		return false;
+	/*
+	 * Every field is read once, into the copy, and checked there: an agent
+	 * may rewrite the entry between two reads of it.
+	 */
+	/* Relaxed atomic read: one load the compiler may not repeat; READY's acquire orders it. */
+	uint32_t unit = __atomic_load_n(&entry->unit, __ATOMIC_RELAXED);
 	struct agp_metric_info copy = {.id = (uint16_t)id,
-				       .unit = (enum agp_unit)entry->unit,
 				       .expected_interval_ns = entry->expected_interval_ns};
 	memcpy(copy.name, entry->name, sizeof(copy.name));
 	if (memchr(copy.name, 0, sizeof(copy.name)) == NULL || !valid_metric_name(copy.name) ||
-	    entry->unit > AGP_UNIT_COUNT)
+	    unit > AGP_UNIT_COUNT)
 		return false;
-	copy.unit = (enum agp_unit)entry->unit;
+	copy.unit = (enum agp_unit)unit;
 	*info = copy;
 	return true;
 }

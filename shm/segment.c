@@ -40,8 +40,9 @@ int agp_deployment_resolve(const char *requested, char out[AGP_DEPLOYMENT_NAME_M
 	}
 	size_t length = strlen(name);
 	if (length > AGP_DEPLOYMENT_NAME_MAX)
-		return agp__error(-EINVAL, "%s '%.80s' is %zu characters long; at most %d are allowed",
-				  source, name, length, AGP_DEPLOYMENT_NAME_MAX);
+		return agp__error(-EINVAL,
+		                  "%s '%.80s' is %zu characters long; at most %d are allowed",
+		                  source, name, length, AGP_DEPLOYMENT_NAME_MAX);
 	if (name[0] == '.')
 		return agp__error(-EINVAL, "%s '%s' must not start with '.'", source, name);
 	for (size_t i = 0; i < length; i++) {
@@ -49,9 +50,9 @@ int agp_deployment_resolve(const char *requested, char out[AGP_DEPLOYMENT_NAME_M
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '.' || c == '_' || c == '-'))
 			return agp__error(-EINVAL,
-					  "%s '%s' has '%c' at position %zu; only letters, digits, "
-					  "'.', '_' and '-' are allowed",
-					  source, name, c, i);
+			                  "%s '%s' has '%c' at position %zu; only letters, digits, "
+			                  "'.', '_' and '-' are allowed",
+			                  source, name, c, i);
 	}
 	memcpy(out, name, length + 1);
 	return 0;
@@ -65,14 +66,14 @@ static uint64_t align_up(uint64_t value, uint64_t alignment)
 static int check_layout(const struct agp_segment_layout *layout)
 {
 	if (layout->slot_count == 0 || layout->slot_count > SLOT_COUNT_MAX)
-		return agp__error(-EINVAL, "slot count %u is out of range 1..%u", layout->slot_count,
-				  SLOT_COUNT_MAX);
+		return agp__error(-EINVAL, "slot count %u is out of range 1..%u",
+		                  layout->slot_count, SLOT_COUNT_MAX);
 	uint32_t capacity = layout->ring_capacity;
 	if (capacity < RING_CAPACITY_MIN || capacity > RING_CAPACITY_MAX ||
 	    (capacity & (capacity - 1)) != 0)
-		return agp__error(-EINVAL,
-				  "ring capacity %u must be a power of two between %u and %u records",
-				  capacity, RING_CAPACITY_MIN, RING_CAPACITY_MAX);
+		return agp__error(
+		    -EINVAL, "ring capacity %u must be a power of two between %u and %u records",
+		    capacity, RING_CAPACITY_MIN, RING_CAPACITY_MAX);
 	return 0;
 }
 
@@ -84,12 +85,12 @@ static void compute_geometry(const struct agp_segment_layout *layout, struct agp
 	segment->registry_capacity = AGP_REGISTRY_CAPACITY;
 	segment->registry_offset = align_up(sizeof(struct agp_shm_header), 4096);
 	segment->slots_offset =
-		align_up(segment->registry_offset +
-				 (uint64_t)AGP_REGISTRY_CAPACITY * sizeof(struct agp_metric_entry),
-			 4096);
-	segment->slot_stride = align_up(
-		sizeof(struct agp_slot) + (uint64_t)layout->ring_capacity * sizeof(struct agp_record),
-		4096);
+	    align_up(segment->registry_offset +
+	                 (uint64_t)AGP_REGISTRY_CAPACITY * sizeof(struct agp_metric_entry),
+	             4096);
+	segment->slot_stride = align_up(sizeof(struct agp_slot) + (uint64_t)layout->ring_capacity *
+	                                                              sizeof(struct agp_record),
+	                                4096);
 	segment->size = segment->slots_offset + segment->slot_stride * layout->slot_count;
 }
 
@@ -100,7 +101,7 @@ static void set_names(struct agp_segment *segment, const char *deployment)
 }
 
 int agp_segment_create(const char *deployment, const struct agp_segment_layout *layout,
-		       struct agp_segment *segment_out)
+                       struct agp_segment *segment_out)
 {
 	struct agp_segment segment = {0};
 	char name[AGP_DEPLOYMENT_NAME_MAX + 1];
@@ -124,20 +125,22 @@ int agp_segment_create(const char *deployment, const struct agp_segment_layout *
 	if (layout->group != (gid_t)-1 &&
 	    (fchown(fd, (uid_t)-1, layout->group) != 0 || fchmod(fd, mode) != 0)) {
 		error = agp__error(-errno, "giving %s to group %u: %s", segment.shm_name,
-				   (unsigned)layout->group, strerror(errno));
+		                   (unsigned)layout->group, strerror(errno));
 		goto fail_unlink;
 	}
-	/* posix_fallocate reserves every page now, so a shortage is ENOSPC here rather than SIGBUS later. */
+	/* posix_fallocate reserves every page now, so a shortage is ENOSPC here rather than SIGBUS
+	 * later. */
 	int fallocate_error = posix_fallocate(fd, 0, (off_t)segment.size);
 	if (fallocate_error) {
 		error = agp__error(-fallocate_error, "reserving %zu bytes for %s: %s", segment.size,
-				   segment.shm_name, strerror(fallocate_error));
+		                   segment.shm_name, strerror(fallocate_error));
 		goto fail_unlink;
 	}
-	void *base = mmap(NULL, segment.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	void *base =
+	    mmap(NULL, segment.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (base == MAP_FAILED) {
 		error = agp__error(-errno, "mapping %zu bytes of %s: %s", segment.size,
-				   segment.shm_name, strerror(errno));
+		                   segment.shm_name, strerror(errno));
 		goto fail_unlink;
 	}
 	close(fd);
@@ -164,8 +167,7 @@ int agp_segment_create(const char *deployment, const struct agp_segment_layout *
 	agp_registry_init(&segment);
 
 	/* Release: an attacher that reads the magic (acquire) sees every field written above. */
-	atomic_store_explicit(&header->magic, AGP_SHM_MAGIC,
-			      memory_order_release);
+	atomic_store_explicit(&header->magic, AGP_SHM_MAGIC, memory_order_release);
 	*segment_out = segment;
 	return 0;
 
@@ -178,11 +180,10 @@ fail_unlink:
 #define EXPECT_FIELD(field, expected)                                                              \
 	do {                                                                                       \
 		if ((uint64_t)(header->field) != (uint64_t)(expected))                             \
-			return agp__error(-EPROTO,                                                 \
-					  "segment %s: header field %s is %llu, expected %llu",    \
-					  segment->shm_name, #field,                               \
-					  (unsigned long long)(header->field),                     \
-					  (unsigned long long)(expected));                         \
+			return agp__error(                                                         \
+			    -EPROTO, "segment %s: header field %s is %llu, expected %llu",         \
+			    segment->shm_name, #field, (unsigned long long)(header->field),        \
+			    (unsigned long long)(expected));                                       \
 	} while (0)
 
 /* Checks every header field against what this build computes for the header's own layout. */
@@ -190,7 +191,8 @@ static int validate_header(struct agp_segment *segment, size_t mapped_size)
 {
 	const struct agp_shm_header *header = segment->base;
 	EXPECT_FIELD(abi_major, AGP_SHM_ABI_MAJOR);
-	/* Any abi_minor of our major is accepted: minors only add fields at the end of reserved space. */
+	/* Any abi_minor of our major is accepted: minors only add fields at the end of reserved
+	 * space. */
 	EXPECT_FIELD(endian_check, AGP_SHM_ENDIAN_CHECK);
 	EXPECT_FIELD(header_size, sizeof(struct agp_shm_header));
 	EXPECT_FIELD(record_size, sizeof(struct agp_record));
@@ -198,10 +200,11 @@ static int validate_header(struct agp_segment *segment, size_t mapped_size)
 	EXPECT_FIELD(registry_capacity, AGP_REGISTRY_CAPACITY);
 
 	struct agp_segment_layout layout = {header->slot_count, header->ring_capacity, (gid_t)-1};
-	int error = check_layout(&layout);
-	if (error)
-		return agp__error(error, "segment %s: header %s", segment->shm_name,
-				  agp__error_message());
+	/* A geometry this build refuses to create is another layout, not a bad argument: -EPROTO.
+	 */
+	if (check_layout(&layout) != 0)
+		return agp__error(-EPROTO, "segment %s: header %s", segment->shm_name,
+		                  agp__error_message());
 	struct agp_segment expected = {0};
 	compute_geometry(&layout, &expected);
 	EXPECT_FIELD(slot_stride, expected.slot_stride);
@@ -210,12 +213,13 @@ static int validate_header(struct agp_segment *segment, size_t mapped_size)
 	EXPECT_FIELD(total_size, expected.size);
 	if (expected.size > mapped_size)
 		return agp__error(-EPROTO, "segment %s: object is %zu bytes, header says %llu",
-				  segment->shm_name, mapped_size,
-				  (unsigned long long)expected.size);
+		                  segment->shm_name, mapped_size,
+		                  (unsigned long long)expected.size);
 	if (memchr(header->deployment, 0, sizeof(header->deployment)) == NULL ||
 	    strcmp(header->deployment, segment->deployment) != 0)
-		return agp__error(-EPROTO, "segment %s: header field deployment is '%.64s', expected '%s'",
-				  segment->shm_name, header->deployment, segment->deployment);
+		return agp__error(-EPROTO,
+		                  "segment %s: header field deployment is '%.64s', expected '%s'",
+		                  segment->shm_name, header->deployment, segment->deployment);
 
 	segment->slot_count = expected.slot_count;
 	segment->ring_capacity = expected.ring_capacity;
@@ -223,10 +227,17 @@ static int validate_header(struct agp_segment *segment, size_t mapped_size)
 	segment->slot_stride = expected.slot_stride;
 	segment->slots_offset = expected.slots_offset;
 	segment->registry_offset = expected.registry_offset;
-	segment->clock = header->clock;
-	if (segment->clock.use_tsc > 1 || (segment->clock.use_tsc && segment->clock.shift > 63))
-		return agp__error(-EPROTO, "segment %s: header clock calibration is invalid",
-				  segment->shm_name);
+	struct agp_shm_clock clock = header->clock;
+	if (clock.use_tsc > 1)
+		return agp__error(-EPROTO,
+		                  "segment %s: header field clock.use_tsc is %u, expected 0 or 1",
+		                  segment->shm_name, clock.use_tsc);
+	if (clock.use_tsc && (clock.shift > 63 || clock.mult == 0))
+		return agp__error(-EPROTO,
+		                  "segment %s: header fields clock.shift/clock.mult are %u/%llu, "
+		                  "expected a shift of 0..63 and a non-zero mult",
+		                  segment->shm_name, clock.shift, (unsigned long long)clock.mult);
+	segment->clock = clock;
 	return 0;
 }
 
@@ -243,32 +254,51 @@ int agp_segment_attach(const char *deployment, struct agp_segment *segment_out)
 	if (fd < 0) {
 		error = -errno;
 		return error == -ENOENT ? error
-					: agp__error(error, "shm_open(%s): %s", segment.shm_name,
-						     strerror(errno));
+		                        : agp__error(error, "shm_open(%s): %s", segment.shm_name,
+		                                     strerror(errno));
 	}
 
-	/* A creator may be between shm_open and posix_fallocate, or before its magic store: wait up to 2 s. */
+	/*
+	 * A creator may be between shm_open and posix_fallocate (size 0) or
+	 * before its magic store (magic 0): wait up to 2 s for it. Any other
+	 * size below the header's is a truncated object, refused at once.
+	 */
 	struct stat st;
 	uint64_t magic = 0;
 	void *base = MAP_FAILED;
+	size_t mapped_size = 0;
 	for (int attempt = 0; attempt < 200; attempt++) {
 		if (fstat(fd, &st) != 0) {
-			error = agp__error(-errno, "fstat(%s): %s", segment.shm_name, strerror(errno));
-			goto fail_close;
+			error =
+			    agp__error(-errno, "fstat(%s): %s", segment.shm_name, strerror(errno));
+			goto fail_unmap;
 		}
-		if ((size_t)st.st_size >= sizeof(struct agp_shm_header)) {
+		if (st.st_size > 0 && (size_t)st.st_size < sizeof(struct agp_shm_header)) {
+			error = agp__error(-EPROTO,
+			                   "segment %s: object is %lld bytes, shorter than the "
+			                   "%zu-byte header",
+			                   segment.shm_name, (long long)st.st_size,
+			                   sizeof(struct agp_shm_header));
+			goto fail_unmap;
+		}
+		if (st.st_size > 0) {
+			if (base != MAP_FAILED && mapped_size != (size_t)st.st_size) {
+				munmap(base, mapped_size); /* it changed size: map it anew */
+				base = MAP_FAILED;
+			}
 			if (base == MAP_FAILED) {
 				base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
-					    MAP_SHARED, fd, 0);
+				            MAP_SHARED, fd, 0);
 				if (base == MAP_FAILED) {
 					error = agp__error(-errno, "mapping %s: %s",
-							   segment.shm_name, strerror(errno));
+					                   segment.shm_name, strerror(errno));
 					goto fail_close;
 				}
+				mapped_size = (size_t)st.st_size;
 			}
 			/* Acquire pairs with the creator's release store of the magic. */
 			magic = atomic_load_explicit(&((struct agp_shm_header *)base)->magic,
-						     memory_order_acquire);
+			                             memory_order_acquire);
 			if (magic != 0)
 				break;
 		}
@@ -276,15 +306,15 @@ int agp_segment_attach(const char *deployment, struct agp_segment *segment_out)
 		nanosleep(&pause, NULL);
 	}
 	if (magic != AGP_SHM_MAGIC) {
-		error = agp__error(-EPROTO, "segment %s: header field magic is 0x%016llx, expected 0x%016llx%s",
-				   segment.shm_name, (unsigned long long)magic,
-				   (unsigned long long)AGP_SHM_MAGIC,
-				   magic == 0 ? " (never initialised)" : "");
+		error = agp__error(
+		    -EPROTO, "segment %s: header field magic is 0x%016llx, expected 0x%016llx%s",
+		    segment.shm_name, (unsigned long long)magic, (unsigned long long)AGP_SHM_MAGIC,
+		    magic == 0 ? " (never initialised)" : "");
 		goto fail_unmap;
 	}
 	segment.base = base;
-	segment.size = (size_t)st.st_size;
-	error = validate_header(&segment, (size_t)st.st_size);
+	segment.size = mapped_size;
+	error = validate_header(&segment, mapped_size);
 	if (error)
 		goto fail_unmap;
 	close(fd);
@@ -293,14 +323,14 @@ int agp_segment_attach(const char *deployment, struct agp_segment *segment_out)
 
 fail_unmap:
 	if (base != MAP_FAILED)
-		munmap(base, (size_t)st.st_size);
+		munmap(base, mapped_size);
 fail_close:
 	close(fd);
 	return error;
 }
 
 int agp_segment_open(const char *deployment, const struct agp_segment_layout *layout,
-		     struct agp_segment *segment_out)
+                     struct agp_segment *segment_out)
 {
 	for (int attempt = 0; attempt < 3; attempt++) {
 		int error = agp_segment_attach(deployment, segment_out);
@@ -312,7 +342,7 @@ int agp_segment_open(const char *deployment, const struct agp_segment_layout *la
 		/* Another process created it between our two calls: attach to theirs. */
 	}
 	return agp__error(-EAGAIN, "segment for deployment '%s' kept appearing and vanishing",
-			  deployment ? deployment : "(default)");
+	                  deployment ? deployment : "(default)");
 }
 
 void agp_segment_detach(struct agp_segment *segment)

@@ -11,9 +11,9 @@
  * While CLAIMING the agent resets the ring indices and counters and writes
  * its identity; the collector skips such a slot. The generation, bumped at
  * every claim, tells the collector that a slot it knew has a new occupant.
- * When no collector serves the segment, an agent may itself reclaim a
- * CLOSED or dead slot (there is nobody to drain it, so nothing is lost that
- * anyone could read).
+ * When no collector serves the segment and no slot is FREE, an agent may
+ * itself reclaim a CLOSED or dead slot (there is nobody to drain it; its
+ * samples are lost, and only then: free slots are always taken first).
  */
 #ifndef AGP_SHM_SLOT_H
 #define AGP_SHM_SLOT_H
@@ -24,7 +24,7 @@
 
 #include "segment.h"
 
-/* The process's start time in clock ticks since boot; 0 when it cannot be read (process gone). */
+/* The process's start time in clock ticks since boot; 0 when it is gone (no /proc entry, or a zombie). */
 uint64_t agp_process_start_time(pid_t pid);
 
 /* True while the process that owned a slot still runs: same pid and same start time. */

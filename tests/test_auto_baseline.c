@@ -18,7 +18,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <urcu-bp.h>
 
 #include <agentperf/agentperf.h>
 
@@ -130,7 +129,7 @@ static void test_auto_update_and_regression_alert(void **state)
 {
 	(void)state;
 	struct agp_baseline_service service;
-	assert_int_equal(agp_baseline_service_start(&service, &fx.collector), 0);
+	assert_int_equal(agp_baseline_service_start(&service, &fx.collector, NULL), 0);
 	struct agp_baseline *got = calloc(1, sizeof(*got));
 	assert_int_equal(agp_baseline_service_get(&service, got), -ENOENT);
 
@@ -164,22 +163,20 @@ static void test_auto_update_and_regression_alert(void **state)
 	assert_non_null(entry);
 	assert_true(entry->p95_upper > 1 * MS && entry->p95_upper < 2 * MS);
 	/* Copied under the read lock, checked after it: a failed check must not leave it held. */
-	rcu_read_lock();
-	const struct agp_regression_limits *limits = rcu_dereference(fx.collector.regression);
+	const struct agp_regression_limits *limits = agp_regression_read_begin(&fx.collector);
 	struct agp_regression_limits seen = {0};
 	if (limits)
 		memcpy(seen.p95_upper, limits->p95_upper, sizeof(seen.p95_upper));
-	rcu_read_unlock();
+	agp_regression_read_end(limits);
 	assert_int_equal(seen.p95_upper[AGP_METRIC_COORDINATION_OVERHEAD], entry->p95_upper);
 	assert_int_equal(seen.p95_upper[AGP_METRIC_TASK_EXECUTION_TIME], 0);
 
 	/* No regression so far: the samples stayed within the bound. */
-	rcu_read_lock();
 	uint64_t regressions = 0;
-	const struct agp_snapshot *snapshot = agp_collector_snapshot(&fx.collector);
+	const struct agp_snapshot *snapshot = agp_snapshot_read_begin(&fx.collector);
 	for (size_t a = 0; a < snapshot->alert_count; a++)
 		regressions += strcmp(snapshot->alerts[a].level, "regression") == 0;
-	rcu_read_unlock();
+	agp_snapshot_read_end(snapshot);
 	assert_int_equal(regressions, 0);
 
 	/* A window of 10 ms samples (no tick now: the baseline must not absorb them first). */
@@ -190,12 +187,11 @@ static void test_auto_update_and_regression_alert(void **state)
 		assert_true(agp_monotonic_ns() - start < WAIT_LIMIT_NS);
 		pause_ms(50);
 		assert_int_equal(agp_collector_refresh(&fx.collector, 5000), 0);
-		rcu_read_lock();
-		snapshot = agp_collector_snapshot(&fx.collector);
+		snapshot = agp_snapshot_read_begin(&fx.collector);
 		for (size_t a = 0; a < snapshot->alert_count; a++)
 			if (strcmp(snapshot->alerts[a].level, "regression") == 0)
 				alert = snapshot->alerts[a];
-		rcu_read_unlock();
+		agp_snapshot_read_end(snapshot);
 	}
 	assert_string_equal(alert.metric, "coordination_overhead");
 	assert_string_equal(alert.agent_type, "planner");
@@ -237,7 +233,7 @@ static void test_broken_baseline_stops_start(void **state)
 	fputs("{\"coordination_overhead_ms\": \"fast\"}", file);
 	fclose(file);
 	struct agp_baseline_service service;
-	assert_int_equal(agp_baseline_service_start(&service, &fx.collector), -EINVAL);
+	assert_int_equal(agp_baseline_service_start(&service, &fx.collector, NULL), -EINVAL);
 	const char *message = agp_last_error();
 	if (!strstr(message, path) || !strstr(message, "'coordination_overhead_ms'")) {
 		print_error("message '%s' does not name %s and the key\n", message, path);

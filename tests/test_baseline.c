@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <urcu-bp.h>
 
 #include <agentperf/agentperf.h>
 
@@ -183,10 +182,9 @@ static struct agp_baseline *establish(int64_t min_samples, int *error, char *err
 	struct agp_baseline *baseline = malloc(sizeof(*baseline));
 	assert_non_null(baseline);
 	memset(baseline, 0x5a, sizeof(*baseline));
-	rcu_read_lock();
-	const struct agp_snapshot *snapshot = agp_collector_snapshot(&fx.collector);
+	const struct agp_snapshot *snapshot = agp_snapshot_read_begin(&fx.collector);
 	*error = agp_baseline_establish(snapshot, 1.0, min_samples, 0.95, baseline, err, errlen);
-	rcu_read_unlock();
+	agp_snapshot_read_end(snapshot);
 	return baseline;
 }
 
@@ -260,14 +258,14 @@ static struct agp_snapshot_series series_counts(const char *type, const char *ag
 {
 	struct agp_snapshot_series copy;
 	memset(&copy, 0xff, sizeof(copy));
-	rcu_read_lock();
+	const struct agp_snapshot *snapshot = agp_snapshot_read_begin(&fx.collector);
 	const struct agp_snapshot_series *series =
-	    agp_snapshot_find_series(agp_collector_snapshot(&fx.collector), type, agent, metric);
+	    agp_snapshot_find_series(snapshot, type, agent, metric);
 	if (series) {
 		copy = *series;
 		copy.windows = NULL;
 	}
-	rcu_read_unlock();
+	agp_snapshot_read_end(snapshot);
 	return copy;
 }
 

@@ -73,6 +73,10 @@ static int64_t brute_percentile(const struct agp_hdr *h, double p)
 	return 0;
 }
 
+enum shape { UNIFORM, LOGNORMAL, BIMODAL };
+static int64_t draw(enum shape s);
+static void assert_same_histogram(const struct agp_hdr *a, const struct agp_hdr *b);
+
 static void test_config_vector(void **state)
 {
 	struct agp_hdr_config cfg, untouched;
@@ -104,6 +108,44 @@ static void test_config_vector(void **state)
 	assert_int_equal(agp_hdr_config_init(10, 19, 3, &cfg), -EINVAL);
 	assert_memory_equal(&cfg, &untouched, sizeof(cfg));
 	assert_int_equal(agp_hdr_config_init(1, INT64_MAX, 5, &cfg), 0);
+	/* A unit magnitude that would shift the sub-bucket mask out of int64. */
+	assert_int_equal(agp_hdr_config_init(INT64_C(1) << 60, INT64_MAX, 1, &cfg), -EINVAL);
+}
+
+static void test_top_of_int64(void **state)
+{
+	struct agp_hdr *h = make(1, INT64_MAX, 3);
+	(void)state;
+
+	/* The last bucket ends at INT64_MAX; its highest equivalent must not overflow. */
+	assert_int_equal(agp_hdr_record(h, INT64_MAX), 0);
+	assert_int_equal(agp_hdr_record(h, INT64_MAX - 1), 0);
+	assert_int_equal(agp_hdr_clamped(h), 0);
+	assert_int_equal(agp_hdr_highest_equivalent(h, INT64_MAX), INT64_MAX);
+	assert_int_equal(agp_hdr_value_at_percentile(h, 100), INT64_MAX);
+	assert_int_equal(agp_hdr_max_equivalent(h), INT64_MAX);
+	assert_true(agp_hdr_mean(h) > 9.2e18);
+	agp_hdr_destroy(h);
+}
+
+static void test_record_values_batch(void **state)
+{
+	enum { N = 100000 };
+	struct agp_hdr *one = make(1, HOUR_NS, 3), *batch = make(1, HOUR_NS, 3);
+	int64_t *values = malloc(N * sizeof(*values));
+	(void)state;
+
+	for (int i = 0; i < N; i++)
+		values[i] = i % 1000 == 7 ? -i : (i % 999 == 0 ? HOUR_NS * 3 : draw(LOGNORMAL));
+	for (int i = 0; i < N; i++)
+		agp_hdr_record(one, values[i]);
+	agp_hdr_record(batch, 5); /* the batch continues existing state */
+	agp_hdr_record(one, 5);
+	assert_int_equal(agp_hdr_record_values(batch, values, N), 100);
+	assert_same_histogram(batch, one);
+	free(values);
+	agp_hdr_destroy(one);
+	agp_hdr_destroy(batch);
 }
 
 static void test_init_in_caller_memory(void **state)
@@ -177,8 +219,6 @@ static void test_equivalents(void **state)
 	agp_hdr_destroy(h);
 }
 
-enum shape { UNIFORM, LOGNORMAL, BIMODAL };
-
 static int64_t draw(enum shape s)
 {
 	switch (s) {
@@ -196,7 +236,7 @@ static int64_t draw(enum shape s)
 
 static void check_accuracy(enum shape s, int figures)
 {
-	enum { N = 200000 };
+	enum { N = 100000 };
 	static const double ps[] = {0, 1, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100};
 	int64_t *values = malloc(N * sizeof(*values));
 	struct agp_hdr *h = make(1, HOUR_NS, figures);
@@ -365,6 +405,13 @@ static void test_clamping_and_rejection(void **state)
 	assert_int_equal(agp_hdr_count_at_value(h, HOUR_NS), 5);
 	assert_int_equal(agp_hdr_record_n(h, 10, 0), 0);
 	assert_int_equal(agp_hdr_count(h), 5);
+	/* Totals that would pass INT64_MAX are refused whole. */
+	assert_int_equal(agp_hdr_record_n(h, 10, INT64_MAX - 4), -EOVERFLOW);
+	assert_int_equal(agp_hdr_record_corrected_n(h, 1000, INT64_MAX / 4, 100), -EOVERFLOW);
+	assert_int_equal(agp_hdr_count(h), 5);
+	assert_int_equal(agp_hdr_count_at_value(h, 10), 0);
+	assert_int_equal(agp_hdr_record_n(h, 10, INT64_MAX - 5), 0);
+	assert_int_equal(agp_hdr_count(h), INT64_MAX);
 	agp_hdr_destroy(h);
 }
 
@@ -426,6 +473,33 @@ static void test_corrected_against_loop(void **state)
 	check_corrected_against_loop(1, 10000, 2, 1000000, 5, 33);
 }
 
+/* 2^33 with interval 1 hides every value 1..2^33-1: 8.6e9 samples, checked by closed forms. */
+static void test_corrected_at_scale(void **state)
+{
+	struct agp_hdr *h = make(1, HOUR_NS, 3);
+	const unsigned __int128 v = (unsigned __int128)1 << 33;
+	struct agp_hdr_iter it;
+	int64_t seen = 0;
+	(void)state;
+
+	assert_int_equal(agp_hdr_record_corrected(h, (int64_t)v, 1), 0);
+	assert_int_equal(agp_hdr_count(h), (int64_t)v);
+	assert_true(h->sum == v * (v + 1) / 2);
+	assert_true(h->sum_squares == v * (v + 1) * (2 * v + 1) / 6);
+	assert_int_equal(agp_hdr_min(h), 1);
+	assert_true(agp_hdr_mean(h) == ((double)v + 1) / 2);
+	/* Each entry holds exactly the integers of its range that are <= v. */
+	agp_hdr_iter_init(&it, h);
+	while (agp_hdr_iter_next(&it)) {
+		int64_t top = it.highest_equivalent_value < (int64_t)v ? it.highest_equivalent_value
+		                                                       : (int64_t)v;
+		assert_int_equal(it.count, top - it.value + 1);
+		seen += it.count;
+	}
+	assert_int_equal(seen, (int64_t)v);
+	agp_hdr_destroy(h);
+}
+
 static void test_iterators(void **state)
 {
 	struct agp_hdr *h = make(1, HOUR_NS, 3);
@@ -458,7 +532,43 @@ static void test_iterators(void **state)
 	assert_true(last_p == 100.0);
 	assert_int_equal(it.cumulative_count, agp_hdr_count(h));
 	assert_true(steps > 50);
+
+	/* 2^62 samples: levels crowd against 100% until rounding stops them; it must end. */
+	agp_hdr_reset(h);
+	assert_int_equal(agp_hdr_record_n(h, 1000, INT64_C(1) << 62), 0);
+	assert_int_equal(agp_hdr_record(h, 2000), 0);
+	agp_hdr_iter_percentile_init(&it, h, 5);
+	for (steps = 0, last_p = -1; agp_hdr_iter_percentile_next(&it); steps++) {
+		assert_true(steps < 100000);
+		assert_true(it.percentile >= last_p);
+		last_p = it.percentile;
+	}
+	assert_true(last_p == 100.0);
+	assert_int_equal(it.highest_equivalent_value, 2000);
 	agp_hdr_destroy(h);
+}
+
+/* The block formula for midpoint means equals an entry-by-entry sum, on every layout. */
+static void test_mean_equivalent_layouts(void **state)
+{
+	(void)state;
+	for (int figures = 1; figures <= 5; figures++) {
+		for (int64_t lowest = 1; lowest <= 1000; lowest *= 1000) {
+			struct agp_hdr *h = make(lowest, HOUR_NS, figures);
+			unsigned __int128 total = 0;
+
+			for (int i = 0; i < 20000; i++)
+				agp_hdr_record_n(h, draw(i % 2 ? LOGNORMAL : UNIFORM), 1 + i % 5);
+			for (int32_t i = 0; i < h->cfg.counts_len; i++)
+				total += (unsigned __int128)(uint64_t)h->counts[i] *
+				         (uint64_t)agp_hdr_median_equivalent(
+				             h, agp_hdr_value_at_index(h, i));
+			assert_true(agp_hdr_mean_equivalent(h) ==
+			            (double)total / (double)h->total_count);
+			assert_int_equal(agp_hdr_merge(h, h), -EINVAL);
+			agp_hdr_destroy(h);
+		}
+	}
 }
 
 int main(void)
@@ -477,7 +587,11 @@ int main(void)
 	    cmocka_unit_test(test_clamping_and_rejection),
 	    cmocka_unit_test(test_corrected_hand_computed),
 	    cmocka_unit_test(test_corrected_against_loop),
+	    cmocka_unit_test(test_corrected_at_scale),
 	    cmocka_unit_test(test_iterators),
+	    cmocka_unit_test(test_top_of_int64),
+	    cmocka_unit_test(test_record_values_batch),
+	    cmocka_unit_test(test_mean_equivalent_layouts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,7 +41,12 @@ struct agp_agent_options {
 int agp_agent_open(const char *name, const char *type, const struct agp_agent_options *options,
 		   agp_agent **agent_out);
 
-/* Releases the slot; samples already recorded are still drained. NULL is fine. */
+/*
+ * Releases the slot; samples already recorded are still drained. NULL is
+ * fine. The handle itself stays valid (it is not freed): recording into a
+ * closed agent is a cheap no-op that returns false and counts a drop, and
+ * closing it again does nothing.
+ */
 void agp_agent_close(agp_agent *agent);
 
 /* Records one sample stamped now. False when it was dropped (ring full) or the agent is NULL. */

@@ -27,7 +27,11 @@ struct agp_record {
 #define AGP_RECORD_TIMEOUT 0x0002u
 #define AGP_RECORD_FLAGS_KNOWN (AGP_RECORD_FAILED | AGP_RECORD_TIMEOUT)
 
+#ifdef __cplusplus
+static_assert(sizeof(struct agp_record) == 32, "the record is part of the shared-memory ABI");
+#else
 _Static_assert(sizeof(struct agp_record) == 32, "the record is part of the shared-memory ABI");
+#endif
 
 #ifdef __cplusplus
 }

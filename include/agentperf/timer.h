@@ -49,9 +49,10 @@ static inline void agp__timer_cleanup(struct agp_timer *timer)
 
 #define AGP__CONCAT2(a, b) a##b
 #define AGP__CONCAT(a, b)  AGP__CONCAT2(a, b)
+/* unused: the variable is only read by its cleanup, which clang's -Wunused-variable ignores. */
 #define AGP_TIMER_SCOPE(agent, metric_id, task_id)                                                 \
 	struct agp_timer AGP__CONCAT(agp__timer_, __LINE__)                                        \
-		__attribute__((cleanup(agp__timer_cleanup))) =                                     \
+		__attribute__((cleanup(agp__timer_cleanup), unused)) =                             \
 			agp_timer_begin((agent), (metric_id), (task_id))
 
 #ifdef __cplusplus
