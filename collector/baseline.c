@@ -626,11 +626,6 @@ int agp_baseline_save(const struct agp_baseline *baseline, const char *storage_d
 		snprintf(err, errlen, "storage_dir '%s' is too long", storage_dir);
 		return -ENAMETOOLONG;
 	}
-	int error = agp_make_dirs(storage_dir);
-	if (error) {
-		snprintf(err, errlen, "creating storage_dir %s: %s", storage_dir, strerror(-error));
-		return error;
-	}
 	json_t *json = agp_baseline_to_json(baseline);
 	char *text = json ? json_dumps(json, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
 	json_decref(json);
@@ -648,10 +643,10 @@ int agp_baseline_save(const struct agp_baseline *baseline, const char *storage_d
 	}
 	with_newline[length] = '\n';
 	with_newline[length + 1] = '\0';
-	error = agp_atomic_write_file(path, with_newline, length + 1, NULL, 0);
+	/* Missing folders of storage_dir are made (0700); err names the path and the failed step.
+	 */
+	int error = agp_atomic_write_file(path, with_newline, length + 1, err, errlen);
 	free(with_newline);
-	if (error)
-		snprintf(err, errlen, "writing %s: %s", path, strerror(-error));
 	return error;
 }
 

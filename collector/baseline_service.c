@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <urcu-bp.h>
 
 #include "shm/clock.h"
 #include "shm/error.h"
@@ -76,10 +75,11 @@ static void publish_limits(struct agp_baseline_service *service)
 }
 
 int agp_baseline_service_start(struct agp_baseline_service *service,
-                               struct agp_collector *collector)
+                               struct agp_collector *collector, struct agp_exports *exports)
 {
 	memset(service, 0, sizeof(*service));
 	service->collector = collector;
+	service->exports = exports;
 	service->baseline = calloc(1, sizeof(*service->baseline));
 	if (!service->baseline)
 		return agp__error(-ENOMEM, "baseline keeper: out of memory");
@@ -122,15 +122,13 @@ static int establish_locked(struct agp_baseline_service *service, bool auto_upda
 	else
 		snprintf(err, errlen, "the collector has not published a snapshot yet");
 	agp_snapshot_read_end(snapshot);
+	/* An automatic update refreshes the baseline: established_at stays, last_updated moves. */
+	if (error == 0 && auto_update && service->baseline->established)
+		fresh->established_at_ms = service->baseline->established_at_ms;
 	if (error == 0)
 		error = agp_baseline_save(fresh, config->monitoring.storage_dir, err, errlen);
 	if (error == 0) {
-		/* An automatic update refreshes the baseline: established_at stays, last_updated
-		 * moves. */
-		if (auto_update && service->baseline->established)
-			fresh->established_at_ms = service->baseline->established_at_ms;
 		memcpy(service->baseline, fresh, sizeof(*fresh));
-		service->version++;
 		publish_limits(service);
 		uint64_t update = update_period_ns(config);
 		service->next_update_ns = update ? agp_monotonic_ns() + update : UINT64_MAX;
@@ -182,12 +180,13 @@ static int export_locked(struct agp_baseline_service *service, char *err, size_t
 	const struct agp_config *config = &service->collector->config;
 	const char *path = config->monitoring.ci_export_file;
 	const struct agp_snapshot *snapshot = agp_snapshot_read_begin(service->collector);
-	json_t *json = snapshot ? agp_ci_export(snapshot, config, service->baseline, NULL) : NULL;
+	bool published = snapshot != NULL;
+	json_t *json = published ? agp_ci_export(snapshot, config, service->baseline, NULL) : NULL;
 	agp_snapshot_read_end(snapshot);
 	if (!json) {
 		snprintf(err, errlen, "CI export %s: %s", path,
-		         snapshot ? "out of memory" : "no snapshot published yet");
-		return snapshot ? -ENOMEM : -EAGAIN;
+		         published ? "out of memory" : "no snapshot published yet");
+		return published ? -ENOMEM : -EAGAIN;
 	}
 	char *text = json_dumps(json, JSON_INDENT(2));
 	json_decref(json);
@@ -195,12 +194,10 @@ static int export_locked(struct agp_baseline_service *service, char *err, size_t
 		snprintf(err, errlen, "CI export %s: out of memory", path);
 		return -ENOMEM;
 	}
-	int error = agp_atomic_write_file(path, text, strlen(text), NULL, 0);
+	int error = agp_atomic_write_file(path, text, strlen(text), err, errlen);
 	free(text);
-	if (error)
-		snprintf(err, errlen, "CI export %s: %s", path, strerror(-error));
-	else
-		service->exports++;
+	if (error == 0)
+		service->ci_exports_written++;
 	return error;
 }
 
@@ -238,6 +235,11 @@ void agp_baseline_service_tick(struct agp_baseline_service *service)
 			service->next_update_ns = update ? now + update : UINT64_MAX;
 		}
 	}
+	/* The /metrics gauges follow the baseline (a copy is made only when it changed). */
+	if (service->exports &&
+	    agp_exports_set_baseline(
+	        service->exports, service->baseline->established ? service->baseline : NULL) != 0)
+		fprintf(stderr, "agentperfd: showing the baseline on /metrics: out of memory\n");
 	if (now >= service->next_export_ns) {
 		if (export_locked(service, err, sizeof(err)) != 0)
 			fprintf(stderr, "agentperfd: %s\n", err);
@@ -257,12 +259,4 @@ void agp_baseline_service_stop(struct agp_baseline_service *service)
 	pthread_mutex_destroy(&service->lock);
 	free(service->baseline);
 	service->baseline = NULL;
-}
-
-uint64_t agp_baseline_service_version(struct agp_baseline_service *service)
-{
-	pthread_mutex_lock(&service->lock);
-	uint64_t version = service->version;
-	pthread_mutex_unlock(&service->lock);
-	return version;
 }

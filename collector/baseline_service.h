@@ -13,6 +13,8 @@
  *  - With monitoring.ci_export_enabled: writes the CI JSON to ci_export_file
  *    every export_frequency_minutes and once more at shutdown, atomically.
  *
+ *  - It feeds the baseline to the /metrics exporter (exports.h) on each tick.
+ *
  * Threads: a mutex guards the baseline and the timers. The drain thread
  * never takes it (it sees only the RCU-published limits), so holding it
  * while computing a baseline delays other control requests, never the drain.
@@ -27,6 +29,7 @@
 
 #include "baseline.h"
 #include "collector.h"
+#include "exports.h"
 
 struct agp_baseline_service {
 	struct agp_collector *collector;
@@ -34,18 +37,20 @@ struct agp_baseline_service {
 	struct agp_baseline *baseline; /* heap: the struct is large; ->established says if any */
 	uint64_t next_update_ns;       /* CLOCK_MONOTONIC deadlines */
 	uint64_t next_export_ns;
-	bool limits_unresolved; /* some bounded metric was not registered yet: retry */
-	uint64_t updates;       /* auto-updates that established a baseline */
-	uint64_t exports;       /* CI files written */
-	uint64_t version;       /* bumped whenever the baseline changes (under lock) */
+	bool limits_unresolved;      /* some bounded metric was not registered yet: retry */
+	struct agp_exports *exports; /* the /metrics gauges, fed from the tick; NULL: none */
+	uint64_t updates;            /* auto-updates that established a baseline */
+	uint64_t ci_exports_written; /* CI files written */
 };
 
 /*
- * Loads the baseline and publishes its limits. 0; or a negative errno with
- * a message (agp_last_error()) that names baseline.json and the broken key.
+ * Loads the baseline and publishes its limits; exports (or NULL) gets the
+ * baseline for its /metrics gauges on every tick. 0; or a negative errno
+ * with a message (agp_last_error()) that names baseline.json and the broken
+ * key.
  */
 int agp_baseline_service_start(struct agp_baseline_service *service,
-                               struct agp_collector *collector);
+                               struct agp_collector *collector, struct agp_exports *exports);
 
 /* Periodic work (auto-update, CI export); cheap when nothing is due. */
 void agp_baseline_service_tick(struct agp_baseline_service *service);
@@ -67,9 +72,6 @@ int agp_baseline_service_establish(struct agp_baseline_service *service,
 
 /* Copies the current baseline: 0, or -ENOENT when none is established. Thread-safe. */
 int agp_baseline_service_get(struct agp_baseline_service *service, struct agp_baseline *out);
-
-/* The baseline's version: it changes whenever the baseline does (cheap; takes the lock). */
-uint64_t agp_baseline_service_version(struct agp_baseline_service *service);
 
 /* Writes the CI export file now (atomically). 0 or a negative errno with a message in err. */
 int agp_baseline_service_export_ci(struct agp_baseline_service *service, char *err, size_t errlen);

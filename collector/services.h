@@ -18,7 +18,6 @@ struct agp_services {
 	struct agp_exports_options export_options; /* set by the caller before start */
 	struct agp_exports exports;
 	struct agp_baseline_service baseline; /* baseline keeper and CI export */
-	uint64_t baseline_version; /* the version the exports were last given */
 };
 
 int agp_services_start(struct agp_services *services, struct agp_collector *collector);

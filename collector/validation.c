@@ -2,8 +2,8 @@
  * Validation, the CI export and the report (see validation.h and
  * docs/analysis.md for every figure's convention).
  *
- * Everything here reads one immutable snapshot: the caller holds
- * rcu_read_lock() (or owns the snapshot) for the duration of a call.
+ * Everything here reads one immutable snapshot: the caller holds it
+ * (agp_snapshot_read_begin .. _end, or owns it) for the duration of a call.
  * Figures in the seed's keys are in milliseconds (MB for memory); the
  * additions say their unit beside the value.
  */
@@ -17,6 +17,7 @@
 
 #include "hdr_histogram.h"
 #include "level.h"
+#include "sparse_hist.h"
 
 #define NS_PER_MS    1e6
 #define BYTES_PER_MB 1048576.0
@@ -509,13 +510,6 @@ static json_t *percent_change(double now, double before)
  * Trend of one metric: its newest closed window with samples against every
  * closed window before it, by p95 (and mean for reference).
  */
-/* Whether a closed window holds any sample (its encoding's summary says). */
-static bool window_has_samples(const struct agp_sparse_hist *window)
-{
-	struct agp_sparse_summary summary;
-	return window && agp_sparse_hist_summary(window, &summary) == 0 && summary.total_count > 0;
-}
-
 static json_t *metric_trend(const struct agp_snapshot *snapshot, struct agp_hdr *scratch,
                             const char *metric)
 {
@@ -528,8 +522,9 @@ static json_t *metric_trend(const struct agp_snapshot *snapshot, struct agp_hdr 
 		/* The series' last window is the open one: only closed windows are compared. */
 		for (size_t w = 0; w + 1 < series->window_count; w++) {
 			const struct agp_snapshot_window *window = &series->windows[w];
-			if (window_has_samples(window->raw) &&
-			    (!any || window->start_ns > last_start)) {
+			struct agp_sparse_summary summary;
+			if (window->raw && agp_sparse_hist_summary(window->raw, &summary) == 0 &&
+			    summary.total_count > 0 && (!any || window->start_ns > last_start)) {
 				last_start = window->start_ns;
 				last_end = window->end_ns;
 				any = true;
