@@ -64,7 +64,9 @@ static uint64_t get_be64(const uint8_t *p)
 
 static size_t zigzag_put(uint8_t *p, int64_t signed_value)
 {
-	uint64_t v = ((uint64_t)signed_value << 1) ^ (uint64_t)(signed_value >> 63);
+	/* All ones for a negative value, zero otherwise: no implementation-defined signed shift. */
+	uint64_t sign = signed_value < 0 ? UINT64_MAX : 0;
+	uint64_t v = ((uint64_t)signed_value << 1) ^ sign;
 	size_t n = 0;
 
 	/* Eight 7-bit groups with continuation bits; a ninth byte carries the last 8 bits. */
