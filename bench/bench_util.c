@@ -28,6 +28,12 @@ double agp_bench_median(double *values, int count)
 	return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2;
 }
 
+double agp_bench_percentile(double *values, int count, double p)
+{
+	qsort(values, (size_t)count, sizeof(*values), compare_double);
+	return values[(int)(p * (count - 1) + 0.5)];
+}
+
 /* The same 32 bytes as struct agp_record. */
 struct floor_record {
 	uint64_t timestamp, value, task, sequence;

@@ -12,6 +12,9 @@ uint64_t agp_bench_now_ns(void);
 /* Median of count values (sorts them in place). */
 double agp_bench_median(double *values, int count);
 
+/* The value at fraction p (0..1) of count values by nearest rank (sorts them in place). */
+double agp_bench_percentile(double *values, int count, double p);
+
 /*
  * The floor for cross-process throughput: records per second that one
  * producer process pushes through a raw ck_ring SPSC ring of 32-byte

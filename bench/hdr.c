@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "collector/hdr_histogram.h"
 
 #define HOUR_NS INT64_C(3600000000000)
@@ -30,25 +31,8 @@
 static const double issue_record_ns = 2.2, issue_p99_us = 1.8, issue_mean_us = 74,
                     issue_merge_us = 48, issue_memory_bytes = 270e3;
 
-static double now_ns(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
 
@@ -193,20 +177,20 @@ int main(int argc, char **argv)
 	/* Record: the same 1M values again per trial into the full histograms, the three
 	 * variants alternating so that they share whatever else the machine is doing. */
 	for (int k = 0; k < TRIALS; k++) {
-		double t0 = now_ns();
+		double t0 = (double)agp_bench_now_ns();
 
 		record_each(h, values, CHUNK);
-		ours_rec[k] = (now_ns() - t0) / CHUNK;
-		t0 = now_ns();
+		ours_rec[k] = ((double)agp_bench_now_ns() - t0) / CHUNK;
+		t0 = (double)agp_bench_now_ns();
 		plain_record_each(&ref, floor_layout, values, CHUNK);
-		floor_rec[k] = (now_ns() - t0) / CHUNK;
-		t0 = now_ns();
+		floor_rec[k] = ((double)agp_bench_now_ns() - t0) / CHUNK;
+		t0 = (double)agp_bench_now_ns();
 		agp_hdr_record_values(batch, values, CHUNK);
-		batch_rec[k] = (now_ns() - t0) / CHUNK;
+		batch_rec[k] = ((double)agp_bench_now_ns() - t0) / CHUNK;
 	}
-	rec_ns = median(ours_rec, TRIALS);
-	rec_floor = median(floor_rec, TRIALS);
-	rec_batch = median(batch_rec, TRIALS);
+	rec_ns = agp_bench_median(ours_rec, TRIALS);
+	rec_floor = agp_bench_median(floor_rec, TRIALS);
+	rec_batch = agp_bench_median(batch_rec, TRIALS);
 	if (memcmp(batch->counts, h->counts, (size_t)h->cfg.counts_len * sizeof(int64_t)) ||
 	    batch->sum != h->sum || batch->sum_squares != h->sum_squares) {
 		fprintf(stderr, "bench_hdr: batch recording disagrees with single recording\n");
@@ -215,17 +199,17 @@ int main(int argc, char **argv)
 
 	/* value_at_percentile(99). */
 	for (int k = 0; k < TRIALS; k++) {
-		double t0 = now_ns();
+		double t0 = (double)agp_bench_now_ns();
 		for (int q = 0; q < queries; q++)
 			keep_i(agp_hdr_value_at_percentile(h, 99.0));
-		t[k] = (now_ns() - t0) / queries;
-		t0 = now_ns();
+		t[k] = ((double)agp_bench_now_ns() - t0) / queries;
+		t0 = (double)agp_bench_now_ns();
 		for (int q = 0; q < queries / 10; q++)
 			keep_i(plain_percentile(&ref, floor_layout, 99.0));
-		f[k] = (now_ns() - t0) / (queries / 10);
+		f[k] = ((double)agp_bench_now_ns() - t0) / (queries / 10);
 	}
-	p99_ns = median(t, TRIALS);
-	p99_floor = median(f, TRIALS);
+	p99_ns = agp_bench_median(t, TRIALS);
+	p99_floor = agp_bench_median(f, TRIALS);
 	if (agp_hdr_value_at_percentile(h, 99.0) != plain_percentile(&ref, floor_layout, 99.0)) {
 		fprintf(stderr, "bench_hdr: p99 disagrees with the reference walk\n");
 		return 1;
@@ -233,38 +217,38 @@ int main(int argc, char **argv)
 
 	/* Mean: exact O(1), the midpoint convention over occupied blocks, and the full walk. */
 	for (int k = 0; k < TRIALS; k++) {
-		double t0 = now_ns();
+		double t0 = (double)agp_bench_now_ns();
 		for (int q = 0; q < queries * 100; q++)
 			keep_d(agp_hdr_mean(h));
-		t[k] = (now_ns() - t0) / (queries * 100);
-		t0 = now_ns();
+		t[k] = ((double)agp_bench_now_ns() - t0) / (queries * 100);
+		t0 = (double)agp_bench_now_ns();
 		for (int q = 0; q < 20; q++)
 			keep_d(plain_mean(&ref, floor_layout));
-		f[k] = (now_ns() - t0) / 20;
+		f[k] = ((double)agp_bench_now_ns() - t0) / 20;
 	}
-	mean_ns = median(t, TRIALS);
-	mean_floor = median(f, TRIALS);
+	mean_ns = agp_bench_median(t, TRIALS);
+	mean_floor = agp_bench_median(f, TRIALS);
 	for (int k = 0; k < TRIALS; k++) {
-		double t0 = now_ns();
+		double t0 = (double)agp_bench_now_ns();
 		for (int q = 0; q < 20; q++)
 			keep_d(agp_hdr_mean_equivalent(h));
-		t[k] = (now_ns() - t0) / 20;
+		t[k] = ((double)agp_bench_now_ns() - t0) / 20;
 	}
-	mean_eq_ns = median(t, TRIALS);
+	mean_eq_ns = agp_bench_median(t, TRIALS);
 
 	/* Merge the 30M histogram into another of the same layout. */
 	for (int k = 0; k < TRIALS; k++) {
-		double t0 = now_ns();
+		double t0 = (double)agp_bench_now_ns();
 		for (int q = 0; q < 20; q++)
 			agp_hdr_merge(dst, h);
-		t[k] = (now_ns() - t0) / 20;
-		t0 = now_ns();
+		t[k] = ((double)agp_bench_now_ns() - t0) / 20;
+		t0 = (double)agp_bench_now_ns();
 		for (int q = 0; q < 20; q++)
 			plain_merge(&ref_dst, &ref, h->cfg.counts_len);
-		f[k] = (now_ns() - t0) / 20;
+		f[k] = ((double)agp_bench_now_ns() - t0) / 20;
 	}
-	merge_ns = median(t, TRIALS);
-	merge_floor = median(f, TRIALS);
+	merge_ns = agp_bench_median(t, TRIALS);
+	merge_floor = agp_bench_median(f, TRIALS);
 
 	{
 		int occupied = 0;

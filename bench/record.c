@@ -33,6 +33,8 @@
 
 #include <agentperf/agentperf.h>
 
+#include "bench_util.h"
+
 #include "shm/clock.h"
 #include "shm/consumer.h"
 #include "shm/error.h"
@@ -47,25 +49,8 @@
 #define RING_CAPACITY 8192u
 #define DRAIN_BATCH   1024
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
-static int compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
-/* Sorts values in place: values[0] and values[count - 1] are then the extremes. */
-static double median(double *values, int count)
-{
-	qsort(values, (size_t)count, sizeof(double), compare_double);
-	return values[count / 2];
-}
 
 static void die(const char *what, int error)
 {
@@ -79,23 +64,23 @@ static volatile uint64_t sink;
 
 static double trial_rdtsc(void)
 {
-	uint64_t sum = 0, start = now_ns();
+	uint64_t sum = 0, start = agp_bench_now_ns();
 	for (int i = 0; i < FLOOR_OPS; i++)
 		sum += __rdtsc();
-	uint64_t elapsed = now_ns() - start;
+	uint64_t elapsed = agp_bench_now_ns() - start;
 	sink = sum;
 	return (double)elapsed / FLOOR_OPS;
 }
 
 static double trial_clock_gettime(void)
 {
-	uint64_t sum = 0, start = now_ns();
+	uint64_t sum = 0, start = agp_bench_now_ns();
 	for (int i = 0; i < FLOOR_OPS; i++) {
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		sum += (uint64_t)ts.tv_nsec;
 	}
-	uint64_t elapsed = now_ns() - start;
+	uint64_t elapsed = agp_bench_now_ns() - start;
 	sink = sum;
 	return (double)elapsed / FLOOR_OPS;
 }
@@ -118,14 +103,14 @@ static double trial_ck_enqueue(struct ck_ring *ring, struct bench_record *buffer
 	uint64_t elapsed = 0;
 	struct bench_record record = {0}, out;
 	for (int b = 0; b < BATCHES; b++) {
-		uint64_t start = now_ns();
+		uint64_t start = agp_bench_now_ns();
 		for (int i = 0; i < BATCH; i++) {
 			record.timestamp = __rdtsc();
 			record.value = i;
 			record.sequence = (uint32_t)i;
 			ck_ring_enqueue_spsc_bench(ring, buffer, &record);
 		}
-		elapsed += now_ns() - start;
+		elapsed += agp_bench_now_ns() - start;
 		while (ck_ring_dequeue_spsc_bench(ring, buffer, &out))
 			;
 	}
@@ -165,10 +150,10 @@ static double trial_record(agp_agent *agent, struct local_consumer *c)
 {
 	uint64_t elapsed = 0;
 	for (int b = 0; b < BATCHES; b++) {
-		uint64_t start = now_ns();
+		uint64_t start = agp_bench_now_ns();
 		for (int i = 0; i < BATCH; i++)
 			agp_record(agent, AGP_METRIC_TASK_EXECUTION_TIME, i, 1);
-		elapsed += now_ns() - start;
+		elapsed += agp_bench_now_ns() - start;
 		drain_all(c);
 	}
 	return (double)elapsed / FLOOR_OPS;
@@ -178,11 +163,11 @@ static double trial_timer(agp_agent *agent, struct local_consumer *c)
 {
 	uint64_t elapsed = 0;
 	for (int b = 0; b < BATCHES; b++) {
-		uint64_t start = now_ns();
+		uint64_t start = agp_bench_now_ns();
 		for (int i = 0; i < BATCH; i++) {
 			AGP_TIMER_SCOPE(agent, AGP_METRIC_COORDINATION_OVERHEAD, 1);
 		}
-		elapsed += now_ns() - start;
+		elapsed += agp_bench_now_ns() - start;
 		drain_all(c);
 	}
 	return (double)elapsed / FLOOR_OPS;
@@ -269,8 +254,8 @@ static double trial_cross_agp(const char *deployment, struct local_consumer *c,
 	struct agp_slot *slot = agp_segment_slot(&c->segment, index);
 	agp_ring_consumer_init(&c->consumer, index,
 	                       atomic_load_explicit(&slot->generation, memory_order_relaxed));
-	uint64_t limit = UINT64_MAX, received = 0, start = now_ns(), elapsed;
-	while ((elapsed = now_ns() - start) < CROSS_NS)
+	uint64_t limit = UINT64_MAX, received = 0, start = agp_bench_now_ns(), elapsed;
+	while ((elapsed = agp_bench_now_ns() - start) < CROSS_NS)
 		received += agp_ring_drain_spsc(&c->segment, &c->metrics, &c->consumer, limit,
 		                                c->out, DRAIN_BATCH);
 	stop_producer(control, pid);
@@ -291,8 +276,8 @@ static double trial_cross_ck(struct control *control, int retry)
 	pid_t pid = start_ck_producer(control);
 	wait_ready(control);
 	struct bench_record out;
-	uint64_t received = 0, start = now_ns(), elapsed, sum = 0;
-	while ((elapsed = now_ns() - start) < CROSS_NS) {
+	uint64_t received = 0, start = agp_bench_now_ns(), elapsed, sum = 0;
+	while ((elapsed = agp_bench_now_ns() - start) < CROSS_NS) {
 		/* Dequeue up to DRAIN_BATCH at a time, checking the clock as often as the agp loop.
 		 */
 		for (int i = 0; i < DRAIN_BATCH; i++) {
@@ -315,7 +300,7 @@ static void print_cost(const char *what, const double *values, const double *flo
 		sorted[t] = values[t];
 		ratio[t] = floor ? values[t] / floor[t] : 1;
 	}
-	double m_value = median(sorted, TRIALS), m_ratio = median(ratio, TRIALS);
+	double m_value = agp_bench_median(sorted, TRIALS), m_ratio = agp_bench_median(ratio, TRIALS);
 	printf("  %-44s %8.2f ns", what, m_value);
 	if (floor)
 		printf("  %.2fx rdtsc", m_ratio);
@@ -330,8 +315,8 @@ static void print_rates(double *agp, double *ck, const char *target)
 	double ratio[TRIALS];
 	for (int t = 0; t < TRIALS; t++)
 		ratio[t] = agp[t] / ck[t];
-	double m_ratio = median(ratio, TRIALS);
-	double m_agp = median(agp, TRIALS), m_ck = median(ck, TRIALS);
+	double m_ratio = agp_bench_median(ratio, TRIALS);
+	double m_agp = agp_bench_median(agp, TRIALS), m_ck = agp_bench_median(ck, TRIALS);
 	printf("    %-42s %8.1f M samples/s  (trials %.1f..%.1f)\n",
 	       "agp_record -> agp_ring_drain_spsc", m_agp / 1e6, agp[0] / 1e6,
 	       agp[TRIALS - 1] / 1e6);

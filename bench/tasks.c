@@ -17,6 +17,8 @@
  */
 #include <agentperf/task.h>
 
+#include "bench_util.h"
+
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -36,30 +38,9 @@
 #define SEED_LOW_MS  0.10
 #define SEED_HIGH_MS 0.43
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
-static int compare_doubles(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
-static double percentile(double *values, size_t count, double p)
-{
-	qsort(values, count, sizeof(double), compare_doubles);
-	size_t index = (size_t)(p * (double)(count - 1) + 0.5);
-	return values[index];
-}
 
-static double median_of(double *values, size_t count)
-{
-	return percentile(values, count, 0.5);
-}
 
 /* ---- the floor: futex ping-pong between two processes ---- */
 
@@ -96,20 +77,20 @@ static void futex_round_trips(size_t trips, unsigned gap_us, double *p50_us, dou
 		for (size_t i = 0; i < trips; i++, k++) {
 			if (gap_us)
 				usleep(gap_us);
-			uint64_t start = now_ns();
+			uint64_t start = agp_bench_now_ns();
 			futex_store_wake(word, 2 * k + 1);
 			futex_wait_value(word, 2 * k + 1);
-			samples[i] = (double)(now_ns() - start) / 1e3;
+			samples[i] = (double)(agp_bench_now_ns() - start) / 1e3;
 		}
-		p50s[trial] = percentile(samples, trips, 0.50);
-		p99s[trial] = percentile(samples, trips, 0.99);
+		p50s[trial] = agp_bench_percentile(samples, (int)(trips), 0.50);
+		p99s[trial] = agp_bench_percentile(samples, (int)(trips), 0.99);
 	}
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	munmap((void *)word, 4096);
 	free(samples);
-	*p50_us = median_of(p50s, TRIALS);
-	*p99_us = median_of(p99s, TRIALS);
+	*p50_us = agp_bench_median(p50s, (int)(TRIALS));
+	*p99_us = agp_bench_median(p99s, (int)(TRIALS));
 }
 
 /* ---- tasks ---- */
@@ -138,9 +119,9 @@ static void measure_trips(const char *agent, size_t trips, unsigned gap_us,
 			if (gap_us)
 				usleep(gap_us);
 			struct agp_task_result result;
-			uint64_t start = now_ns();
+			uint64_t start = agp_bench_now_ns();
 			agp_task(agent, "x", "", &result);
-			uint64_t end = now_ns();
+			uint64_t end = agp_bench_now_ns();
 			if (!result.success)
 				figures->failures++;
 			round_trip[i] = (double)(end - start) / 1e3;
@@ -149,16 +130,16 @@ static void measure_trips(const char *agent, size_t trips, unsigned gap_us,
 			agp_task_result_free(&result);
 		}
 		cmean[trial] = sum / (double)trips;
-		c50[trial] = percentile(coordination, trips, 0.50);
-		c99[trial] = percentile(coordination, trips, 0.99);
-		r50[trial] = percentile(round_trip, trips, 0.50);
-		r99[trial] = percentile(round_trip, trips, 0.99);
+		c50[trial] = agp_bench_percentile(coordination, (int)(trips), 0.50);
+		c99[trial] = agp_bench_percentile(coordination, (int)(trips), 0.99);
+		r50[trial] = agp_bench_percentile(round_trip, (int)(trips), 0.50);
+		r99[trial] = agp_bench_percentile(round_trip, (int)(trips), 0.99);
 	}
-	figures->coordination_p50 = median_of(c50, TRIALS);
-	figures->coordination_p99 = median_of(c99, TRIALS);
-	figures->coordination_mean = median_of(cmean, TRIALS);
-	figures->round_trip_p50 = median_of(r50, TRIALS);
-	figures->round_trip_p99 = median_of(r99, TRIALS);
+	figures->coordination_p50 = agp_bench_median(c50, (int)(TRIALS));
+	figures->coordination_p99 = agp_bench_median(c99, (int)(TRIALS));
+	figures->coordination_mean = agp_bench_median(cmean, (int)(TRIALS));
+	figures->round_trip_p50 = agp_bench_median(r50, (int)(TRIALS));
+	figures->round_trip_p99 = agp_bench_median(r99, (int)(TRIALS));
 	free(coordination);
 	free(round_trip);
 }
@@ -169,18 +150,18 @@ static double tasks_per_second(const char *agent, size_t count)
 	struct agp_task_result *results = malloc(count * sizeof(*results));
 	double rates[TRIALS];
 	for (int trial = 0; trial < TRIALS; trial++) {
-		uint64_t start = now_ns();
+		uint64_t start = agp_bench_now_ns();
 		for (size_t i = 0; i < count; i++)
 			handles[i] = agp_task_submit(agent, "x", "");
 		agp_task_wait_all(handles, count, results);
-		uint64_t end = now_ns();
+		uint64_t end = agp_bench_now_ns();
 		for (size_t i = 0; i < count; i++)
 			agp_task_result_free(&results[i]);
 		rates[trial] = (double)count / ((double)(end - start) / 1e9);
 	}
 	free(handles);
 	free(results);
-	return median_of(rates, TRIALS);
+	return agp_bench_median(rates, (int)(TRIALS));
 }
 
 static void write_agent(const char *dir, const char *id, const char *runner, unsigned workers)
