@@ -262,8 +262,9 @@ static void assert_accounted(const json_t *counts, const char *written_key)
 	int64_t parts = num(counts, "aggregated") + num(counts, "invalid") +
 	                num(counts, "dropped") + num(counts, "pending") + num(counts, "earlier");
 	if (written != parts)
-		fail_msg("written %lld != aggregated + invalid + dropped + pending + earlier = %lld",
-		         (long long)written, (long long)parts);
+		fail_msg(
+		    "written %lld != aggregated + invalid + dropped + pending + earlier = %lld",
+		    (long long)written, (long long)parts);
 }
 
 /* Waits until the daemon has aggregated `target` samples in all (it never exceeds it here). */
@@ -327,8 +328,8 @@ static void accounting_kill_and_reclaim(void **state)
 	daemon_pid = start_daemon(false); /* the segment outlives this daemon: agents stay */
 	/* One after the other, so that they take slots 0, 1, 2 in order. */
 	struct agent_proc victim, reviewer;
-	agent_start(&survivor, "worker", "a1", 0, MS);      /* coordination_overhead 1..1000 ms */
-	agent_start(&victim, "worker", "b1", 0, MS / 10);   /* 0.1 ms steps */
+	agent_start(&survivor, "worker", "a1", 0, MS);        /* coordination_overhead 1..1000 ms */
+	agent_start(&victim, "worker", "b1", 0, MS / 10);     /* 0.1 ms steps */
 	agent_start(&reviewer, "reviewer", "c1", 1, 10 * MS); /* task_execution_time */
 	agent_record(&survivor, 1000);
 	agent_record(&victim, 700);
@@ -373,7 +374,7 @@ static void accounting_kill_and_reclaim(void **state)
 	int64_t victim_slot = num(dead, "slot");
 	int64_t victim_written = num(dead, "samples");
 	int64_t victim_aggregated = num(dead, "aggregated");
-	assert_true(victim_written > 700); /* it did record after the first batch */
+	assert_true(victim_written > 700);         /* it did record after the first batch */
 	assert_int_equal(num(dead, "pending"), 0); /* drained to the last record */
 	assert_int_equal(num(dead, "invalid"), 0);
 	assert_accounted(dead, "samples");
@@ -473,9 +474,9 @@ static void hlog_and_hgrm_from_daemon(void **state)
 	/* stats --hgrm: the daemon's percentile iteration (verb percentiles), row by row. */
 	assert_int_equal(
 	    cli(&text, "stats --hgrm --metric coordination_overhead --agent-type worker"), 0);
-	json_t *points = control("percentiles", json_pack("{s:s, s:s}", "metric",
-	                                                  "coordination_overhead", "agent_type",
-	                                                  "worker"));
+	json_t *points =
+	    control("percentiles", json_pack("{s:s, s:s}", "metric", "coordination_overhead",
+	                                     "agent_type", "worker"));
 	json_t *list = json_object_get(points, "points");
 	assert_true(json_array_size(list) > 10);
 	char *line = strstr(text, "\n\n");
@@ -569,8 +570,8 @@ static void baseline_across_restart(void **state)
 }
 
 /* Starts agentperfd expecting a refusal; returns its exit status and stderr in out. */
-static int refused_start(const char *config, const char *variable, const char *value,
-                         char *out, size_t len)
+static int refused_start(const char *config, const char *variable, const char *value, char *out,
+                         size_t len)
 {
 	char log[128];
 	snprintf(log, sizeof(log), "%s/refused.log", folder);
