@@ -356,7 +356,15 @@ static void accounting_kill_and_reclaim(void **state)
 	char reply[64];
 	agent_say(&victim, "spin", reply, sizeof(reply));
 	assert_string_equal(reply, "spinning\n");
-	sleep_ms(30);
+	/* Killed once the daemon has seen it record past its first batch: truly mid-run. */
+	for (int waited = 0; waited < 3000; waited += 10) {
+		json_t *entry = agent_entry(victim.pid);
+		int64_t written = entry ? num(entry, "samples") : 0;
+		json_decref(entry);
+		if (written > 700)
+			break;
+		sleep_ms(10);
+	}
 	pid_t victim_pid = victim.pid;
 	agent_end(&victim, true);
 	json_t *dead = NULL;
@@ -517,6 +525,10 @@ static void baseline_across_restart(void **state)
 	json_decref(shown);
 	assert_true(num(baseline_before, "samples_count") >= 1000);
 
+	/* The table from the daemon now, to compare with its files after the stop. */
+	char *table_live, *table_files;
+	assert_int_equal(cli(&table_live, "stats --hgrm --metric coordination_overhead"), 0);
+
 	assert_int_equal(stop_daemon(daemon_pid), 0); /* a clean stop */
 	daemon_pid = -1;
 	char log[128], *text;
@@ -527,6 +539,15 @@ static void baseline_across_restart(void **state)
 	buffer[length] = '\0';
 	pclose(pipe);
 	assert_non_null(strstr(buffer, "final drain"));
+	/* The stop wrote the open window too: the files hold everything the daemon showed. */
+	assert_int_equal(cli(&table_files,
+	                     "stats --hgrm --metric coordination_overhead --storage "
+	                     "%s/storage",
+	                     folder),
+	                 0);
+	assert_string_equal(table_files, table_live);
+	free(table_live);
+	free(table_files);
 
 	/* With no collector, the survivor's samples wait in its ring. */
 	agent_record(&survivor, 500);
