@@ -41,6 +41,7 @@ static const char hlog_help[] =
     "                   retained window, the open one included)\n"
     "  --storage DIR    the storage folder of --files (implies it; default:\n"
     "                   monitoring.storage_dir of ./.codexplus/performance/config.json)\n"
+    "  --json           accepted; the output is the .hlog text either way\n"
     "Exit status: 0 ok, 1 no matching interval or a collector error, 2 usage error,\n"
     "3 collector unreachable.\n";
 
@@ -51,7 +52,7 @@ static const char hgrm_help[] =
     "hdr_percentiles_print and the plotters read it) of metric M merged over the selected\n"
     "series and intervals: durations in milliseconds, bytes as bytes. Percentiles follow\n"
     "HdrHistogram_c (docs/hdr.md). --window D is the last D (30s, 5m, 2h); the other options\n"
-    "are those of `agentperf hlog`.\n"
+    "are those of `agentperf hlog`; --json is accepted, the output is the table either way.\n"
     "Exit status: 0 ok, 1 no matching interval or a collector error, 2 usage error,\n"
     "3 collector unreachable.\n";
 
