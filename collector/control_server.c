@@ -40,6 +40,7 @@
 #include "alert_sink.h"
 #include "control_path.h"
 #include "hdr_histogram.h"
+#include "hlog_export.h"
 #include "level.h"
 #include "protocol.h"
 #include "shm/error.h"
@@ -358,18 +359,18 @@ static void verb_status(struct agp_control_server *server, const struct agp_snap
 	const struct agp_snapshot_totals *t = &snapshot->totals;
 	answer->result = json_pack(
 	    "{s:s, s:i, s:s, s:i, s:f, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:o, s:s, s:I}",
+	    "s:I, s:o, s:s, s:I}",
 	    "deployment", snapshot->deployment, "pid", (int)snapshot->collector_pid, "version",
 	    AGP_COLLECTOR_VERSION, "protocol", AGP_PROTOCOL_VERSION, "uptime_s",
 	    (double)(snapshot->taken_ns - snapshot->collector_started_ns) / 1e9, "agents_live",
 	    (json_int_t)t->agents_live, "agents", (json_int_t)snapshot->agent_count,
 	    "samples_per_second", t->samples_per_second, "written", (json_int_t)t->written,
 	    "aggregated", (json_int_t)t->aggregated, "invalid", (json_int_t)t->invalid, "dropped",
-	    (json_int_t)t->dropped, "pending", (json_int_t)t->pending, "alerts",
-	    (json_int_t)t->alerts, "quarantined_slots", (json_int_t)t->quarantined_slots,
-	    "snapshot_generation", (json_int_t)snapshot->generation, "health",
-	    overall_health(server, snapshot), "socket", server->path, "taken_wall_ms",
-	    (json_int_t)snapshot->taken_wall_ms);
+	    (json_int_t)t->dropped, "pending", (json_int_t)t->pending, "earlier",
+	    (json_int_t)t->earlier, "alerts", (json_int_t)t->alerts, "quarantined_slots",
+	    (json_int_t)t->quarantined_slots, "snapshot_generation",
+	    (json_int_t)snapshot->generation, "health", overall_health(server, snapshot), "socket",
+	    server->path, "taken_wall_ms", (json_int_t)snapshot->taken_wall_ms);
 }
 
 static void verb_agents(struct agp_control_server *server, const struct agp_snapshot *snapshot,
@@ -382,18 +383,18 @@ static void verb_agents(struct agp_control_server *server, const struct agp_snap
 		const struct agp_snapshot_agent *agent = &snapshot->agents[a];
 		json_array_append_new(
 		    list,
-		    json_pack("{s:s, s:s, s:i, s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
-		              "name", agent->name, "type", agent->type, "pid", (int)agent->pid,
-		              "slot", (int)agent->slot, "state", agp_agent_state_name(agent->state),
-		              "quarantined", agent->quarantined, "samples",
-		              (json_int_t)agent->written, "aggregated",
-		              (json_int_t)agent->aggregated, "invalid", (json_int_t)agent->invalid,
-		              "dropped", (json_int_t)agent->dropped, "pending",
-		              (json_int_t)agent->pending, "rate", agent->samples_per_second,
-		              "age_s",
-		              agent->first_seen_ns && snapshot->taken_ns > agent->first_seen_ns
-		                  ? (double)(snapshot->taken_ns - agent->first_seen_ns) / 1e9
-		                  : 0.0));
+		    json_pack(
+		        "{s:s, s:s, s:i, s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
+		        "name", agent->name, "type", agent->type, "pid", (int)agent->pid, "slot",
+		        (int)agent->slot, "state", agp_agent_state_name(agent->state),
+		        "quarantined", agent->quarantined, "samples", (json_int_t)agent->written,
+		        "aggregated", (json_int_t)agent->aggregated, "invalid",
+		        (json_int_t)agent->invalid, "dropped", (json_int_t)agent->dropped,
+		        "pending", (json_int_t)agent->pending, "earlier",
+		        (json_int_t)agent->earlier, "rate", agent->samples_per_second, "age_s",
+		        agent->first_seen_ns && snapshot->taken_ns > agent->first_seen_ns
+		            ? (double)(snapshot->taken_ns - agent->first_seen_ns) / 1e9
+		            : 0.0));
 	}
 	answer->result = json_pack("{s:o}", "agents", list);
 }
@@ -673,6 +674,41 @@ static void verb_config_show(struct agp_control_server *server, const struct agp
 	answer->result = agp_config_to_json(&server->collector->config, AGP_CONFIG_JSON_ALL);
 }
 
+/*
+ * The interval log of the running collector: every window of the (agent type, metric) series
+ * in [now - window_s, now], the open one included, as one .hlog text (hlog_export.h). Unlike the
+ * files the log service writes, this covers the window that has not closed yet.
+ */
+static void verb_hlog(struct agp_control_server *server, const struct agp_snapshot *snapshot,
+                      const json_t *args, struct answer *answer)
+{
+	static const char *const allowed[] = {"metric", "window_s", NULL};
+	struct args_error err = {{0}};
+	const char *metric = NULL;
+	double window_s = 0;
+	if (check_arg_keys(args, allowed, "hlog", &err) ||
+	    arg_string(args, "metric", &metric, &err) ||
+	    arg_number(args, "window_s", 0, &window_s, &err)) {
+		answer_error(answer, -EINVAL, "%s", err.message);
+		return;
+	}
+	const struct agp_collector_options *o = &server->collector->options;
+	size_t length = 0;
+	char *text = agp_hlog_export_layout(snapshot, metric, window_since(snapshot, window_s),
+	                                    o->histogram_lowest, o->histogram_highest,
+	                                    o->histogram_significant_figures, &length);
+	if (!text) {
+		answer_error(answer, -ENOMEM, "%s", agp_last_error());
+		return;
+	}
+	size_t intervals = 0;
+	for (const char *line = text; (line = strstr(line, "\nTag=")) != NULL; line++)
+		intervals++;
+	answer->result = json_pack("{s:s%, s:I, s:f}", "hlog", text, length, "intervals",
+	                           (json_int_t)intervals, "window_s", window_s);
+	free(text);
+}
+
 typedef void (*verb_handler)(struct agp_control_server *server, const struct agp_snapshot *snapshot,
                              const json_t *args, struct answer *answer);
 
@@ -691,6 +727,7 @@ static const struct {
     [AGP_VERB_REPORT] = {verb_report, true},
     [AGP_VERB_ALERTS] = {verb_alerts, true},
     [AGP_VERB_CONFIG_SHOW] = {verb_config_show, false},
+    [AGP_VERB_HLOG] = {verb_hlog, true},
 };
 
 static void answer_request(struct agp_control_server *server, const struct agp_request *request,

@@ -100,17 +100,17 @@ check reviewer/task_execution_time 20003
 check worker/memory_usage 7
 
 # `agentperf hlog --metric` exports the same intervals (re-based), `stats --hgrm` the same totals.
-CLI="$BUILD/tests/hlog_cli"
-"$CLI" hlog --metric task_execution_time >export.hlog || fail "agentperf hlog"
+CLI="$BUILD/tools/agentperf" # --files: the daemon has stopped; its logs remain
+"$CLI" hlog --files --metric task_execution_time >export.hlog || fail "agentperf hlog"
 [ "$(grep -c '^Tag=' export.hlog)" = "$(grep -c '^Tag=reviewer/task_execution_time' "$LOG")" ] ||
 	fail "agentperf hlog --metric selected other intervals"
 [ "$("$BUILD/tests/hlog_stats" export.hlog reviewer/task_execution_time)" = \
 	"$("$BUILD/tests/hlog_stats" "$LOG" reviewer/task_execution_time)" ] || fail "export differs"
 java -cp "$JAR" org.HdrHistogram.HistogramLogProcessor -i export.hlog -tag reviewer/task_execution_time \
 	-outputValueUnitRatio 1 -csv -o java_export >/dev/null 2>&1 || fail "Java cannot read the export"
-[ "$("$CLI" hlog --since 1d | grep -c '^Tag=')" = "$(grep -c '^Tag=' "$LOG")" ] || fail "--since 1d"
-"$CLI" hlog --since "$(($(date +%s) + 3600))" >/dev/null 2>&1 && fail "--since in the future selected intervals"
-"$CLI" stats --hgrm --metric coordination_overhead >table.hgrm || fail "stats --hgrm"
+[ "$("$CLI" hlog --files --since 1d | grep -c '^Tag=')" = "$(grep -c '^Tag=' "$LOG")" ] || fail "--since 1d"
+"$CLI" hlog --files --since "$(($(date +%s) + 3600))" >/dev/null 2>&1 && fail "--since in the future selected intervals"
+"$CLI" stats --hgrm --files --metric coordination_overhead >table.hgrm || fail "stats --hgrm"
 grep -q 'Total count    =         6007' table.hgrm || fail "stats --hgrm: $(tail -3 table.hgrm)"
 java -cp "$JAR" org.HdrHistogram.HistogramLogProcessor -i "$LOG" -tag worker/coordination_overhead \
 	-o java_ms >/dev/null 2>&1

@@ -26,7 +26,8 @@ static const struct cli_command commands[] = {
     {"top", cli_top, "live terminal view, refreshed every second (q quits)"},
     {"run", cli_run, "run a command under a collector, then validate, export, report"},
     {"task", cli_task, "run a task on an agent worker (TYPE PROMPT [--description D])"},
-    /* Further subcommands (hlog) register here, one line each. */
+    {"hlog", cli_hlog, "HdrHistogram interval log (.hlog) of any window, open one included"},
+    /* Further subcommands register here, one line each. */
 };
 
 /*
@@ -41,7 +42,7 @@ struct cli_extension {
 };
 static const struct cli_extension extensions[] = {
     {"agents", "--available", cli_task},
-    /* {"stats", "--hgrm", cli_stats_hgrm}, */
+    {"stats", "--hgrm", cli_stats_hgrm},
     {NULL, NULL, NULL},
 };
 

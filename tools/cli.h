@@ -106,6 +106,9 @@ int cli_alerts(struct cli *cli, int argc, char **argv);
 int cli_config(struct cli *cli, int argc, char **argv);
 int cli_top(struct cli *cli, int argc, char **argv);
 int cli_run(struct cli *cli, int argc, char **argv);
+/* HdrHistogram exports (cli_hlog.c): `hlog` and `stats --hgrm`, from the daemon or --files. */
+int cli_hlog(struct cli *cli, int argc, char **argv);
+int cli_stats_hgrm(struct cli *cli, int argc, char **argv);
 /* The Task API's subcommands (task, agents --available), from libagentperf. */
 int cli_task(struct cli *cli, int argc, char **argv);
 

@@ -1,5 +1,17 @@
-#include "cli_hlog.h"
-
+/*
+ * `agentperf hlog` and `agentperf stats --hgrm`: HdrHistogram's interval log and percentile
+ * table of the (agent type, metric) series.
+ *
+ * Both ask the running agentperfd (control verb `hlog`, agp_hlog_export()), which covers every
+ * retained window, the open one included, so what they show agrees with `agentperf stats` at
+ * that moment. With --files (or --storage DIR) they read the interval logs the collector wrote
+ * instead (<storage_dir>/hlog/agentperf.hlog and its rotated predecessors): closed windows only,
+ * but they work after the daemon has stopped, for offline analysis. There is no silent fallback
+ * from one to the other: an unreachable daemon is exit status 3, as for every subcommand.
+ *
+ * Either source is read with agentperf's own .hlog reader, so one path selects (--agent-type,
+ * --since), re-bases (hlog) or merges (stats --hgrm) the intervals.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <glob.h>
@@ -9,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "collector/config.h"
 #include "collector/hdr_log.h"
 #include "collector/hdr_print.h"
@@ -16,22 +29,46 @@
 #define HLOG_FOLDER "hlog"
 #define HLOG_FILE   "agentperf.hlog"
 
+static const char hlog_help[] =
+    "Usage: agentperf hlog [--metric M] [--agent-type T] [--since T] [--files [--storage DIR]]\n"
+    "Writes an HdrHistogram interval log (.hlog, format 1.3, Tag=<agent type>/<metric>,\n"
+    "values in ns, bytes for memory) of the selected series to standard output.\n"
+    "  --metric M       one metric (default: all)\n"
+    "  --agent-type T   one agent type (default: all)\n"
+    "  --since T        intervals from T on: 30s, 15m, 2h, 1d before now, or Unix seconds\n"
+    "  --files          read the interval logs the collector wrote (closed windows; works\n"
+    "                   without a daemon) instead of asking the running agentperfd (every\n"
+    "                   retained window, the open one included)\n"
+    "  --storage DIR    the storage folder of --files (implies it; default:\n"
+    "                   monitoring.storage_dir of ./.codexplus/performance/config.json)\n"
+    "  --json           accepted; the output is the .hlog text either way\n"
+    "Exit status: 0 ok, 1 no matching interval or a collector error, 2 usage error,\n"
+    "3 collector unreachable.\n";
+
+static const char hgrm_help[] =
+    "Usage: agentperf stats --hgrm --metric M [--agent-type T] [--since T | --window D]\n"
+    "                             [--files [--storage DIR]]\n"
+    "Prints the classic HdrHistogram percentile distribution (.hgrm, as HdrHistogram_c's\n"
+    "hdr_percentiles_print and the plotters read it) of metric M merged over the selected\n"
+    "series and intervals: durations in milliseconds, bytes as bytes. Percentiles follow\n"
+    "HdrHistogram_c (docs/hdr.md). --window D is the last D (30s, 5m, 2h); the other options\n"
+    "are those of `agentperf hlog`; --json is accepted, the output is the table either way.\n"
+    "Exit status: 0 ok, 1 no matching interval or a collector error, 2 usage error,\n"
+    "3 collector unreachable.\n";
+
 struct selection {
 	const char *metric;
 	const char *agent_type;
 	double since_s; /* absolute Unix seconds; 0 = everything */
+	bool files;
 	char storage_dir[AGP_CONFIG_PATH_MAX + 1];
 };
 
-static int usage_error(const char *command, const char *message, const char *value)
+static double now_s(void)
 {
-	fprintf(stderr, "agentperf %s: %s%s%s\n", command, message, value ? " " : "",
-	        value ? value : "");
-	fprintf(stderr,
-	        "usage: agentperf %s [--metric M] [--agent-type T] [--since T] "
-	        "[--storage DIR]\n",
-	        command);
-	return 2;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
 /* "30s", "15m", "2h", "1d": that long before now; a plain number: Unix seconds. */
@@ -42,32 +79,20 @@ static int parse_since(const char *text, double *since_s)
 	double value = strtod(text, &end);
 	if (errno || end == text || !(value >= 0) || !isfinite(value))
 		return -EINVAL;
-	double scale;
-	switch (*end) {
-	case '\0':
+	static const struct {
+		char suffix;
+		double scale;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	if (*end == '\0') {
 		*since_s = value;
 		return 0;
-	case 's':
-		scale = 1;
-		break;
-	case 'm':
-		scale = 60;
-		break;
-	case 'h':
-		scale = 3600;
-		break;
-	case 'd':
-		scale = 86400;
-		break;
-	default:
-		return -EINVAL;
 	}
-	if (end[1])
-		return -EINVAL;
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	*since_s = (double)now.tv_sec + (double)now.tv_nsec / 1e9 - value * scale;
-	return 0;
+	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++)
+		if (*end == units[u].suffix && end[1] == '\0') {
+			*since_s = now_s() - value * units[u].scale;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 static void default_storage(char *out, size_t len)
@@ -80,23 +105,36 @@ static void default_storage(char *out, size_t len)
 	snprintf(out, len, "%s", config.monitoring.storage_dir);
 }
 
-static int parse_selection(const char *command, int argc, char **argv, struct selection *sel)
+/* Parses the options of either command; returns -1 to go on, else an exit status. */
+static int parse_selection(struct cli *cli, const char *command, const char *help, int argc,
+                           char **argv, struct selection *sel)
 {
-	enum { OPT_METRIC = 256, OPT_TYPE, OPT_SINCE, OPT_STORAGE, OPT_HGRM };
+	enum {
+		OPT_METRIC = 256,
+		OPT_TYPE,
+		OPT_SINCE,
+		OPT_WINDOW,
+		OPT_FILES,
+		OPT_STORAGE,
+		OPT_HGRM
+	};
 	static const struct option longs[] = {
 	    {"metric", required_argument, NULL, OPT_METRIC},
 	    {"agent-type", required_argument, NULL, OPT_TYPE},
 	    {"since", required_argument, NULL, OPT_SINCE},
+	    {"window", required_argument, NULL, OPT_WINDOW},
+	    {"files", no_argument, NULL, OPT_FILES},
 	    {"storage", required_argument, NULL, OPT_STORAGE},
 	    {"hgrm", no_argument, NULL, OPT_HGRM},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	bool hgrm = strcmp(command, "stats") == 0;
 	memset(sel, 0, sizeof(*sel));
-	default_storage(sel->storage_dir, sizeof(sel->storage_dir));
-	optind = 1;
-	opterr = 0;
 	int option;
-	while ((option = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		double seconds;
 		switch (option) {
 		case OPT_METRIC:
 			sel->metric = optarg;
@@ -106,22 +144,46 @@ static int parse_selection(const char *command, int argc, char **argv, struct se
 			break;
 		case OPT_SINCE:
 			if (parse_since(optarg, &sel->since_s))
-				return usage_error(
-				    command, "--since wants 30s, 15m, 2h, 1d or Unix seconds, not",
-				    optarg);
+				return cli_usage_error(command,
+				                       "--since wants 30s, 15m, 2h, 1d or Unix "
+				                       "seconds, not '%s'",
+				                       optarg);
+			break;
+		case OPT_WINDOW:
+			if (!hgrm || cli_parse_duration(optarg, &seconds))
+				return cli_usage_error(command,
+				                       "--window '%s' is not a duration "
+				                       "(30s, 5m, 2h) of stats --hgrm",
+				                       optarg);
+			sel->since_s = now_s() - seconds;
 			break;
 		case OPT_STORAGE:
 			snprintf(sel->storage_dir, sizeof(sel->storage_dir), "%s", optarg);
+			sel->files = true; /* a storage folder means the files */
+			break;
+		case OPT_FILES:
+			sel->files = true;
 			break;
 		case OPT_HGRM:
+			if (!hgrm)
+				return cli_usage_error(command, "unknown option --hgrm");
 			break;
+		case 'j':
+			/* The output is the HdrHistogram text format either way. */
+			cli->json = true;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return CLI_OK;
 		default:
-			return usage_error(command, "unknown option", argv[optind - 1]);
+			return cli_usage_error(command, "unknown option");
 		}
 	}
 	if (optind < argc)
-		return usage_error(command, "unexpected argument", argv[optind]);
-	return 0;
+		return cli_usage_error(command, "unexpected argument '%s'", argv[optind]);
+	if (sel->files && !sel->storage_dir[0])
+		default_storage(sel->storage_dir, sizeof(sel->storage_dir));
+	return -1;
 }
 
 /* Tag "<agent_type>/<metric>" against the selection. */
@@ -135,23 +197,38 @@ static bool selected(const struct selection *sel, const struct agp_hlog_entry *e
 		return false;
 	if (sel->metric && strcmp(slash + 1, sel->metric) != 0)
 		return false;
-	if (sel->agent_type && (strlen(sel->agent_type) != (size_t)(slash - entry->tag) ||
-	                        strncmp(entry->tag, sel->agent_type, (size_t)(slash - entry->tag))))
+	size_t type_length = (size_t)(slash - entry->tag);
+	if (sel->agent_type && (strlen(sel->agent_type) != type_length ||
+	                        strncmp(entry->tag, sel->agent_type, type_length)))
 		return false;
 	/* An interval counts when any part of it lies after --since. */
 	return absolute_start + entry->length_s > sel->since_s;
 }
 
-/* Rotated files oldest first (highest number first), then the current file. */
-static int log_files(const struct selection *sel, glob_t *files, char *current, size_t len)
+typedef int (*entry_fn)(void *context, const struct agp_hlog_entry *entry, double absolute_start);
+
+/* Calls fn for every selected interval of one log; label names it in messages. */
+static int read_log(FILE *in, const char *label, const struct selection *sel, entry_fn fn,
+                    void *context)
 {
-	char pattern[AGP_CONFIG_PATH_MAX + 64];
-	snprintf(pattern, sizeof(pattern), "%s/%s/%s.*", sel->storage_dir, HLOG_FOLDER, HLOG_FILE);
-	snprintf(current, len, "%s/%s/%s", sel->storage_dir, HLOG_FOLDER, HLOG_FILE);
-	int result = glob(pattern, 0, NULL, files);
-	if (result != 0 && result != GLOB_NOMATCH)
-		return -EIO;
-	return 0;
+	struct agp_hlog_reader reader;
+	agp_hlog_reader_init(&reader, in, 0);
+	struct agp_hlog_entry entry;
+	int result, error = 0;
+	while ((result = agp_hlog_reader_next(&reader, &entry)) == 1) {
+		double start = agp_hlog_absolute_start(&reader, &entry);
+		if (selected(sel, &entry, start))
+			error = fn(context, &entry, start);
+		agp_hdr_destroy(entry.h);
+		if (error)
+			break;
+	}
+	if (result < 0) {
+		fprintf(stderr, "agentperf: %s: %s\n", label, reader.error);
+		error = result;
+	}
+	agp_hlog_reader_destroy(&reader);
+	return error;
 }
 
 static int rotation_number(const char *path)
@@ -165,47 +242,82 @@ static int compare_rotated(const void *a, const void *b)
 	return rotation_number(*(char *const *)b) - rotation_number(*(char *const *)a);
 }
 
-typedef int (*entry_fn)(void *context, const struct agp_hlog_entry *entry, double absolute_start);
-
-/* Calls fn for every selected interval of every log file, oldest first. */
-static int for_each_interval(const struct selection *sel, entry_fn fn, void *context,
-                             size_t *files_read)
+/* The log files, rotated ones oldest first (highest number first), then the current one. */
+static int read_files(const struct selection *sel, entry_fn fn, void *context)
 {
+	char pattern[AGP_CONFIG_PATH_MAX + 64], current[AGP_CONFIG_PATH_MAX + 64];
+	snprintf(pattern, sizeof(pattern), "%s/%s/%s.*", sel->storage_dir, HLOG_FOLDER, HLOG_FILE);
+	snprintf(current, sizeof(current), "%s/%s/%s", sel->storage_dir, HLOG_FOLDER, HLOG_FILE);
 	glob_t files = {0};
-	char current[AGP_CONFIG_PATH_MAX + 64];
-	if (log_files(sel, &files, current, sizeof(current)))
+	int result = glob(pattern, 0, NULL, &files);
+	if (result != 0 && result != GLOB_NOMATCH)
 		return -EIO;
 	if (files.gl_pathc > 0) /* gl_pathv is NULL when nothing matched */
 		qsort(files.gl_pathv, files.gl_pathc, sizeof(char *), compare_rotated);
 	int error = 0;
-	*files_read = 0;
+	size_t read = 0;
 	for (size_t f = 0; f <= files.gl_pathc && !error; f++) {
 		const char *path = f < files.gl_pathc ? files.gl_pathv[f] : current;
 		FILE *in = fopen(path, "r");
 		if (!in)
 			continue;
-		(*files_read)++;
-		struct agp_hlog_reader reader;
-		agp_hlog_reader_init(&reader, in, 0);
-		struct agp_hlog_entry entry;
-		int result;
-		while ((result = agp_hlog_reader_next(&reader, &entry)) == 1) {
-			double start = agp_hlog_absolute_start(&reader, &entry);
-			if (selected(sel, &entry, start))
-				error = fn(context, &entry, start);
-			agp_hdr_destroy(entry.h);
-			if (error)
-				break;
-		}
-		if (result < 0) {
-			fprintf(stderr, "agentperf: %s: %s\n", path, reader.error);
-			error = result;
-		}
-		agp_hlog_reader_destroy(&reader);
+		read++;
+		error = read_log(in, path, sel, fn, context);
 		fclose(in);
 	}
 	globfree(&files);
+	if (!error && read == 0) {
+		fprintf(stderr,
+		        "agentperf: no interval log under %s/%s (is "
+		        "monitoring.export_metrics_to_file on?)\n",
+		        sel->storage_dir, HLOG_FOLDER);
+		return -ENOENT;
+	}
 	return error;
+}
+
+/* The daemon's export (verb hlog) of the selection. Returns an exit status. */
+static int read_daemon(struct cli *cli, const struct selection *sel, entry_fn fn, void *context)
+{
+	json_t *args = json_object();
+	if (sel->metric)
+		json_object_set_new(args, "metric", json_string(sel->metric));
+	if (sel->since_s > 0)
+		json_object_set_new(args, "window_s", json_real(now_s() - sel->since_s));
+	json_t *result = NULL;
+	int status = cli_request(cli, "hlog", args, &result, NULL);
+	json_decref(args);
+	if (status != CLI_OK)
+		return status;
+	json_t *text = json_object_get(result, "hlog");
+	if (!json_is_string(text)) {
+		fprintf(stderr, "agentperf: the collector's hlog reply has no text\n");
+		json_decref(result);
+		return CLI_VIOLATED;
+	}
+	FILE *in = fmemopen((void *)json_string_value(text), json_string_length(text), "r");
+	int error = in ? read_log(in, "the collector's export", sel, fn, context) : -ENOMEM;
+	if (in)
+		fclose(in);
+	json_decref(result);
+	return error ? CLI_VIOLATED : CLI_OK;
+}
+
+static int read_selection(struct cli *cli, const struct selection *sel, entry_fn fn, void *context)
+{
+	/* --since in the future selects nothing; the daemon's window_s cannot say so. */
+	if (sel->since_s > now_s())
+		return CLI_OK;
+	if (sel->files)
+		return read_files(sel, fn, context) ? CLI_VIOLATED : CLI_OK;
+	return read_daemon(cli, sel, fn, context);
+}
+
+/* A nanosecond metric's Interval_Max is in ms (hlog_export.h): tell it by the ratio used. */
+static bool is_nanoseconds(const struct agp_hlog_entry *entry)
+{
+	double highest = (double)agp_hdr_max_equivalent(entry->h);
+	return entry->max > 0 && fabs(highest / 1e6 - entry->max) <= 1e-3 * highest / 1e6 + 1e-3;
 }
 
 /* ---- agentperf hlog ---------------------------------------------------------------------- */
@@ -228,39 +340,27 @@ static int copy_interval(void *context, const struct agp_hlog_entry *entry, doub
 			return -EIO;
 		copy->header_written = true;
 	}
-	/* Interval_Max was written in ms for nanosecond metrics: keep whichever ratio it used. */
-	double highest = (double)agp_hdr_max_equivalent(entry->h);
-	double divisor = 1.0;
-	if (entry->max > 0 && fabs(highest / 1e6 - entry->max) <= 1e-3 * highest / 1e6 + 1e-3)
-		divisor = 1e6;
 	copy->intervals++;
 	return agp_hlog_write_interval(copy->out, entry->tag, absolute_start - copy->base_s,
-	                               entry->length_s, entry->h, divisor);
+	                               entry->length_s, entry->h,
+	                               is_nanoseconds(entry) ? AGP_HLOG_NS_TO_MS : 1.0);
 }
 
-int agp_cli_hlog(int argc, char **argv)
+int cli_hlog(struct cli *cli, int argc, char **argv)
 {
 	struct selection sel;
-	int status = parse_selection("hlog", argc, argv, &sel);
-	if (status)
+	int status = parse_selection(cli, "hlog", hlog_help, argc, argv, &sel);
+	if (status >= 0)
 		return status;
 	struct copy_context copy = {.out = stdout};
-	size_t files = 0;
-	int error = for_each_interval(&sel, copy_interval, &copy, &files);
-	if (error)
-		return 1;
-	if (files == 0) {
-		fprintf(stderr,
-		        "agentperf hlog: no interval log under %s/%s (is "
-		        "monitoring.export_metrics_to_file on?)\n",
-		        sel.storage_dir, HLOG_FOLDER);
-		return 1;
-	}
+	status = read_selection(cli, &sel, copy_interval, &copy);
+	if (status != CLI_OK)
+		return status;
 	if (copy.intervals == 0) {
 		fprintf(stderr, "agentperf hlog: no interval matches\n");
-		return 1;
+		return CLI_VIOLATED;
 	}
-	return fflush(stdout) == 0 ? 0 : 1;
+	return fflush(stdout) == 0 ? CLI_OK : CLI_VIOLATED;
 }
 
 /* ---- agentperf stats --hgrm -------------------------------------------------------------- */
@@ -268,8 +368,6 @@ int agp_cli_hlog(int argc, char **argv)
 struct merge_context {
 	struct agp_hdr *merged;
 	bool nanoseconds;
-	size_t intervals;
-	int error;
 };
 
 static int merge_interval(void *context, const struct agp_hlog_entry *entry, double absolute_start)
@@ -283,37 +381,29 @@ static int merge_interval(void *context, const struct agp_hlog_entry *entry, dou
 		                   cfg->significant_figures, &merge->merged);
 		if (error)
 			return error;
-		double highest = (double)agp_hdr_max_equivalent(entry->h);
-		merge->nanoseconds = entry->max > 0 && fabs(highest / 1e6 - entry->max) <=
-		                                           1e-3 * highest / 1e6 + 1e-3;
+		merge->nanoseconds = is_nanoseconds(entry);
 	}
-	merge->intervals++;
 	return agp_hdr_merge(merge->merged, entry->h);
 }
 
-int agp_cli_print_hgrm(FILE *out, const struct agp_hdr *h, bool nanoseconds)
-{
-	return agp_hdr_print_percentiles(h, out, 5, nanoseconds ? 1e6 : 1.0);
-}
-
-int agp_cli_stats_hgrm(int argc, char **argv)
+int cli_stats_hgrm(struct cli *cli, int argc, char **argv)
 {
 	struct selection sel;
-	int status = parse_selection("stats", argc, argv, &sel);
-	if (status)
+	int status = parse_selection(cli, "stats", hgrm_help, argc, argv, &sel);
+	if (status >= 0)
 		return status;
 	if (!sel.metric)
-		return usage_error("stats", "--hgrm needs --metric M (one unit per table)", NULL);
+		return cli_usage_error("stats", "--hgrm needs --metric M (one unit per table)");
 	struct merge_context merge = {0};
-	size_t files = 0;
-	int error = for_each_interval(&sel, merge_interval, &merge, &files);
-	if (!error && !merge.merged) {
-		fprintf(stderr, "agentperf stats --hgrm: no interval of %s under %s/%s\n",
-		        sel.metric, sel.storage_dir, HLOG_FOLDER);
-		error = -ENOENT;
+	status = read_selection(cli, &sel, merge_interval, &merge);
+	if (status == CLI_OK && !merge.merged) {
+		fprintf(stderr, "agentperf stats --hgrm: no interval of %s matches\n", sel.metric);
+		status = CLI_VIOLATED;
 	}
-	if (!error)
-		error = agp_cli_print_hgrm(stdout, merge.merged, merge.nanoseconds);
+	/* HdrHistogram's plotters read durations in ms: its default output ratio of 10^6. */
+	if (status == CLI_OK &&
+	    agp_hdr_print_percentiles(merge.merged, stdout, 5, merge.nanoseconds ? 1e6 : 1.0))
+		status = CLI_VIOLATED;
 	agp_hdr_destroy(merge.merged);
-	return error ? 1 : 0;
+	return status;
 }

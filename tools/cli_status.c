@@ -59,9 +59,13 @@ int cli_status(struct cli *cli, int argc, char **argv)
 		printf("agents live    %.0f (of %.0f known)\n", cli_num(result, "agents_live"),
 		       cli_num(result, "agents"));
 		printf("samples/s      %.1f\n", cli_num(result, "samples_per_second"));
-		printf("samples        %.0f written, %.0f aggregated, %.0f pending\n",
+		printf("samples        %.0f written, %.0f aggregated, %.0f pending",
 		       cli_num(result, "written"), cli_num(result, "aggregated"),
 		       cli_num(result, "pending"));
+		/* Taken by an earlier agentperfd from agents that outlived it. */
+		if (cli_num(result, "earlier") > 0)
+			printf(", %.0f by an earlier collector", cli_num(result, "earlier"));
+		printf("\n");
 		printf("drops          %.0f\n", cli_num(result, "dropped"));
 		printf("invalid        %.0f\n", cli_num(result, "invalid"));
 		printf("alerts         %.0f\n", cli_num(result, "alerts"));
