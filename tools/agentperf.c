@@ -26,6 +26,7 @@ static const struct cli_command commands[] = {
     {"top", cli_top, "live terminal view, refreshed every second (q quits)"},
     {"run", cli_run, "run a command under a collector, then validate, export, report"},
     {"task", cli_task, "run a task on an agent worker (TYPE PROMPT [--description D])"},
+    {"demo", cli_demo, "the main job: a private collector, tasks, baseline, validation, reports"},
     /* Further subcommands (hlog) register here, one line each. */
 };
 
