@@ -13,7 +13,6 @@
 
 static unsigned sequence;
 static struct tt *active;
-bool tt_eager;
 
 const char *tt_self(void)
 {
@@ -62,9 +61,7 @@ int tt_start(struct tt *t, const struct tt_file *files, size_t file_count, unsig
 	    .agents_dir = t->dir,
 	    .deployment = t->deployment,
 	    .max_concurrency = max_concurrency,
-	    .eager = tt_eager,
 	};
-	tt_eager = false;
 	int error = agp_task_init(&options);
 	if (!error)
 		error = attach(t);

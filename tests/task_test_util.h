@@ -49,8 +49,6 @@ struct tt_file {
  * then starts the manager with max_concurrency (0: default). Returns the
  * agp_task_init result.
  */
-extern bool tt_eager; /* the next tt_start forks every worker at init */
-
 int tt_start(struct tt *t, const struct tt_file *files, size_t file_count,
              unsigned max_concurrency);
 

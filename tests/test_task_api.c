@@ -1,6 +1,7 @@
 /*
- * The seed's validation scenarios that need no collector, against real
- * worker processes, with the metrics checked by draining the segment.
+ * The Task API on real worker processes without a collector: the seed
+ * agents' work, side-area transfers, plugins and the CLI. (The
+ * seed's validation scenarios, with a collector, are test_task_seed.c.)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,97 +21,6 @@
 
 /* Static: a failed assertion leaves the test early, and tt_teardown stops it then. */
 static struct tt t;
-
-static void agents_available(void **state)
-{
-	assert_int_equal(tt_start(&t, NULL, 0, 0), 0);
-	const struct agp_agent_info *agents;
-	assert_int_equal(agp_list_agents(&agents), 5);
-	tt_stop(&t);
-}
-
-static void single_task_structured_result(void **state)
-{
-	assert_int_equal(tt_start(&t, NULL, 0, 0), 0);
-	struct agp_task_result result;
-	agp_task("code-reviewer", "Review this function", "Performance test", &result);
-	assert_true(result.success);
-	assert_non_null(strstr(result.output, "lines: 1"));
-	assert_string_equal(result.error, "");
-	assert_string_equal(result.metadata.agent_id, "code-reviewer");
-	assert_int_not_equal(result.metadata.task_id, 0);
-	assert_int_equal(result.metadata.status, AGP_TASK_COMPLETED);
-	assert_string_equal(agp_task_status_name(result.metadata.status), "completed");
-	assert_true(result.metadata.execution_time > 0);
-	assert_true(result.metadata.worker_pid > 0 && result.metadata.worker_pid != getpid());
-	assert_true(result.metadata.end_ns >= result.metadata.begin_ns);
-	agp_task_result_free(&result);
-	tt_stop(&t);
-}
-
-static void twenty_tasks_three_types_all_metrics(void **state)
-{
-	assert_int_equal(tt_start(&t, NULL, 0, 0), 0);
-	const char *types[] = {"code-reviewer", "doc-writer", "debugger"};
-	const char *prompts[] = {
-	    "Review this function\nint f(void); // TODO",
-	    "The parser takes tokens. It builds a tree.\n\nThe printer walks it.",
-	    "main.c:42:7: error: expected ';'"};
-	agp_task_handle *handles[20];
-	struct agp_task_result results[20];
-	for (int i = 0; i < 20; i++)
-		assert_non_null(handles[i] =
-		                    agp_task_submit(types[i % 3], prompts[i % 3], "batch"));
-	agp_task_wait_all(handles, 20, results);
-	double sum = 0, max = 0;
-	for (int i = 0; i < 20; i++) {
-		assert_true(results[i].success);
-		assert_string_equal(results[i].metadata.agent_id, types[i % 3]);
-		double overhead_ms = results[i].metadata.coordination_overhead * 1e3;
-		sum += overhead_ms;
-		if (overhead_ms > max)
-			max = overhead_ms;
-		agp_task_result_free(&results[i]);
-	}
-	assert_true(sum / 20 < 200.0);
-	assert_true(max < 250.0);
-
-	agp_task_shutdown(); /* workers close their agents: everything they recorded is in */
-	tt_drain(&t);
-	assert_true(tt_count(&t, AGP_METRIC_COORDINATION_OVERHEAD, "task-api") >= 20);
-	assert_true(tt_count(&t, AGP_METRIC_RESULT_PROCESSING, "task-api") >= 20);
-	assert_int_equal(tt_count(&t, AGP_METRIC_PARALLEL_COORDINATION, "task-api"), 1);
-	size_t executions = 0, memory = 0, inits = 0;
-	for (int k = 0; k < 3; k++) {
-		executions += tt_count(&t, AGP_METRIC_TASK_EXECUTION_TIME, types[k]);
-		memory += tt_count(&t, AGP_METRIC_MEMORY_USAGE, types[k]);
-		inits += tt_count(&t, AGP_METRIC_AGENT_INITIALIZATION, types[k]);
-	}
-	assert_int_equal(executions, 20);
-	assert_int_equal(memory, 20);
-	assert_int_equal(inits, 6); /* two workers per default agent, three types used */
-	for (size_t i = 0; i < t.record_count; i++)
-		if (t.records[i].metric_id == AGP_METRIC_MEMORY_USAGE)
-			assert_true(t.records[i].value > 100 * 1024); /* a process holds > 100 KB */
-	tt_stop(&t);
-}
-
-static void metric_count_grows_after_a_task(void **state)
-{
-	assert_int_equal(tt_start(&t, NULL, 0, 0), 0);
-	struct agp_task_result result;
-	agp_task("refactor-agent", "x  ", "", &result); /* starts the pool */
-	agp_task_result_free(&result);
-	tt_drain(&t);
-	size_t before = t.record_count;
-	agp_task("refactor-agent", "\tindented", "", &result);
-	assert_true(result.success);
-	agp_task_result_free(&result);
-	size_t fresh = tt_drain(&t);
-	assert_true(fresh >= 4); /* coordination, result processing, execution, memory */
-	assert_true(t.record_count > before);
-	tt_stop(&t);
-}
 
 static void seed_agents_do_real_work(void **state)
 {
@@ -211,22 +121,6 @@ static void large_prompt_and_output_travel_by_side_area(void **state)
 	tt_stop(&t);
 }
 
-static void eager_start_forks_every_worker(void **state)
-{
-	tt_eager = true;
-	assert_int_equal(tt_start(&t, NULL, 0, 0), 0);
-	/* No task yet: every default agent's two workers are up and have said so. */
-	tt_drain(&t);
-	const char *types[] = {"code-reviewer", "test-runner", "doc-writer", "debugger",
-	                       "refactor-agent"};
-	for (int k = 0; k < 5; k++)
-		assert_int_equal(tt_count(&t, AGP_METRIC_AGENT_INITIALIZATION, types[k]), 2);
-	for (size_t i = 0; i < t.record_count; i++)
-		if (t.records[i].metric_id == AGP_METRIC_AGENT_INITIALIZATION)
-			assert_true(t.records[i].value > 0 && t.records[i].value < 5000000000ll);
-	tt_stop(&t);
-}
-
 static void plugin_runner(void **state)
 {
 	char upper[512], refuse[512];
@@ -322,14 +216,9 @@ static void cli_task_and_agents(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_teardown(agents_available, tt_teardown),
-	    cmocka_unit_test_teardown(single_task_structured_result, tt_teardown),
-	    cmocka_unit_test_teardown(twenty_tasks_three_types_all_metrics, tt_teardown),
-	    cmocka_unit_test_teardown(metric_count_grows_after_a_task, tt_teardown),
 	    cmocka_unit_test_teardown(seed_agents_do_real_work, tt_teardown),
 	    cmocka_unit_test_teardown(large_prompt_and_output_travel_by_side_area, tt_teardown),
 	    cmocka_unit_test_teardown(cli_task_and_agents, tt_teardown),
-	    cmocka_unit_test_teardown(eager_start_forks_every_worker, tt_teardown),
 	    cmocka_unit_test_teardown(plugin_runner, tt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -118,17 +118,13 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void refusals_fast_and_named(void **state)
+/* The capability gate (invalid arguments and unknown agents: test_task_seed.c). */
+static void gate_refusals_fast_and_named(void **state)
 {
 	assert_int_equal(tt_start(&t, NULL, 0, 0), 0);
 	struct {
 		const char *type, *prompt, *description, *error_part;
 	} cases[] = {
-	    {"nope", "Review this", "d", "unknown agent 'nope'"},
-	    {"code-reviewer", "", "d", "prompt is empty"},
-	    {"code-reviewer", NULL, "d", "prompt is empty"},
-	    {"", "Review this", "d", "agent type is empty"},
-	    {NULL, "Review this", "d", "agent type is empty"},
 	    {"code-reviewer", "please run the tests", "d", "EXECUTE_COMMANDS"},
 	    {"code-reviewer", "Fix it", "then write the result", "WRITE_FILES"},
 	    {"doc-writer", "download the spec over HTTP", "d", "NETWORK_ACCESS"},
@@ -171,7 +167,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(defaults_without_folder, tt_teardown),
 	    cmocka_unit_test_teardown(invalid_files_skipped_with_file_and_key, tt_teardown),
-	    cmocka_unit_test_teardown(refusals_fast_and_named, tt_teardown),
+	    cmocka_unit_test_teardown(gate_refusals_fast_and_named, tt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -28,6 +29,7 @@ struct cli {
 	int fd;                  /* the connection, -1 until the first request */
 	char path[108];          /* the socket path in use */
 	int timeout_ms;          /* per request */
+	bool probing;            /* cli_probe: a failed connection is an answer, not an error */
 };
 
 /*
@@ -59,6 +61,9 @@ int cli_request_quiet(struct cli *cli, const char *verb, json_t *args, json_t **
                       char *err, size_t errlen);
 
 void cli_disconnect(struct cli *cli);
+
+/* Whether a collector answers on cli's socket (a status request); prints nothing. */
+bool cli_probe(struct cli *cli);
 
 /* ---- output (cli_format.c) ---- */
 
@@ -109,8 +114,24 @@ int cli_run(struct cli *cli, int argc, char **argv);
 /* HdrHistogram exports (cli_hlog.c): `hlog` and `stats --hgrm`, from the daemon or --files. */
 int cli_hlog(struct cli *cli, int argc, char **argv);
 int cli_stats_hgrm(struct cli *cli, int argc, char **argv);
+int cli_demo(struct cli *cli, int argc, char **argv);
 /* The Task API's subcommands (task, agents --available), from libagentperf. */
 int cli_task(struct cli *cli, int argc, char **argv);
+
+/* A private agentperfd (cli_run.c), for run and demo. */
+struct cli_daemon_options {
+	const char *config;  /* --config FILE, NULL: the daemon's default */
+	const char *log;     /* its standard output and error go here; NULL: inherited */
+	bool unlink_on_exit; /* it removes the deployment's segment when it stops */
+};
+/*
+ * Starts agentperfd for deployment name (the binary: $AGENTPERFD, else beside
+ * this program, else PATH) and waits until it answers on cli's socket.
+ * Returns its pid, or -1 after printing why.
+ */
+pid_t cli_start_daemon(struct cli *cli, const char *name, const struct cli_daemon_options *options);
+/* SIGTERM, then after 10 s SIGKILL, to exactly that process; reaps it. */
+void cli_stop_daemon(pid_t pid);
 
 /* Used by run: validate / export / report with their default outputs. */
 int cli_validate_and_export(struct cli *cli, const char *ci_file, const char *html_file,

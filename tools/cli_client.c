@@ -50,6 +50,10 @@ static int connect_daemon(struct cli *cli)
 	struct sockaddr_un address = {.sun_family = AF_UNIX};
 	memcpy(address.sun_path, cli->path, strlen(cli->path) + 1);
 	if (connect(fd, (struct sockaddr *)&address, sizeof(address))) {
+		if (cli->probing) {
+			close(fd);
+			return CLI_UNREACHABLE;
+		}
 		fprintf(stderr,
 		        "agentperf: collector unreachable: cannot connect to %s: %s\n"
 		        "  (is agentperfd running for deployment '%s'? start it with `agentperfd "
@@ -169,6 +173,18 @@ int cli_request_quiet(struct cli *cli, const char *verb, json_t *args, json_t **
 	}
 	*result = reply.result;
 	return CLI_OK;
+}
+
+bool cli_probe(struct cli *cli)
+{
+	json_t *result = NULL;
+	char message[256];
+	cli->probing = true;
+	int status =
+	    cli_request_quiet(cli, "status", NULL, &result, NULL, message, sizeof(message));
+	cli->probing = false;
+	json_decref(result);
+	return status == CLI_OK;
 }
 
 int cli_request(struct cli *cli, const char *verb, json_t *args, json_t **result, int *code)

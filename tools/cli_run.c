@@ -8,6 +8,7 @@
  * requirement is violated, else 0.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -63,7 +64,7 @@ static void find_daemon(char *out, size_t size)
 	snprintf(out, size, "agentperfd");
 }
 
-static pid_t start_daemon(struct cli *cli, const char *name, const char *config)
+pid_t cli_start_daemon(struct cli *cli, const char *name, const struct cli_daemon_options *options)
 {
 	char daemon_path[PATH_MAX + 32];
 	find_daemon(daemon_path, sizeof(daemon_path));
@@ -71,50 +72,54 @@ static pid_t start_daemon(struct cli *cli, const char *name, const char *config)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		char *argv[8];
+		char *argv[10];
 		int n = 0;
 		argv[n++] = daemon_path;
 		argv[n++] = "--name";
 		argv[n++] = (char *)name;
-		if (config) {
+		if (options->config) {
 			argv[n++] = "--config";
-			argv[n++] = (char *)config;
+			argv[n++] = (char *)options->config;
 		}
 		if (cli->socket_path) {
 			argv[n++] = "--socket";
 			argv[n++] = (char *)cli->socket_path;
 		}
+		if (options->unlink_on_exit)
+			argv[n++] = "--unlink-on-exit";
 		argv[n] = NULL;
+		if (options->log) {
+			int fd =
+			    open(options->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+			if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+				fprintf(stderr, "agentperf: cannot write %s: %s\n", options->log,
+				        strerror(errno));
+				_exit(127);
+			}
+		}
 		execvp(daemon_path, argv);
-		fprintf(stderr, "agentperf run: cannot start %s: %s\n", daemon_path,
-		        strerror(errno));
+		fprintf(stderr, "agentperf: cannot start %s: %s\n", daemon_path, strerror(errno));
 		_exit(127);
 	}
 	/* Wait until it answers (or dies). */
 	for (int waited = 0; waited < 10000; waited += 50) {
 		int child_status;
 		if (waitpid(pid, &child_status, WNOHANG) == pid) {
-			fprintf(stderr,
-			        "agentperf run: the private agentperfd exited (status %d)\n",
+			fprintf(stderr, "agentperf: the private agentperfd exited (status %d)\n",
 			        WIFEXITED(child_status) ? WEXITSTATUS(child_status) : -1);
 			return -1;
 		}
-		json_t *result;
-		char message[256];
-		if (cli_request_quiet(cli, "status", NULL, &result, NULL, message,
-		                      sizeof(message)) == CLI_OK) {
-			json_decref(result);
+		if (cli_probe(cli))
 			return pid;
-		}
 		sleep_ms(50);
 	}
-	fprintf(stderr, "agentperf run: the private agentperfd did not answer on %s\n", cli->path);
+	fprintf(stderr, "agentperf: the private agentperfd did not answer on %s\n", cli->path);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	return -1;
 }
 
-static void stop_daemon(pid_t pid)
+void cli_stop_daemon(pid_t pid)
 {
 	kill(pid, SIGTERM);
 	for (int waited = 0; waited < 10000; waited += 20) {
@@ -122,7 +127,7 @@ static void stop_daemon(pid_t pid)
 			return;
 		sleep_ms(20);
 	}
-	fprintf(stderr, "agentperf run: agentperfd %d ignored SIGTERM; killing it\n", (int)pid);
+	fprintf(stderr, "agentperf: agentperfd %d ignored SIGTERM; killing it\n", (int)pid);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 }
@@ -191,14 +196,11 @@ int cli_run(struct cli *cli, int argc, char **argv)
 	if (status)
 		return status;
 	pid_t daemon = 0;
-	json_t *result;
-	char message[256];
-	if (cli_request_quiet(cli, "status", NULL, &result, NULL, message, sizeof(message)) ==
-	    CLI_OK) {
-		json_decref(result);
+	if (cli_probe(cli)) {
 		fprintf(stderr, "agentperf run: using the running collector of '%s'\n", name);
 	} else {
-		daemon = start_daemon(cli, name, config);
+		struct cli_daemon_options options = {.config = config};
+		daemon = cli_start_daemon(cli, name, &options);
 		if (daemon < 0)
 			return CLI_UNREACHABLE;
 		fprintf(stderr, "agentperf run: started a private agentperfd (pid %d) for '%s'\n",
@@ -209,7 +211,7 @@ int cli_run(struct cli *cli, int argc, char **argv)
 	status = cli_validate_and_export(cli, ci_file, html_file, false);
 	if (daemon > 0) {
 		cli_disconnect(cli);
-		stop_daemon(daemon);
+		cli_stop_daemon(daemon);
 	}
 	if (command_status != 0) {
 		fprintf(stderr, "agentperf run: %s failed with status %d\n", argv[optind],
