@@ -17,7 +17,7 @@
 #define PLOT_W        720
 #define PLOT_H        300
 #define MARGIN_L      70
-#define MARGIN_R      150
+#define MARGIN_R      190
 #define MARGIN_T      20
 #define MARGIN_B      45
 #define X_MAX_DECADES 6 /* 99.9999% */
