@@ -13,6 +13,7 @@
  * n q^2 <= S1^2 / n <= S2 (Cauchy-Schwarz) and S2 itself fits.
  */
 #include "baseline.h"
+#include "json_values.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -93,68 +94,7 @@ void agp_baseline_metric_compute(const struct agp_hdr *histogram, double confide
 	entry->p95_upper = agp_hdr_value_at_percentile(histogram, 100.0 * rank / (double)n);
 }
 
-void agp_format_iso8601(int64_t unix_ms, char *out, size_t size)
-{
-	time_t seconds = (time_t)(unix_ms / 1000);
-	int milliseconds = (int)(unix_ms % 1000);
-	if (milliseconds < 0) {
-		milliseconds += 1000;
-		seconds--;
-	}
-	struct tm utc;
-	gmtime_r(&seconds, &utc);
-	char date[32];
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &utc);
-	/* Microseconds and +00:00 rather than Z: Python's datetime.fromisoformat reads this form.
-	 */
-	snprintf(out, size, "%s.%03d000+00:00", date, milliseconds);
-}
 
-int agp_parse_iso8601(const char *text, int64_t *unix_ms)
-{
-	struct tm fields = {0};
-	const char *rest = strptime(text, "%Y-%m-%dT%H:%M:%S", &fields);
-	if (!rest)
-		return -EINVAL;
-	int64_t fraction_ms = 0;
-	if (*rest == '.') {
-		rest++;
-		int64_t scale = 100;
-		if (*rest < '0' || *rest > '9')
-			return -EINVAL;
-		for (; *rest >= '0' && *rest <= '9'; rest++) {
-			fraction_ms += (*rest - '0') * scale;
-			scale /= 10;
-		}
-	}
-	time_t seconds;
-	if (*rest == '\0') {
-		/* No zone: the seed wrote datetime.now().isoformat(), which is local time. */
-		fields.tm_isdst = -1;
-		seconds = mktime(&fields);
-	} else {
-		int offset_minutes = 0;
-		if (*rest == 'Z') {
-			rest++;
-		} else if (*rest == '+' || *rest == '-') {
-			int sign = *rest == '-' ? -1 : 1;
-			unsigned hours, minutes;
-			int used = 0;
-			if (sscanf(rest + 1, "%2u:%2u%n", &hours, &minutes, &used) != 2 ||
-			    used != 5)
-				return -EINVAL;
-			offset_minutes = sign * (int)(hours * 60 + minutes);
-			rest += 1 + used;
-		}
-		if (*rest != '\0')
-			return -EINVAL;
-		seconds = timegm(&fields) - (time_t)offset_minutes * 60;
-	}
-	if (seconds == (time_t)-1 && fields.tm_year != 69)
-		return -EINVAL;
-	*unix_ms = (int64_t)seconds * 1000 + fraction_ms;
-	return 0;
-}
 
 const struct agp_baseline_metric *agp_baseline_find(const struct agp_baseline *baseline,
                                                     const char *metric, const char *agent_type)
@@ -328,18 +268,7 @@ static const struct {
 };
 #define SEED_KEY_COUNT (sizeof(seed_keys) / sizeof(seed_keys[0]))
 
-/* A double, or null when it is not a number (stddev and interval of fewer than two samples). */
-static json_t *number_or_null(double value)
-{
-	return isfinite(value) ? json_real(value) : json_null();
-}
 
-static json_t *iso_time(int64_t unix_ms)
-{
-	char text[64];
-	agp_format_iso8601(unix_ms, text, sizeof(text));
-	return json_string(text);
-}
 
 static json_t *metric_to_json(const struct agp_baseline_metric *entry)
 {
@@ -351,10 +280,10 @@ static json_t *metric_to_json(const struct agp_baseline_metric *entry)
 	                    entry->agent_type[0] ? json_string(entry->agent_type) : json_null());
 	json_object_set_new(object, "unit", json_string(agp_unit_name(entry->unit)));
 	json_object_set_new(object, "count", json_integer((json_int_t)entry->count));
-	json_object_set_new(object, "mean", number_or_null(entry->mean));
-	json_object_set_new(object, "stddev", number_or_null(entry->stddev));
-	json_object_set_new(object, "mean_ci_low", number_or_null(entry->mean_ci_low));
-	json_object_set_new(object, "mean_ci_high", number_or_null(entry->mean_ci_high));
+	json_object_set_new(object, "mean", agp_json_number_or_null(entry->mean));
+	json_object_set_new(object, "stddev", agp_json_number_or_null(entry->stddev));
+	json_object_set_new(object, "mean_ci_low", agp_json_number_or_null(entry->mean_ci_low));
+	json_object_set_new(object, "mean_ci_high", agp_json_number_or_null(entry->mean_ci_high));
 	json_object_set_new(object, "p50", json_integer(entry->p50));
 	json_object_set_new(object, "p95", json_integer(entry->p95));
 	json_object_set_new(object, "p99", json_integer(entry->p99));
@@ -385,8 +314,8 @@ json_t *agp_baseline_to_json(const struct agp_baseline *baseline)
 	                    json_real(baseline->measurement_period_hours));
 	json_object_set_new(object, "confidence_interval",
 	                    json_real(baseline->confidence_interval));
-	json_object_set_new(object, "established_at", iso_time(baseline->established_at_ms));
-	json_object_set_new(object, "last_updated", iso_time(baseline->last_updated_ms));
+	json_object_set_new(object, "established_at", agp_json_iso_time(baseline->established_at_ms));
+	json_object_set_new(object, "last_updated", agp_json_iso_time(baseline->last_updated_ms));
 	for (size_t i = 0; i < baseline->metric_count; i++)
 		json_array_append_new(metrics, metric_to_json(&baseline->metrics[i]));
 	json_object_set_new(object, "metrics", metrics);

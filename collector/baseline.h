@@ -87,10 +87,6 @@ int agp_baseline_moments(const struct agp_hdr *histogram, double *mean, double *
 void agp_baseline_metric_compute(const struct agp_hdr *histogram, double confidence,
 				 struct agp_baseline_metric *entry);
 
-/* Unix milliseconds as ISO 8601 UTC ("2026-11-30T00:48:16.123000+00:00"). */
-void agp_format_iso8601(int64_t unix_ms, char *out, size_t size);
-/* Parses ISO 8601 (fraction and zone optional; no zone = local time). 0 or -EINVAL. */
-int agp_parse_iso8601(const char *text, int64_t *unix_ms);
 
 /* The metric's entry for agent_type (NULL or "" for the all-types entry), or NULL. */
 const struct agp_baseline_metric *agp_baseline_find(const struct agp_baseline *baseline,

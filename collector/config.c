@@ -503,21 +503,6 @@ static const struct seed_thresholds *find_seed_thresholds(const char *metric)
 	return NULL;
 }
 
-/* The same rule as the segment's registry: a letter or '_' first, then also digits. */
-static bool valid_metric_name(const char *name)
-{
-	size_t length = strlen(name);
-	if (length == 0 || length > AGP_METRIC_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < length; i++) {
-		char c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-		          (i > 0 && c >= '0' && c <= '9');
-		if (!ok)
-			return false;
-	}
-	return true;
-}
 
 static const char *unit_suffix(enum agp_config_threshold_unit unit)
 {
@@ -700,7 +685,7 @@ static void check_metric(struct problems *p, const char *source, const struct ag
                          unsigned index)
 {
 	const struct agp_config_metric *m = &cfg->metrics[index];
-	if (memchr(m->name, '\0', sizeof(m->name)) == NULL || !valid_metric_name(m->name)) {
+	if (memchr(m->name, '\0', sizeof(m->name)) == NULL || !agp_metric_name_valid(m->name)) {
 		problem(p,
 		        "%s: metrics: found the metric name \"%.*s\", expected 1..%d letters, "
 		        "digits or '_', not starting with a digit",
@@ -927,7 +912,7 @@ static const char *const metric_keys[] = {
 static void parse_metric(struct problems *p, const char *source, struct agp_config *cfg,
                          const char *name, json_t *obj)
 {
-	if (!valid_metric_name(name)) {
+	if (!agp_metric_name_valid(name)) {
 		problem(p,
 		        "%s: metrics.%.80s: found the metric name \"%.80s\", expected 1..%d "
 		        "letters, digits or '_', not starting with a digit",

@@ -8,6 +8,7 @@
  * additions say their unit beside the value.
  */
 #include "validation.h"
+#include "json_values.h"
 
 #include <errno.h>
 #include <math.h>
@@ -54,17 +55,7 @@ static const char *display_unit(enum agp_unit unit)
 	return "count";
 }
 
-static json_t *number_or_null(double value)
-{
-	return isfinite(value) ? json_real(value) : json_null();
-}
 
-static json_t *iso_time(int64_t unix_ms)
-{
-	char text[64];
-	agp_format_iso8601(unix_ms, text, sizeof(text));
-	return json_string(text);
-}
 
 static uint64_t since(const struct agp_snapshot *snapshot, uint64_t length_ns)
 {
@@ -184,7 +175,7 @@ static json_t *metric_verdict(const struct agp_config *config, const char *metri
 	json_object_set_new(verdict, "critical",
 	                    critical ? json_real((double)critical / scale) : json_null());
 	json_object_set_new(verdict, "samples", json_integer((json_int_t)stats->count));
-	json_object_set_new(verdict, "mean", number_or_null(stats->mean / scale));
+	json_object_set_new(verdict, "mean", agp_json_number_or_null(stats->mean / scale));
 	json_object_set_new(verdict, "p95",
 	                    stats->count ? json_real((double)stats->p95 / scale) : json_null());
 	json_object_set_new(verdict, "max",
@@ -367,8 +358,8 @@ json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_confi
 	json_object_set_new(result, "meets_consistency_requirement", json_boolean(consistent));
 	json_object_set_new(result, "recommendations", recommendations);
 	json_object_set_new(result, "baseline_established_at",
-	                    have_baseline ? iso_time(baseline->established_at_ms) : json_null());
-	json_object_set_new(result, "validation_timestamp", iso_time(snapshot->taken_wall_ms));
+	                    have_baseline ? agp_json_iso_time(baseline->established_at_ms) : json_null());
+	json_object_set_new(result, "validation_timestamp", agp_json_iso_time(snapshot->taken_wall_ms));
 	/* agentperf's additions. */
 	json_object_set_new(result, "meets_p95_requirement", json_boolean(p95_ok));
 	json_object_set_new(result, "stddev_coordination_overhead_ms",
@@ -426,7 +417,7 @@ json_t *agp_ci_export(const struct agp_snapshot *snapshot, const struct agp_conf
 	                    json_boolean(baseline && baseline->established));
 	json_object_set_new(object, "total_metrics_collected",
 	                    json_integer((json_int_t)snapshot->totals.aggregated));
-	json_object_set_new(object, "export_timestamp", iso_time(snapshot->taken_wall_ms));
+	json_object_set_new(object, "export_timestamp", agp_json_iso_time(snapshot->taken_wall_ms));
 	json_object_set_new(object, "meets_requirements", json_boolean(validated));
 	json_object_set_new(object, "validation_passed", json_boolean(validated));
 	json_object_set_new(object, "performance_validation", validation);
@@ -460,7 +451,7 @@ json_t *agp_series_stats(const struct agp_snapshot *snapshot,
 	json_object_set_new(object, "histogram", json_string(corrected ? "corrected" : "raw"));
 	json_object_set_new(object, "count", json_integer((json_int_t)count));
 	json_object_set_new(object, "mean", count ? json_real(mean) : json_null());
-	json_object_set_new(object, "stddev", number_or_null(sqrt(variance)));
+	json_object_set_new(object, "stddev", agp_json_number_or_null(sqrt(variance)));
 	json_object_set_new(object, "min",
 	                    count ? json_integer(agp_hdr_min_equivalent(histogram)) : json_null());
 	const struct {
@@ -494,7 +485,7 @@ static json_t *window_summary(const struct window_stats *stats, uint64_t start_n
 		json_object_set_new(object, "end_ns", json_integer((json_int_t)end_ns));
 	}
 	json_object_set_new(object, "samples", json_integer((json_int_t)stats->count));
-	json_object_set_new(object, "mean", number_or_null(stats->mean / scale));
+	json_object_set_new(object, "mean", agp_json_number_or_null(stats->mean / scale));
 	json_object_set_new(object, "p95",
 	                    stats->count ? json_real((double)stats->p95 / scale) : json_null());
 	return object;
@@ -568,7 +559,7 @@ static json_t *alert_to_json(const struct agp_alert *alert, enum agp_unit unit)
 	         (double)alert->value / scale, unit == AGP_UNIT_COUNT ? "" : display_unit(unit),
 	         alert->level);
 	json_t *object = json_object();
-	json_object_set_new(object, "timestamp", iso_time(alert->wall_time_ms));
+	json_object_set_new(object, "timestamp", agp_json_iso_time(alert->wall_time_ms));
 	json_object_set_new(object, "metric", json_string(alert->metric));
 	json_object_set_new(object, "agent_type", json_string(alert->agent_type));
 	json_object_set_new(object, "agent", json_string(alert->agent));
@@ -650,7 +641,7 @@ json_t *agp_report(const struct agp_snapshot *snapshot, const struct agp_config 
 	snprintf(report_id, sizeof(report_id), "perf_report_%lld",
 	         (long long)(snapshot->taken_wall_ms / 1000));
 	json_object_set_new(report, "report_id", json_string(report_id));
-	json_object_set_new(report, "generated_at", iso_time(snapshot->taken_wall_ms));
+	json_object_set_new(report, "generated_at", agp_json_iso_time(snapshot->taken_wall_ms));
 	json_object_set_new(report, "baseline",
 	                    baseline && baseline->established ? agp_baseline_to_json(baseline)
 	                                                      : json_null());

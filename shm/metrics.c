@@ -1,6 +1,7 @@
 #include <agentperf/metrics.h>
 
 #include <stddef.h>
+#include <string.h>
 
 static const char *const builtin_names[AGP_METRIC_FIRST_CUSTOM] = {
 	"coordination_overhead", "task_execution_time",   "agent_initialization",
@@ -31,4 +32,19 @@ const char *agp_unit_name(enum agp_unit unit)
 		return "count";
 	}
 	return "unknown";
+}
+
+bool agp_metric_name_valid(const char *name)
+{
+	size_t length = strlen(name);
+	if (length == 0 || length > AGP_METRIC_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < length; i++) {
+		char c = name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+		          (i > 0 && c >= '0' && c <= '9');
+		if (!ok)
+			return false;
+	}
+	return true;
 }

@@ -25,20 +25,6 @@ void agp_registry_init(struct agp_segment *segment)
 	}
 }
 
-static bool valid_metric_name(const char *name)
-{
-	size_t length = strlen(name);
-	if (length == 0 || length > AGP_METRIC_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < length; i++) {
-		char c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-			  (i > 0 && c >= '0' && c <= '9');
-		if (!ok)
-			return false;
-	}
-	return true;
-}
 
 /* FNV-1a: cheap, and the same in every process. */
 static uint32_t name_hash(const char *name)
@@ -65,7 +51,7 @@ static bool wait_until_ready(struct agp_metric_entry *entry)
 int agp_registry_register(struct agp_segment *segment, const char *name, enum agp_unit unit,
 			  uint64_t expected_interval_ns, uint16_t *id_out)
 {
-	if (!name || !valid_metric_name(name))
+	if (!name || !agp_metric_name_valid(name))
 		return agp__error(-EINVAL,
 				  "metric name '%.60s' is not valid: 1..%d characters of letters, "
 				  "digits and '_', not starting with a digit",
@@ -132,7 +118,7 @@ bool agp_registry_lookup(const struct agp_segment *segment, uint32_t id,
 	struct agp_metric_info copy = {.id = (uint16_t)id,
 				       .expected_interval_ns = entry->expected_interval_ns};
 	memcpy(copy.name, entry->name, sizeof(copy.name));
-	if (memchr(copy.name, 0, sizeof(copy.name)) == NULL || !valid_metric_name(copy.name) ||
+	if (memchr(copy.name, 0, sizeof(copy.name)) == NULL || !agp_metric_name_valid(copy.name) ||
 	    unit > AGP_UNIT_COUNT)
 		return false;
 	copy.unit = (enum agp_unit)unit;

@@ -9,6 +9,7 @@
 #ifndef AGENTPERF_METRICS_H
 #define AGENTPERF_METRICS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -35,6 +36,13 @@ enum agp_unit {
 
 /* Longest metric name, without the terminating NUL. */
 #define AGP_METRIC_NAME_MAX 47
+
+/*
+ * True for a valid metric name: 1..AGP_METRIC_NAME_MAX letters, digits and
+ * '_', not starting with a digit (it becomes a Prometheus label value and a
+ * config key).
+ */
+bool agp_metric_name_valid(const char *name);
 
 /* The seed name of a built-in metric ("coordination_overhead"), or NULL. */
 const char *agp_builtin_metric_name(unsigned id);
