@@ -32,6 +32,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "cli_test_util.h"
+
 #include "collector/protocol.h"
 
 #define MS 1000000LL
@@ -43,66 +45,15 @@ static char config_path[128];
 static pid_t daemon_pid = -1;
 static pid_t live_agent_pid = -1;
 
-static void sleep_ms(long ms)
-{
-	struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&pause, NULL);
-}
+/* The CLI against this test's deployment (tests/cli_test_util.h). */
+#define cli(out, ...) ct_cli(folder, name, out, __VA_ARGS__)
+#define cli_json(status, args) ct_cli_json(folder, name, status, args)
+#define num ct_num
+#define sleep_ms ct_sleep_ms
 
-/* Runs `agentperf -n NAME <args>` through the shell; returns its exit status, stdout in *out. */
-static int cli(char **out, const char *format, ...) __attribute__((format(printf, 2, 3)));
-static int cli(char **out, const char *format, ...)
-{
-	char args[1024], command[1400];
-	va_list list;
-	va_start(list, format);
-	vsnprintf(args, sizeof(args), format, list);
-	va_end(list);
-	snprintf(command, sizeof(command), "%s -n %s %s 2>>%s/cli.err", AGP_CLI, name, args,
-	         folder);
-	FILE *pipe = popen(command, "r");
-	assert_non_null(pipe);
-	size_t capacity = 4096, length = 0;
-	char *text = malloc(capacity);
-	size_t got;
-	while ((got = fread(text + length, 1, capacity - length - 1, pipe)) > 0) {
-		length += got;
-		if (capacity - length < 2)
-			text = realloc(text, capacity *= 2);
-	}
-	text[length] = '\0';
-	int status = pclose(pipe);
-	if (out)
-		*out = text;
-	else
-		free(text);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
-/* Runs the CLI with --json and parses its output; asserts the exit status. */
-static json_t *cli_json(int expected_status, const char *args)
-{
-	char *text;
-	int status = cli(&text, "%s --json", args);
-	if (status != expected_status)
-		fprintf(stderr, "agentperf %s: status %d, output:\n%s\n", args, status, text);
-	assert_int_equal(status, expected_status);
-	json_error_t error;
-	json_t *value = json_loads(text, 0, &error);
-	if (!value)
-		fprintf(stderr, "agentperf %s: not JSON (%s):\n%s\n", args, error.text, text);
-	assert_non_null(value);
-	free(text);
-	return value;
-}
 
-static double num(const json_t *object, const char *key)
-{
-	json_t *value = json_object_get(object, key);
-	if (!json_is_number(value))
-		fail_msg("key %s missing or not a number", key);
-	return json_number_value(value);
-}
+
 
 static void assert_near(double value, double expected, double relative)
 {

@@ -39,6 +39,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "cli_test_util.h"
+
 #include "collector/hdr_histogram.h"
 #include "collector/hdr_log.h"
 #include "collector/protocol.h"
@@ -59,53 +61,13 @@ struct agent_proc {
 static struct agent_proc survivor = {-1, NULL, NULL}; /* lives across the daemon restart */
 static json_t *baseline_before;                       /* established before the restart */
 
-static void sleep_ms(long ms)
-{
-	struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&pause, NULL);
-}
+/* The CLI against this test's deployment (tests/cli_test_util.h). */
+#define cli(out, ...) ct_cli(folder, name, out, __VA_ARGS__)
+#define cli_json(args) ct_cli_json(folder, name, 0, args)
+#define sleep_ms ct_sleep_ms
 
-/* Runs `agentperf -n NAME <args>`; returns its exit status, its standard output in *out. */
-static int cli(char **out, const char *format, ...) __attribute__((format(printf, 2, 3)));
-static int cli(char **out, const char *format, ...)
-{
-	char args[1024], command[1500];
-	va_list list;
-	va_start(list, format);
-	vsnprintf(args, sizeof(args), format, list);
-	va_end(list);
-	snprintf(command, sizeof(command), "%s -n %s %s 2>>%s/cli.err", AGP_CLI, name, args,
-	         folder);
-	FILE *pipe = popen(command, "r");
-	assert_non_null(pipe);
-	size_t capacity = 1 << 16, length = 0, got;
-	char *text = malloc(capacity);
-	while ((got = fread(text + length, 1, capacity - length - 1, pipe)) > 0) {
-		length += got;
-		if (capacity - length < 2)
-			text = realloc(text, capacity *= 2);
-	}
-	text[length] = '\0';
-	int status = pclose(pipe);
-	if (out)
-		*out = text;
-	else
-		free(text);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
-static json_t *cli_json(const char *args)
-{
-	char *text;
-	int status = cli(&text, "%s --json", args);
-	if (status != 0)
-		fail_msg("agentperf %s: status %d, output:\n%s", args, status, text);
-	json_t *value = json_loads(text, 0, NULL);
-	if (!value)
-		fail_msg("agentperf %s: not JSON:\n%s", args, text);
-	free(text);
-	return value;
-}
+
 
 static int64_t num(const json_t *object, const char *key)
 {

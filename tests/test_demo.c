@@ -21,6 +21,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "cli_test_util.h"
+
 static char folder[64];
 
 /* Runs the demo with args; returns its exit status, standard output in *out. */
@@ -28,20 +30,10 @@ static int demo(char **out, const char *args)
 {
 	char command[1024];
 	snprintf(command, sizeof(command), "%s demo %s 2>>%s/demo.err", AGP_CLI, args, folder);
-	FILE *pipe = popen(command, "r");
-	assert_non_null(pipe);
-	size_t capacity = 8192, length = 0, got;
-	char *text = malloc(capacity);
-	while ((got = fread(text + length, 1, capacity - length - 1, pipe)) > 0) {
-		length += got;
-		if (capacity - length < 2)
-			text = realloc(text, capacity *= 2);
-	}
-	text[length] = '\0';
-	int status = pclose(pipe);
-	*out = text;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return ct_run(out, command);
 }
+#define num ct_num
+
 
 static json_t *load(const char *dir, const char *file)
 {
@@ -54,13 +46,6 @@ static json_t *load(const char *dir, const char *file)
 	return value;
 }
 
-static double num(const json_t *object, const char *key)
-{
-	json_t *value = json_object_get(object, key);
-	if (!json_is_number(value))
-		fail_msg("key %s missing or not a number", key);
-	return json_number_value(value);
-}
 
 /* The deployment's segment is gone once the demo's collector stopped. */
 static void assert_segment_gone(const char *output)
