@@ -135,7 +135,7 @@ void agp_agent_close(agp_agent *agent)
 	do
 		agent->next_closed = head;
 	while (!atomic_compare_exchange_weak_explicit(&closed_agents, &head, agent,
-						      memory_order_release, memory_order_relaxed));
+	                                              memory_order_release, memory_order_relaxed));
 }
 
 uint64_t agp_clock_now_ns(const agp_agent *agent)

@@ -238,7 +238,8 @@ int main(void)
 	       "record -> visible in a refreshed snapshot", p50, p99, p99 <= 10 ? "met" : "MISSED");
 	agp_collector_close(&collector, true);
 
-	/* Each density in a fresh process, so that one run's freed heap does not flatter the next. */
+	/* Each density in a fresh process, so that one run's freed heap does not flatter the next.
+	 */
 	static const int densities[] = {100, 300};
 	for (int d = 0; d < 2; d++) {
 		fflush(stdout);
@@ -248,10 +249,12 @@ int main(void)
 			size_t series_count;
 			aggregation_memory(densities[d], &rss, &series_count);
 			char label[96];
-			snprintf(label, sizeof(label), "aggregation state, %d samples/agent/metric/5 min",
-			         densities[d]);
-			printf("  %-48s %7.1f MiB, %zu series x 288 windows (target <= 64 MiB: %s)\n",
-			       label, rss / 1048576.0, series_count, rss <= 64ull << 20 ? "met" : "MISSED");
+			snprintf(label, sizeof(label),
+			         "aggregation state, %d samples/agent/metric/5 min", densities[d]);
+			printf(
+			    "  %-48s %7.1f MiB, %zu series x 288 windows (target <= 64 MiB: %s)\n",
+			    label, rss / 1048576.0, series_count,
+			    rss <= 64ull << 20 ? "met" : "MISSED");
 			fflush(stdout);
 			_exit(0);
 		}

@@ -31,9 +31,6 @@
 static const double issue_record_ns = 2.2, issue_p99_us = 1.8, issue_mean_us = 74,
                     issue_merge_us = 48, issue_memory_bytes = 270e3;
 
-
-
-
 static uint64_t rng = 0x243f6a8885a308d3ull;
 
 static double unit(void)

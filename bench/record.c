@@ -49,9 +49,6 @@
 #define RING_CAPACITY 8192u
 #define DRAIN_BATCH   1024
 
-
-
-
 static void die(const char *what, int error)
 {
 	fprintf(stderr, "bench/record: %s: %s (%s)\n", what, strerror(-error),
@@ -300,7 +297,8 @@ static void print_cost(const char *what, const double *values, const double *flo
 		sorted[t] = values[t];
 		ratio[t] = floor ? values[t] / floor[t] : 1;
 	}
-	double m_value = agp_bench_median(sorted, TRIALS), m_ratio = agp_bench_median(ratio, TRIALS);
+	double m_value = agp_bench_median(sorted, TRIALS),
+	       m_ratio = agp_bench_median(ratio, TRIALS);
 	printf("  %-44s %8.2f ns", what, m_value);
 	if (floor)
 		printf("  %.2fx rdtsc", m_ratio);

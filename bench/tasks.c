@@ -38,10 +38,6 @@
 #define SEED_LOW_MS  0.10
 #define SEED_HIGH_MS 0.43
 
-
-
-
-
 /* ---- the floor: futex ping-pong between two processes ---- */
 
 static void futex_wait_value(_Atomic uint32_t *word, uint32_t value)

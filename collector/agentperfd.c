@@ -68,7 +68,14 @@ static void usage(FILE *out)
 
 static int parse_options(int argc, char **argv, struct daemon_options *options)
 {
-	enum { OPT_HTTP = 256, OPT_PIDFILE, OPT_UNLINK, OPT_HTTP_PER_AGENT, OPT_HTTP_BUCKETS, OPT_SOCKET };
+	enum {
+		OPT_HTTP = 256,
+		OPT_PIDFILE,
+		OPT_UNLINK,
+		OPT_HTTP_PER_AGENT,
+		OPT_HTTP_BUCKETS,
+		OPT_SOCKET
+	};
 	static const struct option longs[] = {
 	    {"name", required_argument, NULL, 'n'},
 	    {"config", required_argument, NULL, 'c'},

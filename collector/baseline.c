@@ -94,8 +94,6 @@ void agp_baseline_metric_compute(const struct agp_hdr *histogram, double confide
 	entry->p95_upper = agp_hdr_value_at_percentile(histogram, 100.0 * rank / (double)n);
 }
 
-
-
 const struct agp_baseline_metric *agp_baseline_find(const struct agp_baseline *baseline,
                                                     const char *metric, const char *agent_type)
 {
@@ -268,8 +266,6 @@ static const struct {
 };
 #define SEED_KEY_COUNT (sizeof(seed_keys) / sizeof(seed_keys[0]))
 
-
-
 static json_t *metric_to_json(const struct agp_baseline_metric *entry)
 {
 	json_t *object = json_object();
@@ -314,7 +310,8 @@ json_t *agp_baseline_to_json(const struct agp_baseline *baseline)
 	                    json_real(baseline->measurement_period_hours));
 	json_object_set_new(object, "confidence_interval",
 	                    json_real(baseline->confidence_interval));
-	json_object_set_new(object, "established_at", agp_json_iso_time(baseline->established_at_ms));
+	json_object_set_new(object, "established_at",
+	                    agp_json_iso_time(baseline->established_at_ms));
 	json_object_set_new(object, "last_updated", agp_json_iso_time(baseline->last_updated_ms));
 	for (size_t i = 0; i < baseline->metric_count; i++)
 		json_array_append_new(metrics, metric_to_json(&baseline->metrics[i]));

@@ -85,8 +85,7 @@ int agp_baseline_moments(const struct agp_hdr *histogram, double *mean, double *
  * max and p95_upper (see docs/analysis.md).
  */
 void agp_baseline_metric_compute(const struct agp_hdr *histogram, double confidence,
-				 struct agp_baseline_metric *entry);
-
+                                 struct agp_baseline_metric *entry);
 
 /* The metric's entry for agent_type (NULL or "" for the all-types entry), or NULL. */
 const struct agp_baseline_metric *agp_baseline_find(const struct agp_baseline *baseline,

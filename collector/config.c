@@ -503,7 +503,6 @@ static const struct seed_thresholds *find_seed_thresholds(const char *metric)
 	return NULL;
 }
 
-
 static const char *unit_suffix(enum agp_config_threshold_unit unit)
 {
 	switch (unit) {

@@ -63,7 +63,7 @@ struct agp_series {
 	 */
 	uint64_t failed_count;
 	uint64_t timeout_count;
-	uint64_t lost;    /* samples that found no memory to be recorded in */
+	uint64_t lost; /* samples that found no memory to be recorded in */
 	uint64_t last_sample_ns;
 
 	struct agp_series_window *windows; /* ring of closed windows, oldest at first_window */

@@ -67,7 +67,7 @@ const struct agp_snapshot_series *agp_snapshot_find_series(const struct agp_snap
 int agp_snapshot_histogram_create(const struct agp_snapshot *snapshot, struct agp_hdr **out)
 {
 	return agp_hdr_create(snapshot->histogram_lowest, snapshot->histogram_highest,
-			      snapshot->histogram_significant_figures, out);
+	                      snapshot->histogram_significant_figures, out);
 }
 
 int agp_snapshot_merge_windows(const struct agp_snapshot_series *series, uint64_t since_ns,

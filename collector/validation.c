@@ -55,8 +55,6 @@ static const char *display_unit(enum agp_unit unit)
 	return "count";
 }
 
-
-
 static uint64_t since(const struct agp_snapshot *snapshot, uint64_t length_ns)
 {
 	return snapshot->taken_ns > length_ns ? snapshot->taken_ns - length_ns : 0;
@@ -358,8 +356,10 @@ json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_confi
 	json_object_set_new(result, "meets_consistency_requirement", json_boolean(consistent));
 	json_object_set_new(result, "recommendations", recommendations);
 	json_object_set_new(result, "baseline_established_at",
-	                    have_baseline ? agp_json_iso_time(baseline->established_at_ms) : json_null());
-	json_object_set_new(result, "validation_timestamp", agp_json_iso_time(snapshot->taken_wall_ms));
+	                    have_baseline ? agp_json_iso_time(baseline->established_at_ms)
+	                                  : json_null());
+	json_object_set_new(result, "validation_timestamp",
+	                    agp_json_iso_time(snapshot->taken_wall_ms));
 	/* agentperf's additions. */
 	json_object_set_new(result, "meets_p95_requirement", json_boolean(p95_ok));
 	json_object_set_new(result, "stddev_coordination_overhead_ms",

@@ -49,7 +49,8 @@ static inline uint64_t agp_clock_read(const struct agp_shm_clock *clock)
 		 */
 		int64_t delta = (int64_t)(agp_tsc_read() - clock->base_tsc);
 		return clock->base_ns +
-		       (uint64_t)(int64_t)(((__int128)delta * (__int128)clock->mult) >> clock->shift);
+		       (uint64_t)(int64_t)(((__int128)delta * (__int128)clock->mult) >>
+		                           clock->shift);
 	}
 	return agp_monotonic_ns();
 }

@@ -5,8 +5,7 @@
 
 #include "registry.h"
 
-void agp_ring_consumer_init(struct agp_ring_consumer *consumer, uint32_t index,
-			    uint32_t generation)
+void agp_ring_consumer_init(struct agp_ring_consumer *consumer, uint32_t index, uint32_t generation)
 {
 	memset(consumer, 0, sizeof(*consumer));
 	consumer->index = index;
@@ -14,7 +13,7 @@ void agp_ring_consumer_init(struct agp_ring_consumer *consumer, uint32_t index,
 }
 
 static bool metric_known(const struct agp_segment *segment, struct agp_metric_cache *metrics,
-			 uint16_t id)
+                         uint16_t id)
 {
 	if (id >= AGP_REGISTRY_CAPACITY)
 		return false;
@@ -29,7 +28,7 @@ static bool metric_known(const struct agp_segment *segment, struct agp_metric_ca
 }
 
 static bool record_valid(const struct agp_segment *segment, struct agp_metric_cache *metrics,
-			 const struct agp_record *record, uint64_t position, uint64_t now_limit_ns)
+                         const struct agp_record *record, uint64_t position, uint64_t now_limit_ns)
 {
 	return record->sequence == (uint32_t)position &&
 	       (record->flags & ~AGP_RECORD_FLAGS_KNOWN) == 0 && record->value >= 0 &&
@@ -38,13 +37,14 @@ static bool record_valid(const struct agp_segment *segment, struct agp_metric_ca
 }
 
 size_t agp_ring_drain_spsc(const struct agp_segment *segment, struct agp_metric_cache *metrics,
-			   struct agp_ring_consumer *consumer, uint64_t now_limit_ns,
-			   struct agp_record *out, size_t max)
+                           struct agp_ring_consumer *consumer, uint64_t now_limit_ns,
+                           struct agp_record *out, size_t max)
 {
 	if (consumer->quarantined || consumer->index >= segment->slot_count)
 		return 0;
 	struct agp_slot *slot = agp_segment_slot(segment, consumer->index);
-	/* Acquire: pairs with the producer's release of the tail; records before it are complete. */
+	/* Acquire: pairs with the producer's release of the tail; records before it are complete.
+	 */
 	uint64_t tail = atomic_load_explicit(&slot->tail_hot, memory_order_acquire);
 	uint64_t head = consumer->head;
 	if (tail < head || tail - head > segment->ring_capacity) {
@@ -75,7 +75,7 @@ size_t agp_ring_drain_spsc(const struct agp_segment *segment, struct agp_metric_
 }
 
 uint64_t agp_ring_pending(const struct agp_segment *segment,
-			  const struct agp_ring_consumer *consumer)
+                          const struct agp_ring_consumer *consumer)
 {
 	if (consumer->quarantined || consumer->index >= segment->slot_count)
 		return 0;

@@ -43,7 +43,7 @@ struct agp_ring_consumer {
 
 /* Starts following the occupant of slot index that has generation. */
 void agp_ring_consumer_init(struct agp_ring_consumer *consumer, uint32_t index,
-			    uint32_t generation);
+                            uint32_t generation);
 
 /*
  * Copies up to max validated records of the slot into out and releases
@@ -51,11 +51,11 @@ void agp_ring_consumer_init(struct agp_ring_consumer *consumer, uint32_t index,
  * now_limit_ns bounds timestamps (records stamped later are invalid).
  */
 size_t agp_ring_drain_spsc(const struct agp_segment *segment, struct agp_metric_cache *metrics,
-			   struct agp_ring_consumer *consumer, uint64_t now_limit_ns,
-			   struct agp_record *out, size_t max);
+                           struct agp_ring_consumer *consumer, uint64_t now_limit_ns,
+                           struct agp_record *out, size_t max);
 
 /* Records published but not yet drained, as the shared tail says now (0 when quarantined). */
 uint64_t agp_ring_pending(const struct agp_segment *segment,
-			  const struct agp_ring_consumer *consumer);
+                          const struct agp_ring_consumer *consumer);
 
 #endif

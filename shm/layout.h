@@ -38,7 +38,8 @@
 
 /* The clock every process of a deployment uses, fixed when the segment is made. */
 struct agp_shm_clock {
-	uint32_t use_tsc;   /* 0: CLOCK_MONOTONIC; 1: ns = base_ns + ((tsc - base_tsc) * mult >> shift) */
+	uint32_t
+	    use_tsc; /* 0: CLOCK_MONOTONIC; 1: ns = base_ns + ((tsc - base_tsc) * mult >> shift) */
 	uint32_t shift;
 	uint64_t mult;
 	uint64_t base_tsc;
@@ -104,10 +105,12 @@ struct agp_slot {
 	_Atomic uint32_t generation; /* bumped at every claim: tells occupants apart */
 	int32_t pid;
 	uint32_t reserved0;
-	uint64_t start_time; /* the process's start time in clock ticks since boot (/proc/PID/stat field 22) */
+	uint64_t start_time; /* the process's start time in clock ticks since boot (/proc/PID/stat
+	                        field 22) */
 	char name[AGP_AGENT_NAME_MAX + 1];
 	char type[AGP_AGENT_TYPE_MAX + 1];
-	uint8_t pad_cold[AGP_CACHELINE * 2 - 24 - (AGP_AGENT_NAME_MAX + 1) - (AGP_AGENT_TYPE_MAX + 1)];
+	uint8_t
+	    pad_cold[AGP_CACHELINE * 2 - 24 - (AGP_AGENT_NAME_MAX + 1) - (AGP_AGENT_TYPE_MAX + 1)];
 
 	/* Producer line: written only by the agent. */
 	_Atomic uint64_t tail_hot;    /* records published so far (position of the next write) */

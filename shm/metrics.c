@@ -4,9 +4,8 @@
 #include <string.h>
 
 static const char *const builtin_names[AGP_METRIC_FIRST_CUSTOM] = {
-	"coordination_overhead", "task_execution_time",   "agent_initialization",
-	"result_processing",     "parallel_coordination", "memory_usage",
-	"error_recovery_time",
+    "coordination_overhead", "task_execution_time", "agent_initialization", "result_processing",
+    "parallel_coordination", "memory_usage",        "error_recovery_time",
 };
 
 const char *agp_builtin_metric_name(unsigned id)

@@ -10,7 +10,8 @@
 #include "error.h"
 #include "segment.h"
 
-/* A registrar that died between claiming and publishing leaves WRITING behind; stop waiting after this. */
+/* A registrar that died between claiming and publishing leaves WRITING behind; stop waiting after
+ * this. */
 #define WRITER_WAIT_NS (100ull * 1000 * 1000)
 
 void agp_registry_init(struct agp_segment *segment)
@@ -20,11 +21,11 @@ void agp_registry_init(struct agp_segment *segment)
 		entry->unit = agp_builtin_metric_unit(id);
 		entry->expected_interval_ns = 0;
 		strncpy(entry->name, agp_builtin_metric_name(id), sizeof(entry->name) - 1);
-		/* Relaxed: the segment is not yet published; its magic's release store orders this. */
+		/* Relaxed: the segment is not yet published; its magic's release store orders this.
+		 */
 		atomic_store_explicit(&entry->state, AGP_METRIC_READY, memory_order_relaxed);
 	}
 }
-
 
 /* FNV-1a: cheap, and the same in every process. */
 static uint32_t name_hash(const char *name)
@@ -39,7 +40,8 @@ static uint32_t name_hash(const char *name)
 static bool wait_until_ready(struct agp_metric_entry *entry)
 {
 	uint64_t deadline = agp_monotonic_ns() + WRITER_WAIT_NS;
-	/* Acquire pairs with the writer's release of READY: the name is complete when we read it. */
+	/* Acquire pairs with the writer's release of READY: the name is complete when we read it.
+	 */
 	while (atomic_load_explicit(&entry->state, memory_order_acquire) == AGP_METRIC_WRITING) {
 		if (agp_monotonic_ns() > deadline)
 			return false;
@@ -49,20 +51,21 @@ static bool wait_until_ready(struct agp_metric_entry *entry)
 }
 
 int agp_registry_register(struct agp_segment *segment, const char *name, enum agp_unit unit,
-			  uint64_t expected_interval_ns, uint16_t *id_out)
+                          uint64_t expected_interval_ns, uint16_t *id_out)
 {
 	if (!name || !agp_metric_name_valid(name))
 		return agp__error(-EINVAL,
-				  "metric name '%.60s' is not valid: 1..%d characters of letters, "
-				  "digits and '_', not starting with a digit",
-				  name ? name : "(null)", AGP_METRIC_NAME_MAX);
+		                  "metric name '%.60s' is not valid: 1..%d characters of letters, "
+		                  "digits and '_', not starting with a digit",
+		                  name ? name : "(null)", AGP_METRIC_NAME_MAX);
 	if ((unsigned)unit > AGP_UNIT_COUNT)
 		return agp__error(-EINVAL, "metric '%s': unit %d is not a known unit", name, unit);
 
 	uint16_t builtin_id;
-	if (agp_registry_find(segment, name, &builtin_id) == 0 && builtin_id < AGP_METRIC_FIRST_CUSTOM)
+	if (agp_registry_find(segment, name, &builtin_id) == 0 &&
+	    builtin_id < AGP_METRIC_FIRST_CUSTOM)
 		return agp__error(-EINVAL, "metric '%s' is a built-in metric (id %u)", name,
-				  builtin_id);
+		                  builtin_id);
 
 	uint32_t custom_count = segment->registry_capacity - AGP_METRIC_FIRST_CUSTOM;
 	uint32_t start = name_hash(name) % custom_count;
@@ -71,16 +74,16 @@ int agp_registry_register(struct agp_segment *segment, const char *name, enum ag
 		struct agp_metric_entry *entry = agp_segment_metric(segment, id);
 		uint32_t expected = AGP_METRIC_FREE;
 		/* Acquire on success and failure: we read the entry's name next if it is READY. */
-		if (atomic_compare_exchange_strong_explicit(&entry->state, &expected,
-							    AGP_METRIC_WRITING,
-							    memory_order_acquire,
-							    memory_order_acquire)) {
+		if (atomic_compare_exchange_strong_explicit(
+		        &entry->state, &expected, AGP_METRIC_WRITING, memory_order_acquire,
+		        memory_order_acquire)) {
 			memset(entry->name, 0, sizeof(entry->name));
 			strncpy(entry->name, name, sizeof(entry->name) - 1);
 			entry->unit = (uint32_t)unit;
 			entry->expected_interval_ns = expected_interval_ns;
 			/* Release: whoever sees READY sees the name, unit and interval above. */
-			atomic_store_explicit(&entry->state, AGP_METRIC_READY, memory_order_release);
+			atomic_store_explicit(&entry->state, AGP_METRIC_READY,
+			                      memory_order_release);
 			*id_out = (uint16_t)id;
 			return 0;
 		}
@@ -88,20 +91,19 @@ int agp_registry_register(struct agp_segment *segment, const char *name, enum ag
 			continue; /* an abandoned claim: its name is unknowable, probe on */
 		if (strncmp(entry->name, name, sizeof(entry->name)) == 0) {
 			if (entry->unit != (uint32_t)unit)
-				return agp__error(-EINVAL,
-						  "metric '%s' is registered with unit %s, not %s",
-						  name, agp_unit_name((enum agp_unit)entry->unit),
-						  agp_unit_name(unit));
+				return agp__error(
+				    -EINVAL, "metric '%s' is registered with unit %s, not %s", name,
+				    agp_unit_name((enum agp_unit)entry->unit), agp_unit_name(unit));
 			*id_out = (uint16_t)id;
 			return 0;
 		}
 	}
 	return agp__error(-ENOSPC, "metric registry is full (%u custom metrics); cannot add '%s'",
-			  custom_count, name);
+	                  custom_count, name);
 }
 
 bool agp_registry_lookup(const struct agp_segment *segment, uint32_t id,
-			 struct agp_metric_info *info)
+                         struct agp_metric_info *info)
 {
 	if (id >= segment->registry_capacity)
 		return false;
@@ -116,7 +118,7 @@ bool agp_registry_lookup(const struct agp_segment *segment, uint32_t id,
 	/* Relaxed atomic read: one load the compiler may not repeat; READY's acquire orders it. */
 	uint32_t unit = __atomic_load_n(&entry->unit, __ATOMIC_RELAXED);
 	struct agp_metric_info copy = {.id = (uint16_t)id,
-				       .expected_interval_ns = entry->expected_interval_ns};
+	                               .expected_interval_ns = entry->expected_interval_ns};
 	memcpy(copy.name, entry->name, sizeof(copy.name));
 	if (memchr(copy.name, 0, sizeof(copy.name)) == NULL || !agp_metric_name_valid(copy.name) ||
 	    unit > AGP_UNIT_COUNT)

@@ -31,14 +31,14 @@ struct agp_metric_info {
 void agp_registry_init(struct agp_segment *segment);
 
 int agp_registry_register(struct agp_segment *segment, const char *name, enum agp_unit unit,
-			  uint64_t expected_interval_ns, uint16_t *id_out);
+                          uint64_t expected_interval_ns, uint16_t *id_out);
 
 /*
  * Reads entry id into info when it is READY and well-formed (NUL-terminated
  * name, known unit). The collector uses this on agent-writable memory.
  */
 bool agp_registry_lookup(const struct agp_segment *segment, uint32_t id,
-			 struct agp_metric_info *info);
+                         struct agp_metric_info *info);
 
 /* Finds a READY metric by name; -ENOENT when there is none. */
 int agp_registry_find(const struct agp_segment *segment, const char *name, uint16_t *id_out);

@@ -3,7 +3,7 @@
 #include "segment.h"
 
 void agp_ring_producer_init(struct agp_ring_producer *producer, const struct agp_segment *segment,
-			    uint32_t slot_index)
+                            uint32_t slot_index)
 {
 	struct agp_slot *slot = agp_segment_slot(segment, slot_index);
 	producer->slot = slot;

@@ -47,22 +47,22 @@ struct agp_ring_producer {
 };
 
 void agp_ring_producer_init(struct agp_ring_producer *producer, const struct agp_segment *segment,
-			    uint32_t slot_index);
+                            uint32_t slot_index);
 
 static inline bool agp_ring_push_spsc(struct agp_ring_producer *producer, uint64_t timestamp_ns,
-				      int64_t value, uint64_t task_id, uint16_t metric_id,
-				      uint16_t flags)
+                                      int64_t value, uint64_t task_id, uint16_t metric_id,
+                                      uint16_t flags)
 {
 	uint64_t tail = producer->tail;
 	if (__builtin_expect(tail - producer->cached_head >= producer->capacity, 0)) {
 		/* Acquire: pairs with the consumer's release of head; those records are read. */
 		producer->cached_head =
-			atomic_load_explicit(&producer->slot->head, memory_order_acquire);
+		    atomic_load_explicit(&producer->slot->head, memory_order_acquire);
 		if (tail - producer->cached_head >= producer->capacity) {
 			producer->dropped++;
 			/* Relaxed: a counter the collector samples; no data hangs on it. */
 			atomic_store_explicit(&producer->slot->dropped_hot, producer->dropped,
-					      memory_order_relaxed);
+			                      memory_order_relaxed);
 			return false;
 		}
 	}

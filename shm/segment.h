@@ -49,14 +49,15 @@ int agp_deployment_resolve(const char *requested, char out[AGP_DEPLOYMENT_NAME_M
 
 /* Creates a new segment; -EEXIST when one exists already. */
 int agp_segment_create(const char *deployment, const struct agp_segment_layout *layout,
-		       struct agp_segment *segment_out);
+                       struct agp_segment *segment_out);
 
 /* Attaches an existing segment, checking every header field; -ENOENT when there is none. */
 int agp_segment_attach(const char *deployment, struct agp_segment *segment_out);
 
-/* Attaches, or creates with the given layout when none exists (races with other creators are fine). */
+/* Attaches, or creates with the given layout when none exists (races with other creators are fine).
+ */
 int agp_segment_open(const char *deployment, const struct agp_segment_layout *layout,
-		     struct agp_segment *segment_out);
+                     struct agp_segment *segment_out);
 
 void agp_segment_detach(struct agp_segment *segment);
 
@@ -72,11 +73,11 @@ static inline struct agp_shm_header *agp_segment_header(const struct agp_segment
 static inline struct agp_slot *agp_segment_slot(const struct agp_segment *segment, uint32_t index)
 {
 	return (struct agp_slot *)((char *)segment->base + segment->slots_offset +
-				   (uint64_t)index * segment->slot_stride);
+	                           (uint64_t)index * segment->slot_stride);
 }
 
 static inline struct agp_metric_entry *agp_segment_metric(const struct agp_segment *segment,
-							  uint32_t id)
+                                                          uint32_t id)
 {
 	return (struct agp_metric_entry *)((char *)segment->base + segment->registry_offset) + id;
 }

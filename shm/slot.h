@@ -24,7 +24,8 @@
 
 #include "segment.h"
 
-/* The process's start time in clock ticks since boot; 0 when it is gone (no /proc entry, or a zombie). */
+/* The process's start time in clock ticks since boot; 0 when it is gone (no /proc entry, or a
+ * zombie). */
 uint64_t agp_process_start_time(pid_t pid);
 
 /* True while the process that owned a slot still runs: same pid and same start time. */
@@ -32,7 +33,7 @@ bool agp_process_alive(pid_t pid, uint64_t start_time);
 
 /* Claims a slot for the calling process. -ENOSPC when every slot is taken. */
 int agp_slot_claim(struct agp_segment *segment, const char *name, const char *type,
-		   uint32_t *index_out);
+                   uint32_t *index_out);
 
 /* LIVE -> CLOSED by the owner. */
 void agp_slot_close(struct agp_segment *segment, uint32_t index);

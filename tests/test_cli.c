@@ -46,14 +46,10 @@ static pid_t daemon_pid = -1;
 static pid_t live_agent_pid = -1;
 
 /* The CLI against this test's deployment (tests/cli_test_util.h). */
-#define cli(out, ...) ct_cli(folder, name, out, __VA_ARGS__)
+#define cli(out, ...)          ct_cli(folder, name, out, __VA_ARGS__)
 #define cli_json(status, args) ct_cli_json(folder, name, status, args)
-#define num ct_num
-#define sleep_ms ct_sleep_ms
-
-
-
-
+#define num                    ct_num
+#define sleep_ms               ct_sleep_ms
 
 static void assert_near(double value, double expected, double relative)
 {

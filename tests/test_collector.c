@@ -99,11 +99,12 @@ static const struct agp_snapshot_agent *find_agent(const struct agp_snapshot *sn
 	return NULL;
 }
 
-/* Waits until predicate holds on a fresh snapshot, up to 20 s (generous: CI machines are shared). */
+/* Waits until predicate holds on a fresh snapshot, up to 20 s (generous: CI machines are shared).
+ */
 #define WAIT_FOR(f, snapshot_var, predicate)                                                       \
 	do {                                                                                       \
 		bool agp__ok = false;                                                              \
-		for (int agp__i = 0; agp__i < 2000 && !agp__ok; agp__i++) {                         \
+		for (int agp__i = 0; agp__i < 2000 && !agp__ok; agp__i++) {                        \
 			assert_int_equal(agp_collector_refresh(&(f)->collector, 1000), 0);         \
 			const struct agp_snapshot *snapshot_var =                                  \
 			    agp_snapshot_read_begin(&(f)->collector);                              \

@@ -62,12 +62,9 @@ static struct agent_proc survivor = {-1, NULL, NULL}; /* lives across the daemon
 static json_t *baseline_before;                       /* established before the restart */
 
 /* The CLI against this test's deployment (tests/cli_test_util.h). */
-#define cli(out, ...) ct_cli(folder, name, out, __VA_ARGS__)
+#define cli(out, ...)  ct_cli(folder, name, out, __VA_ARGS__)
 #define cli_json(args) ct_cli_json(folder, name, 0, args)
-#define sleep_ms ct_sleep_ms
-
-
-
+#define sleep_ms       ct_sleep_ms
 
 static int64_t num(const json_t *object, const char *key)
 {

@@ -34,7 +34,6 @@ static int demo(char **out, const char *args)
 }
 #define num ct_num
 
-
 static json_t *load(const char *dir, const char *file)
 {
 	char path[256];
@@ -45,7 +44,6 @@ static json_t *load(const char *dir, const char *file)
 		fail_msg("%s: %s (line %d)", path, error.text, error.line);
 	return value;
 }
-
 
 /* The deployment's segment is gone once the demo's collector stopped. */
 static void assert_segment_gone(const char *output)

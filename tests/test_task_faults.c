@@ -264,7 +264,8 @@ static int hog(const char *megabytes)
 		if (!block)
 			return 3;
 		memset(block, 1, 1 << 20);
-		/* The compiler may not drop the never-read block: the pages must really be touched. */
+		/* The compiler may not drop the never-read block: the pages must really be touched.
+		 */
 		__asm__ volatile("" : : "r"(block) : "memory");
 		usleep(2000);
 	}

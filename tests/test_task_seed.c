@@ -47,11 +47,10 @@ static pid_t daemon_pid = -1;
 static unsigned sequence;
 
 /* The CLI against this test's deployment (tests/cli_test_util.h). */
-#define cli(out, ...) ct_cli(folder, name, out, __VA_ARGS__)
+#define cli(out, ...)          ct_cli(folder, name, out, __VA_ARGS__)
 #define cli_json(status, args) ct_cli_json(folder, name, status, args)
-#define num ct_num
-#define sleep_ms ct_sleep_ms
-
+#define num                    ct_num
+#define sleep_ms               ct_sleep_ms
 
 static double now_s(void)
 {
@@ -59,9 +58,6 @@ static double now_s(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
-
-
-
 
 /* The daemon's statistics of one (metric, agent type) series; NULL when it has none. */
 static json_t *daemon_series(const char *metric, const char *type)

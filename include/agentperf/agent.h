@@ -39,7 +39,7 @@ struct agp_agent_options {
  * slots taken), or the errno of the failed system call.
  */
 int agp_agent_open(const char *name, const char *type, const struct agp_agent_options *options,
-		   agp_agent **agent_out);
+                   agp_agent **agent_out);
 
 /*
  * Releases the slot; samples already recorded are still drained. NULL is
@@ -54,7 +54,7 @@ bool agp_record(agp_agent *agent, uint16_t metric_id, int64_t value, uint64_t ta
 
 /* Records one sample with a timestamp the caller already read from agp_clock_now_ns(). */
 bool agp_record_at(agp_agent *agent, uint16_t metric_id, int64_t value, uint64_t task_id,
-		   uint64_t timestamp_ns, uint16_t flags);
+                   uint64_t timestamp_ns, uint16_t flags);
 
 /*
  * Nanoseconds on the deployment's clock: CLOCK_MONOTONIC, or the invariant
@@ -72,7 +72,7 @@ uint64_t agp_clock_now_ns(const agp_agent *agent);
  * (agent not open).
  */
 int agp_metric_register(agp_agent *agent, const char *name, enum agp_unit unit,
-			uint64_t expected_interval_ns, uint16_t *id_out);
+                        uint64_t expected_interval_ns, uint16_t *id_out);
 
 /* Samples this agent recorded and dropped so far (written = recorded + dropped). */
 uint64_t agp_agent_recorded(const agp_agent *agent);

@@ -24,7 +24,7 @@ struct agp_record {
 /* The sample failed (e.g. a task that ended in error); still aggregated. */
 #define AGP_RECORD_FAILED 0x0001u
 /* The sample belongs to a task that timed out. */
-#define AGP_RECORD_TIMEOUT 0x0002u
+#define AGP_RECORD_TIMEOUT     0x0002u
 #define AGP_RECORD_FLAGS_KNOWN (AGP_RECORD_FAILED | AGP_RECORD_TIMEOUT)
 
 #ifdef __cplusplus

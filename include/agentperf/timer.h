@@ -28,7 +28,7 @@ struct agp_timer {
 };
 
 static inline struct agp_timer agp_timer_begin(agp_agent *agent, uint16_t metric_id,
-					       uint64_t task_id)
+                                               uint64_t task_id)
 {
 	struct agp_timer timer = {agent, agp_clock_now_ns(agent), task_id, metric_id};
 	return timer;
@@ -39,7 +39,7 @@ static inline bool agp_timer_end(struct agp_timer *timer)
 {
 	uint64_t end_ns = agp_clock_now_ns(timer->agent);
 	return agp_record_at(timer->agent, timer->metric_id, (int64_t)(end_ns - timer->start_ns),
-			     timer->task_id, end_ns, 0);
+	                     timer->task_id, end_ns, 0);
 }
 
 static inline void agp__timer_cleanup(struct agp_timer *timer)
@@ -52,8 +52,8 @@ static inline void agp__timer_cleanup(struct agp_timer *timer)
 /* unused: the variable is only read by its cleanup, which clang's -Wunused-variable ignores. */
 #define AGP_TIMER_SCOPE(agent, metric_id, task_id)                                                 \
 	struct agp_timer AGP__CONCAT(agp__timer_, __LINE__)                                        \
-		__attribute__((cleanup(agp__timer_cleanup), unused)) =                             \
-			agp_timer_begin((agent), (metric_id), (task_id))
+	    __attribute__((cleanup(agp__timer_cleanup), unused)) =                                 \
+	        agp_timer_begin((agent), (metric_id), (task_id))
 
 #ifdef __cplusplus
 }
