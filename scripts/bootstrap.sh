@@ -29,3 +29,5 @@ fi
 # shellcheck disable=SC2086 # AGP_CMAKE_ARGS holds several arguments
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo ${AGP_CMAKE_ARGS:-}
 cmake --build build -j"$(nproc)"
+# clangd, clang-tidy and cppcheck find the compile commands at the root.
+ln -sfn build/compile_commands.json compile_commands.json
