@@ -794,6 +794,9 @@ static void run_command(void **state)
 	json_decref(ci);
 	snprintf(command, sizeof(command), "%s/run.html", folder);
 	assert_int_equal(access(command, R_OK), 0);
+	/* The private collector took its segment with it. */
+	snprintf(command, sizeof(command), "/dev/shm/agentperf.%s", run_name);
+	assert_int_equal(access(command, F_OK), -1);
 }
 
 int main(void)

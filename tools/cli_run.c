@@ -199,7 +199,8 @@ int cli_run(struct cli *cli, int argc, char **argv)
 	if (cli_probe(cli)) {
 		fprintf(stderr, "agentperf run: using the running collector of '%s'\n", name);
 	} else {
-		struct cli_daemon_options options = {.config = config};
+		/* Private: its segment goes with it, so runs leave nothing behind in /dev/shm. */
+		struct cli_daemon_options options = {.config = config, .unlink_on_exit = true};
 		daemon = cli_start_daemon(cli, name, &options);
 		if (daemon < 0)
 			return CLI_UNREACHABLE;
