@@ -6,6 +6,7 @@
 #include <agentperf/record.h>
 #include <agentperf/agent.h>
 #include <agentperf/timer.h>
+#include <agentperf/task.h>
 
 #define AGENTPERF_VERSION_MAJOR 0
 #define AGENTPERF_VERSION_MINOR 1
