@@ -57,7 +57,11 @@ static void die(const char *what, int error)
 }
 
 /* Keeps a value alive without a store the compiler could drop. */
-static volatile uint64_t sink;
+/* Keeps a computed value alive so the compiler cannot drop the loop that made it. */
+static inline void keep(uint64_t value)
+{
+	__asm__ volatile("" : : "r"(value) : "memory");
+}
 
 static double trial_rdtsc(void)
 {
@@ -65,7 +69,7 @@ static double trial_rdtsc(void)
 	for (int i = 0; i < FLOOR_OPS; i++)
 		sum += __rdtsc();
 	uint64_t elapsed = agp_bench_now_ns() - start;
-	sink = sum;
+	keep(sum);
 	return (double)elapsed / FLOOR_OPS;
 }
 
@@ -78,7 +82,7 @@ static double trial_clock_gettime(void)
 		sum += (uint64_t)ts.tv_nsec;
 	}
 	uint64_t elapsed = agp_bench_now_ns() - start;
-	sink = sum;
+	keep(sum);
 	return (double)elapsed / FLOOR_OPS;
 }
 
@@ -284,7 +288,7 @@ static double trial_cross_ck(struct control *control, int retry)
 			received++;
 		}
 	}
-	sink = sum;
+	keep(sum);
 	stop_producer(control, pid);
 	return (double)received * 1e9 / (double)elapsed;
 }
