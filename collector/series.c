@@ -316,14 +316,15 @@ int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns)
 			link = &series->hash_next;
 		}
 	}
-	/* Then the type series; the chains are undone even after a failure. */
+	/*
+	 * Then the type series. Each undoes its own chain (even after a failure),
+	 * after using it: an agent's series may come first in the buckets.
+	 */
 	for (size_t b = 0; b < table->bucket_count; b++)
 		for (struct agp_series *series = table->buckets[b]; series;
 		     series = series->hash_next) {
-			if (series->agent[0]) {
-				series->rotate_next = NULL;
+			if (series->agent[0])
 				continue;
-			}
 			if (!error) {
 				if (close_type_window(table, series, table->window_start_ns,
 				                      end_ns) != 0)
@@ -331,7 +332,11 @@ int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns)
 				else
 					closed++;
 			}
-			series->rotate_first = NULL;
+			while (series->rotate_first) {
+				struct agp_series *agent = series->rotate_first;
+				series->rotate_first = agent->rotate_next;
+				agent->rotate_next = NULL;
+			}
 			series->rotate_samples = 0;
 			series->rotate_parts = 0;
 			series->rotate_mismatch = false;
