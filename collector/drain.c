@@ -459,12 +459,23 @@ static int copy_series(struct agp_series *series, void *context)
 	out->clamped = series->clamped;
 	out->failed_count = series->failed_count;
 	out->timeout_count = series->timeout_count;
-	out->windows = calloc(series->window_count + 1, sizeof(*out->windows));
+	const struct agp_series_table *table = &copy->drain->series;
+	size_t part_slots = 0;
+	for (size_t i = 0; i < series->window_count; i++) {
+		const struct agp_series_parts *parts =
+		    agp_series_window_at(table, series, i)->parts;
+		if (parts)
+			part_slots += parts->count * (parts->corrected ? 2u : 1u);
+	}
+	/* The derived windows' part lists live after the windows, in one block freed with them. */
+	size_t windows_size = (series->window_count + 1) * sizeof(*out->windows);
+	out->windows = calloc(1, windows_size + part_slots * sizeof(struct agp_sparse_hist *));
 	if (!out->windows)
 		return copy->error = -ENOMEM;
 	copy->snapshot->series_count++;
 
-	const struct agp_series_table *table = &copy->drain->series;
+	const struct agp_sparse_hist **pool =
+	    (const struct agp_sparse_hist **)((char *)out->windows + windows_size);
 	for (size_t i = 0; i < series->window_count; i++) {
 		/* Closed windows are immutable: the snapshot shares them by reference. */
 		const struct agp_series_window *window = agp_series_window_at(table, series, i);
@@ -474,6 +485,21 @@ static int copy_series(struct agp_series *series, void *context)
 		shared->raw = window->raw ? agp_sparse_hist_ref(window->raw) : NULL;
 		shared->corrected =
 		    window->corrected ? agp_sparse_hist_ref(window->corrected) : NULL;
+		const struct agp_series_parts *parts = window->parts;
+		if (!parts)
+			continue;
+		for (uint32_t k = 0; k < parts->count; k++)
+			pool[k] = agp_sparse_hist_ref(parts->hist[k]);
+		shared->raw_parts = pool;
+		shared->raw_part_count = parts->count;
+		pool += parts->count;
+		if (parts->corrected) {
+			for (uint32_t k = 0; k < parts->count; k++)
+				pool[k] = agp_sparse_hist_ref(parts->hist[parts->count + k]);
+			shared->corrected_parts = pool;
+			shared->corrected_part_count = parts->count;
+			pool += parts->count;
+		}
 	}
 	/* The open window is still changing: the snapshot gets its own encoding of it. */
 	struct agp_snapshot_window *open = &out->windows[out->window_count++];
@@ -575,11 +601,11 @@ static int check_regression(struct agp_series *series, void *context)
 	int64_t bound = check->limits->p95_upper[series->metric_id];
 	const struct agp_series_window *window =
 	    agp_series_window_at(&check->drain->series, series, series->window_count - 1);
-	if (bound <= 0 || !window->raw)
+	if (bound <= 0 || !agp_series_window_has_samples(window))
 		return 0;
 	struct agp_hdr *scratch = check->drain->series.scratch;
 	agp_hdr_reset(scratch);
-	if (agp_sparse_hist_merge_into(window->raw, scratch) != 0)
+	if (agp_series_window_merge(window, false, scratch) != 0)
 		return 0;
 	int64_t p95 = agp_hdr_value_at_percentile(scratch, 95.0);
 	if (p95 <= bound)

@@ -56,7 +56,7 @@ int agp_hlog_write_windows(FILE *out, const struct agp_snapshot *snapshot, const
 			bool open = w + 1 == series->window_count;
 			struct agp_sparse_summary summary;
 			if ((open && !include_open) || window->start_ns < since_ns ||
-			    !window->raw || agp_sparse_hist_summary(window->raw, &summary) != 0 ||
+			    agp_snapshot_window_summary(window, &summary) != 0 ||
 			    summary.total_count == 0)
 				continue;
 			lines[count++] = (struct line_ref){window->start_ns, s, w};
@@ -73,7 +73,7 @@ int agp_hlog_write_windows(FILE *out, const struct agp_snapshot *snapshot, const
 		if (agp_hlog_tag(series->agent_type, series->metric, tag, sizeof(tag)))
 			continue;
 		agp_hdr_reset(scratch);
-		error = agp_sparse_hist_merge_into(window->raw, scratch);
+		error = agp_snapshot_window_merge(window, false, scratch);
 		if (error)
 			break;
 		/* Both on the deployment clock: the offset is exact, whatever the wall clock does.

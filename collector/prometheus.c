@@ -439,12 +439,12 @@ static struct series_state *state_get(struct agp_prom_exporter *exporter,
  * count and exact sum into *count and *sum.
  */
 static int add_window(struct agp_prom_exporter *exporter, enum agp_unit unit,
-                      const struct agp_sparse_hist *window, uint64_t *buckets, uint64_t *count,
+                      const struct agp_snapshot_window *window, uint64_t *buckets, uint64_t *count,
                       unsigned __int128 *sum)
 {
 	struct agp_hdr *scratch = exporter->scratch;
 	agp_hdr_reset(scratch);
-	int error = agp_sparse_hist_merge_into(window, scratch);
+	int error = agp_snapshot_window_merge(window, false, scratch);
 	if (error)
 		return error;
 	*count += (uint64_t)agp_hdr_count(scratch);
@@ -517,9 +517,9 @@ static int ingest(struct agp_prom_exporter *exporter, const struct agp_snapshot 
 			if (window->start_ns < state->ingested_until_ns)
 				continue;
 			state->ingested_until_ns = window->end_ns;
-			if (!window->raw)
+			if (!agp_snapshot_window_has_samples(window))
 				continue;
-			int error = add_window(exporter, state->unit, window->raw, state->buckets,
+			int error = add_window(exporter, state->unit, window, state->buckets,
 			                       &state->count, &state->sum);
 			if (error)
 				return error;
@@ -605,9 +605,10 @@ static int render_histograms(struct agp_prom_exporter *exporter,
 			unsigned __int128 sum = state->sum;
 			const struct agp_snapshot_window *open =
 			    &series->windows[series->window_count - 1];
-			if (open->raw && open->start_ns >= state->ingested_until_ns) {
-				int error = add_window(exporter, unit, open->raw, open_buckets,
-				                       &count, &sum);
+			if (agp_snapshot_window_has_samples(open) &&
+			    open->start_ns >= state->ingested_until_ns) {
+				int error =
+				    add_window(exporter, unit, open, open_buckets, &count, &sum);
 				if (error)
 					return error;
 			}
@@ -712,10 +713,10 @@ static void render_health(const struct agp_prom_exporter *exporter,
 			continue;
 		for (size_t w = 0; w < series->window_count; w++) {
 			const struct agp_snapshot_window *window = &series->windows[w];
-			if (window->end_ns <= since || !window->raw)
+			if (window->end_ns <= since || !agp_snapshot_window_has_samples(window))
 				continue;
 			struct agp_sparse_summary summary;
-			if (agp_sparse_hist_summary(window->raw, &summary) != 0)
+			if (agp_snapshot_window_summary(window, &summary) != 0)
 				continue; /* a damaged window costs its samples, not the scrape */
 			count += (uint64_t)summary.total_count;
 			sum += summary.sum;

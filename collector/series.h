@@ -3,6 +3,17 @@
  * metric). Each series holds its open time window and a ring of closed
  * windows in compact form (sparse_hist.h) that covers the retention period.
  *
+ * An (agent type, metric) series receives exactly the samples of its
+ * agents' (agent, metric) series, so storing its closed windows as well
+ * would keep every sample twice. At rotation the per-agent series close
+ * first, and a type series' closed window becomes a list of references to
+ * its agents' just-closed windows (derived) instead of an encoding of its
+ * own. A per-agent series is removed only after a whole retention period
+ * without samples, and the references keep its windows alive anyway, so
+ * nothing inside the retention is lost. When the counts disagree (samples
+ * recorded into the type series alone, or an agent whose series could not
+ * be created), the type series encodes its own window as before.
+ *
  * The open window starts as a short array of raw values and becomes a
  * dense HDR histogram only when it outgrows that array. A dense histogram
  * of the default range is 270 KB of counters and touches a few pages per
@@ -32,11 +43,25 @@
 /* Raw values an open window holds before it becomes a dense histogram. */
 #define AGP_SERIES_STAGED_MAX 1024
 
+/*
+ * The per-agent windows a derived (agent type, metric) window sums: hist[0,
+ * count) are the raw windows of the agents that had samples, and, when
+ * corrected is set, hist[count, 2 * count) their corrected windows in the
+ * same order. Each entry holds one reference.
+ */
+struct agp_series_parts {
+	uint32_t count;
+	bool corrected;
+	struct agp_sparse_hist *hist[];
+};
+
+/* A closed window: encoded (raw, corrected) or derived (parts); all NULL when empty. */
 struct agp_series_window {
 	uint64_t start_ns;
 	uint64_t end_ns;
-	struct agp_sparse_hist *raw;       /* NULL: no samples in the window */
-	struct agp_sparse_hist *corrected; /* NULL: none, or no expected interval */
+	struct agp_sparse_hist *raw;       /* NULL: no samples, or derived */
+	struct agp_sparse_hist *corrected; /* NULL: none, no expected interval, or derived */
+	struct agp_series_parts *parts;    /* non-NULL only for a derived window with samples */
 };
 
 struct agp_series {
@@ -69,6 +94,18 @@ struct agp_series {
 	struct agp_series_window *windows; /* ring of closed windows, oldest at first_window */
 	size_t first_window;
 	size_t window_count;
+
+	/*
+	 * Used during agp_series_table_rotate only: on a type series, the chain
+	 * of its agents' series closed in this rotation (through rotate_next),
+	 * the samples their closed windows hold and how many of them have any;
+	 * rotate_mismatch is set when an agent's series cannot be summed into it.
+	 */
+	struct agp_series *rotate_first;
+	struct agp_series *rotate_next;
+	uint64_t rotate_samples;
+	uint32_t rotate_parts;
+	bool rotate_mismatch;
 
 	struct agp_series *hash_next;
 };
@@ -139,9 +176,10 @@ int agp_series_encode_open(struct agp_series_table *table, struct agp_series *se
                            struct agp_sparse_hist **raw, struct agp_sparse_hist **corrected);
 
 /*
- * Closes the open window when now_ns has passed its end: every series'
- * open window becomes a compact closed window, the oldest beyond the
- * capacity are dropped, idle per-agent series are removed. Returns the
+ * Closes the open window when now_ns has passed its end: every per-agent
+ * series' open window becomes a compact closed window, then every type
+ * series' a derived one (or its own encoding, see above); the oldest beyond
+ * the capacity are dropped, idle per-agent series are removed. Returns the
  * number of windows closed (0 when the window is still open), or -ENOMEM.
  */
 int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns);
@@ -153,6 +191,20 @@ agp_series_window_at(const struct agp_series_table *table, const struct agp_seri
 {
 	return &series->windows[(series->first_window + i) % table->params.window_capacity];
 }
+
+/* Whether a closed window holds any sample (encoded or derived). */
+static inline bool agp_series_window_has_samples(const struct agp_series_window *window)
+{
+	return window->raw || window->parts;
+}
+
+/*
+ * Adds a closed window's raw (or, with corrected, its coordinated-omission
+ * corrected) counts into histogram, whichever way the window is stored.
+ * 0 (also for an empty window), or -EPROTO for a damaged encoding.
+ */
+int agp_series_window_merge(const struct agp_series_window *window, bool corrected,
+                            struct agp_hdr *histogram);
 
 /* Calls visit for every series; stops early when visit returns non-zero and returns that. */
 int agp_series_table_visit(struct agp_series_table *table,

@@ -58,14 +58,49 @@ struct agp_snapshot_agent {
 	uint64_t last_sample_ns;
 };
 
-/* A time window of one series: [start_ns, end_ns) on the deployment clock. */
+/*
+ * A time window of one series: [start_ns, end_ns) on the deployment clock.
+ *
+ * Either encoded (raw, corrected) or, for a closed (agent type, metric)
+ * window, derived: the sum of the type's per-agent windows in raw_parts
+ * (and corrected_parts), with raw and corrected NULL. Read it through
+ * agp_snapshot_window_merge() and agp_snapshot_window_summary(), which
+ * handle both forms. Every histogram is shared and immutable, and the
+ * snapshot holds one reference to each.
+ */
 struct agp_snapshot_window {
 	uint64_t start_ns;
 	uint64_t end_ns;
-	const struct agp_sparse_hist *raw; /* shared, immutable */
+	const struct agp_sparse_hist *raw; /* NULL: no samples, or derived */
 	const struct agp_sparse_hist
-	    *corrected; /* NULL unless the metric has an expected interval */
+	    *corrected; /* NULL unless the metric has an expected interval, or derived */
+	const struct agp_sparse_hist *const *raw_parts; /* derived: the agents' windows */
+	size_t raw_part_count;
+	const struct agp_sparse_hist *const *corrected_parts; /* in the same order */
+	size_t corrected_part_count;
 };
+
+/* Whether the window holds any sample (encoded or derived). */
+static inline bool agp_snapshot_window_has_samples(const struct agp_snapshot_window *window)
+{
+	return window->raw || window->raw_part_count;
+}
+
+/*
+ * Adds the window's raw (or, with corrected, its coordinated-omission
+ * corrected) counts and sums into histogram, whichever form the window has.
+ * 0 (also when it has none), or -EPROTO for a damaged encoding.
+ */
+int agp_snapshot_window_merge(const struct agp_snapshot_window *window, bool corrected,
+                              struct agp_hdr *histogram);
+
+/*
+ * The summary (count, clamped, min, max, exact sums) of the window's raw
+ * samples: -ENOENT when it holds none, -EPROTO for a damaged encoding
+ * (summary untouched on failure).
+ */
+int agp_snapshot_window_summary(const struct agp_snapshot_window *window,
+                                struct agp_sparse_summary *summary);
 
 /*
  * One aggregation key: (agent type, metric) when agent is "", or

@@ -15,8 +15,9 @@
  * so means and deviations stay exact across merged windows. Encoding walks
  * only occupied blocks; merging costs in proportion to the encoded length.
  *
- * Sharing: a window is referenced by the series that owns it and by every
- * published snapshot that shows it; the last reference frees it. Counting
+ * Sharing: a window is referenced by the series that owns it, by the
+ * (agent type, metric) series whose derived window sums it (series.h), and
+ * by every published snapshot that shows it; the last reference frees it. Counting
  * is atomic because snapshots are released from the RCU callback thread.
  */
 #ifndef AGP_COLLECTOR_SPARSE_HIST_H

@@ -514,7 +514,7 @@ static json_t *metric_trend(const struct agp_snapshot *snapshot, struct agp_hdr 
 		for (size_t w = 0; w + 1 < series->window_count; w++) {
 			const struct agp_snapshot_window *window = &series->windows[w];
 			struct agp_sparse_summary summary;
-			if (window->raw && agp_sparse_hist_summary(window->raw, &summary) == 0 &&
+			if (agp_snapshot_window_summary(window, &summary) == 0 &&
 			    summary.total_count > 0 && (!any || window->start_ns > last_start)) {
 				last_start = window->start_ns;
 				last_end = window->end_ns;

@@ -20,6 +20,7 @@
 #include <agentperf/agentperf.h>
 
 #include "collector/collector.h"
+#include "collector/hdr_histogram.h"
 #include "shm/slot.h"
 #include "test_util.h"
 
@@ -116,6 +117,15 @@ static const struct agp_snapshot_agent *find_agent(const struct agp_snapshot *sn
 		assert_true(agp__ok);                                                              \
 	} while (0)
 
+/* Whether worker/task_execution_time's open window is empty: every sample is in a closed one. */
+static bool all_in_closed_windows(const struct agp_snapshot *snapshot)
+{
+	const struct agp_snapshot_series *series =
+	    agp_snapshot_find_series(snapshot, "worker", "", "task_execution_time");
+	return series &&
+	       !agp_snapshot_window_has_samples(&series->windows[series->window_count - 1]);
+}
+
 static void exact_accounting_across_processes(void **state)
 {
 	struct fixture *f = *state;
@@ -159,6 +169,44 @@ static void exact_accounting_across_processes(void **state)
 	    agp_snapshot_find_series(snapshot, "worker", "", "task_execution_time");
 	assert_non_null(series);
 	assert_int_equal(series->total_count, aggregated);
+	agp_snapshot_read_end(snapshot);
+
+	/*
+	 * Once a window has closed over every sample, the type's closed windows are
+	 * derived from its agents' (raw NULL, parts set) and hold exactly their sum.
+	 */
+	WAIT_FOR(f, shown, all_in_closed_windows(shown));
+	snapshot = agp_snapshot_read_begin(&f->collector);
+	series = agp_snapshot_find_series(snapshot, "worker", "", "task_execution_time");
+	size_t derived = 0;
+	for (size_t w = 0; w < series->window_count; w++) {
+		const struct agp_snapshot_window *window = &series->windows[w];
+		if (window->raw_part_count) {
+			assert_null(window->raw);
+			derived++;
+		}
+	}
+	assert_true(derived > 0);
+	struct agp_hdr *by_type, *by_agents;
+	assert_int_equal(agp_snapshot_histogram_create(snapshot, &by_type), 0);
+	assert_int_equal(agp_snapshot_histogram_create(snapshot, &by_agents), 0);
+	assert_int_equal(agp_snapshot_merge_windows(series, 0, UINT64_MAX, false, by_type), 0);
+	for (int a = 0; a < AGENTS; a++) {
+		char name[16];
+		snprintf(name, sizeof(name), "w%d", a);
+		const struct agp_snapshot_series *own =
+		    agp_snapshot_find_series(snapshot, "worker", name, "task_execution_time");
+		assert_non_null(own);
+		assert_int_equal(agp_snapshot_merge_windows(own, 0, UINT64_MAX, false, by_agents),
+		                 0);
+	}
+	assert_int_equal(agp_hdr_count(by_type), aggregated);
+	assert_int_equal(agp_hdr_count(by_agents), aggregated);
+	assert_true(by_type->sum == by_agents->sum);
+	for (int32_t i = 0; i < by_type->cfg.counts_len; i++)
+		assert_int_equal(by_type->counts[i], by_agents->counts[i]);
+	agp_hdr_destroy(by_agents);
+	agp_hdr_destroy(by_type);
 	agp_snapshot_read_end(snapshot);
 }
 
