@@ -308,14 +308,20 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 		                   info->warning);
 }
 
-/* Drains one occupant's ring to empty (bounded by what was published when we started). */
+/*
+ * Drains one occupant's ring: until it is empty, but at most one ring's
+ * worth per visit, so that an agent recording as fast as we drain cannot
+ * hold the pass (and every other slot) forever. The future-timestamp bound
+ * is taken from the clock at each batch, not once per pass: a record
+ * stamped after the pass began is not from the future.
+ */
 static uint64_t drain_ring(struct agp_collector *collector, struct agp_collector_drain *drain,
                            struct slot_tracker *tracker, uint64_t now_ns)
 {
 	uint64_t taken = 0;
-	uint64_t limit_ns = now_ns + FUTURE_SLACK_NS;
-	for (;;) {
+	while (taken < collector->segment.ring_capacity) {
 		uint64_t head_before = tracker->consumer.head;
+		uint64_t limit_ns = agp_clock_read(&collector->segment.clock) + FUTURE_SLACK_NS;
 		size_t valid =
 		    agp_ring_drain_spsc(&collector->segment, &drain->metric_cache,
 		                        &tracker->consumer, limit_ns, drain->buffer, BATCH);
@@ -324,8 +330,9 @@ static uint64_t drain_ring(struct agp_collector *collector, struct agp_collector
 		uint64_t advanced = tracker->consumer.head - head_before;
 		taken += advanced;
 		if (advanced < BATCH)
-			return taken;
+			break;
 	}
+	return taken;
 }
 
 static void check_liveness(struct slot_tracker *tracker, uint64_t now_ns)
