@@ -72,17 +72,21 @@ static int teardown(void **state)
 
 /* Child body: records count samples of value (i % 100 + 1) us, then exits or waits to be killed. */
 static void agent_child(const char *deployment, const char *name, int count, bool wait_for_kill,
-                        int ready_fd)
+                        int ready_fd, int go_fd)
 {
 	struct agp_agent_options options = {deployment};
 	agp_agent *agent;
 	if (agp_agent_open(name, "worker", &options, &agent) != 0)
 		_exit(10);
+	/* With go_fd: say the slot is held, then wait, so that siblings never reuse each other's
+	 * slot. */
+	char byte = 1;
+	if (go_fd >= 0 && (write(ready_fd, &byte, 1) != 1 || read(go_fd, &byte, 1) != 1))
+		_exit(12);
 	for (int i = 0; i < count; i++)
 		agp_record(agent, AGP_METRIC_TASK_EXECUTION_TIME, (int64_t)(i % 100 + 1) * 1000,
 		           (uint64_t)i);
 	if (wait_for_kill) {
-		char byte = 1;
 		if (write(ready_fd, &byte, 1) != 1)
 			_exit(11);
 		pause();
@@ -100,6 +104,33 @@ static const struct agp_snapshot_agent *find_agent(const struct agp_snapshot *sn
 	return NULL;
 }
 
+/* Prints what the collector shows, so that a wait that timed out says why. */
+static void dump_snapshot(struct agp_collector *collector)
+{
+	const struct agp_snapshot *snapshot = agp_snapshot_read_begin(collector);
+	const struct agp_snapshot_totals *t = &snapshot->totals;
+	fprintf(
+	    stderr,
+	    "snapshot %llu: written %llu aggregated %llu invalid %llu dropped %llu pending %llu "
+	    "live %llu\n",
+	    (unsigned long long)snapshot->generation, (unsigned long long)t->written,
+	    (unsigned long long)t->aggregated, (unsigned long long)t->invalid,
+	    (unsigned long long)t->dropped, (unsigned long long)t->pending,
+	    (unsigned long long)t->agents_live);
+	for (size_t i = 0; i < snapshot->agent_count; i++) {
+		const struct agp_snapshot_agent *a = &snapshot->agents[i];
+		fprintf(stderr,
+		        "  slot %u gen %u %s/%s pid %d %s%s: written %llu aggregated %llu invalid "
+		        "%llu dropped %llu pending %llu\n",
+		        a->slot, a->generation, a->type, a->name, a->pid,
+		        agp_agent_state_name(a->state), a->quarantined ? " quarantined" : "",
+		        (unsigned long long)a->written, (unsigned long long)a->aggregated,
+		        (unsigned long long)a->invalid, (unsigned long long)a->dropped,
+		        (unsigned long long)a->pending);
+	}
+	agp_snapshot_read_end(snapshot);
+}
+
 /* Waits until predicate holds on a fresh snapshot, up to 20 s (generous: CI machines are shared).
  */
 #define WAIT_FOR(f, snapshot_var, predicate)                                                       \
@@ -114,6 +145,8 @@ static const struct agp_snapshot_agent *find_agent(const struct agp_snapshot *sn
 			if (!agp__ok)                                                              \
 				usleep(10000);                                                     \
 		}                                                                                  \
+		if (!agp__ok)                                                                      \
+			dump_snapshot(&(f)->collector);                                            \
 		assert_true(agp__ok);                                                              \
 	} while (0)
 
@@ -131,13 +164,34 @@ static void exact_accounting_across_processes(void **state)
 	struct fixture *f = *state;
 	enum { AGENTS = 3, SAMPLES = 300000 };
 	pid_t children[AGENTS];
+	int ready[2], go[2];
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
 	for (int a = 0; a < AGENTS; a++) {
 		char name[16];
 		snprintf(name, sizeof(name), "w%d", a);
 		children[a] = fork();
 		if (children[a] == 0)
-			agent_child(f->deployment, name, SAMPLES, false, -1);
+			agent_child(f->deployment, name, SAMPLES, false, ready[1], go[0]);
 	}
+	/*
+	 * All slots held before anyone records and closes: a closed agent's
+	 * slot is freed once drained and may be claimed again, and then the
+	 * newcomer takes its line in the agent list (the departed one's figures
+	 * move to the totals). Here each agent keeps its own line.
+	 */
+	char bytes[AGENTS];
+	for (int got = 0; got < AGENTS;) {
+		ssize_t n = read(ready[0], bytes, (size_t)(AGENTS - got));
+		assert_true(n > 0);
+		got += (int)n;
+	}
+	memset(bytes, 1, sizeof(bytes));
+	assert_int_equal(write(go[1], bytes, AGENTS), AGENTS);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
 	for (int a = 0; a < AGENTS; a++) {
 		int status;
 		waitpid(children[a], &status, 0);
@@ -217,7 +271,7 @@ static void killed_agent_is_drained_and_its_slot_reclaimed(void **state)
 	assert_int_equal(pipe(ready), 0);
 	pid_t victim = fork();
 	if (victim == 0)
-		agent_child(f->deployment, "victim", 5000, true, ready[1]);
+		agent_child(f->deployment, "victim", 5000, true, ready[1], -1);
 	char byte;
 	assert_int_equal(read(ready[0], &byte, 1), 1);
 	WAIT_FOR(f, snapshot,
