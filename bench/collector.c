@@ -23,9 +23,9 @@
 
 #include <agentperf/agentperf.h>
 
-#include "bench_util.h"
+#include "bench/bench_util.h"
 #include "collector/collector.h"
-#include "collector/series.h"
+#include "collector/drain/series.h"
 
 #define TRIALS       5
 #define MEASURE_NS   (1000ull * 1000 * 1000)

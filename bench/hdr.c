@@ -21,8 +21,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "bench_util.h"
-#include "collector/hdr_histogram.h"
+#include "bench/bench_util.h"
+#include "hdr/histogram.h"
 
 #define HOUR_NS INT64_C(3600000000000)
 #define CHUNK   (1 << 20)

@@ -33,11 +33,11 @@
 
 #include <agentperf/agentperf.h>
 
-#include "bench_util.h"
+#include "bench/bench_util.h"
 
 #include "shm/clock.h"
-#include "shm/consumer.h"
-#include "shm/error.h"
+#include "shm/ring_consumer.h"
+#include "common/error.h"
 #include "shm/segment.h"
 #include "shm/slot.h"
 

@@ -17,7 +17,7 @@
  */
 #include <agentperf/task.h>
 
-#include "bench_util.h"
+#include "bench/bench_util.h"
 
 #include <linux/futex.h>
 #include <signal.h>

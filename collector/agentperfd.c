@@ -20,12 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "collector.h"
-#include "http_metrics.h"
-#include "prometheus.h"
-#include "control_server.h"
-#include "services.h"
-#include "shm/error.h"
+#include "collector/collector.h"
+#include "collector/export/http_metrics.h"
+#include "collector/export/prometheus.h"
+#include "collector/control/server.h"
+#include "collector/services.h"
+#include "common/error.h"
 
 #define SERVICE_TICK_MS 100
 

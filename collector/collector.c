@@ -1,4 +1,4 @@
-#include "collector.h"
+#include "collector/collector.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -10,10 +10,10 @@
 #include <unistd.h>
 #include <urcu-bp.h>
 
-#include "drain.h"
+#include "collector/drain/drain.h"
 #include "shm/clock.h"
-#include "shm/error.h"
-#include "tsan.h"
+#include "common/error.h"
+#include "collector/tsan.h"
 
 void agp_collector_options_default(struct agp_collector_options *options)
 {

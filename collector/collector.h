@@ -17,10 +17,10 @@
 
 #include <urcu-bp.h>
 
-#include "config.h"
-#include "shm/consumer.h"
+#include "collector/config/config.h"
+#include "shm/ring_consumer.h"
 #include "shm/segment.h"
-#include "snapshot.h"
+#include "collector/drain/snapshot.h"
 
 struct agp_collector_drain; /* the drain thread's private state (drain.c) */
 

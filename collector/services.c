@@ -1,4 +1,4 @@
-#include "services.h"
+#include "collector/services.h"
 
 int agp_services_start(struct agp_services *services, struct agp_collector *collector)
 {

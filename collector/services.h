@@ -7,10 +7,10 @@
 #ifndef AGP_COLLECTOR_SERVICES_H
 #define AGP_COLLECTOR_SERVICES_H
 
-#include "alert_sink.h"
-#include "baseline_service.h"
-#include "collector.h"
-#include "exports.h"
+#include "collector/alerts/sink.h"
+#include "collector/analysis/baseline_service.h"
+#include "collector/collector.h"
+#include "collector/export/exports.h"
 
 struct agp_services {
 	struct agp_collector *collector;

@@ -1,4 +1,4 @@
-#include "clock.h"
+#include "shm/clock.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "layout.h"
+#include "shm/abi.h"
 
 static inline uint64_t agp_monotonic_ns(void)
 {

@@ -1,4 +1,4 @@
-#include "registry.h"
+#include "shm/registry.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -6,9 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "error.h"
-#include "segment.h"
+#include "shm/clock.h"
+#include "common/error.h"
+#include "shm/segment.h"
 
 /* A registrar that died between claiming and publishing leaves WRITING behind; stop waiting after
  * this. */

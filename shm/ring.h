@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "layout.h"
+#include "shm/abi.h"
 
 struct agp_segment;
 

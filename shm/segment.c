@@ -1,4 +1,4 @@
-#include "segment.h"
+#include "shm/segment.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "error.h"
-#include "registry.h"
+#include "shm/clock.h"
+#include "common/error.h"
+#include "shm/registry.h"
 
 #define SLOT_COUNT_MAX    4096u
 #define RING_CAPACITY_MIN 64u

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "layout.h"
+#include "shm/abi.h"
 
 /* A process's view of a segment: its mapping plus a private, validated copy of the geometry. */
 struct agp_segment {

@@ -1,4 +1,4 @@
-#include "slot.h"
+#include "shm/slot.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "common/error.h"
 
 uint64_t agp_process_start_time(pid_t pid)
 {

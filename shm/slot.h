@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "segment.h"
+#include "shm/segment.h"
 
 /* The process's start time in clock ticks since boot; 0 when it is gone (no /proc entry, or a
  * zombie). */

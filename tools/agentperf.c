@@ -11,7 +11,7 @@
 
 #include <agentperf/agentperf.h>
 
-#include "cli.h"
+#include "tools/cli.h"
 
 static const struct cli_command commands[] = {
     {"status", cli_status, "collector up/down, uptime, agents, samples/s, drops, alerts"},

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "tools/cli.h"
 
 /*
  * Set by the signal handler, read by the loop: a lock-free atomic is

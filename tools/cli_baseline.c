@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "tools/cli.h"
 
 static const char help[] =
     "Usage: agentperf baseline establish [--hours H] [--min-samples N] [--confidence C]\n"

@@ -11,12 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "collector/control_path.h"
-#include "collector/protocol.h"
+#include "tools/cli.h"
+#include "common/control_path.h"
+#include "common/protocol.h"
 #include <agentperf/agent.h>
 
-#include "shm/error.h"
+#include "common/error.h"
 
 int cli_resolve_path(struct cli *cli)
 {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "collector/config.h"
+#include "tools/cli.h"
+#include "collector/config/config.h"
 
 static const char help[] =
     "Usage: agentperf config show [--json]\n"

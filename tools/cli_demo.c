@@ -28,7 +28,7 @@
 #include <agentperf/agent.h>
 #include <agentperf/task.h>
 
-#include "cli.h"
+#include "tools/cli.h"
 
 static const char help[] =
     "Usage: agentperf demo [--tasks N] [--concurrency C] [--dir DIR] [--json]\n"

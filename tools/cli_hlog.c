@@ -21,10 +21,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
-#include "collector/config.h"
-#include "collector/hdr_log.h"
-#include "collector/hdr_print.h"
+#include "tools/cli.h"
+#include "collector/config/config.h"
+#include "hdr/interval_log.h"
+#include "hdr/hgrm.h"
 
 #define HLOG_FOLDER "hlog"
 #define HLOG_FILE   "agentperf.hlog"

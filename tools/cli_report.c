@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "tools/cli.h"
 
 #define PLOT_W        720
 #define PLOT_H        300

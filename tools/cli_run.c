@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "tools/cli.h"
 
 static const char help[] =
     "Usage: agentperf run [--name N] [--config FILE] [--ci FILE] [--html FILE] [--] CMD...\n"

@@ -2,7 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "cli.h"
+#include "tools/cli.h"
 
 static const char help[] =
     "Usage: agentperf stats [--metric M] [--agent-type T] [--agent A] [--window 30m]\n"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "tools/cli.h"
 
 /* Parses the options every read-only command takes: --json, --help. */
 static int simple_options(struct cli *cli, int argc, char **argv, const char *help)

@@ -7,7 +7,7 @@
 
 #include <agentperf/task.h>
 
-#include "cli.h"
+#include "tools/cli.h"
 
 int cli_task(struct cli *cli, int argc, char **argv)
 {

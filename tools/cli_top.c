@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "tools/cli.h"
 
 /*
  * Percentiles come from the windows overlapping the last minute (the

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector/hdr_codec.h"
-#include "collector/hdr_histogram.h"
+#include "hdr/codec.h"
+#include "hdr/histogram.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

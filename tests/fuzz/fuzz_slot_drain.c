@@ -18,8 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shm/consumer.h"
-#include "shm/error.h"
+#include "shm/ring_consumer.h"
+#include "common/error.h"
 #include "shm/registry.h"
 #include "shm/segment.h"
 #include "shm/slot.h"

@@ -1,0 +1,121 @@
+/*
+ * The exec runner: the definition's argv template with {prompt}, {task_id}
+ * and {description} substituted, each template element staying exactly one
+ * argument whatever the substituted text holds (spaces, quotes, ";" or
+ * "$(...)" mean nothing here: no shell sees them unless the template itself
+ * names one). The prompt also goes to standard input.
+ */
+#include "agents/task/worker/runner.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "agents/task/worker/exec.h"
+
+/* One template element with every placeholder replaced; NULL when out of memory. */
+static char *substitute(const char *element, const struct agp__run *run, const char *task_id)
+{
+	static const char *const keys[] = {"{prompt}", "{task_id}", "{description}"};
+	const char *values[] = {run->prompt, task_id, run->description ? run->description : ""};
+	size_t length = 0;
+	for (const char *cursor = element; *cursor;) {
+		size_t k;
+		for (k = 0; k < 3; k++)
+			if (strncmp(cursor, keys[k], strlen(keys[k])) == 0)
+				break;
+		if (k < 3) {
+			length += strlen(values[k]);
+			cursor += strlen(keys[k]);
+		} else {
+			length++;
+			cursor++;
+		}
+	}
+	char *result = malloc(length + 1), *out = result;
+	if (!result)
+		return NULL;
+	for (const char *cursor = element; *cursor;) {
+		size_t k;
+		for (k = 0; k < 3; k++)
+			if (strncmp(cursor, keys[k], strlen(keys[k])) == 0)
+				break;
+		if (k < 3) {
+			size_t value_length = strlen(values[k]);
+			memcpy(out, values[k], value_length);
+			out += value_length;
+			cursor += strlen(keys[k]);
+		} else
+			*out++ = *cursor++;
+	}
+	*out = '\0';
+	return result;
+}
+
+void agp__exec_runner_run(struct agp__run *run)
+{
+	char task_id[32];
+	snprintf(task_id, sizeof(task_id), "%" PRIu64, run->task_id);
+	size_t count = 0;
+	while (run->def->argv[count])
+		count++;
+	char **argv = calloc(count + 1, sizeof(char *));
+	if (!argv) {
+		agp__run_fail(run, AGP_TASK_FAILED, "exec: out of memory building argv");
+		return;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (!(argv[i] = substitute(run->def->argv[i], run, task_id))) {
+			agp__run_fail(run, AGP_TASK_FAILED, "exec: out of memory building argv");
+			goto out;
+		}
+	struct agp__exec_request request = {
+	    .argv = argv,
+	    .input = run->prompt,
+	    .input_length = run->prompt_length,
+	    .deadline_ns = run->deadline_ns,
+	    .memory_limit_mb = run->def->memory_limit_mb,
+	    .pgid_out = run->runner_pgid,
+	};
+	struct agp__exec_outcome outcome;
+	size_t error_length = 0;
+	if (agp__exec_run(&request, run->output, run->output_max, &run->output_length, run->error,
+	                  run->error_max, &error_length, &outcome) != 0) {
+		run->error_length = strlen(run->error);
+		run->status = AGP_TASK_FAILED;
+		goto out;
+	}
+	run->output_truncated = outcome.output_truncated;
+	if (outcome.kill_ns)
+		run->recovery_ns = outcome.kill_ns;
+	char how[96];
+	agp__describe_wait_status(outcome.wait_status, how, sizeof(how));
+	/* The captured standard error goes after a sentence that says what happened. */
+	char *stderr_text = strndup(run->error, error_length);
+	if (outcome.timed_out)
+		agp__run_fail(run, AGP_TASK_TIMEOUT,
+		              "timed out after %g s; its process group was killed; stderr: %s",
+		              run->def->timeout_s, stderr_text ? stderr_text : "");
+	else if (outcome.memory_exceeded)
+		agp__run_fail(
+		    run, AGP_TASK_FAILED,
+		    "memory limit exceeded: resident %.1f MB > memory_limit_mb %u; process "
+		    "group killed; stderr: %s",
+		    outcome.resident_peak / 1048576.0, run->def->memory_limit_mb,
+		    stderr_text ? stderr_text : "");
+	else if (!WIFEXITED(outcome.wait_status) || WEXITSTATUS(outcome.wait_status) != 0)
+		agp__run_fail(run, AGP_TASK_FAILED, "%s failed (%s): %s", argv[0], how,
+		              stderr_text ? stderr_text : "");
+	else {
+		/* Success: standard error is not an error; keep it out of the error field. */
+		run->error[0] = '\0';
+		run->error_length = 0;
+	}
+	free(stderr_text);
+out:
+	for (size_t i = 0; i < count; i++)
+		free(argv[i]);
+	free(argv);
+}

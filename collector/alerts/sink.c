@@ -1,0 +1,166 @@
+#include "collector/alerts/sink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/atomic_file.h"
+
+#define HOOK_TIMEOUT_MS 5000
+
+int agp_alert_sink_open(struct agp_alert_sink *sink, const struct agp_config *config)
+{
+	memset(sink, 0, sizeof(*sink));
+	snprintf(sink->hook, sizeof(sink->hook), "%s", config->additions.alert_hook);
+	int error = agp_make_dirs(config->monitoring.storage_dir);
+	if (error)
+		return agp__error(error, "creating storage folder %s: %s",
+		                  config->monitoring.storage_dir, strerror(-error));
+	snprintf(sink->path, sizeof(sink->path), "%s/alerts.jsonl", config->monitoring.storage_dir);
+	sink->jsonl = fopen(sink->path, "ae");
+	if (!sink->jsonl)
+		return agp__error(-errno, "opening %s: %s", sink->path, strerror(errno));
+	return 0;
+}
+
+void agp_alert_sink_close(struct agp_alert_sink *sink)
+{
+	if (sink->jsonl) {
+		fflush(sink->jsonl);
+		fsync(fileno(sink->jsonl));
+		fclose(sink->jsonl);
+	}
+	sink->jsonl = NULL;
+}
+
+/* Values in the seed's display units: milliseconds for durations, MB for memory. */
+static double display_value(const struct agp_alert *alert, int64_t value)
+{
+	if (strcmp(alert->metric, "memory_usage") == 0)
+		return (double)value / (1024.0 * 1024.0);
+	return agp_builtin_metric_unit(alert->metric_id) == AGP_UNIT_NANOSECONDS ||
+	               alert->metric_id >= AGP_METRIC_FIRST_CUSTOM
+	           ? (double)value / 1e6
+	           : (double)value;
+}
+
+static const char *display_unit(const struct agp_alert *alert)
+{
+	return strcmp(alert->metric, "memory_usage") == 0 ? "MB" : "ms";
+}
+
+int agp_alert_format_line(const struct agp_alert *alert, char *out, size_t size)
+{
+	char suppressed[64] = "";
+	if (alert->suppressed)
+		snprintf(suppressed, sizeof(suppressed), " (%llu similar alerts suppressed)",
+		         (unsigned long long)alert->suppressed);
+	return snprintf(out, size,
+	                "Performance threshold violation: %s = %.1f%s (Level: %s) agent_type=%s "
+	                "agent=%s task_id=%llu threshold=%.1f%s%s",
+	                alert->metric, display_value(alert, alert->value), display_unit(alert),
+	                alert->level, alert->agent_type, alert->agent[0] ? alert->agent : "-",
+	                (unsigned long long)alert->task_id, display_value(alert, alert->threshold),
+	                display_unit(alert), suppressed);
+}
+
+json_t *agp_alert_to_json(const struct agp_alert *alert)
+{
+	return json_pack(
+	    "{s:I, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:s, s:s, s:I}", "sequence",
+	    (json_int_t)alert->sequence, "time_ms", (json_int_t)alert->wall_time_ms, "metric",
+	    alert->metric, "agent_type", alert->agent_type, "agent", alert->agent, "task_id",
+	    (json_int_t)alert->task_id, "value", (json_int_t)alert->value, "threshold",
+	    (json_int_t)alert->threshold, "value_display", display_value(alert, alert->value),
+	    "threshold_display", display_value(alert, alert->threshold), "display_unit",
+	    display_unit(alert), "level", alert->level, "suppressed",
+	    (json_int_t)alert->suppressed);
+}
+
+/* Runs the hook with the alert on standard input; bounded in time, never fatal. */
+static void run_hook(const char *hook, const char *json_text)
+{
+	int input[2];
+	if (pipe2(input, O_CLOEXEC) != 0) {
+		fprintf(stderr, "agentperfd: alert hook: pipe: %s\n", strerror(errno));
+		return;
+	}
+	pid_t child = fork();
+	if (child < 0) {
+		fprintf(stderr, "agentperfd: alert hook: fork: %s\n", strerror(errno));
+		close(input[0]);
+		close(input[1]);
+		return;
+	}
+	if (child == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		dup2(input[0], STDIN_FILENO);
+		execl("/bin/sh", "sh", "-c", hook, (char *)NULL);
+		_exit(127);
+	}
+	close(input[0]);
+	size_t length = strlen(json_text);
+	if (write(input[1], json_text, length) != (ssize_t)length)
+		fprintf(stderr, "agentperfd: alert hook '%s' did not take its input: %s\n", hook,
+		        strerror(errno));
+	close(input[1]);
+	int status = 0;
+	for (int waited = 0; waited < HOOK_TIMEOUT_MS; waited += 10) {
+		if (waitpid(child, &status, WNOHANG) == child)
+			goto reaped;
+		struct timespec pause = {0, 10 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	fprintf(stderr, "agentperfd: alert hook '%s' ran over %d ms and was killed\n", hook,
+	        HOOK_TIMEOUT_MS);
+	return;
+reaped:
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fprintf(stderr, "agentperfd: alert hook '%s' failed (%s %d)\n", hook,
+		        WIFEXITED(status) ? "exit status" : "signal",
+		        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
+void agp_alert_sink_deliver(struct agp_alert_sink *sink, const struct agp_snapshot *snapshot)
+{
+	if (snapshot->alerts_raised <= sink->delivered)
+		return;
+	uint64_t oldest_shown =
+	    snapshot->alert_count ? snapshot->alerts[0].sequence : snapshot->alerts_raised + 1;
+	if (oldest_shown > sink->delivered + 1)
+		fprintf(stderr,
+		        "agentperfd: WARNING - %llu alerts were raised faster than they "
+		        "could be logged and are missing from %s\n",
+		        (unsigned long long)(oldest_shown - sink->delivered - 1), sink->path);
+	for (size_t i = 0; i < snapshot->alert_count; i++) {
+		const struct agp_alert *alert = &snapshot->alerts[i];
+		if (alert->sequence <= sink->delivered)
+			continue;
+		char line[512];
+		agp_alert_format_line(alert, line, sizeof(line));
+		fprintf(stderr, "agentperfd: %s - %s\n",
+		        strcmp(alert->level, "critical") == 0 ? "ERROR" : "WARNING", line);
+		json_t *object = agp_alert_to_json(alert);
+		char *text = object ? json_dumps(object, JSON_COMPACT) : NULL;
+		if (text && sink->jsonl) {
+			fprintf(sink->jsonl, "%s\n", text);
+			fflush(sink->jsonl);
+		}
+		if (text && sink->hook[0])
+			run_hook(sink->hook, text);
+		free(text);
+		json_decref(object);
+		sink->delivered = alert->sequence;
+	}
+}

@@ -1,0 +1,39 @@
+/*
+ * Where alerts go once the drain thread has raised them: a log line on
+ * stderr in the original's form, one JSON object a line appended to
+ * <storage_dir>/alerts.jsonl, and optionally a hook command that gets the
+ * alert's JSON on standard input (its failure is logged, never fatal).
+ *
+ * The sink reads alerts from snapshots by sequence number, so it delivers
+ * each alert once; if more alerts were raised between two deliveries than
+ * a snapshot carries, it says how many it missed.
+ */
+#ifndef AGP_COLLECTOR_ALERT_SINK_H
+#define AGP_COLLECTOR_ALERT_SINK_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "collector/config/config.h"
+#include "collector/drain/snapshot.h"
+
+struct agp_alert_sink {
+	uint64_t delivered; /* sequence number of the last alert delivered */
+	FILE *jsonl;        /* NULL when the file could not be opened (logged) */
+	char path[AGP_CONFIG_PATH_MAX + 32];
+	char hook[AGP_CONFIG_PATH_MAX + 1];
+};
+
+int agp_alert_sink_open(struct agp_alert_sink *sink, const struct agp_config *config);
+void agp_alert_sink_deliver(struct agp_alert_sink *sink, const struct agp_snapshot *snapshot);
+void agp_alert_sink_close(struct agp_alert_sink *sink);
+
+/* The alert as a JSON object (the caller owns the reference). */
+json_t *agp_alert_to_json(const struct agp_alert *alert);
+
+/* The seed's log line: "Performance threshold violation: M = V (Level: L)". */
+int agp_alert_format_line(const struct agp_alert *alert, char *out, size_t size);
+
+#endif

@@ -1,0 +1,675 @@
+/*
+ * Validation, the CI export and the report (see validation.h and
+ * docs/analysis.md for every figure's convention).
+ *
+ * Everything here reads one immutable snapshot: the caller holds it
+ * (agp_snapshot_read_begin .. _end, or owns it) for the duration of a call.
+ * Figures in the seed's keys are in milliseconds (MB for memory); the
+ * additions say their unit beside the value.
+ */
+#include "collector/analysis/validation.h"
+#include "common/json_values.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hdr/histogram.h"
+#include "collector/analysis/level.h"
+#include "hdr/sparse.h"
+
+#define NS_PER_MS    1e6
+#define BYTES_PER_MB 1048576.0
+#define COORDINATION "coordination_overhead"
+#define TASKS        "task_execution_time"
+/* A change of the p95 beyond this fraction between windows is a trend, not noise. */
+#define TREND_FRACTION 0.10
+
+/* Units as the JSON shows them ------------------------------------------------------------ */
+
+static double display_scale(enum agp_unit unit)
+{
+	switch (unit) {
+	case AGP_UNIT_NANOSECONDS:
+		return NS_PER_MS;
+	case AGP_UNIT_BYTES:
+		return BYTES_PER_MB;
+	case AGP_UNIT_COUNT:
+		break;
+	}
+	return 1.0;
+}
+
+static const char *display_unit(enum agp_unit unit)
+{
+	switch (unit) {
+	case AGP_UNIT_NANOSECONDS:
+		return "ms";
+	case AGP_UNIT_BYTES:
+		return "MB";
+	case AGP_UNIT_COUNT:
+		break;
+	}
+	return "count";
+}
+
+static uint64_t since(const struct agp_snapshot *snapshot, uint64_t length_ns)
+{
+	return snapshot->taken_ns > length_ns ? snapshot->taken_ns - length_ns : 0;
+}
+
+/* Window statistics ----------------------------------------------------------------------- */
+
+/* One metric over all agent types in [since_ns, until_ns): exact moments, reference percentiles. */
+struct window_stats {
+	uint64_t count;
+	double mean;   /* wire unit; NAN without samples */
+	double stddev; /* sample stddev; 0 with one sample (as the seed's statistics.stdev guard) */
+	int64_t p95, p99, max;
+	enum agp_unit unit;
+	bool found; /* some (agent type, metric) series exists */
+};
+
+static int metric_window(const struct agp_snapshot *snapshot, struct agp_hdr *scratch,
+                         const char *metric, uint64_t since_ns, uint64_t until_ns,
+                         struct window_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->mean = out->stddev = NAN;
+	agp_hdr_reset(scratch);
+	for (size_t s = 0; s < snapshot->series_count; s++) {
+		const struct agp_snapshot_series *series = &snapshot->series[s];
+		if (series->agent[0] || strcmp(series->metric, metric) != 0)
+			continue;
+		out->found = true;
+		out->unit = series->unit;
+		int error = agp_snapshot_merge_windows(series, since_ns, until_ns, false, scratch);
+		if (error)
+			return error;
+	}
+	out->count = (uint64_t)agp_hdr_count(scratch);
+	if (out->count == 0)
+		return 0;
+	double variance;
+	agp_baseline_moments(scratch, &out->mean, &variance);
+	out->stddev = out->count > 1 ? sqrt(variance) : 0.0;
+	out->p95 = agp_hdr_value_at_percentile(scratch, 95.0);
+	out->p99 = agp_hdr_value_at_percentile(scratch, 99.0);
+	out->max = agp_hdr_max_equivalent(scratch);
+	return 0;
+}
+
+/* The unit of a metric that may have no series yet: built-in, then the config's entry. */
+static enum agp_unit metric_unit(const struct agp_config *config, const char *metric,
+                                 const struct window_stats *stats)
+{
+	if (stats->found)
+		return stats->unit;
+	for (unsigned id = 0; id < AGP_METRIC_FIRST_CUSTOM; id++)
+		if (strcmp(agp_builtin_metric_name(id), metric) == 0)
+			return agp_builtin_metric_unit(id);
+	const struct agp_config_metric *entry = agp_config_metric_find(config, metric);
+	if (entry && entry->unit == AGP_CONFIG_UNIT_MS)
+		return AGP_UNIT_NANOSECONDS;
+	if (entry && entry->unit == AGP_CONFIG_UNIT_MB)
+		return AGP_UNIT_BYTES;
+	return AGP_UNIT_COUNT;
+}
+
+/* Every metric name the validation knows: built-ins, the config's entries, any series. */
+static size_t known_metrics(const struct agp_snapshot *snapshot, const struct agp_config *config,
+                            const char **names, size_t capacity)
+{
+	size_t count = 0;
+	const char *candidate;
+	size_t total = AGP_METRIC_FIRST_CUSTOM + config->metric_count + snapshot->series_count;
+	for (size_t i = 0; i < total && count < capacity; i++) {
+		if (i < AGP_METRIC_FIRST_CUSTOM)
+			candidate = agp_builtin_metric_name((unsigned)i);
+		else if (i < AGP_METRIC_FIRST_CUSTOM + config->metric_count)
+			candidate = config->metrics[i - AGP_METRIC_FIRST_CUSTOM].name;
+		else
+			candidate =
+			    snapshot->series[i - AGP_METRIC_FIRST_CUSTOM - config->metric_count]
+			        .metric;
+		bool seen = false;
+		for (size_t j = 0; j < count && !seen; j++)
+			seen = strcmp(names[j], candidate) == 0;
+		if (!seen)
+			names[count++] = candidate;
+	}
+	return count;
+}
+
+/* Per-metric verdicts ----------------------------------------------------------------------- */
+
+/*
+ * The seed's rule for coordination overhead (the window's mean below the
+ * critical threshold) applied to every metric with thresholds: "critical"
+ * when the mean reaches the critical threshold, "warning" when it reaches
+ * the warning one, "ok" below both, "no_data" without samples.
+ */
+static json_t *metric_verdict(const struct agp_config *config, const char *metric,
+                              const struct window_stats *stats, uint64_t warning, uint64_t critical)
+{
+	enum agp_unit unit = metric_unit(config, metric, stats);
+	double scale = display_scale(unit);
+	const char *level = "no_data";
+	if (stats->count) {
+		if (critical && stats->mean >= (double)critical)
+			level = "critical";
+		else if (warning && stats->mean >= (double)warning)
+			level = "warning";
+		else
+			level = "ok";
+	}
+	json_t *verdict = json_object();
+	json_object_set_new(verdict, "metric", json_string(metric));
+	json_object_set_new(verdict, "unit", json_string(display_unit(unit)));
+	json_object_set_new(verdict, "warning",
+	                    warning ? json_real((double)warning / scale) : json_null());
+	json_object_set_new(verdict, "critical",
+	                    critical ? json_real((double)critical / scale) : json_null());
+	json_object_set_new(verdict, "samples", json_integer((json_int_t)stats->count));
+	json_object_set_new(verdict, "mean", agp_json_number_or_null(stats->mean / scale));
+	json_object_set_new(verdict, "p95",
+	                    stats->count ? json_real((double)stats->p95 / scale) : json_null());
+	json_object_set_new(verdict, "max",
+	                    stats->count ? json_real((double)stats->max / scale) : json_null());
+	json_object_set_new(verdict, "level", json_string(level));
+	json_object_set_new(verdict, "passed",
+	                    stats->count ? json_boolean(strcmp(level, "critical") != 0)
+	                                 : json_null());
+	return verdict;
+}
+
+/* Regression of each metric's current p95 against the baseline's upper bound. */
+static json_t *regression_entry(const struct agp_baseline_metric *entry,
+                                const struct window_stats *stats, bool *regressed)
+{
+	double scale = display_scale(entry->unit);
+	*regressed = stats->count > 0 && stats->p95 > entry->p95_upper;
+	json_t *object = json_object();
+	json_object_set_new(object, "metric", json_string(entry->metric));
+	json_object_set_new(object, "unit", json_string(display_unit(entry->unit)));
+	json_object_set_new(object, "samples", json_integer((json_int_t)stats->count));
+	json_object_set_new(object, "current_p95",
+	                    stats->count ? json_real((double)stats->p95 / scale) : json_null());
+	json_object_set_new(object, "baseline_p95", json_real((double)entry->p95 / scale));
+	json_object_set_new(object, "baseline_p95_upper",
+	                    json_real((double)entry->p95_upper / scale));
+	json_object_set_new(object, "regressed", json_boolean(*regressed));
+	return object;
+}
+
+/* Validation ------------------------------------------------------------------------------ */
+
+static void recommend(json_t *list, const char *text)
+{
+	json_array_append_new(list, json_string(text));
+}
+
+static json_t *ms_or_null(bool present, double value_ns)
+{
+	return present ? json_real(value_ns / NS_PER_MS) : json_null();
+}
+
+json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_config *config,
+                     const struct agp_baseline *baseline, bool *validated)
+{
+	struct agp_hdr *scratch = NULL;
+	const char **names = NULL;
+	json_t *result = json_object();
+	json_t *recommendations = json_array();
+	json_t *verdicts = json_array();
+	json_t *regressions = json_array();
+	size_t capacity = AGP_METRIC_FIRST_CUSTOM + config->metric_count + snapshot->series_count;
+	names = calloc(capacity, sizeof(*names));
+	if (!result || !recommendations || !verdicts || !regressions || !names ||
+	    agp_snapshot_histogram_create(snapshot, &scratch) != 0)
+		goto fail;
+
+	const struct agp_config_thresholds *limits = &config->thresholds;
+	uint64_t window_since = since(snapshot, AGP_VALIDATION_WINDOW_NS);
+	struct window_stats coordination;
+	if (metric_window(snapshot, scratch, COORDINATION, window_since, UINT64_MAX, &coordination))
+		goto fail;
+	bool have_baseline = baseline && baseline->established;
+	bool have_samples = coordination.count > 0;
+	double avg_ms = coordination.mean / NS_PER_MS;
+	double p95_ms = (double)coordination.p95 / NS_PER_MS;
+	double stddev_ms = coordination.stddev / NS_PER_MS;
+
+	bool sub_critical = have_samples && avg_ms < limits->coordination_overhead_critical_ms;
+	bool p95_ok = have_samples && p95_ms < limits->coordination_overhead_max_acceptable_ms;
+	bool consistent = have_samples && stddev_ms < limits->coordination_variance_threshold;
+	bool ok = have_baseline && have_samples && sub_critical && p95_ok && consistent;
+
+	char text[256];
+	if (!have_baseline) {
+		json_object_set_new(result, "error", json_string("No baseline established"));
+		json_object_set_new(result, "recommendation",
+		                    json_string("Establish a baseline first (agentperf baseline "
+		                                "establish)"));
+		recommend(recommendations,
+		          "Establish a baseline first (agentperf baseline establish)");
+	}
+	if (!have_samples) {
+		if (have_baseline) {
+			json_object_set_new(result, "error",
+			                    json_string("No recent coordination_overhead samples "
+			                                "in the last 30 minutes"));
+			json_object_set_new(
+			    result, "recommendation",
+			    json_string("Run a workload that records "
+			                "coordination_overhead, then validate again"));
+		}
+		recommend(recommendations,
+		          "Run a workload that records coordination_overhead, then validate again");
+	} else {
+		if (!sub_critical) {
+			snprintf(text, sizeof(text),
+			         "Average coordination overhead %.3f ms is not below the critical "
+			         "threshold of %g ms: reduce coordination work per task",
+			         avg_ms, limits->coordination_overhead_critical_ms);
+			recommend(recommendations, text);
+		}
+		if (!p95_ok) {
+			snprintf(text, sizeof(text),
+			         "P95 coordination overhead %.3f ms is not below the maximum "
+			         "acceptable %g ms: look for slow outliers",
+			         p95_ms, limits->coordination_overhead_max_acceptable_ms);
+			recommend(recommendations, text);
+		}
+		if (!consistent) {
+			snprintf(
+			    text, sizeof(text),
+			    "Coordination overhead varies too much (standard deviation %.3f ms, "
+			    "limit %g ms): make coordination more predictable",
+			    stddev_ms, limits->coordination_variance_threshold);
+			recommend(recommendations, text);
+		}
+	}
+
+	/* Per-metric verdicts for every metric that has thresholds. */
+	size_t name_count = known_metrics(snapshot, config, names, capacity);
+	bool metrics_passed = true;
+	for (size_t i = 0; i < name_count; i++) {
+		uint64_t warning = 0, critical = 0;
+		if (agp_config_metric_thresholds(config, names[i], &warning, &critical) != 0)
+			continue;
+		struct window_stats stats;
+		if (metric_window(snapshot, scratch, names[i], window_since, UINT64_MAX, &stats))
+			goto fail;
+		json_t *verdict = metric_verdict(config, names[i], &stats, warning, critical);
+		if (json_is_false(json_object_get(verdict, "passed"))) {
+			metrics_passed = false;
+			snprintf(text, sizeof(text),
+			         "%s: mean over the last 30 minutes is at or above its critical "
+			         "threshold",
+			         names[i]);
+			recommend(recommendations, text);
+		}
+		json_array_append_new(verdicts, verdict);
+	}
+
+	/* Regressions against the baseline's p95 bound (all agent types of a metric). */
+	bool regression_detected = false;
+	for (size_t i = 0; have_baseline && i < baseline->metric_count; i++) {
+		const struct agp_baseline_metric *entry = &baseline->metrics[i];
+		if (entry->agent_type[0] || entry->p95_upper <= 0)
+			continue;
+		struct window_stats stats;
+		if (metric_window(snapshot, scratch, entry->metric, window_since, UINT64_MAX,
+		                  &stats))
+			goto fail;
+		bool regressed;
+		json_array_append_new(regressions, regression_entry(entry, &stats, &regressed));
+		if (regressed) {
+			regression_detected = true;
+			snprintf(
+			    text, sizeof(text),
+			    "%s regressed: current p95 is above the baseline's p95 upper bound",
+			    entry->metric);
+			recommend(recommendations, text);
+		}
+	}
+
+	struct agp_level_bands bands;
+	agp_level_bands_from_config(config, &bands);
+	enum agp_level level = agp_level_classify(&bands, coordination.count, coordination.mean);
+	const struct agp_baseline_metric *base =
+	    have_baseline ? agp_baseline_find(baseline, COORDINATION, "") : NULL;
+
+	json_object_set_new(result, "validated", json_boolean(ok));
+	json_object_set_new(result, "avg_coordination_overhead_ms",
+	                    ms_or_null(have_samples, coordination.mean));
+	json_object_set_new(result, "p95_coordination_overhead_ms",
+	                    ms_or_null(have_samples, (double)coordination.p95));
+	json_object_set_new(result, "samples_analyzed",
+	                    json_integer((json_int_t)coordination.count));
+	json_object_set_new(result, "baseline_overhead_ms",
+	                    ms_or_null(base != NULL, base ? base->mean : 0));
+	json_object_set_new(result, "meets_sub_200ms_requirement", json_boolean(sub_critical));
+	json_object_set_new(result, "meets_consistency_requirement", json_boolean(consistent));
+	json_object_set_new(result, "recommendations", recommendations);
+	json_object_set_new(result, "baseline_established_at",
+	                    have_baseline ? agp_json_iso_time(baseline->established_at_ms)
+	                                  : json_null());
+	json_object_set_new(result, "validation_timestamp",
+	                    agp_json_iso_time(snapshot->taken_wall_ms));
+	/* agentperf's additions. */
+	json_object_set_new(result, "meets_p95_requirement", json_boolean(p95_ok));
+	json_object_set_new(result, "stddev_coordination_overhead_ms",
+	                    ms_or_null(have_samples, coordination.stddev));
+	json_object_set_new(result, "window_minutes",
+	                    json_integer(AGP_VALIDATION_WINDOW_NS / 60000000000ull));
+	json_t *thresholds = json_object();
+	json_object_set_new(thresholds, "critical_ms",
+	                    json_real(limits->coordination_overhead_critical_ms));
+	json_object_set_new(thresholds, "max_acceptable_ms",
+	                    json_real(limits->coordination_overhead_max_acceptable_ms));
+	json_object_set_new(thresholds, "variance_threshold_ms",
+	                    json_real(limits->coordination_variance_threshold));
+	json_object_set_new(result, "thresholds", thresholds);
+	json_object_set_new(result, "performance_level", json_string(agp_level_name(level)));
+	json_object_set_new(result, "metrics", verdicts);
+	json_object_set_new(result, "metrics_passed", json_boolean(metrics_passed));
+	json_object_set_new(result, "regressions", regressions);
+	json_object_set_new(result, "regression_detected", json_boolean(regression_detected));
+	agp_hdr_destroy(scratch);
+	free(names);
+	if (validated)
+		*validated = ok;
+	return result;
+
+fail:
+	agp_hdr_destroy(scratch);
+	free(names);
+	json_decref(regressions);
+	json_decref(verdicts);
+	json_decref(recommendations);
+	json_decref(result);
+	return NULL;
+}
+
+/* CI export ------------------------------------------------------------------------------- */
+
+json_t *agp_ci_export(const struct agp_snapshot *snapshot, const struct agp_config *config,
+                      const struct agp_baseline *baseline, bool *meets_requirements)
+{
+	bool validated = false;
+	json_t *validation = agp_validate(snapshot, config, baseline, &validated);
+	json_t *object = json_object();
+	if (!validation || !object) {
+		json_decref(validation);
+		json_decref(object);
+		return NULL;
+	}
+	json_object_set(object, "coordination_overhead_ms",
+	                json_object_get(validation, "avg_coordination_overhead_ms"));
+	json_object_set(object, "p95_coordination_overhead_ms",
+	                json_object_get(validation, "p95_coordination_overhead_ms"));
+	json_object_set(object, "overall_health", json_object_get(validation, "performance_level"));
+	json_object_set_new(object, "baseline_established",
+	                    json_boolean(baseline && baseline->established));
+	json_object_set_new(object, "total_metrics_collected",
+	                    json_integer((json_int_t)snapshot->totals.aggregated));
+	json_object_set_new(object, "export_timestamp", agp_json_iso_time(snapshot->taken_wall_ms));
+	json_object_set_new(object, "meets_requirements", json_boolean(validated));
+	json_object_set_new(object, "validation_passed", json_boolean(validated));
+	json_object_set_new(object, "performance_validation", validation);
+	if (meets_requirements)
+		*meets_requirements = validated;
+	return object;
+}
+
+/* Series statistics ----------------------------------------------------------------------- */
+
+json_t *agp_series_stats(const struct agp_snapshot *snapshot,
+                         const struct agp_snapshot_series *series, uint64_t since_ns,
+                         bool corrected)
+{
+	struct agp_hdr *histogram;
+	if (agp_snapshot_histogram_create(snapshot, &histogram) != 0)
+		return NULL;
+	if (agp_snapshot_merge_windows(series, since_ns, UINT64_MAX, corrected, histogram) != 0) {
+		agp_hdr_destroy(histogram);
+		return NULL;
+	}
+	uint64_t count = (uint64_t)agp_hdr_count(histogram);
+	double mean = NAN, variance = NAN;
+	agp_baseline_moments(histogram, &mean, &variance);
+	json_t *object = json_object();
+	json_object_set_new(object, "agent_type", json_string(series->agent_type));
+	json_object_set_new(object, "agent",
+	                    series->agent[0] ? json_string(series->agent) : json_null());
+	json_object_set_new(object, "metric", json_string(series->metric));
+	json_object_set_new(object, "unit", json_string(agp_unit_name(series->unit)));
+	json_object_set_new(object, "histogram", json_string(corrected ? "corrected" : "raw"));
+	json_object_set_new(object, "count", json_integer((json_int_t)count));
+	json_object_set_new(object, "mean", count ? json_real(mean) : json_null());
+	json_object_set_new(object, "stddev", agp_json_number_or_null(sqrt(variance)));
+	json_object_set_new(object, "min",
+	                    count ? json_integer(agp_hdr_min_equivalent(histogram)) : json_null());
+	const struct {
+		const char *key;
+		double percentile;
+	} percentiles[] = {{"p50", 50.0}, {"p95", 95.0}, {"p99", 99.0}};
+	for (size_t i = 0; i < 3; i++)
+		json_object_set_new(object, percentiles[i].key,
+		                    count ? json_integer(agp_hdr_value_at_percentile(
+		                                histogram, percentiles[i].percentile))
+		                          : json_null());
+	json_object_set_new(object, "max",
+	                    count ? json_integer(agp_hdr_max_equivalent(histogram)) : json_null());
+	json_object_set_new(object, "total_count", json_integer((json_int_t)series->total_count));
+	json_object_set_new(object, "failed_count", json_integer((json_int_t)series->failed_count));
+	json_object_set_new(object, "timeout_count",
+	                    json_integer((json_int_t)series->timeout_count));
+	json_object_set_new(object, "clamped", json_integer((json_int_t)series->clamped));
+	agp_hdr_destroy(histogram);
+	return object;
+}
+
+/* Report ---------------------------------------------------------------------------------- */
+
+static json_t *window_summary(const struct window_stats *stats, uint64_t start_ns, uint64_t end_ns)
+{
+	double scale = display_scale(stats->unit);
+	json_t *object = json_object();
+	if (end_ns) {
+		json_object_set_new(object, "start_ns", json_integer((json_int_t)start_ns));
+		json_object_set_new(object, "end_ns", json_integer((json_int_t)end_ns));
+	}
+	json_object_set_new(object, "samples", json_integer((json_int_t)stats->count));
+	json_object_set_new(object, "mean", agp_json_number_or_null(stats->mean / scale));
+	json_object_set_new(object, "p95",
+	                    stats->count ? json_real((double)stats->p95 / scale) : json_null());
+	return object;
+}
+
+static json_t *percent_change(double now, double before)
+{
+	return before > 0 && isfinite(now) ? json_real((now - before) / before * 100.0)
+	                                   : json_null();
+}
+
+/*
+ * Trend of one metric: its newest closed window with samples against every
+ * closed window before it, by p95 (and mean for reference).
+ */
+static json_t *metric_trend(const struct agp_snapshot *snapshot, struct agp_hdr *scratch,
+                            const char *metric)
+{
+	uint64_t last_start = 0, last_end = 0;
+	bool any = false;
+	for (size_t s = 0; s < snapshot->series_count; s++) {
+		const struct agp_snapshot_series *series = &snapshot->series[s];
+		if (series->agent[0] || strcmp(series->metric, metric) != 0)
+			continue;
+		/* The series' last window is the open one: only closed windows are compared. */
+		for (size_t w = 0; w + 1 < series->window_count; w++) {
+			const struct agp_snapshot_window *window = &series->windows[w];
+			struct agp_sparse_summary summary;
+			if (agp_snapshot_window_summary(window, &summary) == 0 &&
+			    summary.total_count > 0 && (!any || window->start_ns > last_start)) {
+				last_start = window->start_ns;
+				last_end = window->end_ns;
+				any = true;
+			}
+		}
+	}
+	json_t *trend = json_object();
+	struct window_stats last = {0}, previous = {0};
+	if (any && (metric_window(snapshot, scratch, metric, last_start, last_end, &last) != 0 ||
+	            metric_window(snapshot, scratch, metric, 0, last_start, &previous) != 0))
+		any = false;
+	const char *direction = "insufficient_data";
+	if (any && previous.count > 0) {
+		double change = ((double)last.p95 - (double)previous.p95) / (double)previous.p95;
+		direction = change > TREND_FRACTION    ? "degrading"
+		            : change < -TREND_FRACTION ? "improving"
+		                                       : "stable";
+	}
+	if (any) {
+		json_object_set_new(trend, "unit", json_string(display_unit(last.unit)));
+		json_object_set_new(trend, "last_window",
+		                    window_summary(&last, last_start, last_end));
+		json_object_set_new(trend, "previous_windows", window_summary(&previous, 0, 0));
+		json_object_set_new(
+		    trend, "p95_change_percent",
+		    percent_change((double)last.p95, previous.count ? (double)previous.p95 : NAN));
+		json_object_set_new(trend, "mean_change_percent",
+		                    percent_change(last.mean, previous.mean));
+	}
+	json_object_set_new(trend, "trend", json_string(direction));
+	return trend;
+}
+
+static json_t *alert_to_json(const struct agp_alert *alert, enum agp_unit unit)
+{
+	double scale = display_scale(unit);
+	char message[256];
+	/* The seed's log line, kept word for word. */
+	snprintf(message, sizeof(message),
+	         "Performance threshold violation: %s = %.1f%s (Level: %s)", alert->metric,
+	         (double)alert->value / scale, unit == AGP_UNIT_COUNT ? "" : display_unit(unit),
+	         alert->level);
+	json_t *object = json_object();
+	json_object_set_new(object, "timestamp", agp_json_iso_time(alert->wall_time_ms));
+	json_object_set_new(object, "metric", json_string(alert->metric));
+	json_object_set_new(object, "agent_type", json_string(alert->agent_type));
+	json_object_set_new(object, "agent", json_string(alert->agent));
+	json_object_set_new(object, "task_id", json_integer((json_int_t)alert->task_id));
+	json_object_set_new(object, "unit", json_string(display_unit(unit)));
+	json_object_set_new(object, "value", json_real((double)alert->value / scale));
+	json_object_set_new(object, "threshold", json_real((double)alert->threshold / scale));
+	json_object_set_new(object, "level", json_string(alert->level));
+	json_object_set_new(object, "suppressed", json_integer((json_int_t)alert->suppressed));
+	json_object_set_new(object, "message", json_string(message));
+	return object;
+}
+
+static enum agp_unit unit_of_metric_id(const struct agp_snapshot *snapshot, uint16_t metric_id)
+{
+	for (size_t s = 0; s < snapshot->series_count; s++)
+		if (snapshot->series[s].metric_id == metric_id)
+			return snapshot->series[s].unit;
+	return agp_builtin_metric_unit(metric_id);
+}
+
+json_t *agp_report(const struct agp_snapshot *snapshot, const struct agp_config *config,
+                   const struct agp_baseline *baseline)
+{
+	struct agp_hdr *scratch = NULL;
+	json_t *validation = agp_validate(snapshot, config, baseline, NULL);
+	json_t *report = json_object();
+	json_t *recent = json_array();
+	json_t *trends = json_object();
+	json_t *violations = json_array();
+	if (!validation || !report || !recent || !trends || !violations ||
+	    agp_snapshot_histogram_create(snapshot, &scratch) != 0)
+		goto fail;
+
+	uint64_t window_since = since(snapshot, AGP_VALIDATION_WINDOW_NS);
+	uint64_t tasks = 0, failed = 0, timeouts = 0;
+	for (size_t s = 0; s < snapshot->series_count; s++) {
+		const struct agp_snapshot_series *series = &snapshot->series[s];
+		if (series->agent[0])
+			continue;
+		json_t *stats = agp_series_stats(snapshot, series, window_since, false);
+		if (!stats)
+			goto fail;
+		if (json_integer_value(json_object_get(stats, "count")) > 0)
+			json_array_append_new(recent, stats);
+		else
+			json_decref(stats);
+		if (strcmp(series->metric, TASKS) == 0) {
+			tasks += series->total_count;
+			failed += series->failed_count;
+			timeouts += series->timeout_count;
+		}
+		if (!json_object_get(trends, series->metric))
+			json_object_set_new(trends, series->metric,
+			                    metric_trend(snapshot, scratch, series->metric));
+	}
+	struct window_stats coordination;
+	if (metric_window(snapshot, scratch, COORDINATION, window_since, UINT64_MAX, &coordination))
+		goto fail;
+	for (size_t a = 0; a < snapshot->alert_count; a++)
+		json_array_append_new(
+		    violations,
+		    alert_to_json(&snapshot->alerts[a],
+		                  unit_of_metric_id(snapshot, snapshot->alerts[a].metric_id)));
+
+	json_t *recommendations = json_deep_copy(json_object_get(validation, "recommendations"));
+	uint64_t successful = tasks - failed - timeouts;
+	if (tasks > 0 && (double)successful / (double)tasks < config->baseline.min_success_rate) {
+		char text[256];
+		snprintf(text, sizeof(text),
+		         "Task success rate %.1f%% is below the minimum of %.1f%%: look at the "
+		         "failed and timed-out tasks",
+		         100.0 * (double)successful / (double)tasks,
+		         100.0 * config->baseline.min_success_rate);
+		json_array_append_new(recommendations, json_string(text));
+	}
+
+	char report_id[64];
+	snprintf(report_id, sizeof(report_id), "perf_report_%lld",
+	         (long long)(snapshot->taken_wall_ms / 1000));
+	json_object_set_new(report, "report_id", json_string(report_id));
+	json_object_set_new(report, "generated_at", agp_json_iso_time(snapshot->taken_wall_ms));
+	json_object_set_new(report, "baseline",
+	                    baseline && baseline->established ? agp_baseline_to_json(baseline)
+	                                                      : json_null());
+	json_object_set_new(report, "recent_metrics", recent);
+	json_object_set_new(report, "avg_coordination_overhead",
+	                    ms_or_null(coordination.count > 0, coordination.mean));
+	json_object_set_new(report, "p95_coordination_overhead",
+	                    ms_or_null(coordination.count > 0, (double)coordination.p95));
+	json_object_set_new(report, "p99_coordination_overhead",
+	                    ms_or_null(coordination.count > 0, (double)coordination.p99));
+	json_object_set_new(report, "total_tasks_executed", json_integer((json_int_t)tasks));
+	json_object_set_new(report, "successful_tasks", json_integer((json_int_t)successful));
+	json_object_set_new(report, "failed_tasks", json_integer((json_int_t)failed));
+	json_object_set_new(report, "timeout_tasks", json_integer((json_int_t)timeouts));
+	json_object_set_new(report, "performance_trends", trends);
+	json_object_set_new(report, "threshold_violations", violations);
+	json_object_set_new(report, "recommendations", recommendations);
+	json_object_set(report, "overall_health", json_object_get(validation, "performance_level"));
+	json_object_set_new(report, "validation", validation);
+	agp_hdr_destroy(scratch);
+	return report;
+
+fail:
+	agp_hdr_destroy(scratch);
+	json_decref(violations);
+	json_decref(trends);
+	json_decref(recent);
+	json_decref(report);
+	json_decref(validation);
+	return NULL;
+}

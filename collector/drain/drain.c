@@ -1,0 +1,703 @@
+/*
+ * The drain loop.
+ *
+ * One thread owns every consumer index and every aggregation structure, so
+ * nothing it touches needs a lock. Each pass visits every slot:
+ *
+ *  1. Reads the slot's state and generation (acquire, pairing with the
+ *     claimant's release of LIVE) to notice a new occupant, a close, or a
+ *     slot we follow being reclaimed under us (only possible when the
+ *     segment was served by nobody: the old occupant's figures are retired).
+ *  2. Drains the ring in batches into a private buffer; every record is
+ *     validated on its copy (shm/consumer.c) and then aggregated into the
+ *     (agent type, metric) and (agent, metric) series and checked against
+ *     the thresholds.
+ *  3. Checks liveness: kill(pid, 0) every LIVENESS_NS; the start time in
+ *     /proc every START_TIME_NS, which catches a reused pid.
+ *     A dead or closed occupant is drained to empty, then its slot freed.
+ *
+ * Between passes: window rotation when the open window has ended, a
+ * snapshot when one is due or asked for, and back-off: a pass that found
+ * records is followed at once by another; idle passes sleep 20 us, doubling
+ * up to 5 ms, which bounds idle CPU (a pass over 128 idle slots costs a few
+ * microseconds). A reader that asks for a fresh snapshot wakes the sleeper
+ * through a futex, so what it sees is never older than its request.
+ *
+ * Accounting per occupant is exact at every snapshot:
+ *   written (tail + dropped) = aggregated + invalid + dropped + pending.
+ * Occupants that left keep counting in the totals through `retired`.
+ */
+#include "collector/drain/drain.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <urcu-bp.h>
+
+#include "collector/alerts/alerting.h"
+#include "collector/collector.h"
+#include "collector/drain/series.h"
+#include "shm/clock.h"
+#include "shm/registry.h"
+#include "shm/slot.h"
+
+#define BATCH             512
+#define LIVENESS_NS       (50ull * 1000 * 1000)
+#define START_TIME_NS     (1000ull * 1000 * 1000)
+#define RATE_INTERVAL_NS  (1000ull * 1000 * 1000)
+#define IDLE_SLEEP_MIN_NS (20ull * 1000)
+#define IDLE_SLEEP_MAX_NS (5ull * 1000 * 1000)
+#define DEAD_SHOWN_NS     (60ull * 1000 * 1000 * 1000) /* a departed agent stays listed this long */
+#define FINAL_PASSES_MAX  1000 /* agents still writing at shutdown cannot hold it forever */
+#define FUTURE_SLACK_NS   (1000ull * 1000 * 1000) /* timestamps may lead our clock by this */
+
+/* What the drain thread knows about one metric id, resolved once from the registry and config. */
+struct metric_info {
+	bool resolved;
+	enum agp_unit unit;
+	char name[AGP_METRIC_NAME_MAX + 1];
+	uint64_t expected_interval_ns;
+	int64_t warning;  /* 0: none */
+	int64_t critical; /* 0: none */
+};
+
+struct slot_tracker {
+	bool following; /* an occupant is (or was, while DEAD is shown) here */
+	struct agp_ring_consumer consumer;
+	enum agp_agent_state state;
+	int32_t pid;
+	uint64_t start_time;
+	char name[AGP_AGENT_NAME_MAX + 1];
+	char type[AGP_AGENT_TYPE_MAX + 1];
+	uint64_t dropped;
+	uint64_t pending; /* tail - head when last read; with head and dropped, the written count */
+	uint64_t earlier; /* records a previous collector took out before we adopted the agent */
+	uint64_t first_seen_ns;
+	uint64_t last_sample_ns;
+	uint64_t departed_ns;
+	uint64_t liveness_checked_ns;
+	uint64_t start_time_checked_ns;
+	uint64_t rate_mark_count;
+	uint64_t rate_mark_ns;
+	double rate;
+	struct agp_series **type_series;  /* by metric id, allocated on first sample */
+	struct agp_series **agent_series; /* by metric id */
+};
+
+struct retired_totals {
+	uint64_t written, aggregated, invalid, dropped, earlier;
+};
+
+struct agp_collector_drain {
+	struct slot_tracker *trackers;
+	uint32_t tracker_count;
+	struct agp_metric_cache metric_cache;
+	struct metric_info metrics[AGP_REGISTRY_CAPACITY];
+	struct agp_series_table series;
+	struct agp_alerting alerting;
+	struct retired_totals retired;
+	uint64_t published_generation;
+	uint64_t last_publish_ns;
+	uint64_t last_published_alert;
+	struct agp_record buffer[BATCH];
+};
+
+struct regression_check {
+	struct agp_collector_drain *drain;
+	const struct agp_regression_limits *limits;
+	uint64_t now_ns;
+};
+
+static void sanitize_label(char *out, const char *in, size_t size)
+{
+	memcpy(out, in, size);
+	out[size - 1] = '\0';
+	/* Agent-written bytes end up in JSON, Prometheus labels and terminals: keep them printable.
+	 */
+	for (char *c = out; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e || *c == '"' || *c == '\\')
+			*c = '?';
+}
+
+int agp_drain_create(struct agp_collector *collector, struct agp_collector_drain **out)
+{
+	struct agp_collector_drain *drain = calloc(1, sizeof(*drain));
+	if (!drain)
+		return -ENOMEM;
+	int error = -ENOMEM;
+	drain->tracker_count = collector->segment.slot_count;
+	drain->trackers = calloc(drain->tracker_count, sizeof(*drain->trackers));
+	if (!drain->trackers)
+		goto fail_drain;
+
+	const struct agp_config *config = &collector->config;
+	uint64_t window_ns = agp_config_window_ns(config);
+	double retention_ns = config->monitoring.metric_retention_hours * 3600e9;
+	size_t capacity = (size_t)(retention_ns / (double)window_ns);
+	struct agp_series_params params = {
+	    .lowest = collector->options.histogram_lowest,
+	    .highest = collector->options.histogram_highest,
+	    .significant_figures = collector->options.histogram_significant_figures,
+	    .window_ns = window_ns,
+	    .window_capacity = capacity ? capacity : 1,
+	};
+	error = agp_series_table_init(&drain->series, &params, collector->started_ns);
+	if (error)
+		goto fail_trackers;
+	error = agp_alerting_init(&drain->alerting, config);
+	if (error)
+		goto fail_series;
+	*out = drain;
+	return 0;
+
+fail_series:
+	agp_series_table_destroy(&drain->series);
+fail_trackers:
+	free(drain->trackers);
+fail_drain:
+	free(drain);
+	return error;
+}
+
+void agp_drain_destroy(struct agp_collector_drain *drain)
+{
+	if (!drain)
+		return;
+	for (uint32_t i = 0; i < drain->tracker_count; i++) {
+		free(drain->trackers[i].type_series);
+		free(drain->trackers[i].agent_series);
+	}
+	agp_alerting_destroy(&drain->alerting);
+	agp_series_table_destroy(&drain->series);
+	free(drain->trackers);
+	free(drain);
+}
+
+static const struct metric_info *resolve_metric(struct agp_collector *collector,
+                                                struct agp_collector_drain *drain, uint16_t id)
+{
+	struct metric_info *info = &drain->metrics[id];
+	if (info->resolved)
+		return info;
+	struct agp_metric_info entry;
+	if (!agp_registry_lookup(&collector->segment, id, &entry))
+		return NULL; /* the consumer checked it; a scribbled registry still must not hurt us
+		              */
+	info->unit = entry.unit;
+	memcpy(info->name, entry.name, sizeof(info->name));
+	uint64_t configured = agp_config_expected_interval_ns(&collector->config, entry.name);
+	info->expected_interval_ns = configured ? configured : entry.expected_interval_ns;
+	uint64_t warning = 0, critical = 0;
+	if (agp_config_metric_thresholds(&collector->config, entry.name, &warning, &critical) ==
+	    0) {
+		info->warning = warning > INT64_MAX ? INT64_MAX : (int64_t)warning;
+		info->critical = critical > INT64_MAX ? INT64_MAX : (int64_t)critical;
+	}
+	info->resolved = true;
+	return info;
+}
+
+static uint64_t tracker_written(const struct slot_tracker *tracker)
+{
+	return tracker->consumer.head + tracker->pending + tracker->dropped;
+}
+
+/* Moves a departing occupant's figures into the totals of those who left. */
+static void retire(struct agp_collector *collector, struct agp_collector_drain *drain,
+                   struct slot_tracker *tracker)
+{
+	drain->retired.written += tracker_written(tracker);
+	drain->retired.aggregated += tracker->consumer.consumed;
+	drain->retired.invalid += tracker->consumer.invalid;
+	drain->retired.dropped += tracker->dropped;
+	drain->retired.earlier += tracker->earlier;
+	free(tracker->type_series);
+	free(tracker->agent_series);
+	tracker->type_series = tracker->agent_series = NULL;
+	tracker->following = false;
+}
+
+static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t index,
+                   uint32_t generation, uint64_t now_ns)
+{
+	agp_ring_consumer_init(&tracker->consumer, index, generation);
+	/*
+	 * An agent that was recording before we started (a collector restart)
+	 * has records a previous collector already took: start where it left
+	 * off. Acquire pairs with that collector's release of the head. A new
+	 * agent's head is 0 (reset before its release of LIVE). The drain
+	 * checks the tail against this head, so a scribbled head quarantines.
+	 */
+	tracker->earlier = atomic_load_explicit(&slot->head, memory_order_acquire);
+	tracker->consumer.head = tracker->earlier;
+	tracker->following = true;
+	tracker->state = AGP_AGENT_LIVE;
+	tracker->pid = slot->pid;
+	tracker->start_time = slot->start_time;
+	sanitize_label(tracker->name, slot->name, sizeof(tracker->name));
+	sanitize_label(tracker->type, slot->type, sizeof(tracker->type));
+	tracker->dropped = 0;
+	tracker->pending = 0;
+	tracker->first_seen_ns = now_ns;
+	tracker->last_sample_ns = 0;
+	tracker->departed_ns = 0;
+	tracker->liveness_checked_ns = now_ns;
+	tracker->start_time_checked_ns = now_ns;
+	tracker->rate_mark_count = 0;
+	tracker->rate_mark_ns = now_ns;
+	tracker->rate = 0;
+}
+
+static struct agp_series *series_for(struct agp_collector_drain *drain,
+                                     struct slot_tracker *tracker, bool per_agent, uint16_t id,
+                                     const struct metric_info *info)
+{
+	struct agp_series ***table = per_agent ? &tracker->agent_series : &tracker->type_series;
+	if (!*table) {
+		*table = calloc(AGP_REGISTRY_CAPACITY, sizeof(**table));
+		if (!*table)
+			return NULL;
+	}
+	if (!(*table)[id])
+		(*table)[id] =
+		    agp_series_get(&drain->series, tracker->type, per_agent ? tracker->name : "",
+		                   id, info->unit, info->name, info->expected_interval_ns);
+	return (*table)[id];
+}
+
+static void aggregate(struct agp_collector *collector, struct agp_collector_drain *drain,
+                      struct slot_tracker *tracker, const struct agp_record *record,
+                      uint64_t now_ns)
+{
+	const struct metric_info *info = resolve_metric(collector, drain, record->metric_id);
+	struct agp_series *by_type =
+	    info ? series_for(drain, tracker, false, record->metric_id, info) : NULL;
+	struct agp_series *by_agent =
+	    info ? series_for(drain, tracker, true, record->metric_id, info) : NULL;
+	if (!by_type || !by_agent) {
+		/* Out of memory or a registry scribbled after validation: the sample is lost, and
+		 * counted. */
+		tracker->consumer.consumed--;
+		tracker->consumer.invalid++;
+		return;
+	}
+	agp_series_record(&drain->series, by_type, record->value, now_ns);
+	agp_series_record(&drain->series, by_agent, record->value, now_ns);
+	if (record->flags) {
+		agp_series_count_flags(by_type, record->flags);
+		agp_series_count_flags(by_agent, record->flags);
+	}
+	tracker->last_sample_ns = now_ns;
+
+	if (!drain->alerting.enabled || (!info->warning && !info->critical))
+		return;
+	struct agp_alert_source source = {record->metric_id, info->name,      tracker->type,
+	                                  tracker->name,     record->task_id, now_ns};
+	if (info->critical && record->value > info->critical)
+		agp_alerting_raise(&drain->alerting, &source, AGP_ALERT_CRITICAL, record->value,
+		                   info->critical);
+	else if (info->warning && record->value > info->warning)
+		agp_alerting_raise(&drain->alerting, &source, AGP_ALERT_WARNING, record->value,
+		                   info->warning);
+}
+
+/*
+ * Drains one occupant's ring: until it is empty, but at most one ring's
+ * worth per visit, so that an agent recording as fast as we drain cannot
+ * hold the pass (and every other slot) forever. The future-timestamp bound
+ * is taken from the clock at each batch, not once per pass: a record
+ * stamped after the pass began is not from the future.
+ */
+static uint64_t drain_ring(struct agp_collector *collector, struct agp_collector_drain *drain,
+                           struct slot_tracker *tracker, uint64_t now_ns)
+{
+	uint64_t taken = 0;
+	while (taken < collector->segment.ring_capacity) {
+		uint64_t head_before = tracker->consumer.head;
+		uint64_t limit_ns = agp_clock_read(&collector->segment.clock) + FUTURE_SLACK_NS;
+		size_t valid =
+		    agp_ring_drain_spsc(&collector->segment, &drain->metric_cache,
+		                        &tracker->consumer, limit_ns, drain->buffer, BATCH);
+		for (size_t i = 0; i < valid; i++)
+			aggregate(collector, drain, tracker, &drain->buffer[i], now_ns);
+		uint64_t advanced = tracker->consumer.head - head_before;
+		taken += advanced;
+		if (advanced < BATCH)
+			break;
+	}
+	return taken;
+}
+
+static void check_liveness(struct slot_tracker *tracker, uint64_t now_ns)
+{
+	if (now_ns - tracker->liveness_checked_ns < LIVENESS_NS)
+		return;
+	tracker->liveness_checked_ns = now_ns;
+	bool alive = kill(tracker->pid, 0) == 0 || errno == EPERM;
+	if (alive && now_ns - tracker->start_time_checked_ns >= START_TIME_NS) {
+		tracker->start_time_checked_ns = now_ns;
+		alive = agp_process_alive(tracker->pid, tracker->start_time);
+	}
+	if (!alive)
+		tracker->state = AGP_AGENT_DRAINING;
+}
+
+static void update_rate(struct slot_tracker *tracker, uint64_t now_ns)
+{
+	uint64_t elapsed = now_ns - tracker->rate_mark_ns;
+	if (elapsed < RATE_INTERVAL_NS)
+		return;
+	uint64_t count = tracker->consumer.head;
+	tracker->rate = (double)(count - tracker->rate_mark_count) * 1e9 / (double)elapsed;
+	tracker->rate_mark_count = count;
+	tracker->rate_mark_ns = now_ns;
+}
+
+static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector_drain *drain,
+                           uint32_t index, uint64_t now_ns)
+{
+	struct slot_tracker *tracker = &drain->trackers[index];
+	struct agp_slot *slot = agp_segment_slot(&collector->segment, index);
+	/* Acquire: pairs with the claimant's release of LIVE (identity and zeroed indices visible).
+	 */
+	uint32_t state = atomic_load_explicit(&slot->state, memory_order_acquire);
+	/* Relaxed: the generation was written before the state's release we just acquired. */
+	uint32_t generation = atomic_load_explicit(&slot->generation, memory_order_relaxed);
+	bool occupied = state == AGP_SLOT_LIVE || state == AGP_SLOT_CLOSED;
+
+	if (tracker->following && tracker->state != AGP_AGENT_DEAD &&
+	    (!occupied || generation != tracker->consumer.generation)) {
+		/* Reclaimed under us (the segment had no collector for a while): count what we
+		 * knew. */
+		retire(collector, drain, tracker);
+	}
+	if (occupied && (!tracker->following || generation != tracker->consumer.generation)) {
+		if (tracker->following)
+			retire(collector, drain, tracker); /* a DEAD entry still shown */
+		follow(tracker, slot, index, generation, now_ns);
+	}
+	if (!tracker->following)
+		return 0;
+	if (tracker->state == AGP_AGENT_DEAD) {
+		if (now_ns - tracker->departed_ns > DEAD_SHOWN_NS)
+			retire(collector, drain, tracker);
+		return 0;
+	}
+
+	if (state == AGP_SLOT_CLOSED)
+		tracker->state = AGP_AGENT_DRAINING;
+	else
+		check_liveness(tracker, now_ns);
+	/* Relaxed: a counter only; the records it counts were never written. */
+	tracker->dropped = atomic_load_explicit(&slot->dropped_hot, memory_order_relaxed);
+	uint64_t taken = drain_ring(collector, drain, tracker, now_ns);
+	tracker->pending = agp_ring_pending(&collector->segment, &tracker->consumer);
+	update_rate(tracker, now_ns);
+
+	if (tracker->state == AGP_AGENT_DRAINING && tracker->pending == 0) {
+		/* Re-read dropped: the agent may have dropped samples after our first read, before
+		 * dying. */
+		tracker->dropped = atomic_load_explicit(&slot->dropped_hot, memory_order_relaxed);
+		if (agp_slot_release(&collector->segment, index, tracker->consumer.generation)) {
+			tracker->state = AGP_AGENT_DEAD;
+			tracker->departed_ns = now_ns;
+		}
+	}
+	return taken;
+}
+
+uint64_t agp_drain_pass(struct agp_collector *collector, struct agp_collector_drain *drain,
+                        uint64_t now_ns)
+{
+	uint64_t taken = 0;
+	for (uint32_t index = 0; index < drain->tracker_count; index++)
+		taken += visit_slot(collector, drain, index, now_ns);
+	return taken;
+}
+
+/* Snapshot building ------------------------------------------------------------------------- */
+
+static void snapshot_agent(const struct slot_tracker *tracker, uint32_t index,
+                           struct agp_snapshot_agent *out)
+{
+	out->slot = index;
+	out->generation = tracker->consumer.generation;
+	out->pid = tracker->pid;
+	out->state = tracker->state;
+	out->quarantined = tracker->consumer.quarantined;
+	memcpy(out->name, tracker->name, sizeof(out->name));
+	memcpy(out->type, tracker->type, sizeof(out->type));
+	out->written = tracker_written(tracker);
+	out->aggregated = tracker->consumer.consumed;
+	out->invalid = tracker->consumer.invalid;
+	out->dropped = tracker->dropped;
+	out->pending = tracker->pending;
+	out->earlier = tracker->earlier;
+	out->samples_per_second = tracker->state == AGP_AGENT_DEAD ? 0 : tracker->rate;
+	out->first_seen_ns = tracker->first_seen_ns;
+	out->last_sample_ns = tracker->last_sample_ns;
+}
+
+struct series_copy {
+	struct agp_collector_drain *drain;
+	struct agp_snapshot *snapshot;
+	uint64_t now_ns;
+	int error;
+};
+
+static int copy_series(struct agp_series *series, void *context)
+{
+	struct series_copy *copy = context;
+	struct agp_snapshot_series *out = &copy->snapshot->series[copy->snapshot->series_count];
+	memcpy(out->agent_type, series->agent_type, sizeof(out->agent_type));
+	memcpy(out->agent, series->agent, sizeof(out->agent));
+	memcpy(out->metric, series->metric, sizeof(out->metric));
+	out->metric_id = series->metric_id;
+	out->unit = series->unit;
+	out->expected_interval_ns = series->expected_interval_ns;
+	out->total_count = series->total_count;
+	out->clamped = series->clamped;
+	out->failed_count = series->failed_count;
+	out->timeout_count = series->timeout_count;
+	const struct agp_series_table *table = &copy->drain->series;
+	size_t part_slots = 0;
+	for (size_t i = 0; i < series->window_count; i++) {
+		const struct agp_series_parts *parts =
+		    agp_series_window_at(table, series, i)->parts;
+		if (parts)
+			part_slots += parts->count * (parts->corrected ? 2u : 1u);
+	}
+	/* The derived windows' part lists live after the windows, in one block freed with them. */
+	size_t windows_size = (series->window_count + 1) * sizeof(*out->windows);
+	out->windows = calloc(1, windows_size + part_slots * sizeof(struct agp_sparse_hist *));
+	if (!out->windows)
+		return copy->error = -ENOMEM;
+	copy->snapshot->series_count++;
+
+	const struct agp_sparse_hist **pool =
+	    (const struct agp_sparse_hist **)((char *)out->windows + windows_size);
+	for (size_t i = 0; i < series->window_count; i++) {
+		/* Closed windows are immutable: the snapshot shares them by reference. */
+		const struct agp_series_window *window = agp_series_window_at(table, series, i);
+		struct agp_snapshot_window *shared = &out->windows[out->window_count++];
+		shared->start_ns = window->start_ns;
+		shared->end_ns = window->end_ns;
+		shared->raw = window->raw ? agp_sparse_hist_ref(window->raw) : NULL;
+		shared->corrected =
+		    window->corrected ? agp_sparse_hist_ref(window->corrected) : NULL;
+		const struct agp_series_parts *parts = window->parts;
+		if (!parts)
+			continue;
+		for (uint32_t k = 0; k < parts->count; k++)
+			pool[k] = agp_sparse_hist_ref(parts->hist[k]);
+		shared->raw_parts = pool;
+		shared->raw_part_count = parts->count;
+		pool += parts->count;
+		if (parts->corrected) {
+			for (uint32_t k = 0; k < parts->count; k++)
+				pool[k] = agp_sparse_hist_ref(parts->hist[parts->count + k]);
+			shared->corrected_parts = pool;
+			shared->corrected_part_count = parts->count;
+			pool += parts->count;
+		}
+	}
+	/* The open window is still changing: the snapshot gets its own encoding of it. */
+	struct agp_snapshot_window *open = &out->windows[out->window_count++];
+	open->start_ns = table->window_start_ns;
+	open->end_ns = copy->now_ns;
+	struct agp_sparse_hist *raw, *corrected;
+	if (agp_series_encode_open(&copy->drain->series, series, &raw, &corrected) != 0)
+		return copy->error = -ENOMEM;
+	open->raw = raw;
+	open->corrected = corrected;
+	return 0;
+}
+
+static int build_snapshot(struct agp_collector *collector, struct agp_collector_drain *drain,
+                          uint64_t now_ns, struct agp_snapshot **out)
+{
+	struct agp_snapshot *snapshot = agp_snapshot_alloc();
+	if (!snapshot)
+		return -ENOMEM;
+	snapshot->generation = ++drain->published_generation;
+	snapshot->taken_ns = now_ns;
+	snapshot->taken_wall_ms = agp_wall_time_ms();
+	snapshot->collector_started_ns = collector->started_ns;
+	snapshot->collector_pid = getpid();
+	memcpy(snapshot->deployment, collector->segment.deployment, sizeof(snapshot->deployment));
+	snapshot->histogram_lowest = collector->options.histogram_lowest;
+	snapshot->histogram_highest = collector->options.histogram_highest;
+	snapshot->histogram_significant_figures = collector->options.histogram_significant_figures;
+
+	struct agp_snapshot_totals *totals = &snapshot->totals;
+	totals->written = drain->retired.written;
+	totals->aggregated = drain->retired.aggregated;
+	totals->invalid = drain->retired.invalid;
+	totals->dropped = drain->retired.dropped;
+	totals->earlier = drain->retired.earlier;
+	snapshot->agents = calloc(drain->tracker_count, sizeof(*snapshot->agents));
+	snapshot->series = calloc(drain->series.count, sizeof(*snapshot->series));
+	snapshot->alerts = calloc(AGP_ALERT_RING, sizeof(*snapshot->alerts));
+	if (!snapshot->agents || (drain->series.count && !snapshot->series) || !snapshot->alerts)
+		goto fail;
+
+	for (uint32_t index = 0; index < drain->tracker_count; index++) {
+		const struct slot_tracker *tracker = &drain->trackers[index];
+		if (!tracker->following)
+			continue;
+		struct agp_snapshot_agent *agent = &snapshot->agents[snapshot->agent_count++];
+		snapshot_agent(tracker, index, agent);
+		totals->written += agent->written;
+		totals->aggregated += agent->aggregated;
+		totals->invalid += agent->invalid;
+		totals->dropped += agent->dropped;
+		totals->pending += agent->pending;
+		totals->earlier += agent->earlier;
+		totals->samples_per_second += agent->samples_per_second;
+		totals->agents_live += agent->state == AGP_AGENT_LIVE;
+		totals->quarantined_slots += agent->quarantined;
+	}
+
+	struct series_copy copy = {drain, snapshot, now_ns, 0};
+	agp_series_table_visit(&drain->series, copy_series, &copy);
+	if (copy.error)
+		goto fail;
+
+	snapshot->alert_count =
+	    agp_alerting_copy_recent(&drain->alerting, snapshot->alerts, AGP_ALERT_RING);
+	snapshot->alerts_raised = drain->alerting.raised;
+	totals->alerts = drain->alerting.raised;
+	*out = snapshot;
+	return 0;
+
+fail:
+	agp_snapshot_free(snapshot);
+	return -ENOMEM;
+}
+
+int agp_drain_publish(struct agp_collector *collector, struct agp_collector_drain *drain,
+                      uint64_t now_ns)
+{
+	struct agp_snapshot *snapshot;
+	int error = build_snapshot(collector, drain, now_ns, &snapshot);
+	if (error)
+		return error;
+	agp_collector_publish(collector, snapshot);
+	drain->last_publish_ns = now_ns;
+	drain->last_published_alert = drain->alerting.raised;
+	return 0;
+}
+
+/*
+ * A closed (agent type, metric) window whose p95 exceeds the baseline's
+ * bound for that metric raises a regression alert. Decoding into a scratch
+ * histogram costs in proportion to the window's occupied buckets.
+ */
+static int check_regression(struct agp_series *series, void *context)
+{
+	struct regression_check *check = context;
+	if (series->agent[0] || series->window_count == 0)
+		return 0;
+	int64_t bound = check->limits->p95_upper[series->metric_id];
+	const struct agp_series_window *window =
+	    agp_series_window_at(&check->drain->series, series, series->window_count - 1);
+	if (bound <= 0 || !agp_series_window_has_samples(window))
+		return 0;
+	struct agp_hdr *scratch = check->drain->series.scratch;
+	agp_hdr_reset(scratch);
+	if (agp_series_window_merge(window, false, scratch) != 0)
+		return 0;
+	int64_t p95 = agp_hdr_value_at_percentile(scratch, 95.0);
+	if (p95 <= bound)
+		return 0;
+	struct agp_alert_source source = {
+	    series->metric_id, series->metric, series->agent_type, "", 0, check->now_ns};
+	agp_alerting_raise(&check->drain->alerting, &source, AGP_ALERT_REGRESSION, p95, bound);
+	return 0;
+}
+
+static void check_regressions(struct agp_collector *collector, struct agp_collector_drain *drain,
+                              uint64_t now_ns)
+{
+	if (!drain->alerting.enabled ||
+	    !collector->config.monitoring.enable_performance_degradation_alerts)
+		return;
+	struct regression_check check = {drain, agp_regression_read_begin(collector), now_ns};
+	if (check.limits)
+		agp_series_table_visit(&drain->series, check_regression, &check);
+	agp_regression_read_end(check.limits);
+}
+
+/* Closes the open window; then checks each (agent type, metric) window against the baseline. */
+static void rotate_windows(struct agp_collector *collector, struct agp_collector_drain *drain,
+                           uint64_t now_ns)
+{
+	if (agp_series_table_rotate(&drain->series, now_ns) <= 0)
+		return;
+	check_regressions(collector, drain, now_ns);
+}
+
+/*
+ * Sleeps up to sleep_ns, or until a reader asks for a fresh snapshot: the
+ * back-off bounds idle CPU, the wake-up keeps a reader's wait short.
+ */
+static void idle_wait(struct agp_collector *collector, uint64_t sleep_ns)
+{
+	/* Relaxed: a stale value only means FUTEX_WAIT returns at once and we loop. */
+	uint32_t seen = atomic_load_explicit(&collector->drain_wake, memory_order_relaxed);
+	if (atomic_load_explicit(&collector->refresh_requested, memory_order_acquire) >
+	    atomic_load_explicit(&collector->refresh_served, memory_order_relaxed))
+		return;
+	struct timespec pause = {0, (long)sleep_ns};
+	syscall(SYS_futex, &collector->drain_wake, FUTEX_WAIT_PRIVATE, seen, &pause, NULL, 0);
+}
+
+void *agp_drain_thread(void *argument)
+{
+	struct agp_collector *collector = argument;
+	struct agp_collector_drain *drain = collector->drain;
+	uint64_t sleep_ns = IDLE_SLEEP_MIN_NS;
+	uint64_t publish_interval = collector->options.publish_interval_ns;
+
+	/* Acquire: pairs with agp_collector_stop's release; nothing else is published through it.
+	 */
+	while (!atomic_load_explicit(&collector->stop_requested, memory_order_acquire)) {
+		uint64_t now_ns = agp_clock_read(&collector->segment.clock);
+		/* Acquire: the reader's request was made after the samples it wants to see. */
+		uint64_t requested =
+		    atomic_load_explicit(&collector->refresh_requested, memory_order_acquire);
+		uint64_t taken = agp_drain_pass(collector, drain, now_ns);
+		rotate_windows(collector, drain, now_ns);
+
+		bool asked = requested >
+		             atomic_load_explicit(&collector->refresh_served, memory_order_relaxed);
+		bool due = now_ns - drain->last_publish_ns >= publish_interval ||
+		           drain->alerting.raised != drain->last_published_alert;
+		if ((asked || due) && agp_drain_publish(collector, drain, now_ns) == 0 && asked)
+			/* Release: a reader that sees its request served finds the snapshot
+			 * published. */
+			atomic_store_explicit(&collector->refresh_served, requested,
+			                      memory_order_release);
+
+		if (taken) {
+			sleep_ns = IDLE_SLEEP_MIN_NS;
+			continue;
+		}
+		idle_wait(collector, sleep_ns);
+		sleep_ns = sleep_ns * 2 > IDLE_SLEEP_MAX_NS ? IDLE_SLEEP_MAX_NS : sleep_ns * 2;
+	}
+	/* Final drain: everything agents published before the stop is aggregated and shown. */
+	uint64_t now_ns = agp_clock_read(&collector->segment.clock);
+	for (int pass = 0; pass < FINAL_PASSES_MAX && agp_drain_pass(collector, drain, now_ns);
+	     pass++)
+		;
+	agp_drain_publish(collector, drain, now_ns);
+	return NULL;
+}

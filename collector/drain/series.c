@@ -1,0 +1,361 @@
+#include "collector/drain/series.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t key_hash(const char *agent_type, const char *agent, uint16_t metric_id)
+{
+	uint32_t hash = 2166136261u ^ metric_id;
+	for (const char *c = agent_type; *c; c++)
+		hash = (hash ^ (uint8_t)*c) * 16777619u;
+	hash = (hash ^ 0xff) * 16777619u;
+	for (const char *c = agent; *c; c++)
+		hash = (hash ^ (uint8_t)*c) * 16777619u;
+	return hash;
+}
+
+int agp_series_table_init(struct agp_series_table *table, const struct agp_series_params *params,
+                          uint64_t now_ns)
+{
+	struct agp_hdr_config check;
+	if (params->window_ns == 0 || params->window_capacity == 0 ||
+	    agp_hdr_config_init(params->lowest, params->highest, params->significant_figures,
+	                        &check) != 0)
+		return -EINVAL;
+	memset(table, 0, sizeof(*table));
+	table->params = *params;
+	table->bucket_count = 1024;
+	table->buckets = calloc(table->bucket_count, sizeof(*table->buckets));
+	if (!table->buckets)
+		return -ENOMEM;
+	table->window_start_ns = now_ns;
+	if (agp_hdr_create(params->lowest, params->highest, params->significant_figures,
+	                   &table->scratch) != 0) {
+		free(table->buckets);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void release_window(struct agp_series_window *window)
+{
+	agp_sparse_hist_unref(window->raw);
+	agp_sparse_hist_unref(window->corrected);
+	if (window->parts) {
+		size_t n = window->parts->count * (window->parts->corrected ? 2u : 1u);
+		for (size_t i = 0; i < n; i++)
+			agp_sparse_hist_unref(window->parts->hist[i]);
+		free(window->parts);
+	}
+	memset(window, 0, sizeof(*window));
+}
+
+int agp_series_window_merge(const struct agp_series_window *window, bool corrected,
+                            struct agp_hdr *histogram)
+{
+	const struct agp_series_parts *parts = window->parts;
+	if (!parts) {
+		const struct agp_sparse_hist *hist = corrected ? window->corrected : window->raw;
+		return hist ? agp_sparse_hist_merge_into(hist, histogram) : 0;
+	}
+	if (corrected && !parts->corrected)
+		return 0;
+	size_t first = corrected ? parts->count : 0;
+	for (size_t i = 0; i < parts->count; i++) {
+		int error = agp_sparse_hist_merge_into(parts->hist[first + i], histogram);
+		if (error)
+			return error;
+	}
+	return 0;
+}
+
+static void series_destroy(struct agp_series *series, size_t capacity)
+{
+	for (size_t i = 0; i < series->window_count; i++)
+		release_window(&series->windows[(series->first_window + i) % capacity]);
+	free(series->windows);
+	agp_hdr_destroy(series->current_corrected);
+	agp_hdr_destroy(series->current);
+	free(series->staged);
+	free(series);
+}
+
+void agp_series_table_destroy(struct agp_series_table *table)
+{
+	for (size_t b = 0; b < table->bucket_count; b++) {
+		struct agp_series *series = table->buckets[b];
+		while (series) {
+			struct agp_series *next = series->hash_next;
+			series_destroy(series, table->params.window_capacity);
+			series = next;
+		}
+	}
+	free(table->buckets);
+	agp_hdr_destroy(table->scratch);
+	memset(table, 0, sizeof(*table));
+}
+
+static struct agp_series *find_series(const struct agp_series_table *table, const char *agent_type,
+                                      const char *agent, uint16_t metric_id)
+{
+	size_t bucket = key_hash(agent_type, agent, metric_id) % table->bucket_count;
+	for (struct agp_series *s = table->buckets[bucket]; s; s = s->hash_next)
+		if (s->metric_id == metric_id && strcmp(s->agent_type, agent_type) == 0 &&
+		    strcmp(s->agent, agent) == 0)
+			return s;
+	return NULL;
+}
+
+struct agp_series *agp_series_get(struct agp_series_table *table, const char *agent_type,
+                                  const char *agent, uint16_t metric_id, enum agp_unit unit,
+                                  const char *metric, uint64_t expected_interval_ns)
+{
+	struct agp_series *found = find_series(table, agent_type, agent, metric_id);
+	if (found)
+		return found;
+	size_t bucket = key_hash(agent_type, agent, metric_id) % table->bucket_count;
+
+	const struct agp_series_params *p = &table->params;
+	struct agp_series *series = calloc(1, sizeof(*series));
+	if (!series)
+		return NULL;
+	series->windows = calloc(p->window_capacity, sizeof(*series->windows));
+	if (!series->windows)
+		goto fail_series;
+	if (expected_interval_ns && agp_hdr_create(p->lowest, p->highest, p->significant_figures,
+	                                           &series->current_corrected) != 0)
+		goto fail_windows;
+	strncpy(series->agent_type, agent_type, sizeof(series->agent_type) - 1);
+	strncpy(series->agent, agent, sizeof(series->agent) - 1);
+	strncpy(series->metric, metric, sizeof(series->metric) - 1);
+	series->metric_id = metric_id;
+	series->unit = unit;
+	series->expected_interval_ns = expected_interval_ns;
+	series->hash_next = table->buckets[bucket];
+	table->buckets[bucket] = series;
+	table->count++;
+	return series;
+
+fail_windows:
+	free(series->windows);
+fail_series:
+	free(series);
+	return NULL;
+}
+
+void agp__series_record_slow(struct agp_series_table *table, struct agp_series *series,
+                             int64_t value)
+{
+	if (!series->staged && !series->current) {
+		series->staged = malloc(AGP_SERIES_STAGED_MAX * sizeof(*series->staged));
+		if (series->staged) {
+			series->staged[series->staged_count++] = value;
+			return;
+		}
+	}
+	/* The window outgrew its staging array: replay it into a dense histogram. */
+	const struct agp_series_params *p = &table->params;
+	if (agp_hdr_create(p->lowest, p->highest, p->significant_figures, &series->current) != 0) {
+		series->lost++;
+		return;
+	}
+	for (uint32_t i = 0; i < series->staged_count; i++)
+		agp_hdr_record(series->current, series->staged[i]);
+	series->staged_count = 0;
+	agp_hdr_record(series->current, value);
+}
+
+/* The open raw window as a histogram: the dense one, or the staged values replayed into scratch. */
+static const struct agp_hdr *open_histogram(struct agp_series_table *table,
+                                            const struct agp_series *series)
+{
+	if (series->current)
+		return series->current;
+	agp_hdr_reset(table->scratch);
+	for (uint32_t i = 0; i < series->staged_count; i++)
+		agp_hdr_record(table->scratch, series->staged[i]);
+	return table->scratch;
+}
+
+int agp_series_encode_open(struct agp_series_table *table, struct agp_series *series,
+                           struct agp_sparse_hist **raw, struct agp_sparse_hist **corrected)
+{
+	*raw = *corrected = NULL;
+	if (series->window_count_open == 0)
+		return 0;
+	if (agp_sparse_hist_encode(open_histogram(table, series), raw) != 0)
+		return -ENOMEM;
+	if (series->current_corrected &&
+	    agp_sparse_hist_encode(series->current_corrected, corrected) != 0) {
+		agp_sparse_hist_unref(*raw);
+		*raw = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Appends a closed window to the ring (dropping the oldest when full) and empties the open one. */
+static void append_window(struct agp_series_table *table, struct agp_series *series,
+                          const struct agp_series_window *closed)
+{
+	const struct agp_series_params *params = &table->params;
+	if (series->window_count == params->window_capacity) {
+		release_window(&series->windows[series->first_window]);
+		series->first_window = (series->first_window + 1) % params->window_capacity;
+		series->window_count--;
+	}
+	size_t slot = (series->first_window + series->window_count) % params->window_capacity;
+	series->windows[slot] = *closed;
+	series->window_count++;
+	if (series->window_count_open) {
+		series->staged_count = 0;
+		if (series->current)
+			agp_hdr_reset(series->current);
+		if (series->current_corrected)
+			agp_hdr_reset(series->current_corrected);
+		series->window_count_open = 0;
+	}
+}
+
+/* Closes the open window as an encoding of its own. */
+static int close_window(struct agp_series_table *table, struct agp_series *series,
+                        uint64_t start_ns, uint64_t end_ns)
+{
+	struct agp_series_window closed = {start_ns, end_ns, NULL, NULL, NULL};
+	if (agp_series_encode_open(table, series, &closed.raw, &closed.corrected) != 0)
+		return -ENOMEM;
+	append_window(table, series, &closed);
+	return 0;
+}
+
+/*
+ * Closes a type series' open window as references to its agents' windows
+ * just closed (chained by the first pass of the rotation) when those hold
+ * exactly its samples; otherwise as an encoding of its own.
+ */
+static int close_type_window(struct agp_series_table *table, struct agp_series *series,
+                             uint64_t start_ns, uint64_t end_ns)
+{
+	if (series->window_count_open == 0 || series->rotate_mismatch ||
+	    series->rotate_samples != series->window_count_open || series->rotate_parts == 0)
+		return close_window(table, series, start_ns, end_ns);
+	uint32_t n = series->rotate_parts;
+	bool corrected = series->expected_interval_ns != 0;
+	struct agp_series_parts *parts =
+	    malloc(sizeof(*parts) + (corrected ? 2u : 1u) * n * sizeof(parts->hist[0]));
+	if (!parts)
+		return -ENOMEM;
+	parts->count = n;
+	parts->corrected = corrected;
+	uint32_t i = 0;
+	for (struct agp_series *agent = series->rotate_first; agent; agent = agent->rotate_next) {
+		const struct agp_series_window *window =
+		    agp_series_window_at(table, agent, agent->window_count - 1);
+		parts->hist[i] = agp_sparse_hist_ref(window->raw);
+		if (corrected)
+			parts->hist[n + i] = agp_sparse_hist_ref(window->corrected);
+		i++;
+	}
+	struct agp_series_window closed = {start_ns, end_ns, NULL, NULL, parts};
+	append_window(table, series, &closed);
+	return 0;
+}
+
+/* Chains an agent's series, whose window was just closed, onto its type series (if any). */
+static void chain_to_type(struct agp_series_table *table, struct agp_series *series,
+                          uint64_t samples)
+{
+	struct agp_series *type = find_series(table, series->agent_type, "", series->metric_id);
+	if (!type || samples == 0)
+		return;
+	const struct agp_series_window *window =
+	    agp_series_window_at(table, series, series->window_count - 1);
+	if (type->expected_interval_ns != series->expected_interval_ns || !window->raw ||
+	    (type->expected_interval_ns && !window->corrected)) {
+		type->rotate_mismatch = true;
+		return;
+	}
+	series->rotate_next = type->rotate_first;
+	type->rotate_first = series;
+	type->rotate_samples += samples;
+	type->rotate_parts++;
+}
+
+int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns)
+{
+	const struct agp_series_params *p = &table->params;
+	uint64_t end_ns = table->window_start_ns + p->window_ns;
+	if (now_ns < end_ns)
+		return 0;
+	uint64_t retention_ns = p->window_ns * p->window_capacity;
+	int closed = 0;
+	int error = 0;
+	/* First the per-agent series: the type series' windows refer to what they close. */
+	for (size_t b = 0; b < table->bucket_count && !error; b++) {
+		struct agp_series **link = &table->buckets[b];
+		while (*link) {
+			struct agp_series *series = *link;
+			if (!series->agent[0]) {
+				link = &series->hash_next;
+				continue;
+			}
+			if (now_ns - series->last_sample_ns > retention_ns) {
+				*link = series->hash_next;
+				series_destroy(series, p->window_capacity);
+				table->count--;
+				continue;
+			}
+			uint64_t samples = series->window_count_open;
+			if (close_window(table, series, table->window_start_ns, end_ns) != 0) {
+				error = -ENOMEM;
+				break;
+			}
+			chain_to_type(table, series, samples);
+			closed++;
+			link = &series->hash_next;
+		}
+	}
+	/*
+	 * Then the type series. Each undoes its own chain (even after a failure),
+	 * after using it: an agent's series may come first in the buckets.
+	 */
+	for (size_t b = 0; b < table->bucket_count; b++)
+		for (struct agp_series *series = table->buckets[b]; series;
+		     series = series->hash_next) {
+			if (series->agent[0])
+				continue;
+			if (!error) {
+				if (close_type_window(table, series, table->window_start_ns,
+				                      end_ns) != 0)
+					error = -ENOMEM;
+				else
+					closed++;
+			}
+			while (series->rotate_first) {
+				struct agp_series *agent = series->rotate_first;
+				series->rotate_first = agent->rotate_next;
+				agent->rotate_next = NULL;
+			}
+			series->rotate_samples = 0;
+			series->rotate_parts = 0;
+			series->rotate_mismatch = false;
+		}
+	if (error)
+		return error;
+	/* Windows stay aligned to the window length even after an idle stretch. */
+	table->window_start_ns = end_ns + (now_ns - end_ns) / p->window_ns * p->window_ns;
+	return closed;
+}
+
+int agp_series_table_visit(struct agp_series_table *table,
+                           int (*visit)(struct agp_series *series, void *context), void *context)
+{
+	for (size_t b = 0; b < table->bucket_count; b++)
+		for (struct agp_series *s = table->buckets[b]; s; s = s->hash_next) {
+			int result = visit(s, context);
+			if (result)
+				return result;
+		}
+	return 0;
+}

@@ -1,0 +1,213 @@
+/*
+ * Aggregation series: one per (agent type, metric) and one per (agent,
+ * metric). Each series holds its open time window and a ring of closed
+ * windows in compact form (sparse_hist.h) that covers the retention period.
+ *
+ * An (agent type, metric) series receives exactly the samples of its
+ * agents' (agent, metric) series, so storing its closed windows as well
+ * would keep every sample twice. At rotation the per-agent series close
+ * first, and a type series' closed window becomes a list of references to
+ * its agents' just-closed windows (derived) instead of an encoding of its
+ * own. A per-agent series is removed only after a whole retention period
+ * without samples, and the references keep its windows alive anyway, so
+ * nothing inside the retention is lost. When the counts disagree (samples
+ * recorded into the type series alone, or an agent whose series could not
+ * be created), the type series encodes its own window as before.
+ *
+ * The open window starts as a short array of raw values and becomes a
+ * dense HDR histogram only when it outgrows that array. A dense histogram
+ * of the default range is 270 KB of counters and touches a few pages per
+ * binary order of magnitude its values span; most series of a deployment
+ * see a handful of samples per window, so staging keeps their cost to the
+ * array. Encoding a staged window goes through one scratch histogram that
+ * the whole table shares.
+ *
+ * Memory is bounded for any run length: the ring has a fixed capacity, and
+ * a per-agent series that saw nothing for a whole retention period is
+ * removed. Only the drain thread touches a series table.
+ */
+#ifndef AGP_COLLECTOR_SERIES_H
+#define AGP_COLLECTOR_SERIES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <agentperf/agent.h>
+#include <agentperf/metrics.h>
+#include <agentperf/record.h>
+
+#include "hdr/histogram.h"
+#include "hdr/sparse.h"
+
+/* Raw values an open window holds before it becomes a dense histogram. */
+#define AGP_SERIES_STAGED_MAX 1024
+
+/*
+ * The per-agent windows a derived (agent type, metric) window sums: hist[0,
+ * count) are the raw windows of the agents that had samples, and, when
+ * corrected is set, hist[count, 2 * count) their corrected windows in the
+ * same order. Each entry holds one reference.
+ */
+struct agp_series_parts {
+	uint32_t count;
+	bool corrected;
+	struct agp_sparse_hist *hist[];
+};
+
+/* A closed window: encoded (raw, corrected) or derived (parts); all NULL when empty. */
+struct agp_series_window {
+	uint64_t start_ns;
+	uint64_t end_ns;
+	struct agp_sparse_hist *raw;       /* NULL: no samples, or derived */
+	struct agp_sparse_hist *corrected; /* NULL: none, no expected interval, or derived */
+	struct agp_series_parts *parts;    /* non-NULL only for a derived window with samples */
+};
+
+struct agp_series {
+	char agent_type[AGP_AGENT_TYPE_MAX + 1];
+	char agent[AGP_AGENT_NAME_MAX + 1]; /* "" for the (agent type, metric) series */
+	uint16_t metric_id;
+	enum agp_unit unit;
+	char metric[AGP_METRIC_NAME_MAX + 1];
+	uint64_t expected_interval_ns;
+
+	/* The open window: staged values, or (once promoted) the dense histogram. */
+	uint32_t staged_count;
+	int64_t *staged;         /* AGP_SERIES_STAGED_MAX values, allocated on first use */
+	struct agp_hdr *current; /* NULL until the window outgrows the staging array */
+	struct agp_hdr *current_corrected; /* dense from the start; NULL without an interval */
+	uint64_t window_count_open;        /* samples in the open window */
+
+	uint64_t total_count;
+	uint64_t clamped; /* samples above the histogram's range, recorded at its top */
+	/*
+	 * Samples flagged by the agent since the collector started: timeout_count
+	 * those with AGP_RECORD_TIMEOUT, failed_count those with AGP_RECORD_FAILED
+	 * and not TIMEOUT, so that the two never count one task twice.
+	 */
+	uint64_t failed_count;
+	uint64_t timeout_count;
+	uint64_t lost; /* samples that found no memory to be recorded in */
+	uint64_t last_sample_ns;
+
+	struct agp_series_window *windows; /* ring of closed windows, oldest at first_window */
+	size_t first_window;
+	size_t window_count;
+
+	/*
+	 * Used during agp_series_table_rotate only: on a type series, the chain
+	 * of its agents' series closed in this rotation (through rotate_next),
+	 * the samples their closed windows hold and how many of them have any;
+	 * rotate_mismatch is set when an agent's series cannot be summed into it.
+	 */
+	struct agp_series *rotate_first;
+	struct agp_series *rotate_next;
+	uint64_t rotate_samples;
+	uint32_t rotate_parts;
+	bool rotate_mismatch;
+
+	struct agp_series *hash_next;
+};
+
+struct agp_series_params {
+	int64_t lowest;
+	int64_t highest;
+	int significant_figures;
+	uint64_t window_ns;     /* length of one window */
+	size_t window_capacity; /* closed windows kept: retention / window length */
+};
+
+struct agp_series_table {
+	struct agp_series_params params;
+	struct agp_series **buckets;
+	size_t bucket_count;
+	size_t count;
+	uint64_t window_start_ns; /* start of the open window */
+	struct agp_hdr *scratch;  /* for encoding staged windows */
+};
+
+int agp_series_table_init(struct agp_series_table *table, const struct agp_series_params *params,
+                          uint64_t now_ns);
+void agp_series_table_destroy(struct agp_series_table *table);
+
+/* Finds or creates the series for (agent_type, agent, metric); NULL when out of memory. */
+struct agp_series *agp_series_get(struct agp_series_table *table, const char *agent_type,
+                                  const char *agent, uint16_t metric_id, enum agp_unit unit,
+                                  const char *metric, uint64_t expected_interval_ns);
+
+/* Slow path of agp_series_record: allocates the staging array or promotes to dense. */
+void agp__series_record_slow(struct agp_series_table *table, struct agp_series *series,
+                             int64_t value);
+
+/* Adds one sample to the open window. */
+static inline void agp_series_record(struct agp_series_table *table, struct agp_series *series,
+                                     int64_t value, uint64_t now_ns)
+{
+	if (series->current)
+		agp_hdr_record(series->current, value);
+	else if (series->staged && series->staged_count < AGP_SERIES_STAGED_MAX)
+		series->staged[series->staged_count++] = value;
+	else
+		agp__series_record_slow(table, series, value);
+	if (series->current_corrected)
+		agp_hdr_record_corrected(series->current_corrected, value,
+		                         (int64_t)series->expected_interval_ns);
+	series->window_count_open++;
+	series->total_count++;
+	series->clamped += (uint64_t)value > (uint64_t)table->params.highest;
+	series->last_sample_ns = now_ns;
+}
+
+/* Counts a sample's failure flags (AGP_RECORD_FAILED / AGP_RECORD_TIMEOUT, record.h). */
+static inline void agp_series_count_flags(struct agp_series *series, uint16_t flags)
+{
+	if (flags & AGP_RECORD_TIMEOUT)
+		series->timeout_count++;
+	else if (flags & AGP_RECORD_FAILED)
+		series->failed_count++;
+}
+
+/*
+ * Encodes the open window (NULLs when it is empty); the series keeps it
+ * open. 0 or -ENOMEM (nothing returned).
+ */
+int agp_series_encode_open(struct agp_series_table *table, struct agp_series *series,
+                           struct agp_sparse_hist **raw, struct agp_sparse_hist **corrected);
+
+/*
+ * Closes the open window when now_ns has passed its end: every per-agent
+ * series' open window becomes a compact closed window, then every type
+ * series' a derived one (or its own encoding, see above); the oldest beyond
+ * the capacity are dropped, idle per-agent series are removed. Returns the
+ * number of windows closed (0 when the window is still open), or -ENOMEM.
+ */
+int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns);
+
+/* The i-th closed window of series, oldest first (i < series->window_count). */
+static inline const struct agp_series_window *
+agp_series_window_at(const struct agp_series_table *table, const struct agp_series *series,
+                     size_t i)
+{
+	return &series->windows[(series->first_window + i) % table->params.window_capacity];
+}
+
+/* Whether a closed window holds any sample (encoded or derived). */
+static inline bool agp_series_window_has_samples(const struct agp_series_window *window)
+{
+	return window->raw || window->parts;
+}
+
+/*
+ * Adds a closed window's raw (or, with corrected, its coordinated-omission
+ * corrected) counts into histogram, whichever way the window is stored.
+ * 0 (also for an empty window), or -EPROTO for a damaged encoding.
+ */
+int agp_series_window_merge(const struct agp_series_window *window, bool corrected,
+                            struct agp_hdr *histogram);
+
+/* Calls visit for every series; stops early when visit returns non-zero and returns that. */
+int agp_series_table_visit(struct agp_series_table *table,
+                           int (*visit)(struct agp_series *series, void *context), void *context);
+
+#endif

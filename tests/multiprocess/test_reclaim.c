@@ -1,0 +1,222 @@
+/*
+ * Reclaiming the slot of an agent that died without closing (SIGKILL):
+ * liveness by pid and start time, release by the collector after the
+ * drain, self-reclaim by agents when no collector serves the segment.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <agentperf/agentperf.h>
+
+#include "shm/clock.h"
+#include "shm/ring_consumer.h"
+#include "common/error.h"
+#include "shm/segment.h"
+#include "shm/slot.h"
+#include "tests/support/test_util.h"
+
+#define RECORDED 10
+
+/* A child that opens an agent, records RECORDED samples, reports its slot and waits to be killed.
+ */
+static pid_t spawn_agent(const char *deployment, const char *name, uint32_t *index_out)
+{
+	int report[2];
+	assert_int_equal(pipe(report), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(report[0]);
+		struct agp_agent_options options = {.deployment = deployment};
+		agp_agent *agent;
+		int32_t index = -1;
+		if (agp_agent_open(name, "reclaim", &options, &agent) == 0) {
+			for (int i = 0; i < RECORDED; i++)
+				agp_record(agent, AGP_METRIC_COORDINATION_OVERHEAD, i, 1);
+			/* The slot index is not public; find our own pid in the segment. */
+			struct agp_segment segment;
+			if (agp_segment_attach(deployment, &segment) == 0) {
+				for (uint32_t i = 0; i < segment.slot_count; i++)
+					if (agp_segment_slot(&segment, i)->pid == getpid())
+						index = (int32_t)i;
+			}
+		} else {
+			fprintf(stderr, "%s: %s\n", name, agp_last_error());
+		}
+		if (write(report[1], &index, sizeof(index)) != sizeof(index))
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(report[1]);
+	int32_t index;
+	assert_int_equal(read(report[0], &index, sizeof(index)), sizeof(index));
+	close(report[0]);
+	if (index < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("agent %s could not open", name);
+	}
+	*index_out = (uint32_t)index;
+	return pid;
+}
+
+static void kill_agent(pid_t pid, bool reap)
+{
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	if (reap) {
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+	} else {
+		/* Leave a zombie: /proc still lists it, but it is dead. */
+		siginfo_t info;
+		assert_int_equal(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT), 0);
+	}
+}
+
+static void test_killed_agent_slot_is_reclaimed(void **state)
+{
+	char deployment[64];
+	agp_test_name(deployment, sizeof(deployment), "reclaim");
+	agp_segment_unlink(deployment);
+	struct agp_segment segment;
+	struct agp_segment_layout layout = {2, 64, (gid_t)-1};
+	assert_int_equal(agp_segment_create(deployment, &layout, &segment), 0);
+	atomic_store_explicit(&agp_segment_header(&segment)->collector_pid, getpid(),
+	                      memory_order_relaxed);
+
+	uint32_t index;
+	pid_t pid = spawn_agent(deployment, "victim", &index);
+	struct agp_slot *slot = agp_segment_slot(&segment, index);
+	assert_int_equal(atomic_load_explicit(&slot->state, memory_order_acquire), AGP_SLOT_LIVE);
+	assert_int_equal(slot->pid, pid);
+	uint64_t start_time = slot->start_time;
+	assert_true(start_time != 0);
+	assert_int_equal(start_time, agp_process_start_time(pid));
+	assert_true(agp_process_alive(pid, start_time));
+	uint32_t generation = atomic_load(&slot->generation);
+
+	kill_agent(pid, false);
+	assert_false(agp_process_alive(pid, start_time)); /* a zombie is dead */
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_false(agp_process_alive(pid, start_time));
+	assert_int_equal(agp_process_start_time(pid), 0);
+	/* The killed agent never closed its slot. */
+	assert_int_equal(atomic_load(&slot->state), AGP_SLOT_LIVE);
+
+	/* While we (the collector) serve the segment, a new agent does not take the dead slot. */
+	uint32_t other;
+	pid_t second = spawn_agent(deployment, "second", &other);
+	assert_int_not_equal(other, index);
+
+	/* Drain first: the dead agent's samples are still read. */
+	struct agp_ring_consumer consumer;
+	struct agp_metric_cache metrics = {0};
+	struct agp_record out[64];
+	agp_ring_consumer_init(&consumer, index, generation);
+	size_t n = agp_ring_drain_spsc(&segment, &metrics, &consumer,
+	                               agp_clock_read(&segment.clock) + 1000000000ull, out, 64);
+	assert_int_equal(n, RECORDED);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(out[i].value, (int64_t)i);
+
+	assert_false(agp_slot_release(&segment, index, generation + 1)); /* another occupant's */
+	assert_true(agp_slot_release(&segment, index, generation));
+	assert_int_equal(atomic_load(&slot->state), AGP_SLOT_FREE);
+	assert_false(agp_slot_release(&segment, index, generation)); /* only once */
+
+	/* The freed slot is claimed by the next agent, with a new generation and fresh indices. */
+	uint32_t third_index;
+	pid_t third = spawn_agent(deployment, "third", &third_index);
+	assert_int_equal(third_index, index);
+	assert_int_equal(slot->pid, third);
+	assert_int_equal(atomic_load(&slot->generation), generation + 1);
+	assert_int_equal(atomic_load(&slot->tail_hot), RECORDED);
+	assert_int_equal(atomic_load(&slot->head), 0);
+	assert_string_equal(slot->name, "third");
+
+	kill_agent(second, true);
+	kill_agent(third, true);
+	agp_segment_detach(&segment);
+	agp_segment_unlink(deployment);
+}
+
+/* A pid that now belongs to a process started at another time is not the old owner. */
+static void test_pid_reuse_is_detected(void **state)
+{
+	pid_t self = getpid();
+	uint64_t start = agp_process_start_time(self);
+	assert_true(start != 0);
+	assert_true(agp_process_alive(self, start));
+	assert_false(agp_process_alive(self, start + 1));
+	assert_false(agp_process_alive(self, start - 1));
+	assert_false(agp_process_alive(0, start));
+	assert_false(agp_process_alive(-1, start));
+	/* pid 1 runs, but not since our start time. */
+	assert_false(agp_process_alive(1, start));
+}
+
+/*
+ * Without a collector nobody would ever drain or free a dead agent's
+ * slot, so a new agent that finds every slot taken reclaims it itself;
+ * while a collector serves the segment it gets -ENOSPC instead.
+ */
+static void test_agent_reclaims_without_collector(void **state)
+{
+	char deployment[64];
+	agp_test_name(deployment, sizeof(deployment), "selfreclaim");
+	agp_segment_unlink(deployment);
+	struct agp_segment segment;
+	struct agp_segment_layout layout = {1, 64, (gid_t)-1};
+	assert_int_equal(agp_segment_create(deployment, &layout, &segment), 0);
+	_Atomic int32_t *collector = &agp_segment_header(&segment)->collector_pid;
+
+	uint32_t index;
+	pid_t pid = spawn_agent(deployment, "first", &index);
+	struct agp_agent_options options = {.deployment = deployment};
+	agp_agent *agent = NULL;
+	/* The owner lives: the only slot is taken. */
+	assert_int_equal(agp_agent_open("late", "reclaim", &options, &agent), -ENOSPC);
+	assert_message_contains(agp_last_error(), deployment);
+	assert_null(agent);
+	assert_false(agp_record(agent, 0, 1, 0)); /* recording into a failed agent is a no-op */
+
+	kill_agent(pid, true);
+	atomic_store_explicit(collector, getpid(), memory_order_relaxed);
+	assert_int_equal(agp_agent_open("late", "reclaim", &options, &agent), -ENOSPC);
+
+	atomic_store_explicit(collector, 0, memory_order_relaxed);
+	assert_int_equal(agp_agent_open("late", "reclaim", &options, &agent), 0);
+	struct agp_slot *slot = agp_segment_slot(&segment, 0);
+	assert_int_equal(slot->pid, getpid());
+	assert_true(agp_record(agent, 0, 1, 0));
+	agp_agent_close(agent);
+	assert_int_equal(atomic_load(&slot->state), AGP_SLOT_CLOSED);
+
+	/* A closed slot is reclaimed the same way. */
+	assert_int_equal(agp_agent_open("later", "reclaim", &options, &agent), 0);
+	assert_string_equal(slot->name, "later");
+	agp_agent_close(agent);
+	agp_segment_detach(&segment);
+	agp_segment_unlink(deployment);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_killed_agent_slot_is_reclaimed),
+	    cmocka_unit_test(test_pid_reuse_is_detected),
+	    cmocka_unit_test(test_agent_reclaims_without_collector),
+	};
+	return cmocka_run_group_tests(tests, NULL, agp_test_cleanup);
+}
