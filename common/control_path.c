@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "shm/segment.h"
+#include "common/deployment.h"
 
 int agp_control_socket_path(const char *deployment, char *out, size_t size)
 {

@@ -23,6 +23,8 @@
 #include <agentperf/agent.h>
 #include <agentperf/record.h>
 
+#include "common/deployment.h" /* AGP_DEPLOYMENT_NAME_MAX */
+
 #define AGP_CACHELINE 64
 
 #define AGP_SHM_MAGIC        0x3130465245504741ull /* "AGPERF01" little-endian */
@@ -33,8 +35,6 @@
 #define AGP_DEFAULT_SLOT_COUNT    128u
 #define AGP_DEFAULT_RING_CAPACITY 8192u /* records per agent, a power of two */
 #define AGP_REGISTRY_CAPACITY     256u  /* metric ids 0..255 */
-
-#define AGP_DEPLOYMENT_NAME_MAX 64
 
 /* The clock every process of a deployment uses, fixed when the segment is made. */
 struct agp_shm_clock {

@@ -26,38 +26,6 @@ void agp_segment_layout_default(struct agp_segment_layout *layout)
 	layout->group = (gid_t)-1;
 }
 
-int agp_deployment_resolve(const char *requested, char out[AGP_DEPLOYMENT_NAME_MAX + 1])
-{
-	const char *name = requested;
-	const char *source = "deployment name";
-	if (!name) {
-		name = getenv("AGENTPERF_NAME");
-		source = "AGENTPERF_NAME";
-	}
-	if (!name || !*name) {
-		name = "default";
-		source = "deployment name";
-	}
-	size_t length = strlen(name);
-	if (length > AGP_DEPLOYMENT_NAME_MAX)
-		return agp__error(-EINVAL,
-		                  "%s '%.80s' is %zu characters long; at most %d are allowed",
-		                  source, name, length, AGP_DEPLOYMENT_NAME_MAX);
-	if (name[0] == '.')
-		return agp__error(-EINVAL, "%s '%s' must not start with '.'", source, name);
-	for (size_t i = 0; i < length; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return agp__error(-EINVAL,
-			                  "%s '%s' has '%c' at position %zu; only letters, digits, "
-			                  "'.', '_' and '-' are allowed",
-			                  source, name, c, i);
-	}
-	memcpy(out, name, length + 1);
-	return 0;
-}
-
 static uint64_t align_up(uint64_t value, uint64_t alignment)
 {
 	return (value + alignment - 1) / alignment * alignment;

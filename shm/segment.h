@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/deployment.h"
 #include "shm/abi.h"
 
 /* A process's view of a segment: its mapping plus a private, validated copy of the geometry. */
@@ -40,12 +41,6 @@ struct agp_segment_layout {
 
 /* The layout used when neither the config nor the environment names one. */
 void agp_segment_layout_default(struct agp_segment_layout *layout);
-
-/*
- * Resolves a deployment name: NULL means $AGENTPERF_NAME, then "default".
- * Valid names are 1..64 characters of [A-Za-z0-9._-], not starting with '.'.
- */
-int agp_deployment_resolve(const char *requested, char out[AGP_DEPLOYMENT_NAME_MAX + 1]);
 
 /* Creates a new segment; -EEXIST when one exists already. */
 int agp_segment_create(const char *deployment, const struct agp_segment_layout *layout,
