@@ -156,6 +156,10 @@ int agp_hlog_reader_next(struct agp_hlog_reader *r, struct agp_hlog_entry *entry
 				return line_error(r, -EBADMSG, "tag is empty or too long");
 			memcpy(e.tag, p + 4, n);
 			e.tag[n] = '\0';
+			/* The writer's rule too: what is read can be written back. */
+			if (!tag_ok(e.tag))
+				return line_error(r, -EBADMSG,
+				                  "tag has a blank or a control character");
 			e.has_tag = true;
 			p = comma + 1;
 		}

@@ -559,6 +559,11 @@ static void test_hlog_malformed(void **state)
 	expect_bad_log("x,1,2,HISTF\n", "line 1: StartTimestamp");
 	expect_bad_log("Tag=abc\n", "Tag= without a comma");
 	expect_bad_log("Tag=,1,2,3,AAAA\n", "tag is empty");
+	/* The writer refuses such tags, so the reader does too (found by fuzz_hlog_reader). */
+	expect_bad_log("Tag=a b,1,2,3,AAAA\n", "tag has a blank");
+	expect_bad_log("Tag=a\x0f"
+	               "b,1,2,3,AAAA\n",
+	               "control character");
 	expect_bad_log("1.0,2.0,3.0,HISTFAAAAA\n", "line 1: histogram: base64");
 	expect_bad_log("1.0,2.0,3.0,AAAAAAAA\n", "line 1: histogram: cookie");
 }
