@@ -71,6 +71,28 @@ static void reply_round_trip(void **state)
 	msgpack_sbuffer_destroy(&frame);
 }
 
+/* An error reply whose code is not a positive errno reads as EPROTO, as the fuzzer found. */
+static void reply_bad_code(void **state)
+{
+	(void)state;
+	/* {"v":1,"ok":false,"error":"x","code":-32}, then "code":2^40, hand-packed. */
+	static const unsigned char negative[] = {0x84, 0xa1, 'v', 0x01, 0xa2, 'o', 'k',  0xc2,
+	                                         0xa5, 'e',  'r', 'r',  'o',  'r', 0xa1, 'x',
+	                                         0xa4, 'c',  'o', 'd',  'e',  0xe0};
+	static const unsigned char huge[] = {
+	    0x84, 0xa1, 'v', 0x01, 0xa2, 'o', 'k',  0xc2, 0xa5, 'e', 'r', 'r', 'o', 'r', 0xa1,
+	    'x',  0xa4, 'c', 'o',  'd',  'e', 0xcf, 0,    0,    1,   0,   0,   0,   0,   0};
+	struct agp_reply reply;
+	char err[256];
+	assert_int_equal(
+	    agp_protocol_decode_reply(negative, sizeof(negative), &reply, err, sizeof(err)), 0);
+	assert_false(reply.ok);
+	assert_int_equal(reply.code, EPROTO);
+	assert_int_equal(agp_protocol_decode_reply(huge, sizeof(huge), &reply, err, sizeof(err)),
+	                 0);
+	assert_int_equal(reply.code, EPROTO);
+}
+
 static int decode(const void *bytes, size_t length)
 {
 	struct agp_request request = {.verb = AGP_VERB_COUNT, .args = NULL};
@@ -264,9 +286,8 @@ static void invalid_utf8_and_nan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(request_round_trip),
-	    cmocka_unit_test(reply_round_trip),
-	    cmocka_unit_test(bad_requests),
+	    cmocka_unit_test(request_round_trip),   cmocka_unit_test(reply_round_trip),
+	    cmocka_unit_test(reply_bad_code),       cmocka_unit_test(bad_requests),
 	    cmocka_unit_test(invalid_utf8_and_nan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
