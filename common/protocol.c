@@ -528,7 +528,7 @@ int agp_protocol_decode_reply(const void *payload, size_t length, struct agp_rep
 		json_t *code = json_object_get(map, "code");
 		snprintf(reply.error, sizeof(reply.error), "%s",
 		         json_is_string(message) ? json_string_value(message) : "(no message)");
-		/* A positive errno, as the encoder sends it; anything else says the peer is broken. */
+		/* A positive errno, as the encoder sends it; anything else: a broken peer. */
 		json_int_t number = json_is_integer(code) ? json_integer_value(code) : 0;
 		reply.code = number > 0 && number < 4096 ? (int)number : EPROTO;
 	}
