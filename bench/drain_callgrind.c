@@ -84,8 +84,8 @@ int main(void)
 		for (int a = 0; a < AGENTS; a++)
 			for (int i = 0; i < RECORDS_PER_FILL; i++) {
 				uint16_t metric = metrics[(unsigned)(i + a) % 5];
-				recorded += agp_record(agents[a], metric, next_value(&state),
-				                       (uint64_t)i);
+				recorded +=
+				    agp_record(agents[a], metric, next_value(&state), (uint64_t)i);
 			}
 		uint64_t now_ns = agp_clock_read(&collector.segment.clock);
 		uint64_t taken;
