@@ -543,9 +543,11 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 	totals->dropped = drain->retired.dropped;
 	totals->earlier = drain->retired.earlier;
 	snapshot->agents = calloc(drain->tracker_count, sizeof(*snapshot->agents));
-	snapshot->series = calloc(drain->series.count, sizeof(*snapshot->series));
+	snapshot->series =
+	    calloc(agp_series_table_count(&drain->series), sizeof(*snapshot->series));
 	snapshot->alerts = calloc(AGP_ALERT_RING, sizeof(*snapshot->alerts));
-	if (!snapshot->agents || (drain->series.count && !snapshot->series) || !snapshot->alerts)
+	if (!snapshot->agents || (agp_series_table_count(&drain->series) && !snapshot->series) ||
+	    !snapshot->alerts)
 		goto fail;
 
 	for (uint32_t index = 0; index < drain->tracker_count; index++) {
