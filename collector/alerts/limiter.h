@@ -5,11 +5,10 @@
  * suppressed)").
  *
  * Bounded: a fixed number of keys (the capacity), found through a
- * common/map made for exactly that many, which therefore never grows or
- * allocates after init. When every entry is taken,
- * a new key evicts the least recently seen one; its unreported repeats are
- * counted in the statistics, never silently lost. Every check is O(1)
- * expected work and never allocates. Time is an argument, so tests and
+ * common/map made for exactly that many, which therefore never grows. When
+ * every entry is taken, a new key evicts the least recently seen one; its
+ * unreported repeats are counted in the statistics, never silently lost.
+ * Every check is O(1) expected work and never allocates. Time is an argument, so tests and
  * replays need no clock.
  *
  * Not thread-safe: one limiter belongs to one thread (the alert path of the
