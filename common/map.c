@@ -146,6 +146,8 @@ static int grow(struct agp_map *map)
 	if (map->capacity >= AGP_MAP_CAPACITY_MAX)
 		return agp__error(-ENOMEM, "map: full at %zu entries", map->capacity);
 	size_t capacity = map->capacity * 2;
+	if (capacity > AGP_MAP_CAPACITY_MAX)
+		capacity = AGP_MAP_CAPACITY_MAX;
 	size_t slots = slots_for(capacity);
 	uint32_t *index = calloc(slots, sizeof(*index));
 	if (!index)

@@ -16,10 +16,10 @@
  * backward-shift deletion, so no tombstones accumulate. Iteration is a walk
  * over the dense array: agp_map_key_at / agp_map_value_at for i < count.
  *
- * Growth doubles the entries when an insertion finds them all in use; an
- * insertion while count < capacity never allocates, so a map initialised
- * with the most entries it will hold (and kept there by removals) never
- * allocates after init.
+ * Growth doubles the entries (up to AGP_MAP_CAPACITY_MAX) when an
+ * insertion finds them all in use; an insertion while count < capacity
+ * never allocates, so a map initialised with the most entries it will hold
+ * (and kept there by removals) never allocates after init.
  *
  * Pointers returned into the map (keys, values) stay valid until the next
  * insertion or removal. Not thread-safe: one map belongs to one thread, or
