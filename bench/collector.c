@@ -187,7 +187,7 @@ static void aggregation_memory(int per_window, uint64_t *rss_bytes, size_t *seri
 				}
 	}
 	*rss_bytes = agp_bench_rss_bytes() - before;
-	*series_count = table.count;
+	*series_count = agp_series_table_count(&table);
 	agp_series_table_destroy(&table);
 }
 

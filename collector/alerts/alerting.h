@@ -1,10 +1,11 @@
 /*
- * Raising alerts on the drain thread: per-sample threshold checks against
- * the configured warning/critical thresholds, window checks against the
- * baseline's p95 bound, rate limiting per (metric, agent type, level), and
- * a ring of the most recent alerts that snapshots carry to the threads that
- * log, store and forward them (alert_sink.c). Nothing here blocks or does
- * I/O: O(1) work per sample.
+ * Raising alerts on the drain thread: for the per-sample threshold checks
+ * against the configured warning/critical thresholds (threshold.h) and the
+ * window checks against the baseline's p95 bound (regression.c), with rate
+ * limiting per (metric, agent type, level) (limiter.c), into a ring of the
+ * most recent alerts that snapshots carry to the threads that log, store
+ * and forward them (sink.c). Nothing here blocks or does I/O: O(1) work
+ * per alert.
  */
 #ifndef AGP_COLLECTOR_ALERTING_H
 #define AGP_COLLECTOR_ALERTING_H

@@ -4,11 +4,11 @@
  * with the next alert of that key that passes ("... (37 similar alerts
  * suppressed)").
  *
- * Bounded: a fixed number of keys (the capacity) in an open-addressing hash
- * table with linear probing, at most half full. When every entry is taken,
- * a new key evicts the least recently seen one; its unreported repeats are
- * counted in the statistics, never silently lost. Every check is O(1)
- * expected work and never allocates. Time is an argument, so tests and
+ * Bounded: a fixed number of keys (the capacity), found through a
+ * common/map made for exactly that many, which therefore never grows. When
+ * every entry is taken, a new key evicts the least recently seen one; its
+ * unreported repeats are counted in the statistics, never silently lost.
+ * Every check is O(1) expected work and never allocates. Time is an argument, so tests and
  * replays need no clock.
  *
  * Not thread-safe: one limiter belongs to one thread (the alert path of the
@@ -22,12 +22,13 @@
 
 #include <agentperf/agent.h>
 
+#include "common/map.h"
+
 struct agp_alert_limiter_entry {
 	uint64_t last_alert_ns; /* when the last alert of this key passed */
 	uint64_t last_seen_ns;  /* when this key was last checked */
 	uint64_t suppressed;    /* repeats since last_alert_ns */
 	uint32_t metric;
-	uint32_t hash;
 	uint32_t older, newer; /* the least-recently-seen list, by entry index */
 	uint8_t level;
 	char agent_type[AGP_AGENT_TYPE_MAX + 1];
@@ -43,11 +44,10 @@ struct agp_alert_limiter_stats {
 
 struct agp_alert_limiter {
 	uint64_t cooldown_ns;
-	uint32_t capacity;   /* most keys tracked */
-	uint32_t index_mask; /* index slots - 1; slots = power of two >= 2 * capacity */
-	uint32_t used;       /* entries in use (only grows, up to capacity) */
+	uint32_t capacity; /* most keys tracked */
+	uint32_t used;     /* entries in use (only grows, up to capacity) */
 	uint32_t oldest, newest;
-	uint32_t *index; /* slot -> entry index + 1; 0 = empty */
+	struct agp_map keys; /* (metric, level, agent type) -> entry index (uint32_t) */
 	struct agp_alert_limiter_entry *entries;
 	struct agp_alert_limiter_stats stats;
 };

@@ -140,9 +140,8 @@ static void add_entry(struct agp_baseline *baseline, const struct agp_hdr *histo
 	agp_baseline_metric_compute(histogram, confidence, entry);
 }
 
-int agp_baseline_establish(const struct agp_snapshot *snapshot, double measurement_period_hours,
-                           int64_t min_samples, double confidence_interval,
-                           struct agp_baseline *out, char *err, size_t errlen)
+static int check_establish_settings(double measurement_period_hours, int64_t min_samples,
+                                    double confidence_interval, char *err, size_t errlen)
 {
 	if (!(measurement_period_hours > 0) || !isfinite(measurement_period_hours)) {
 		snprintf(err, errlen,
@@ -159,21 +158,12 @@ int agp_baseline_establish(const struct agp_snapshot *snapshot, double measureme
 		         confidence_interval);
 		return -EINVAL;
 	}
-	double period_ns = measurement_period_hours * NS_PER_HOUR;
-	uint64_t since_ns =
-	    period_ns >= (double)snapshot->taken_ns ? 0 : snapshot->taken_ns - (uint64_t)period_ns;
+	return 0;
+}
 
-	int error = -ENOMEM;
-	struct agp_baseline *baseline = calloc(1, sizeof(*baseline));
-	const char **names = calloc(snapshot->series_count + 1, sizeof(*names));
-	struct agp_hdr *all = NULL, *one = NULL;
-	if (!baseline || !names || agp_snapshot_histogram_create(snapshot, &all) != 0 ||
-	    agp_snapshot_histogram_create(snapshot, &one) != 0) {
-		snprintf(err, errlen, "establishing a baseline: out of memory");
-		goto out;
-	}
-
-	/* The distinct metrics with (agent type, metric) series, in name order. */
+/* The distinct metrics with (agent type, metric) series into names, in name order; their count. */
+static size_t type_metric_names(const struct agp_snapshot *snapshot, const char **names)
+{
 	size_t name_count = 0;
 	for (size_t s = 0; s < snapshot->series_count; s++) {
 		if (!is_type_series(&snapshot->series[s]))
@@ -185,29 +175,94 @@ int agp_baseline_establish(const struct agp_snapshot *snapshot, double measureme
 			names[name_count++] = snapshot->series[s].metric;
 	}
 	qsort(names, name_count, sizeof(*names), compare_names);
+	return name_count;
+}
 
-	/* All-types entries first, so that they are never the ones a full table leaves out. */
+/* Adds the series' windows that end after since_ns into histogram. */
+static int merge_period(const struct agp_snapshot_series *series, uint64_t since_ns,
+                        struct agp_hdr *histogram, char *err, size_t errlen)
+{
+	int error = agp_snapshot_merge_windows(series, since_ns, UINT64_MAX, false, histogram);
+	if (error)
+		snprintf(err, errlen, "metric %s, agent type %s: a window does not decode (%s)",
+		         series->metric, series->agent_type, strerror(-error));
+	return error;
+}
+
+/*
+ * The all-types entry of each metric (every agent type's series merged into
+ * scratch), and the coordination_overhead sample count.
+ */
+static int add_all_types_entries(const struct agp_snapshot *snapshot, const char *const *names,
+                                 size_t name_count, uint64_t since_ns, double confidence,
+                                 struct agp_hdr *scratch, struct agp_baseline *baseline, char *err,
+                                 size_t errlen)
+{
 	for (size_t i = 0; i < name_count; i++) {
-		agp_hdr_reset(all);
+		agp_hdr_reset(scratch);
 		enum agp_unit unit = AGP_UNIT_COUNT;
 		for (size_t s = 0; s < snapshot->series_count; s++) {
 			const struct agp_snapshot_series *series = &snapshot->series[s];
 			if (!is_type_series(series) || strcmp(series->metric, names[i]) != 0)
 				continue;
 			unit = series->unit;
-			error =
-			    agp_snapshot_merge_windows(series, since_ns, UINT64_MAX, false, all);
-			if (error) {
-				snprintf(err, errlen,
-				         "metric %s, agent type %s: a window does not decode (%s)",
-				         series->metric, series->agent_type, strerror(-error));
-				goto out;
-			}
+			int error = merge_period(series, since_ns, scratch, err, errlen);
+			if (error)
+				return error;
 		}
 		if (strcmp(names[i], "coordination_overhead") == 0)
-			baseline->samples_count = (uint64_t)agp_hdr_count(all);
-		add_entry(baseline, all, names[i], "", unit, confidence_interval);
+			baseline->samples_count = (uint64_t)agp_hdr_count(scratch);
+		add_entry(baseline, scratch, names[i], "", unit, confidence);
 	}
+	return 0;
+}
+
+/* The entry of each (agent type, metric) series. */
+static int add_per_type_entries(const struct agp_snapshot *snapshot, uint64_t since_ns,
+                                double confidence, struct agp_hdr *scratch,
+                                struct agp_baseline *baseline, char *err, size_t errlen)
+{
+	for (size_t s = 0; s < snapshot->series_count; s++) {
+		const struct agp_snapshot_series *series = &snapshot->series[s];
+		if (!is_type_series(series))
+			continue;
+		agp_hdr_reset(scratch);
+		int error = merge_period(series, since_ns, scratch, err, errlen);
+		if (error)
+			return error;
+		add_entry(baseline, scratch, series->metric, series->agent_type, series->unit,
+		          confidence);
+	}
+	return 0;
+}
+
+int agp_baseline_establish(const struct agp_snapshot *snapshot, double measurement_period_hours,
+                           int64_t min_samples, double confidence_interval,
+                           struct agp_baseline *out, char *err, size_t errlen)
+{
+	int error = check_establish_settings(measurement_period_hours, min_samples,
+	                                     confidence_interval, err, errlen);
+	if (error)
+		return error;
+	double period_ns = measurement_period_hours * NS_PER_HOUR;
+	uint64_t since_ns =
+	    period_ns >= (double)snapshot->taken_ns ? 0 : snapshot->taken_ns - (uint64_t)period_ns;
+
+	error = -ENOMEM;
+	struct agp_baseline *baseline = calloc(1, sizeof(*baseline));
+	const char **names = calloc(snapshot->series_count + 1, sizeof(*names));
+	struct agp_hdr *scratch = NULL;
+	if (!baseline || !names || agp_snapshot_histogram_create(snapshot, &scratch) != 0) {
+		snprintf(err, errlen, "establishing a baseline: out of memory");
+		goto out;
+	}
+
+	/* All-types entries first, so that they are never the ones a full table leaves out. */
+	size_t name_count = type_metric_names(snapshot, names);
+	error = add_all_types_entries(snapshot, names, name_count, since_ns, confidence_interval,
+	                              scratch, baseline, err, errlen);
+	if (error)
+		goto out;
 	if (baseline->samples_count < (uint64_t)min_samples) {
 		snprintf(err, errlen,
 		         "too few coordination_overhead samples for a baseline over the last %g h: "
@@ -216,21 +271,10 @@ int agp_baseline_establish(const struct agp_snapshot *snapshot, double measureme
 		error = -ENODATA;
 		goto out;
 	}
-	for (size_t s = 0; s < snapshot->series_count; s++) {
-		const struct agp_snapshot_series *series = &snapshot->series[s];
-		if (!is_type_series(series))
-			continue;
-		agp_hdr_reset(one);
-		error = agp_snapshot_merge_windows(series, since_ns, UINT64_MAX, false, one);
-		if (error) {
-			snprintf(err, errlen,
-			         "metric %s, agent type %s: a window does not decode (%s)",
-			         series->metric, series->agent_type, strerror(-error));
-			goto out;
-		}
-		add_entry(baseline, one, series->metric, series->agent_type, series->unit,
-		          confidence_interval);
-	}
+	error = add_per_type_entries(snapshot, since_ns, confidence_interval, scratch, baseline,
+	                             err, errlen);
+	if (error)
+		goto out;
 	qsort(baseline->metrics, baseline->metric_count, sizeof(baseline->metrics[0]),
 	      compare_entries);
 
@@ -242,8 +286,7 @@ int agp_baseline_establish(const struct agp_snapshot *snapshot, double measureme
 	memcpy(out, baseline, sizeof(*out));
 	error = 0;
 out:
-	agp_hdr_destroy(one);
-	agp_hdr_destroy(all);
+	agp_hdr_destroy(scratch);
 	free(names);
 	free(baseline);
 	return error;

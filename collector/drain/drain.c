@@ -9,7 +9,7 @@
  *     slot we follow being reclaimed under us (only possible when the
  *     segment was served by nobody: the old occupant's figures are retired).
  *  2. Drains the ring in batches into a private buffer; every record is
- *     validated on its copy (shm/consumer.c) and then aggregated into the
+ *     validated on its copy (shm/ring_consumer.c) and then aggregated into the
  *     (agent type, metric) and (agent, metric) series and checked against
  *     the thresholds.
  *  3. Checks liveness: kill(pid, 0) every LIVENESS_NS; the start time in
@@ -26,6 +26,11 @@
  * Accounting per occupant is exact at every snapshot:
  *   written (tail + dropped) = aggregated + invalid + dropped + pending.
  * Occupants that left keep counting in the totals through `retired`.
+ *
+ * Here: the loop and the slot tracking (including the agents' part of a
+ * snapshot). Elsewhere: the rest of a snapshot (snapshot_build.c), the
+ * per-sample threshold check (alerts/threshold.h) and the check of closed
+ * windows against the baseline (alerts/regression.c).
  */
 #include "collector/drain/drain.h"
 
@@ -42,8 +47,11 @@
 #include <urcu-bp.h>
 
 #include "collector/alerts/alerting.h"
+#include "collector/alerts/regression.h"
+#include "collector/alerts/threshold.h"
 #include "collector/collector.h"
 #include "collector/drain/series.h"
+#include "collector/drain/snapshot_build.h"
 #include "shm/clock.h"
 #include "shm/registry.h"
 #include "shm/slot.h"
@@ -107,12 +115,6 @@ struct agp_collector_drain {
 	uint64_t last_publish_ns;
 	uint64_t last_published_alert;
 	struct agp_record buffer[BATCH];
-};
-
-struct regression_check {
-	struct agp_collector_drain *drain;
-	const struct agp_regression_limits *limits;
-	uint64_t now_ns;
 };
 
 static void sanitize_label(char *out, const char *in, size_t size)
@@ -296,16 +298,14 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 	}
 	tracker->last_sample_ns = now_ns;
 
-	if (!drain->alerting.enabled || (!info->warning && !info->critical))
+	enum agp_alert_level level;
+	int64_t threshold;
+	if (!drain->alerting.enabled || !agp_threshold_violated(record->value, info->warning,
+	                                                        info->critical, &level, &threshold))
 		return;
 	struct agp_alert_source source = {record->metric_id, info->name,      tracker->type,
 	                                  tracker->name,     record->task_id, now_ns};
-	if (info->critical && record->value > info->critical)
-		agp_alerting_raise(&drain->alerting, &source, AGP_ALERT_CRITICAL, record->value,
-		                   info->critical);
-	else if (info->warning && record->value > info->warning)
-		agp_alerting_raise(&drain->alerting, &source, AGP_ALERT_WARNING, record->value,
-		                   info->warning);
+	agp_alerting_raise(&drain->alerting, &source, level, record->value, threshold);
 }
 
 /*
@@ -422,7 +422,7 @@ uint64_t agp_drain_pass(struct agp_collector *collector, struct agp_collector_dr
 	return taken;
 }
 
-/* Snapshot building ------------------------------------------------------------------------- */
+/* The agents' part of a snapshot ---------------------------------------------------------- */
 
 static void snapshot_agent(const struct slot_tracker *tracker, uint32_t index,
                            struct agp_snapshot_agent *out)
@@ -445,96 +445,14 @@ static void snapshot_agent(const struct slot_tracker *tracker, uint32_t index,
 	out->last_sample_ns = tracker->last_sample_ns;
 }
 
-struct series_copy {
-	struct agp_collector_drain *drain;
-	struct agp_snapshot *snapshot;
-	uint64_t now_ns;
-	int error;
-};
-
-static int copy_series(struct agp_series *series, void *context)
-{
-	struct series_copy *copy = context;
-	struct agp_snapshot_series *out = &copy->snapshot->series[copy->snapshot->series_count];
-	memcpy(out->agent_type, series->agent_type, sizeof(out->agent_type));
-	memcpy(out->agent, series->agent, sizeof(out->agent));
-	memcpy(out->metric, series->metric, sizeof(out->metric));
-	out->metric_id = series->metric_id;
-	out->unit = series->unit;
-	out->expected_interval_ns = series->expected_interval_ns;
-	out->total_count = series->total_count;
-	out->clamped = series->clamped;
-	out->failed_count = series->failed_count;
-	out->timeout_count = series->timeout_count;
-	const struct agp_series_table *table = &copy->drain->series;
-	size_t part_slots = 0;
-	for (size_t i = 0; i < series->window_count; i++) {
-		const struct agp_series_parts *parts =
-		    agp_series_window_at(table, series, i)->parts;
-		if (parts)
-			part_slots += parts->count * (parts->corrected ? 2u : 1u);
-	}
-	/* The derived windows' part lists live after the windows, in one block freed with them. */
-	size_t windows_size = (series->window_count + 1) * sizeof(*out->windows);
-	out->windows = calloc(1, windows_size + part_slots * sizeof(struct agp_sparse_hist *));
-	if (!out->windows)
-		return copy->error = -ENOMEM;
-	copy->snapshot->series_count++;
-
-	const struct agp_sparse_hist **pool =
-	    (const struct agp_sparse_hist **)((char *)out->windows + windows_size);
-	for (size_t i = 0; i < series->window_count; i++) {
-		/* Closed windows are immutable: the snapshot shares them by reference. */
-		const struct agp_series_window *window = agp_series_window_at(table, series, i);
-		struct agp_snapshot_window *shared = &out->windows[out->window_count++];
-		shared->start_ns = window->start_ns;
-		shared->end_ns = window->end_ns;
-		shared->raw = window->raw ? agp_sparse_hist_ref(window->raw) : NULL;
-		shared->corrected =
-		    window->corrected ? agp_sparse_hist_ref(window->corrected) : NULL;
-		const struct agp_series_parts *parts = window->parts;
-		if (!parts)
-			continue;
-		for (uint32_t k = 0; k < parts->count; k++)
-			pool[k] = agp_sparse_hist_ref(parts->hist[k]);
-		shared->raw_parts = pool;
-		shared->raw_part_count = parts->count;
-		pool += parts->count;
-		if (parts->corrected) {
-			for (uint32_t k = 0; k < parts->count; k++)
-				pool[k] = agp_sparse_hist_ref(parts->hist[parts->count + k]);
-			shared->corrected_parts = pool;
-			shared->corrected_part_count = parts->count;
-			pool += parts->count;
-		}
-	}
-	/* The open window is still changing: the snapshot gets its own encoding of it. */
-	struct agp_snapshot_window *open = &out->windows[out->window_count++];
-	open->start_ns = table->window_start_ns;
-	open->end_ns = copy->now_ns;
-	struct agp_sparse_hist *raw, *corrected;
-	if (agp_series_encode_open(&copy->drain->series, series, &raw, &corrected) != 0)
-		return copy->error = -ENOMEM;
-	open->raw = raw;
-	open->corrected = corrected;
-	return 0;
-}
-
+/* The rest of the snapshot is built in snapshot_build.c. */
 static int build_snapshot(struct agp_collector *collector, struct agp_collector_drain *drain,
                           uint64_t now_ns, struct agp_snapshot **out)
 {
-	struct agp_snapshot *snapshot = agp_snapshot_alloc();
+	struct agp_snapshot *snapshot = agp_snapshot_build_begin(
+	    collector, ++drain->published_generation, now_ns, drain->tracker_count, &drain->series);
 	if (!snapshot)
 		return -ENOMEM;
-	snapshot->generation = ++drain->published_generation;
-	snapshot->taken_ns = now_ns;
-	snapshot->taken_wall_ms = agp_wall_time_ms();
-	snapshot->collector_started_ns = collector->started_ns;
-	snapshot->collector_pid = getpid();
-	memcpy(snapshot->deployment, collector->segment.deployment, sizeof(snapshot->deployment));
-	snapshot->histogram_lowest = collector->options.histogram_lowest;
-	snapshot->histogram_highest = collector->options.histogram_highest;
-	snapshot->histogram_significant_figures = collector->options.histogram_significant_figures;
 
 	struct agp_snapshot_totals *totals = &snapshot->totals;
 	totals->written = drain->retired.written;
@@ -542,12 +460,6 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 	totals->invalid = drain->retired.invalid;
 	totals->dropped = drain->retired.dropped;
 	totals->earlier = drain->retired.earlier;
-	snapshot->agents = calloc(drain->tracker_count, sizeof(*snapshot->agents));
-	snapshot->series = calloc(drain->series.count, sizeof(*snapshot->series));
-	snapshot->alerts = calloc(AGP_ALERT_RING, sizeof(*snapshot->alerts));
-	if (!snapshot->agents || (drain->series.count && !snapshot->series) || !snapshot->alerts)
-		goto fail;
-
 	for (uint32_t index = 0; index < drain->tracker_count; index++) {
 		const struct slot_tracker *tracker = &drain->trackers[index];
 		if (!tracker->following)
@@ -565,21 +477,14 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 		totals->quarantined_slots += agent->quarantined;
 	}
 
-	struct series_copy copy = {drain, snapshot, now_ns, 0};
-	agp_series_table_visit(&drain->series, copy_series, &copy);
-	if (copy.error)
-		goto fail;
-
-	snapshot->alert_count =
-	    agp_alerting_copy_recent(&drain->alerting, snapshot->alerts, AGP_ALERT_RING);
-	snapshot->alerts_raised = drain->alerting.raised;
-	totals->alerts = drain->alerting.raised;
+	int error = agp_snapshot_build_series(snapshot, &drain->series, now_ns);
+	if (error) {
+		agp_snapshot_free(snapshot);
+		return error;
+	}
+	agp_snapshot_build_alerts(snapshot, &drain->alerting);
 	*out = snapshot;
 	return 0;
-
-fail:
-	agp_snapshot_free(snapshot);
-	return -ENOMEM;
 }
 
 int agp_drain_publish(struct agp_collector *collector, struct agp_collector_drain *drain,
@@ -595,53 +500,13 @@ int agp_drain_publish(struct agp_collector *collector, struct agp_collector_drai
 	return 0;
 }
 
-/*
- * A closed (agent type, metric) window whose p95 exceeds the baseline's
- * bound for that metric raises a regression alert. Decoding into a scratch
- * histogram costs in proportion to the window's occupied buckets.
- */
-static int check_regression(struct agp_series *series, void *context)
-{
-	struct regression_check *check = context;
-	if (series->agent[0] || series->window_count == 0)
-		return 0;
-	int64_t bound = check->limits->p95_upper[series->metric_id];
-	const struct agp_series_window *window =
-	    agp_series_window_at(&check->drain->series, series, series->window_count - 1);
-	if (bound <= 0 || !agp_series_window_has_samples(window))
-		return 0;
-	struct agp_hdr *scratch = check->drain->series.scratch;
-	agp_hdr_reset(scratch);
-	if (agp_series_window_merge(window, false, scratch) != 0)
-		return 0;
-	int64_t p95 = agp_hdr_value_at_percentile(scratch, 95.0);
-	if (p95 <= bound)
-		return 0;
-	struct agp_alert_source source = {
-	    series->metric_id, series->metric, series->agent_type, "", 0, check->now_ns};
-	agp_alerting_raise(&check->drain->alerting, &source, AGP_ALERT_REGRESSION, p95, bound);
-	return 0;
-}
-
-static void check_regressions(struct agp_collector *collector, struct agp_collector_drain *drain,
-                              uint64_t now_ns)
-{
-	if (!drain->alerting.enabled ||
-	    !collector->config.monitoring.enable_performance_degradation_alerts)
-		return;
-	struct regression_check check = {drain, agp_regression_read_begin(collector), now_ns};
-	if (check.limits)
-		agp_series_table_visit(&drain->series, check_regression, &check);
-	agp_regression_read_end(check.limits);
-}
-
 /* Closes the open window; then checks each (agent type, metric) window against the baseline. */
 static void rotate_windows(struct agp_collector *collector, struct agp_collector_drain *drain,
                            uint64_t now_ns)
 {
 	if (agp_series_table_rotate(&drain->series, now_ns) <= 0)
 		return;
-	check_regressions(collector, drain, now_ns);
+	agp_regression_check(collector, &drain->series, &drain->alerting, now_ns);
 }
 
 /*

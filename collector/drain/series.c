@@ -4,15 +4,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t key_hash(const char *agent_type, const char *agent, uint16_t metric_id)
+/* The table's key: zeroed whole, so that padding and the bytes after each string compare equal. */
+struct series_key {
+	char agent_type[AGP_AGENT_TYPE_MAX + 1];
+	char agent[AGP_AGENT_NAME_MAX + 1];
+	uint16_t metric_id;
+};
+
+static struct series_key series_key(const char *agent_type, const char *agent, uint16_t metric_id)
 {
-	uint32_t hash = 2166136261u ^ metric_id;
-	for (const char *c = agent_type; *c; c++)
-		hash = (hash ^ (uint8_t)*c) * 16777619u;
-	hash = (hash ^ 0xff) * 16777619u;
-	for (const char *c = agent; *c; c++)
-		hash = (hash ^ (uint8_t)*c) * 16777619u;
-	return hash;
+	struct series_key key;
+	memset(&key, 0, sizeof(key));
+	memcpy(key.agent_type, agent_type, strnlen(agent_type, sizeof(key.agent_type) - 1));
+	memcpy(key.agent, agent, strnlen(agent, sizeof(key.agent) - 1));
+	key.metric_id = metric_id;
+	return key;
+}
+
+static struct agp_series *series_at(const struct agp_series_table *table, size_t i)
+{
+	struct agp_series *series;
+	memcpy(&series, agp_map_value_at(&table->map, i), sizeof(series));
+	return series;
 }
 
 int agp_series_table_init(struct agp_series_table *table, const struct agp_series_params *params,
@@ -25,14 +38,13 @@ int agp_series_table_init(struct agp_series_table *table, const struct agp_serie
 		return -EINVAL;
 	memset(table, 0, sizeof(*table));
 	table->params = *params;
-	table->bucket_count = 1024;
-	table->buckets = calloc(table->bucket_count, sizeof(*table->buckets));
-	if (!table->buckets)
+	if (agp_map_init(&table->map, sizeof(struct series_key), sizeof(struct agp_series *),
+	                 1024) != 0)
 		return -ENOMEM;
 	table->window_start_ns = now_ns;
 	if (agp_hdr_create(params->lowest, params->highest, params->significant_figures,
 	                   &table->scratch) != 0) {
-		free(table->buckets);
+		agp_map_destroy(&table->map);
 		return -ENOMEM;
 	}
 	return 0;
@@ -83,15 +95,9 @@ static void series_destroy(struct agp_series *series, size_t capacity)
 
 void agp_series_table_destroy(struct agp_series_table *table)
 {
-	for (size_t b = 0; b < table->bucket_count; b++) {
-		struct agp_series *series = table->buckets[b];
-		while (series) {
-			struct agp_series *next = series->hash_next;
-			series_destroy(series, table->params.window_capacity);
-			series = next;
-		}
-	}
-	free(table->buckets);
+	for (size_t i = 0; i < agp_map_count(&table->map); i++)
+		series_destroy(series_at(table, i), table->params.window_capacity);
+	agp_map_destroy(&table->map);
 	agp_hdr_destroy(table->scratch);
 	memset(table, 0, sizeof(*table));
 }
@@ -99,12 +105,9 @@ void agp_series_table_destroy(struct agp_series_table *table)
 static struct agp_series *find_series(const struct agp_series_table *table, const char *agent_type,
                                       const char *agent, uint16_t metric_id)
 {
-	size_t bucket = key_hash(agent_type, agent, metric_id) % table->bucket_count;
-	for (struct agp_series *s = table->buckets[bucket]; s; s = s->hash_next)
-		if (s->metric_id == metric_id && strcmp(s->agent_type, agent_type) == 0 &&
-		    strcmp(s->agent, agent) == 0)
-			return s;
-	return NULL;
+	struct series_key key = series_key(agent_type, agent, metric_id);
+	struct agp_series *const *found = agp_map_find(&table->map, &key);
+	return found ? *found : NULL;
 }
 
 struct agp_series *agp_series_get(struct agp_series_table *table, const char *agent_type,
@@ -114,7 +117,6 @@ struct agp_series *agp_series_get(struct agp_series_table *table, const char *ag
 	struct agp_series *found = find_series(table, agent_type, agent, metric_id);
 	if (found)
 		return found;
-	size_t bucket = key_hash(agent_type, agent, metric_id) % table->bucket_count;
 
 	const struct agp_series_params *p = &table->params;
 	struct agp_series *series = calloc(1, sizeof(*series));
@@ -132,11 +134,13 @@ struct agp_series *agp_series_get(struct agp_series_table *table, const char *ag
 	series->metric_id = metric_id;
 	series->unit = unit;
 	series->expected_interval_ns = expected_interval_ns;
-	series->hash_next = table->buckets[bucket];
-	table->buckets[bucket] = series;
-	table->count++;
+	struct series_key key = series_key(agent_type, agent, metric_id);
+	if (agp_map_insert(&table->map, &key, &series, NULL) != 0)
+		goto fail_corrected;
 	return series;
 
+fail_corrected:
+	agp_hdr_destroy(series->current_corrected);
 fail_windows:
 	free(series->windows);
 fail_series:
@@ -292,55 +296,50 @@ int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns)
 	int closed = 0;
 	int error = 0;
 	/* First the per-agent series: the type series' windows refer to what they close. */
-	for (size_t b = 0; b < table->bucket_count && !error; b++) {
-		struct agp_series **link = &table->buckets[b];
-		while (*link) {
-			struct agp_series *series = *link;
-			if (!series->agent[0]) {
-				link = &series->hash_next;
-				continue;
-			}
-			if (now_ns - series->last_sample_ns > retention_ns) {
-				*link = series->hash_next;
-				series_destroy(series, p->window_capacity);
-				table->count--;
-				continue;
-			}
-			uint64_t samples = series->window_count_open;
-			if (close_window(table, series, table->window_start_ns, end_ns) != 0) {
-				error = -ENOMEM;
-				break;
-			}
-			chain_to_type(table, series, samples);
-			closed++;
-			link = &series->hash_next;
+	for (size_t i = 0; i < agp_map_count(&table->map);) {
+		struct agp_series *series = series_at(table, i);
+		if (!series->agent[0]) {
+			i++;
+			continue;
 		}
+		if (now_ns - series->last_sample_ns > retention_ns) {
+			/* The last series moves into place i: look at i again. */
+			agp_map_remove_at(&table->map, i);
+			series_destroy(series, p->window_capacity);
+			continue;
+		}
+		uint64_t samples = series->window_count_open;
+		if (close_window(table, series, table->window_start_ns, end_ns) != 0) {
+			error = -ENOMEM;
+			break;
+		}
+		chain_to_type(table, series, samples);
+		closed++;
+		i++;
 	}
 	/*
 	 * Then the type series. Each undoes its own chain (even after a failure),
-	 * after using it: an agent's series may come first in the buckets.
+	 * after using it: an agent's series may come before its type's in the table.
 	 */
-	for (size_t b = 0; b < table->bucket_count; b++)
-		for (struct agp_series *series = table->buckets[b]; series;
-		     series = series->hash_next) {
-			if (series->agent[0])
-				continue;
-			if (!error) {
-				if (close_type_window(table, series, table->window_start_ns,
-				                      end_ns) != 0)
-					error = -ENOMEM;
-				else
-					closed++;
-			}
-			while (series->rotate_first) {
-				struct agp_series *agent = series->rotate_first;
-				series->rotate_first = agent->rotate_next;
-				agent->rotate_next = NULL;
-			}
-			series->rotate_samples = 0;
-			series->rotate_parts = 0;
-			series->rotate_mismatch = false;
+	for (size_t i = 0; i < agp_map_count(&table->map); i++) {
+		struct agp_series *series = series_at(table, i);
+		if (series->agent[0])
+			continue;
+		if (!error) {
+			if (close_type_window(table, series, table->window_start_ns, end_ns) != 0)
+				error = -ENOMEM;
+			else
+				closed++;
 		}
+		while (series->rotate_first) {
+			struct agp_series *agent = series->rotate_first;
+			series->rotate_first = agent->rotate_next;
+			agent->rotate_next = NULL;
+		}
+		series->rotate_samples = 0;
+		series->rotate_parts = 0;
+		series->rotate_mismatch = false;
+	}
 	if (error)
 		return error;
 	/* Windows stay aligned to the window length even after an idle stretch. */
@@ -351,11 +350,10 @@ int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns)
 int agp_series_table_visit(struct agp_series_table *table,
                            int (*visit)(struct agp_series *series, void *context), void *context)
 {
-	for (size_t b = 0; b < table->bucket_count; b++)
-		for (struct agp_series *s = table->buckets[b]; s; s = s->hash_next) {
-			int result = visit(s, context);
-			if (result)
-				return result;
-		}
+	for (size_t i = 0; i < agp_map_count(&table->map); i++) {
+		int result = visit(series_at(table, i), context);
+		if (result)
+			return result;
+	}
 	return 0;
 }

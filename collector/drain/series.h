@@ -37,6 +37,7 @@
 #include <agentperf/metrics.h>
 #include <agentperf/record.h>
 
+#include "common/map.h"
 #include "hdr/histogram.h"
 #include "hdr/sparse.h"
 
@@ -106,8 +107,6 @@ struct agp_series {
 	uint64_t rotate_samples;
 	uint32_t rotate_parts;
 	bool rotate_mismatch;
-
-	struct agp_series *hash_next;
 };
 
 struct agp_series_params {
@@ -120,9 +119,7 @@ struct agp_series_params {
 
 struct agp_series_table {
 	struct agp_series_params params;
-	struct agp_series **buckets;
-	size_t bucket_count;
-	size_t count;
+	struct agp_map map;       /* (agent type, agent, metric id) -> struct agp_series *, owned */
 	uint64_t window_start_ns; /* start of the open window */
 	struct agp_hdr *scratch;  /* for encoding staged windows */
 };
@@ -130,6 +127,12 @@ struct agp_series_table {
 int agp_series_table_init(struct agp_series_table *table, const struct agp_series_params *params,
                           uint64_t now_ns);
 void agp_series_table_destroy(struct agp_series_table *table);
+
+/* The number of series in the table. */
+static inline size_t agp_series_table_count(const struct agp_series_table *table)
+{
+	return agp_map_count(&table->map);
+}
 
 /* Finds or creates the series for (agent_type, agent, metric); NULL when out of memory. */
 struct agp_series *agp_series_get(struct agp_series_table *table, const char *agent_type,
@@ -206,7 +209,11 @@ static inline bool agp_series_window_has_samples(const struct agp_series_window 
 int agp_series_window_merge(const struct agp_series_window *window, bool corrected,
                             struct agp_hdr *histogram);
 
-/* Calls visit for every series; stops early when visit returns non-zero and returns that. */
+/*
+ * Calls visit for every series, in the order they were created except that
+ * a removal moves the last one into its place; stops early when visit
+ * returns non-zero and returns that.
+ */
 int agp_series_table_visit(struct agp_series_table *table,
                            int (*visit)(struct agp_series *series, void *context), void *context);
 

@@ -4,11 +4,12 @@
  * the drain thread wait.
  *
  * The drain thread is the only writer of aggregated state. It builds a new
- * snapshot (periodically, and promptly when a reader asks for a fresh one)
- * and publishes it with rcu_assign_pointer(); readers take
- * rcu_read_lock(), agp_snapshot_current(), read, rcu_read_unlock(). The old
- * snapshot is freed after a grace period (call_rcu), so a reader holding it
- * never sees it change or vanish.
+ * snapshot (periodically, and promptly when a reader asks for a fresh one;
+ * drain.c and snapshot_build.c) and publishes it with a release exchange
+ * (agp_collector_publish); readers call agp_snapshot_read_begin() (an RCU
+ * read-side section and an acquire load), read, agp_snapshot_read_end().
+ * The old snapshot is freed after a grace period (call_rcu), so a reader
+ * holding it never sees it change or vanish.
  *
  * Closed time windows are immutable compact histograms shared between
  * successive snapshots by reference count, so publishing costs the agents'

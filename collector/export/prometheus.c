@@ -11,6 +11,7 @@
 #include "hdr/histogram.h"
 #include "collector/analysis/level.h"
 #include "common/error.h"
+#include "common/map.h"
 #include "hdr/sparse.h"
 
 /* ---- output buffer ---------------------------------------------------------------------- */
@@ -261,16 +262,45 @@ struct series_state {
 	uint64_t seen_generation; /* the last snapshot that had the series */
 };
 
+/* The states' key: zeroed whole, so that the bytes after each string compare equal. */
+struct state_key {
+	char agent_type[AGP_AGENT_TYPE_MAX + 1];
+	char agent[AGP_AGENT_NAME_MAX + 1];
+	char metric[AGP_METRIC_NAME_MAX + 1];
+};
+
 struct agp_prom_exporter {
 	pthread_mutex_t lock;
 	struct agp_prom_options options;
 	struct agp_level_bands bands;
 	struct agp_hdr *scratch;
 	uint64_t generation_seen;
-	struct series_state **states; /* open addressing, NULL = free */
-	size_t state_capacity;        /* a power of two */
-	size_t state_count;
+	struct agp_map states; /* struct state_key -> struct series_state *, owned */
 };
+
+static struct state_key state_key(const struct agp_snapshot_series *series)
+{
+	struct state_key key;
+	memset(&key, 0, sizeof(key));
+	memcpy(key.agent_type, series->agent_type,
+	       strnlen(series->agent_type, sizeof(key.agent_type) - 1));
+	memcpy(key.agent, series->agent, strnlen(series->agent, sizeof(key.agent) - 1));
+	memcpy(key.metric, series->metric, strnlen(series->metric, sizeof(key.metric) - 1));
+	return key;
+}
+
+static struct series_state *state_at(const struct agp_prom_exporter *exporter, size_t i)
+{
+	struct series_state *state;
+	memcpy(&state, agp_map_value_at(&exporter->states, i), sizeof(state));
+	return state;
+}
+
+static void state_free(struct series_state *state)
+{
+	free(state->buckets);
+	free(state);
+}
 
 static const struct agp_prom_bounds *unit_bounds(const struct agp_prom_exporter *exporter,
                                                  enum agp_unit unit)
@@ -326,12 +356,10 @@ int agp_prom_exporter_create(const struct agp_prom_options *options, const struc
 		           options->histogram_significant_figures);
 		goto free_exporter;
 	}
-	exporter->state_capacity = 64;
-	exporter->states = calloc(exporter->state_capacity, sizeof(*exporter->states));
-	if (!exporter->states) {
-		error = -ENOMEM;
+	error = agp_map_init(&exporter->states, sizeof(struct state_key),
+	                     sizeof(struct series_state *), 64);
+	if (error)
 		goto destroy_scratch;
-	}
 	pthread_mutex_init(&exporter->lock, NULL);
 	*out = exporter;
 	return 0;
@@ -347,76 +375,21 @@ void agp_prom_exporter_destroy(struct agp_prom_exporter *exporter)
 {
 	if (!exporter)
 		return;
-	for (size_t i = 0; i < exporter->state_capacity; i++) {
-		if (exporter->states[i]) {
-			free(exporter->states[i]->buckets);
-			free(exporter->states[i]);
-		}
-	}
-	free(exporter->states);
+	for (size_t i = 0; i < agp_map_count(&exporter->states); i++)
+		state_free(state_at(exporter, i));
+	agp_map_destroy(&exporter->states);
 	agp_hdr_destroy(exporter->scratch);
 	pthread_mutex_destroy(&exporter->lock);
 	free(exporter);
 }
 
-static uint64_t key_hash(const char *agent_type, const char *agent, const char *metric)
-{
-	/* FNV-1a over the three strings with their terminators, so ("ab","c") != ("a","bc"). */
-	uint64_t hash = UINT64_C(14695981039346656037);
-	const char *parts[] = {agent_type, agent, metric};
-	for (size_t p = 0; p < 3; p++) {
-		for (const char *c = parts[p];; c++) {
-			hash = (hash ^ (unsigned char)*c) * UINT64_C(1099511628211);
-			if (!*c)
-				break;
-		}
-	}
-	return hash;
-}
-
-static size_t state_slot(struct series_state **states, size_t capacity, const char *agent_type,
-                         const char *agent, const char *metric)
-{
-	size_t mask = capacity - 1;
-	size_t slot = (size_t)key_hash(agent_type, agent, metric) & mask;
-	while (states[slot] &&
-	       (strcmp(states[slot]->agent_type, agent_type) ||
-	        strcmp(states[slot]->agent, agent) || strcmp(states[slot]->metric, metric)))
-		slot = (slot + 1) & mask;
-	return slot;
-}
-
-static int states_grow(struct agp_prom_exporter *exporter)
-{
-	size_t capacity = exporter->state_capacity * 2;
-	struct series_state **states = calloc(capacity, sizeof(*states));
-	if (!states)
-		return -ENOMEM;
-	for (size_t i = 0; i < exporter->state_capacity; i++) {
-		struct series_state *state = exporter->states[i];
-		if (state)
-			states[state_slot(states, capacity, state->agent_type, state->agent,
-			                  state->metric)] = state;
-	}
-	free(exporter->states);
-	exporter->states = states;
-	exporter->state_capacity = capacity;
-	return 0;
-}
-
 static struct series_state *state_get(struct agp_prom_exporter *exporter,
                                       const struct agp_snapshot_series *series)
 {
-	size_t slot = state_slot(exporter->states, exporter->state_capacity, series->agent_type,
-	                         series->agent, series->metric);
-	if (exporter->states[slot])
-		return exporter->states[slot];
-	if ((exporter->state_count + 1) * 2 > exporter->state_capacity) {
-		if (states_grow(exporter))
-			return NULL;
-		slot = state_slot(exporter->states, exporter->state_capacity, series->agent_type,
-		                  series->agent, series->metric);
-	}
+	struct state_key key = state_key(series);
+	struct series_state *const *found = agp_map_find(&exporter->states, &key);
+	if (found)
+		return *found;
 	struct series_state *state = calloc(1, sizeof(*state));
 	if (!state)
 		return NULL;
@@ -429,8 +402,10 @@ static struct series_state *state_get(struct agp_prom_exporter *exporter,
 	memcpy(state->agent, series->agent, sizeof(state->agent));
 	memcpy(state->metric, series->metric, sizeof(state->metric));
 	state->unit = series->unit;
-	exporter->states[slot] = state;
-	exporter->state_count++;
+	if (agp_map_insert(&exporter->states, &key, &state, NULL) != 0) {
+		state_free(state);
+		return NULL;
+	}
 	return state;
 }
 
@@ -472,29 +447,18 @@ static int add_window(struct agp_prom_exporter *exporter, enum agp_unit unit,
  * grow with every agent that ever lived. Should the series come back, its counters restart
  * from zero, which Prometheus reads as a counter reset.
  */
-static int prune(struct agp_prom_exporter *exporter, uint64_t generation)
+static void prune(struct agp_prom_exporter *exporter, uint64_t generation)
 {
-	struct series_state **states = calloc(exporter->state_capacity, sizeof(*states));
-	if (!states)
-		return -ENOMEM;
-	size_t kept = 0;
-	for (size_t i = 0; i < exporter->state_capacity; i++) {
-		struct series_state *state = exporter->states[i];
-		if (!state)
-			continue;
-		if (state->seen_generation != generation) {
-			free(state->buckets);
-			free(state);
+	for (size_t i = 0; i < agp_map_count(&exporter->states);) {
+		struct series_state *state = state_at(exporter, i);
+		if (state->seen_generation == generation) {
+			i++;
 			continue;
 		}
-		states[state_slot(states, exporter->state_capacity, state->agent_type, state->agent,
-		                  state->metric)] = state;
-		kept++;
+		/* The last state moves into place i: look at i again. */
+		agp_map_remove_at(&exporter->states, i);
+		state_free(state);
 	}
-	free(exporter->states);
-	exporter->states = states;
-	exporter->state_count = kept;
-	return 0;
 }
 
 static int ingest(struct agp_prom_exporter *exporter, const struct agp_snapshot *snapshot)
@@ -525,8 +489,8 @@ static int ingest(struct agp_prom_exporter *exporter, const struct agp_snapshot 
 				return error;
 		}
 	}
-	if (exporter->state_count > exported)
-		return prune(exporter, snapshot->generation);
+	if (agp_map_count(&exporter->states) > exported)
+		prune(exporter, snapshot->generation);
 	return 0;
 }
 
