@@ -9,6 +9,7 @@
  */
 #include "collector/analysis/validation.h"
 #include "common/json_values.h"
+#include "common/units.h"
 
 #include <errno.h>
 #include <math.h>
@@ -20,40 +21,10 @@
 #include "collector/analysis/level.h"
 #include "hdr/sparse.h"
 
-#define NS_PER_MS    1e6
-#define BYTES_PER_MB 1048576.0
 #define COORDINATION "coordination_overhead"
 #define TASKS        "task_execution_time"
 /* A change of the p95 beyond this fraction between windows is a trend, not noise. */
 #define TREND_FRACTION 0.10
-
-/* Units as the JSON shows them ------------------------------------------------------------ */
-
-static double display_scale(enum agp_unit unit)
-{
-	switch (unit) {
-	case AGP_UNIT_NANOSECONDS:
-		return NS_PER_MS;
-	case AGP_UNIT_BYTES:
-		return BYTES_PER_MB;
-	case AGP_UNIT_COUNT:
-		break;
-	}
-	return 1.0;
-}
-
-static const char *display_unit(enum agp_unit unit)
-{
-	switch (unit) {
-	case AGP_UNIT_NANOSECONDS:
-		return "ms";
-	case AGP_UNIT_BYTES:
-		return "MB";
-	case AGP_UNIT_COUNT:
-		break;
-	}
-	return "count";
-}
 
 static uint64_t since(const struct agp_snapshot *snapshot, uint64_t length_ns)
 {
@@ -111,11 +82,7 @@ static enum agp_unit metric_unit(const struct agp_config *config, const char *me
 		if (strcmp(agp_builtin_metric_name(id), metric) == 0)
 			return agp_builtin_metric_unit(id);
 	const struct agp_config_metric *entry = agp_config_metric_find(config, metric);
-	if (entry && entry->unit == AGP_CONFIG_UNIT_MS)
-		return AGP_UNIT_NANOSECONDS;
-	if (entry && entry->unit == AGP_CONFIG_UNIT_MB)
-		return AGP_UNIT_BYTES;
-	return AGP_UNIT_COUNT;
+	return entry ? agp_config_threshold_wire_unit(entry->unit) : AGP_UNIT_COUNT;
 }
 
 /* Every metric name the validation knows: built-ins, the config's entries, any series. */
@@ -155,7 +122,7 @@ static json_t *metric_verdict(const struct agp_config *config, const char *metri
                               const struct window_stats *stats, uint64_t warning, uint64_t critical)
 {
 	enum agp_unit unit = metric_unit(config, metric, stats);
-	double scale = display_scale(unit);
+	double scale = agp_unit_seed_divisor(unit);
 	const char *level = "no_data";
 	if (stats->count) {
 		if (critical && stats->mean >= (double)critical)
@@ -167,7 +134,7 @@ static json_t *metric_verdict(const struct agp_config *config, const char *metri
 	}
 	json_t *verdict = json_object();
 	json_object_set_new(verdict, "metric", json_string(metric));
-	json_object_set_new(verdict, "unit", json_string(display_unit(unit)));
+	json_object_set_new(verdict, "unit", json_string(agp_unit_seed_name(unit)));
 	json_object_set_new(verdict, "warning",
 	                    warning ? json_real((double)warning / scale) : json_null());
 	json_object_set_new(verdict, "critical",
@@ -189,11 +156,11 @@ static json_t *metric_verdict(const struct agp_config *config, const char *metri
 static json_t *regression_entry(const struct agp_baseline_metric *entry,
                                 const struct window_stats *stats, bool *regressed)
 {
-	double scale = display_scale(entry->unit);
+	double scale = agp_unit_seed_divisor(entry->unit);
 	*regressed = stats->count > 0 && stats->p95 > entry->p95_upper;
 	json_t *object = json_object();
 	json_object_set_new(object, "metric", json_string(entry->metric));
-	json_object_set_new(object, "unit", json_string(display_unit(entry->unit)));
+	json_object_set_new(object, "unit", json_string(agp_unit_seed_name(entry->unit)));
 	json_object_set_new(object, "samples", json_integer((json_int_t)stats->count));
 	json_object_set_new(object, "current_p95",
 	                    stats->count ? json_real((double)stats->p95 / scale) : json_null());
@@ -213,7 +180,7 @@ static void recommend(json_t *list, const char *text)
 
 static json_t *ms_or_null(bool present, double value_ns)
 {
-	return present ? json_real(value_ns / NS_PER_MS) : json_null();
+	return present ? json_real(agp_unit_to_seed(AGP_UNIT_NANOSECONDS, value_ns)) : json_null();
 }
 
 json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_config *config,
@@ -238,9 +205,9 @@ json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_confi
 		goto fail;
 	bool have_baseline = baseline && baseline->established;
 	bool have_samples = coordination.count > 0;
-	double avg_ms = coordination.mean / NS_PER_MS;
-	double p95_ms = (double)coordination.p95 / NS_PER_MS;
-	double stddev_ms = coordination.stddev / NS_PER_MS;
+	double avg_ms = agp_unit_to_seed(AGP_UNIT_NANOSECONDS, coordination.mean);
+	double p95_ms = agp_unit_to_seed(AGP_UNIT_NANOSECONDS, (double)coordination.p95);
+	double stddev_ms = agp_unit_to_seed(AGP_UNIT_NANOSECONDS, coordination.stddev);
 
 	bool sub_critical = have_samples && avg_ms < limits->coordination_overhead_critical_ms;
 	bool p95_ok = have_samples && p95_ms < limits->coordination_overhead_max_acceptable_ms;
@@ -478,7 +445,7 @@ json_t *agp_series_stats(const struct agp_snapshot *snapshot,
 
 static json_t *window_summary(const struct window_stats *stats, uint64_t start_ns, uint64_t end_ns)
 {
-	double scale = display_scale(stats->unit);
+	double scale = agp_unit_seed_divisor(stats->unit);
 	json_t *object = json_object();
 	if (end_ns) {
 		json_object_set_new(object, "start_ns", json_integer((json_int_t)start_ns));
@@ -535,7 +502,7 @@ static json_t *metric_trend(const struct agp_snapshot *snapshot, struct agp_hdr 
 		                                       : "stable";
 	}
 	if (any) {
-		json_object_set_new(trend, "unit", json_string(display_unit(last.unit)));
+		json_object_set_new(trend, "unit", json_string(agp_unit_seed_name(last.unit)));
 		json_object_set_new(trend, "last_window",
 		                    window_summary(&last, last_start, last_end));
 		json_object_set_new(trend, "previous_windows", window_summary(&previous, 0, 0));
@@ -551,20 +518,20 @@ static json_t *metric_trend(const struct agp_snapshot *snapshot, struct agp_hdr 
 
 static json_t *alert_to_json(const struct agp_alert *alert, enum agp_unit unit)
 {
-	double scale = display_scale(unit);
+	double scale = agp_unit_seed_divisor(unit);
 	char message[256];
 	/* The seed's log line, kept word for word. */
 	snprintf(message, sizeof(message),
 	         "Performance threshold violation: %s = %.1f%s (Level: %s)", alert->metric,
-	         (double)alert->value / scale, unit == AGP_UNIT_COUNT ? "" : display_unit(unit),
-	         alert->level);
+	         (double)alert->value / scale,
+	         unit == AGP_UNIT_COUNT ? "" : agp_unit_seed_name(unit), alert->level);
 	json_t *object = json_object();
 	json_object_set_new(object, "timestamp", agp_json_iso_time(alert->wall_time_ms));
 	json_object_set_new(object, "metric", json_string(alert->metric));
 	json_object_set_new(object, "agent_type", json_string(alert->agent_type));
 	json_object_set_new(object, "agent", json_string(alert->agent));
 	json_object_set_new(object, "task_id", json_integer((json_int_t)alert->task_id));
-	json_object_set_new(object, "unit", json_string(display_unit(unit)));
+	json_object_set_new(object, "unit", json_string(agp_unit_seed_name(unit)));
 	json_object_set_new(object, "value", json_real((double)alert->value / scale));
 	json_object_set_new(object, "threshold", json_real((double)alert->threshold / scale));
 	json_object_set_new(object, "level", json_string(alert->level));

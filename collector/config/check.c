@@ -4,6 +4,8 @@
  */
 #include "collector/config/check.h"
 
+#include "common/units.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -139,14 +141,15 @@ static void check_metric(struct agp__config_problems *p, const char *source,
 		    "%s: metrics.%s: found thresholds, expected them in the thresholds "
 		    "section, which holds this seed metric's thresholds",
 		    source, m->name);
-	const char *suffix = agp__config_unit_suffix(m->unit);
-	agp__config_format_double(limit, sizeof(limit), agp__config_unit_max(m->unit));
+	enum agp_unit unit = agp_config_threshold_wire_unit(m->unit);
+	const char *suffix = agp_unit_seed_suffix(unit);
+	double max = agp_unit_seed_max(unit);
+	agp__config_format_double(limit, sizeof(limit), max);
 	const double values[2] = {m->warning, m->critical};
 	const char *names[2] = {"warning", "critical"};
 	bool both_valid = true;
 	for (int i = 0; i < 2; i++) {
-		if (isfinite(values[i]) && values[i] >= 0 &&
-		    values[i] <= agp__config_unit_max(m->unit))
+		if (isfinite(values[i]) && values[i] >= 0 && values[i] <= max)
 			continue;
 		both_valid = false;
 		agp__config_format_double(value, sizeof(value), values[i]);

@@ -116,6 +116,9 @@ enum agp_config_threshold_unit {
 	AGP_CONFIG_UNIT_COUNT,    /* warning / critical: a plain count */
 };
 
+/* The wire unit of a threshold unit: nanoseconds for MS, bytes for MB, a count otherwise. */
+enum agp_unit agp_config_threshold_wire_unit(enum agp_config_threshold_unit unit);
+
 /* One entry of the `metrics` section. Every value 0 means "not set". */
 struct agp_config_metric {
 	char name[AGP_METRIC_NAME_MAX + 1];

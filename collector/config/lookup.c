@@ -6,12 +6,11 @@
 #include "collector/config/config.h"
 
 #include "collector/config/schema.h"
+#include "common/units.h"
 
 #include <errno.h>
 #include <math.h>
 #include <string.h>
-
-#define NS_PER_MS 1000000.0
 
 const struct agp_config_metric *agp_config_metric_find(const struct agp_config *cfg,
                                                        const char *metric)
@@ -22,9 +21,16 @@ const struct agp_config_metric *agp_config_metric_find(const struct agp_config *
 	return NULL;
 }
 
-static uint64_t to_wire(double value, double scale)
+enum agp_unit agp_config_threshold_wire_unit(enum agp_config_threshold_unit unit)
 {
-	return value > 0 ? (uint64_t)llround(value * scale) : 0;
+	switch (unit) {
+	case AGP_CONFIG_UNIT_MS:
+		return AGP_UNIT_NANOSECONDS;
+	case AGP_CONFIG_UNIT_MB:
+		return AGP_UNIT_BYTES;
+	default:
+		return AGP_UNIT_COUNT;
+	}
 }
 
 int agp_config_metric_thresholds(const struct agp_config *cfg, const char *metric, uint64_t *warn,
@@ -33,14 +39,15 @@ int agp_config_metric_thresholds(const struct agp_config *cfg, const char *metri
 	uint64_t w = 0, c = 0;
 	const struct agp__config_seed_thresholds *seed = agp__config_find_seed_thresholds(metric);
 	if (seed) {
-		double scale = agp__config_unit_scale(seed->unit);
-		w = to_wire(*(const double *)((const char *)cfg + seed->warning_offset), scale);
-		c = to_wire(*(const double *)((const char *)cfg + seed->critical_offset), scale);
+		const char *base = (const char *)cfg;
+		w = agp_unit_from_seed(seed->unit, *(const double *)(base + seed->warning_offset));
+		c = agp_unit_from_seed(seed->unit, *(const double *)(base + seed->critical_offset));
 	} else {
 		const struct agp_config_metric *entry = agp_config_metric_find(cfg, metric);
 		if (entry && entry->unit != AGP_CONFIG_UNIT_NONE) {
-			w = to_wire(entry->warning, agp__config_unit_scale(entry->unit));
-			c = to_wire(entry->critical, agp__config_unit_scale(entry->unit));
+			enum agp_unit unit = agp_config_threshold_wire_unit(entry->unit);
+			w = agp_unit_from_seed(unit, entry->warning);
+			c = agp_unit_from_seed(unit, entry->critical);
 		}
 	}
 	if (w == 0 && c == 0)
@@ -53,7 +60,7 @@ int agp_config_metric_thresholds(const struct agp_config *cfg, const char *metri
 uint64_t agp_config_expected_interval_ns(const struct agp_config *cfg, const char *metric)
 {
 	const struct agp_config_metric *entry = agp_config_metric_find(cfg, metric);
-	return entry ? to_wire(entry->expected_interval_ms, NS_PER_MS) : 0;
+	return entry ? agp_unit_from_seed(AGP_UNIT_NANOSECONDS, entry->expected_interval_ms) : 0;
 }
 
 uint64_t agp_config_window_ns(const struct agp_config *cfg)

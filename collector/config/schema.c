@@ -231,13 +231,13 @@ void agp__config_key_value_text(const struct agp_config *cfg, const struct agp__
 
 static const struct agp__config_seed_thresholds seed_thresholds[] = {
     SEED_THRESHOLDS("coordination_overhead", coordination_overhead_warning_ms,
-                    coordination_overhead_critical_ms, AGP_CONFIG_UNIT_MS),
+                    coordination_overhead_critical_ms, AGP_UNIT_NANOSECONDS),
     SEED_THRESHOLDS("task_execution_time", task_execution_warning_ms, task_execution_critical_ms,
-                    AGP_CONFIG_UNIT_MS),
+                    AGP_UNIT_NANOSECONDS),
     SEED_THRESHOLDS("agent_initialization", agent_init_warning_ms, agent_init_critical_ms,
-                    AGP_CONFIG_UNIT_MS),
+                    AGP_UNIT_NANOSECONDS),
     SEED_THRESHOLDS("memory_usage", memory_usage_warning_mb, memory_usage_critical_mb,
-                    AGP_CONFIG_UNIT_MB),
+                    AGP_UNIT_BYTES),
 };
 
 const struct agp__config_seed_thresholds *agp__config_find_seed_thresholds(const char *metric)
@@ -246,34 +246,4 @@ const struct agp__config_seed_thresholds *agp__config_find_seed_thresholds(const
 		if (strcmp(seed_thresholds[i].metric, metric) == 0)
 			return &seed_thresholds[i];
 	return NULL;
-}
-
-const char *agp__config_unit_suffix(enum agp_config_threshold_unit unit)
-{
-	switch (unit) {
-	case AGP_CONFIG_UNIT_MS:
-		return "_ms";
-	case AGP_CONFIG_UNIT_MB:
-		return "_mb";
-	default:
-		return "";
-	}
-}
-
-double agp__config_unit_max(enum agp_config_threshold_unit unit)
-{
-	/* Counts up to 2^53 stay exact in a double; ms and MiB up to 1e9 fit 64-bit ns/bytes. */
-	return unit == AGP_CONFIG_UNIT_COUNT ? 9007199254740992.0 : 1e9;
-}
-
-double agp__config_unit_scale(enum agp_config_threshold_unit unit)
-{
-	switch (unit) {
-	case AGP_CONFIG_UNIT_MS:
-		return 1000000.0;
-	case AGP_CONFIG_UNIT_MB:
-		return 1048576.0;
-	default:
-		return 1.0;
-	}
 }

@@ -86,15 +86,10 @@ void agp__config_key_value_text(const struct agp_config *cfg, const struct agp__
 struct agp__config_seed_thresholds {
 	const char *metric;
 	size_t warning_offset, critical_offset;
-	enum agp_config_threshold_unit unit;
+	enum agp_unit unit; /* of the wire; the keys are in its seed unit (ms, MB) */
 };
 
 /* The seed metric's entry (coordination_overhead, ...), or NULL for any other metric. */
 const struct agp__config_seed_thresholds *agp__config_find_seed_thresholds(const char *metric);
-
-/* A threshold unit's key suffix ("_ms", "_mb", ""), largest value, and wire units per unit. */
-const char *agp__config_unit_suffix(enum agp_config_threshold_unit unit);
-double agp__config_unit_max(enum agp_config_threshold_unit unit);
-double agp__config_unit_scale(enum agp_config_threshold_unit unit);
 
 #endif

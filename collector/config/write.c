@@ -9,6 +9,7 @@
 #include "collector/config/problems.h"
 #include "collector/config/schema.h"
 #include "common/atomic_file.h"
+#include "common/units.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -55,7 +56,7 @@ static json_t *metric_to_json(const struct agp_config_metric *m)
 		                          json_real(m->expected_interval_ms));
 	if (m->unit != AGP_CONFIG_UNIT_NONE) {
 		char name[32];
-		const char *suffix = agp__config_unit_suffix(m->unit);
+		const char *suffix = agp_unit_seed_suffix(agp_config_threshold_wire_unit(m->unit));
 		if (m->warning > 0) {
 			snprintf(name, sizeof(name), "warning%s", suffix);
 			rc |= json_object_set_new(obj, name, json_real(m->warning));
