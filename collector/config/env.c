@@ -32,6 +32,51 @@ static const struct env_var env_vars[] = {
     {"CODEX_CI_FAIL_ON_VIOLATION", "monitoring", "ci_fail_on_threshold_violation"},
 };
 
+static size_t digits(const char *text)
+{
+	size_t n = 0;
+	while (text[n] >= '0' && text[n] <= '9')
+		n++;
+	return n;
+}
+
+/*
+ * Whether text is a decimal number and nothing else: an optional sign, then
+ * digits; a number may have a decimal point with digits on at least one
+ * side and an exponent ("150", "-2", "0.25", ".5", "1e3"). strtod alone
+ * would also take hex ("0x10", "0x1p3"), "inf", "nan" and leading blanks,
+ * which docs/config.md does not promise; strtoll blanks. Checked before
+ * either runs, so that those see only text they read the same way.
+ */
+static bool decimal_text(const char *text, bool fraction_allowed)
+{
+	const char *c = text;
+	if (*c == '+' || *c == '-')
+		c++;
+	size_t whole = digits(c);
+	c += whole;
+	if (!fraction_allowed)
+		return whole > 0 && *c == '\0';
+	size_t fraction = 0;
+	if (*c == '.') {
+		c++;
+		fraction = digits(c);
+		c += fraction;
+	}
+	if (whole + fraction == 0)
+		return false;
+	if (*c == 'e' || *c == 'E') {
+		c++;
+		if (*c == '+' || *c == '-')
+			c++;
+		size_t exponent = digits(c);
+		if (exponent == 0)
+			return false;
+		c += exponent;
+	}
+	return *c == '\0';
+}
+
 /* Parses one variable's text into its key, strictly: the whole text, no spaces, no suffix. */
 static bool parse_env_value(const struct agp__config_key *k, const char *text,
                             struct agp_config *cfg)
@@ -50,6 +95,8 @@ static bool parse_env_value(const struct agp__config_key *k, const char *text,
 			return false;
 		return true;
 	case AGP__KEY_NUMBER: {
+		if (!decimal_text(text, true))
+			return false;
 		errno = 0;
 		double d = strtod(text, &end);
 		if (errno != 0 || *end != '\0' || !isfinite(d))
@@ -58,6 +105,8 @@ static bool parse_env_value(const struct agp__config_key *k, const char *text,
 		return true;
 	}
 	case AGP__KEY_INTEGER: {
+		if (!decimal_text(text, false))
+			return false;
 		errno = 0;
 		long long v = strtoll(text, &end, 10);
 		if (errno != 0 || *end != '\0')
@@ -79,6 +128,22 @@ static bool parse_env_value(const struct agp__config_key *k, const char *text,
 	}
 	}
 	return false;
+}
+
+/* How a variable's text must be written, beside the key's range in a message. */
+static const char *text_form(const struct agp__config_key *k)
+{
+	switch (k->type) {
+	case AGP__KEY_NUMBER:
+		return ", written in decimal (digits with an optional sign, point and exponent)";
+	case AGP__KEY_INTEGER:
+		return ", written in decimal digits with an optional sign";
+	case AGP__KEY_BOOL:
+		return " (any case)";
+	case AGP__KEY_STRING:
+		break;
+	}
+	return "";
 }
 
 int agp_config_apply_env(struct agp_config *cfg, char *err, size_t errlen)
@@ -104,8 +169,9 @@ int agp_config_apply_env(struct agp_config *cfg, char *err, size_t errlen)
 		agp__config_key_expectation(k, expected, sizeof(expected));
 		snprintf(source, sizeof(source), "%s=\"%.80s\"", env_vars[i].name, text);
 		if (!parse_env_value(k, text, copy)) {
-			agp__config_problem(&p, "%s: cannot parse the value for %s.%s, expected %s",
-			                    source, k->section, k->name, expected);
+			agp__config_problem(&p,
+			                    "%s: cannot parse the value for %s.%s, expected %s%s",
+			                    source, k->section, k->name, expected, text_form(k));
 			continue;
 		}
 		unsigned before = p.count;
