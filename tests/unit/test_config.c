@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -719,6 +720,56 @@ static void test_env_conflict_with_file_values(void **state)
 	assert_string_equal(c.monitoring.ci_export_file, "performance_metrics.json");
 }
 
+/* ---------------------------------------------------------------- monitoring.group */
+
+static void test_group_resolves_on_this_machine(void **state)
+{
+	(void)state;
+	struct agp_config c;
+	agp_config_defaults(&c);
+	bool has_group = true;
+	gid_t gid = 12345;
+	assert_int_equal(agp_config_resolve_group(&c, "f.json", &has_group, &gid, err, sizeof(err)),
+	                 0);
+	assert_false(has_group); /* "" is owner only */
+
+	/* The witness for a name: the group database's entry of this process's group. */
+	struct group *own = getgrgid(getgid());
+	assert_non_null(own);
+	gid_t own_gid = own->gr_gid;
+	snprintf(c.additions.group, sizeof(c.additions.group), "%s", own->gr_name);
+	assert_int_equal(agp_config_resolve_group(&c, "f.json", &has_group, &gid, err, sizeof(err)),
+	                 0);
+	assert_true(has_group);
+	assert_int_equal(gid, own_gid);
+
+	snprintf(c.additions.group, sizeof(c.additions.group), "65534");
+	assert_int_equal(agp_config_resolve_group(&c, "f.json", &has_group, &gid, err, sizeof(err)),
+	                 0);
+	assert_int_equal(gid, 65534);
+
+	snprintf(c.additions.group, sizeof(c.additions.group), "agpnogroup%ld", (long)getpid());
+	assert_null(getgrnam(c.additions.group));
+	has_group = false;
+	gid = 12345;
+	assert_int_equal(agp_config_resolve_group(&c, "f.json", &has_group, &gid, err, sizeof(err)),
+	                 -ENOENT);
+	expect_in_err("f.json", "monitoring.group", c.additions.group, NULL);
+	assert_false(has_group);
+	assert_int_equal(gid, 12345);
+
+	/* gid_t has 32 bits: a larger number must not wrap to root's group 0. */
+	const char *too_large[] = {"4294967295", "4294967296", "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(too_large) / sizeof(too_large[0]); i++) {
+		snprintf(c.additions.group, sizeof(c.additions.group), "%s", too_large[i]);
+		assert_int_equal(
+		    agp_config_resolve_group(&c, "f.json", &has_group, &gid, err, sizeof(err)),
+		    -ERANGE);
+		expect_in_err("monitoring.group", too_large[i], NULL);
+		assert_int_equal(gid, 12345);
+	}
+}
+
 /* ---------------------------------------------------------------- presets */
 
 static void test_presets(void **state)
@@ -886,6 +937,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_env_numbers_are_decimal_text_only, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_env_conflict_with_file_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_resolves_on_this_machine, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_presets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_then_load_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_is_atomic_and_clean, setup, teardown),
