@@ -120,6 +120,82 @@ static void parse_section(struct agp__config_problems *p, const char *source,
 static const char *const metric_keys[] = {
     "expected_interval_ms", "warning_ms", "critical_ms", "warning_mb",
     "critical_mb",          "warning",    "critical"};
+#define METRIC_KEY_COUNT (sizeof(metric_keys) / sizeof(metric_keys[0]))
+
+/* The index of key in metric_keys, or -1 (reported with a "did you mean"). */
+static int metric_key_index(struct agp__config_problems *p, const char *source, const char *path,
+                            const char *key)
+{
+	for (size_t i = 0; i < METRIC_KEY_COUNT; i++)
+		if (strcmp(metric_keys[i], key) == 0)
+			return (int)i;
+	char hint[128];
+	agp__config_suggestion(key, metric_keys, METRIC_KEY_COUNT, hint, sizeof(hint));
+	agp__config_problem(p,
+	                    "%s: %s: unknown key%s, expected expected_interval_ms, "
+	                    "warning_ms/critical_ms (durations), warning_mb/critical_mb "
+	                    "(memory) or warning/critical (counts)",
+	                    source, path, hint);
+	return -1;
+}
+
+/*
+ * Stores metric_keys[index] = value in entry. Both thresholds of a metric
+ * must be in one unit; *unit_key remembers the key that set it, for the
+ * message when another key disagrees. Returns false after reporting a problem.
+ */
+static bool assign_metric_key(struct agp__config_problems *p, const char *source, const char *path,
+                              struct agp_config_metric *entry, const char **unit_key, int index,
+                              const json_t *value)
+{
+	if (!json_is_number(value)) {
+		wrong_type(p, source, path, value, "a number >= 0 (0 for none)");
+		return false;
+	}
+	double d = json_number_value(value);
+	if (index == 0) {
+		entry->expected_interval_ms = d;
+		return true;
+	}
+	enum agp_config_threshold_unit unit = index <= 2   ? AGP_CONFIG_UNIT_MS
+	                                      : index <= 4 ? AGP_CONFIG_UNIT_MB
+	                                                   : AGP_CONFIG_UNIT_COUNT;
+	if (entry->unit != AGP_CONFIG_UNIT_NONE && entry->unit != unit) {
+		agp__config_problem(
+		    p,
+		    "%s: %s: found beside %s, expected both thresholds of a metric in "
+		    "one unit: warning_ms/critical_ms, warning_mb/critical_mb or "
+		    "warning/critical",
+		    source, path, *unit_key);
+		return false;
+	}
+	entry->unit = unit;
+	*unit_key = metric_keys[index];
+	if (index % 2 == 1)
+		entry->warning = d;
+	else
+		entry->critical = d;
+	return true;
+}
+
+/* An entry of the file replaces the entry of the same name; others are kept. */
+static void store_metric(struct agp__config_problems *p, const char *source, struct agp_config *cfg,
+                         const struct agp_config_metric *entry)
+{
+	for (unsigned i = 0; i < cfg->metric_count; i++) {
+		if (strcmp(cfg->metrics[i].name, entry->name) == 0) {
+			cfg->metrics[i] = *entry;
+			return;
+		}
+	}
+	if (cfg->metric_count >= AGP_CONFIG_METRICS_MAX) {
+		agp__config_problem(
+		    p, "%s: metrics.%s: one entry too many, expected at most %d metrics", source,
+		    entry->name, AGP_CONFIG_METRICS_MAX);
+		return;
+	}
+	cfg->metrics[cfg->metric_count++] = *entry;
+}
 
 static void parse_metric(struct agp__config_problems *p, const char *source, struct agp_config *cfg,
                          const char *name, json_t *obj)
@@ -150,71 +226,13 @@ static void parse_metric(struct agp__config_problems *p, const char *source, str
 	json_object_foreach(obj, key, value)
 	{
 		snprintf(path, sizeof(path), "metrics.%s.%.60s", name, key);
-		int index = -1;
-		for (size_t i = 0; i < sizeof(metric_keys) / sizeof(metric_keys[0]); i++)
-			if (strcmp(metric_keys[i], key) == 0)
-				index = (int)i;
-		if (index < 0) {
-			char hint[128];
-			agp__config_suggestion(key, metric_keys,
-			                       sizeof(metric_keys) / sizeof(metric_keys[0]), hint,
-			                       sizeof(hint));
-			agp__config_problem(
-			    p,
-			    "%s: %s: unknown key%s, expected expected_interval_ms, "
-			    "warning_ms/critical_ms (durations), warning_mb/critical_mb "
-			    "(memory) or warning/critical (counts)",
-			    source, path, hint);
+		int index = metric_key_index(p, source, path, key);
+		if (index < 0 ||
+		    !assign_metric_key(p, source, path, &entry, &unit_key, index, value))
 			ok = false;
-			continue;
-		}
-		if (!json_is_number(value)) {
-			wrong_type(p, source, path, value, "a number >= 0 (0 for none)");
-			ok = false;
-			continue;
-		}
-		double d = json_number_value(value);
-		if (index == 0) {
-			entry.expected_interval_ms = d;
-			continue;
-		}
-		enum agp_config_threshold_unit unit = index <= 2   ? AGP_CONFIG_UNIT_MS
-		                                      : index <= 4 ? AGP_CONFIG_UNIT_MB
-		                                                   : AGP_CONFIG_UNIT_COUNT;
-		if (entry.unit != AGP_CONFIG_UNIT_NONE && entry.unit != unit) {
-			agp__config_problem(
-			    p,
-			    "%s: %s: found beside %s, expected both thresholds of a metric in "
-			    "one unit: warning_ms/critical_ms, warning_mb/critical_mb or "
-			    "warning/critical",
-			    source, path, unit_key);
-			ok = false;
-			continue;
-		}
-		entry.unit = unit;
-		unit_key = metric_keys[index];
-		if (index % 2 == 1)
-			entry.warning = d;
-		else
-			entry.critical = d;
 	}
-	if (!ok)
-		return;
-
-	/* An entry of the file replaces the entry of the same name; others are kept. */
-	for (unsigned i = 0; i < cfg->metric_count; i++) {
-		if (strcmp(cfg->metrics[i].name, name) == 0) {
-			cfg->metrics[i] = entry;
-			return;
-		}
-	}
-	if (cfg->metric_count >= AGP_CONFIG_METRICS_MAX) {
-		agp__config_problem(
-		    p, "%s: metrics.%s: one entry too many, expected at most %d metrics", source,
-		    name, AGP_CONFIG_METRICS_MAX);
-		return;
-	}
-	cfg->metrics[cfg->metric_count++] = entry;
+	if (ok)
+		store_metric(p, source, cfg, &entry);
 }
 
 static void parse_root(struct agp__config_problems *p, const char *source, struct agp_config *cfg,
@@ -271,6 +289,66 @@ static void parse_root(struct agp__config_problems *p, const char *source, struc
 	}
 }
 
+/* Checks that the opened file is a regular file of at most CONFIG_FILE_MAX bytes. */
+static int check_opened_file(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int rc = -errno;
+		agp__config_set_err(err, errlen, "%s: cannot stat: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		agp__config_set_err(err, errlen, "%s: is a directory, expected a JSON file", path);
+		return -EISDIR;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		agp__config_set_err(err, errlen, "%s: is not a regular file, expected a JSON file",
+		                    path);
+		return -EINVAL;
+	}
+	if (st.st_size > CONFIG_FILE_MAX) {
+		agp__config_set_err(err, errlen,
+		                    "%s: found %lld bytes, expected a config of at most %d bytes",
+		                    path, (long long)st.st_size, CONFIG_FILE_MAX);
+		return -EFBIG;
+	}
+	return 0;
+}
+
+/*
+ * Reads fd to its end into text (CONFIG_FILE_MAX + 1 bytes); the file may
+ * have grown since fstat, so the limit is checked again while reading.
+ */
+static int read_to_end(int fd, const char *path, char *text, size_t *len_out, char *err,
+                       size_t errlen)
+{
+	size_t len = 0;
+	for (;;) {
+		ssize_t got = read(fd, text + len, CONFIG_FILE_MAX + 1 - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int rc = -errno;
+			agp__config_set_err(err, errlen, "%s: cannot read: %s", path,
+			                    strerror(-rc));
+			return rc;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+		if (len > CONFIG_FILE_MAX) {
+			agp__config_set_err(err, errlen,
+			                    "%s: expected a config of at most %d bytes", path,
+			                    CONFIG_FILE_MAX);
+			return -EFBIG;
+		}
+	}
+	text[len] = '\0';
+	*len_out = len;
+	return 0;
+}
+
 /* Reads a whole regular file of at most CONFIG_FILE_MAX bytes. */
 static int read_file(const char *path, char **text_out, size_t *len_out, char *err, size_t errlen)
 {
@@ -285,61 +363,20 @@ static int read_file(const char *path, char **text_out, size_t *len_out, char *e
 			                    strerror(e));
 		return -e;
 	}
-	int rc = 0;
 	char *text = NULL;
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		rc = -errno;
-		agp__config_set_err(err, errlen, "%s: cannot stat: %s", path, strerror(-rc));
+	size_t len = 0;
+	int rc = check_opened_file(fd, path, err, errlen);
+	if (rc)
 		goto out_close;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = -EISDIR;
-		agp__config_set_err(err, errlen, "%s: is a directory, expected a JSON file", path);
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = -EINVAL;
-		agp__config_set_err(err, errlen, "%s: is not a regular file, expected a JSON file",
-		                    path);
-		goto out_close;
-	}
-	if (st.st_size > CONFIG_FILE_MAX) {
-		rc = -EFBIG;
-		agp__config_set_err(err, errlen,
-		                    "%s: found %lld bytes, expected a config of at most %d bytes",
-		                    path, (long long)st.st_size, CONFIG_FILE_MAX);
-		goto out_close;
-	}
 	text = malloc(CONFIG_FILE_MAX + 1);
 	if (!text) {
 		rc = -ENOMEM;
 		agp__config_set_err(err, errlen, "%s: out of memory", path);
 		goto out_close;
 	}
-	size_t len = 0;
-	for (;;) {
-		ssize_t got = read(fd, text + len, CONFIG_FILE_MAX + 1 - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			rc = -errno;
-			agp__config_set_err(err, errlen, "%s: cannot read: %s", path,
-			                    strerror(-rc));
-			goto out_free;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
-		if (len > CONFIG_FILE_MAX) {
-			rc = -EFBIG;
-			agp__config_set_err(err, errlen,
-			                    "%s: expected a config of at most %d bytes", path,
-			                    CONFIG_FILE_MAX);
-			goto out_free;
-		}
-	}
-	text[len] = '\0';
+	rc = read_to_end(fd, path, text, &len, err, errlen);
+	if (rc)
+		goto out_free;
 	*text_out = text;
 	*len_out = len;
 	close(fd);
