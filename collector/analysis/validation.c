@@ -183,39 +183,42 @@ static json_t *ms_or_null(bool present, double value_ns)
 	return present ? json_real(agp_unit_to_seed(AGP_UNIT_NANOSECONDS, value_ns)) : json_null();
 }
 
-json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_config *config,
-                     const struct agp_baseline *baseline, bool *validated)
+/* The seed's three requirements over coordination overhead in the validation window. */
+struct requirements {
+	bool have_baseline;
+	bool have_samples;
+	double avg_ms, p95_ms, stddev_ms;
+	bool sub_critical; /* average below the critical threshold */
+	bool p95_ok;       /* p95 below the maximum acceptable */
+	bool consistent;   /* standard deviation below the variance threshold */
+	bool ok;           /* all three, with a baseline */
+};
+
+static void judge_requirements(const struct agp_config_thresholds *limits, bool have_baseline,
+                               const struct window_stats *coordination, struct requirements *r)
 {
-	struct agp_hdr *scratch = NULL;
-	const char **names = NULL;
-	json_t *result = json_object();
-	json_t *recommendations = json_array();
-	json_t *verdicts = json_array();
-	json_t *regressions = json_array();
-	size_t capacity = AGP_METRIC_FIRST_CUSTOM + config->metric_count + snapshot->series_count;
-	names = calloc(capacity, sizeof(*names));
-	if (!result || !recommendations || !verdicts || !regressions || !names ||
-	    agp_snapshot_histogram_create(snapshot, &scratch) != 0)
-		goto fail;
+	r->have_baseline = have_baseline;
+	r->have_samples = coordination->count > 0;
+	r->avg_ms = agp_unit_to_seed(AGP_UNIT_NANOSECONDS, coordination->mean);
+	r->p95_ms = agp_unit_to_seed(AGP_UNIT_NANOSECONDS, (double)coordination->p95);
+	r->stddev_ms = agp_unit_to_seed(AGP_UNIT_NANOSECONDS, coordination->stddev);
+	r->sub_critical = r->have_samples && r->avg_ms < limits->coordination_overhead_critical_ms;
+	r->p95_ok = r->have_samples && r->p95_ms < limits->coordination_overhead_max_acceptable_ms;
+	r->consistent = r->have_samples && r->stddev_ms < limits->coordination_variance_threshold;
+	r->ok = have_baseline && r->have_samples && r->sub_critical && r->p95_ok && r->consistent;
+}
 
-	const struct agp_config_thresholds *limits = &config->thresholds;
-	uint64_t window_since = since(snapshot, AGP_VALIDATION_WINDOW_NS);
-	struct window_stats coordination;
-	if (metric_window(snapshot, scratch, COORDINATION, window_since, UINT64_MAX, &coordination))
-		goto fail;
-	bool have_baseline = baseline && baseline->established;
-	bool have_samples = coordination.count > 0;
-	double avg_ms = agp_unit_to_seed(AGP_UNIT_NANOSECONDS, coordination.mean);
-	double p95_ms = agp_unit_to_seed(AGP_UNIT_NANOSECONDS, (double)coordination.p95);
-	double stddev_ms = agp_unit_to_seed(AGP_UNIT_NANOSECONDS, coordination.stddev);
-
-	bool sub_critical = have_samples && avg_ms < limits->coordination_overhead_critical_ms;
-	bool p95_ok = have_samples && p95_ms < limits->coordination_overhead_max_acceptable_ms;
-	bool consistent = have_samples && stddev_ms < limits->coordination_variance_threshold;
-	bool ok = have_baseline && have_samples && sub_critical && p95_ok && consistent;
-
+/*
+ * The seed's "error" and "recommendation" keys when there is nothing to
+ * judge (no baseline, no recent samples), and one recommendation per unmet
+ * requirement.
+ */
+static void recommend_requirements(json_t *result, json_t *recommendations,
+                                   const struct requirements *r,
+                                   const struct agp_config_thresholds *limits)
+{
 	char text[256];
-	if (!have_baseline) {
+	if (!r->have_baseline) {
 		json_object_set_new(result, "error", json_string("No baseline established"));
 		json_object_set_new(result, "recommendation",
 		                    json_string("Establish a baseline first (agentperf baseline "
@@ -223,8 +226,8 @@ json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_confi
 		recommend(recommendations,
 		          "Establish a baseline first (agentperf baseline establish)");
 	}
-	if (!have_samples) {
-		if (have_baseline) {
+	if (!r->have_samples) {
+		if (r->have_baseline) {
 			json_object_set_new(result, "error",
 			                    json_string("No recent coordination_overhead samples "
 			                                "in the last 30 minutes"));
@@ -235,44 +238,56 @@ json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_confi
 		}
 		recommend(recommendations,
 		          "Run a workload that records coordination_overhead, then validate again");
-	} else {
-		if (!sub_critical) {
-			snprintf(text, sizeof(text),
-			         "Average coordination overhead %.3f ms is not below the critical "
-			         "threshold of %g ms: reduce coordination work per task",
-			         avg_ms, limits->coordination_overhead_critical_ms);
-			recommend(recommendations, text);
-		}
-		if (!p95_ok) {
-			snprintf(text, sizeof(text),
-			         "P95 coordination overhead %.3f ms is not below the maximum "
-			         "acceptable %g ms: look for slow outliers",
-			         p95_ms, limits->coordination_overhead_max_acceptable_ms);
-			recommend(recommendations, text);
-		}
-		if (!consistent) {
-			snprintf(
-			    text, sizeof(text),
-			    "Coordination overhead varies too much (standard deviation %.3f ms, "
-			    "limit %g ms): make coordination more predictable",
-			    stddev_ms, limits->coordination_variance_threshold);
-			recommend(recommendations, text);
-		}
+		return;
 	}
+	if (!r->sub_critical) {
+		snprintf(text, sizeof(text),
+		         "Average coordination overhead %.3f ms is not below the critical "
+		         "threshold of %g ms: reduce coordination work per task",
+		         r->avg_ms, limits->coordination_overhead_critical_ms);
+		recommend(recommendations, text);
+	}
+	if (!r->p95_ok) {
+		snprintf(text, sizeof(text),
+		         "P95 coordination overhead %.3f ms is not below the maximum "
+		         "acceptable %g ms: look for slow outliers",
+		         r->p95_ms, limits->coordination_overhead_max_acceptable_ms);
+		recommend(recommendations, text);
+	}
+	if (!r->consistent) {
+		snprintf(text, sizeof(text),
+		         "Coordination overhead varies too much (standard deviation %.3f ms, "
+		         "limit %g ms): make coordination more predictable",
+		         r->stddev_ms, limits->coordination_variance_threshold);
+		recommend(recommendations, text);
+	}
+}
 
-	/* Per-metric verdicts for every metric that has thresholds. */
+/* A verdict for every metric that has thresholds; *passed is false when one is critical. */
+static int judge_metrics(const struct agp_snapshot *snapshot, struct agp_hdr *scratch,
+                         const struct agp_config *config, uint64_t window_since, json_t *verdicts,
+                         json_t *recommendations, bool *passed)
+{
+	size_t capacity = AGP_METRIC_FIRST_CUSTOM + config->metric_count + snapshot->series_count;
+	const char **names = calloc(capacity, sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	int error = 0;
 	size_t name_count = known_metrics(snapshot, config, names, capacity);
-	bool metrics_passed = true;
+	*passed = true;
 	for (size_t i = 0; i < name_count; i++) {
 		uint64_t warning = 0, critical = 0;
 		if (agp_config_metric_thresholds(config, names[i], &warning, &critical) != 0)
 			continue;
 		struct window_stats stats;
-		if (metric_window(snapshot, scratch, names[i], window_since, UINT64_MAX, &stats))
-			goto fail;
+		error =
+		    metric_window(snapshot, scratch, names[i], window_since, UINT64_MAX, &stats);
+		if (error)
+			break;
 		json_t *verdict = metric_verdict(config, names[i], &stats, warning, critical);
 		if (json_is_false(json_object_get(verdict, "passed"))) {
-			metrics_passed = false;
+			*passed = false;
+			char text[256];
 			snprintf(text, sizeof(text),
 			         "%s: mean over the last 30 minutes is at or above its critical "
 			         "threshold",
@@ -281,21 +296,30 @@ json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_confi
 		}
 		json_array_append_new(verdicts, verdict);
 	}
+	free(names);
+	return error;
+}
 
-	/* Regressions against the baseline's p95 bound (all agent types of a metric). */
-	bool regression_detected = false;
-	for (size_t i = 0; have_baseline && i < baseline->metric_count; i++) {
+/* Regressions against the baseline's p95 bound (all agent types of a metric). */
+static int judge_regressions(const struct agp_snapshot *snapshot, struct agp_hdr *scratch,
+                             const struct agp_baseline *baseline, uint64_t window_since,
+                             json_t *regressions, json_t *recommendations, bool *detected)
+{
+	*detected = false;
+	for (size_t i = 0; i < baseline->metric_count; i++) {
 		const struct agp_baseline_metric *entry = &baseline->metrics[i];
 		if (entry->agent_type[0] || entry->p95_upper <= 0)
 			continue;
 		struct window_stats stats;
-		if (metric_window(snapshot, scratch, entry->metric, window_since, UINT64_MAX,
-		                  &stats))
-			goto fail;
+		int error = metric_window(snapshot, scratch, entry->metric, window_since,
+		                          UINT64_MAX, &stats);
+		if (error)
+			return error;
 		bool regressed;
 		json_array_append_new(regressions, regression_entry(entry, &stats, &regressed));
 		if (regressed) {
-			regression_detected = true;
+			*detected = true;
+			char text[256];
 			snprintf(
 			    text, sizeof(text),
 			    "%s regressed: current p95 is above the baseline's p95 upper bound",
@@ -303,34 +327,49 @@ json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_confi
 			recommend(recommendations, text);
 		}
 	}
+	return 0;
+}
 
-	struct agp_level_bands bands;
-	agp_level_bands_from_config(config, &bands);
-	enum agp_level level = agp_level_classify(&bands, coordination.count, coordination.mean);
+/* The seed's keys of validate_performance_requirements; takes recommendations' reference. */
+static void set_seed_keys(json_t *result, const struct requirements *r,
+                          const struct window_stats *coordination,
+                          const struct agp_baseline *baseline, const struct agp_snapshot *snapshot,
+                          json_t *recommendations)
+{
 	const struct agp_baseline_metric *base =
-	    have_baseline ? agp_baseline_find(baseline, COORDINATION, "") : NULL;
-
-	json_object_set_new(result, "validated", json_boolean(ok));
+	    r->have_baseline ? agp_baseline_find(baseline, COORDINATION, "") : NULL;
+	json_object_set_new(result, "validated", json_boolean(r->ok));
 	json_object_set_new(result, "avg_coordination_overhead_ms",
-	                    ms_or_null(have_samples, coordination.mean));
+	                    ms_or_null(r->have_samples, coordination->mean));
 	json_object_set_new(result, "p95_coordination_overhead_ms",
-	                    ms_or_null(have_samples, (double)coordination.p95));
+	                    ms_or_null(r->have_samples, (double)coordination->p95));
 	json_object_set_new(result, "samples_analyzed",
-	                    json_integer((json_int_t)coordination.count));
+	                    json_integer((json_int_t)coordination->count));
 	json_object_set_new(result, "baseline_overhead_ms",
 	                    ms_or_null(base != NULL, base ? base->mean : 0));
-	json_object_set_new(result, "meets_sub_200ms_requirement", json_boolean(sub_critical));
-	json_object_set_new(result, "meets_consistency_requirement", json_boolean(consistent));
+	json_object_set_new(result, "meets_sub_200ms_requirement", json_boolean(r->sub_critical));
+	json_object_set_new(result, "meets_consistency_requirement", json_boolean(r->consistent));
 	json_object_set_new(result, "recommendations", recommendations);
 	json_object_set_new(result, "baseline_established_at",
-	                    have_baseline ? agp_json_iso_time(baseline->established_at_ms)
-	                                  : json_null());
+	                    r->have_baseline ? agp_json_iso_time(baseline->established_at_ms)
+	                                     : json_null());
 	json_object_set_new(result, "validation_timestamp",
 	                    agp_json_iso_time(snapshot->taken_wall_ms));
-	/* agentperf's additions. */
-	json_object_set_new(result, "meets_p95_requirement", json_boolean(p95_ok));
+}
+
+/* agentperf's additions; takes the references of verdicts and regressions. */
+static void set_additions(json_t *result, const struct requirements *r,
+                          const struct window_stats *coordination, const struct agp_config *config,
+                          json_t *verdicts, bool metrics_passed, json_t *regressions,
+                          bool regression_detected)
+{
+	const struct agp_config_thresholds *limits = &config->thresholds;
+	struct agp_level_bands bands;
+	agp_level_bands_from_config(config, &bands);
+	enum agp_level level = agp_level_classify(&bands, coordination->count, coordination->mean);
+	json_object_set_new(result, "meets_p95_requirement", json_boolean(r->p95_ok));
 	json_object_set_new(result, "stddev_coordination_overhead_ms",
-	                    ms_or_null(have_samples, coordination.stddev));
+	                    ms_or_null(r->have_samples, coordination->stddev));
 	json_object_set_new(result, "window_minutes",
 	                    json_integer(AGP_VALIDATION_WINDOW_NS / 60000000000ull));
 	json_t *thresholds = json_object();
@@ -346,15 +385,46 @@ json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_confi
 	json_object_set_new(result, "metrics_passed", json_boolean(metrics_passed));
 	json_object_set_new(result, "regressions", regressions);
 	json_object_set_new(result, "regression_detected", json_boolean(regression_detected));
+}
+
+json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_config *config,
+                     const struct agp_baseline *baseline, bool *validated)
+{
+	struct agp_hdr *scratch = NULL;
+	json_t *result = json_object();
+	json_t *recommendations = json_array();
+	json_t *verdicts = json_array();
+	json_t *regressions = json_array();
+	if (!result || !recommendations || !verdicts || !regressions ||
+	    agp_snapshot_histogram_create(snapshot, &scratch) != 0)
+		goto fail;
+
+	uint64_t window_since = since(snapshot, AGP_VALIDATION_WINDOW_NS);
+	struct window_stats coordination;
+	if (metric_window(snapshot, scratch, COORDINATION, window_since, UINT64_MAX, &coordination))
+		goto fail;
+	struct requirements r;
+	judge_requirements(&config->thresholds, baseline && baseline->established, &coordination,
+	                   &r);
+	recommend_requirements(result, recommendations, &r, &config->thresholds);
+	bool metrics_passed, regression_detected = false;
+	if (judge_metrics(snapshot, scratch, config, window_since, verdicts, recommendations,
+	                  &metrics_passed) ||
+	    (r.have_baseline &&
+	     judge_regressions(snapshot, scratch, baseline, window_since, regressions,
+	                       recommendations, &regression_detected)))
+		goto fail;
+
+	set_seed_keys(result, &r, &coordination, baseline, snapshot, recommendations);
+	set_additions(result, &r, &coordination, config, verdicts, metrics_passed, regressions,
+	              regression_detected);
 	agp_hdr_destroy(scratch);
-	free(names);
 	if (validated)
-		*validated = ok;
+		*validated = r.ok;
 	return result;
 
 fail:
 	agp_hdr_destroy(scratch);
-	free(names);
 	json_decref(regressions);
 	json_decref(verdicts);
 	json_decref(recommendations);
@@ -548,6 +618,63 @@ static enum agp_unit unit_of_metric_id(const struct agp_snapshot *snapshot, uint
 	return agp_builtin_metric_unit(metric_id);
 }
 
+/* The tasks of the task_execution_time series since the collector started. */
+struct task_counts {
+	uint64_t tasks, failed, timeouts;
+};
+
+/*
+ * Per metric over all agent types: its statistics over the validation window
+ * (when it has samples there) into recent, its trend into trends; the task
+ * counts into counts.
+ */
+static int collect_recent(const struct agp_snapshot *snapshot, struct agp_hdr *scratch,
+                          uint64_t window_since, json_t *recent, json_t *trends,
+                          struct task_counts *counts)
+{
+	memset(counts, 0, sizeof(*counts));
+	for (size_t s = 0; s < snapshot->series_count; s++) {
+		const struct agp_snapshot_series *series = &snapshot->series[s];
+		if (series->agent[0])
+			continue;
+		json_t *stats = agp_series_stats(snapshot, series, window_since, false);
+		if (!stats)
+			return -ENOMEM;
+		if (json_integer_value(json_object_get(stats, "count")) > 0)
+			json_array_append_new(recent, stats);
+		else
+			json_decref(stats);
+		if (strcmp(series->metric, TASKS) == 0) {
+			counts->tasks += series->total_count;
+			counts->failed += series->failed_count;
+			counts->timeouts += series->timeout_count;
+		}
+		if (!json_object_get(trends, series->metric))
+			json_object_set_new(trends, series->metric,
+			                    metric_trend(snapshot, scratch, series->metric));
+	}
+	return 0;
+}
+
+/* The validation's recommendations, and one more when too few tasks succeeded. */
+static json_t *report_recommendations(const json_t *validation, const struct agp_config *config,
+                                      const struct task_counts *counts)
+{
+	json_t *recommendations = json_deep_copy(json_object_get(validation, "recommendations"));
+	uint64_t successful = counts->tasks - counts->failed - counts->timeouts;
+	if (counts->tasks > 0 &&
+	    (double)successful / (double)counts->tasks < config->baseline.min_success_rate) {
+		char text[256];
+		snprintf(text, sizeof(text),
+		         "Task success rate %.1f%% is below the minimum of %.1f%%: look at the "
+		         "failed and timed-out tasks",
+		         100.0 * (double)successful / (double)counts->tasks,
+		         100.0 * config->baseline.min_success_rate);
+		json_array_append_new(recommendations, json_string(text));
+	}
+	return recommendations;
+}
+
 json_t *agp_report(const struct agp_snapshot *snapshot, const struct agp_config *config,
                    const struct agp_baseline *baseline)
 {
@@ -562,47 +689,16 @@ json_t *agp_report(const struct agp_snapshot *snapshot, const struct agp_config 
 		goto fail;
 
 	uint64_t window_since = since(snapshot, AGP_VALIDATION_WINDOW_NS);
-	uint64_t tasks = 0, failed = 0, timeouts = 0;
-	for (size_t s = 0; s < snapshot->series_count; s++) {
-		const struct agp_snapshot_series *series = &snapshot->series[s];
-		if (series->agent[0])
-			continue;
-		json_t *stats = agp_series_stats(snapshot, series, window_since, false);
-		if (!stats)
-			goto fail;
-		if (json_integer_value(json_object_get(stats, "count")) > 0)
-			json_array_append_new(recent, stats);
-		else
-			json_decref(stats);
-		if (strcmp(series->metric, TASKS) == 0) {
-			tasks += series->total_count;
-			failed += series->failed_count;
-			timeouts += series->timeout_count;
-		}
-		if (!json_object_get(trends, series->metric))
-			json_object_set_new(trends, series->metric,
-			                    metric_trend(snapshot, scratch, series->metric));
-	}
+	struct task_counts counts;
 	struct window_stats coordination;
-	if (metric_window(snapshot, scratch, COORDINATION, window_since, UINT64_MAX, &coordination))
+	if (collect_recent(snapshot, scratch, window_since, recent, trends, &counts) ||
+	    metric_window(snapshot, scratch, COORDINATION, window_since, UINT64_MAX, &coordination))
 		goto fail;
 	for (size_t a = 0; a < snapshot->alert_count; a++)
 		json_array_append_new(
 		    violations,
 		    alert_to_json(&snapshot->alerts[a],
 		                  unit_of_metric_id(snapshot, snapshot->alerts[a].metric_id)));
-
-	json_t *recommendations = json_deep_copy(json_object_get(validation, "recommendations"));
-	uint64_t successful = tasks - failed - timeouts;
-	if (tasks > 0 && (double)successful / (double)tasks < config->baseline.min_success_rate) {
-		char text[256];
-		snprintf(text, sizeof(text),
-		         "Task success rate %.1f%% is below the minimum of %.1f%%: look at the "
-		         "failed and timed-out tasks",
-		         100.0 * (double)successful / (double)tasks,
-		         100.0 * config->baseline.min_success_rate);
-		json_array_append_new(recommendations, json_string(text));
-	}
 
 	char report_id[64];
 	snprintf(report_id, sizeof(report_id), "perf_report_%lld",
@@ -613,19 +709,23 @@ json_t *agp_report(const struct agp_snapshot *snapshot, const struct agp_config 
 	                    baseline && baseline->established ? agp_baseline_to_json(baseline)
 	                                                      : json_null());
 	json_object_set_new(report, "recent_metrics", recent);
+	bool any = coordination.count > 0;
 	json_object_set_new(report, "avg_coordination_overhead",
-	                    ms_or_null(coordination.count > 0, coordination.mean));
+	                    ms_or_null(any, coordination.mean));
 	json_object_set_new(report, "p95_coordination_overhead",
-	                    ms_or_null(coordination.count > 0, (double)coordination.p95));
+	                    ms_or_null(any, (double)coordination.p95));
 	json_object_set_new(report, "p99_coordination_overhead",
-	                    ms_or_null(coordination.count > 0, (double)coordination.p99));
-	json_object_set_new(report, "total_tasks_executed", json_integer((json_int_t)tasks));
-	json_object_set_new(report, "successful_tasks", json_integer((json_int_t)successful));
-	json_object_set_new(report, "failed_tasks", json_integer((json_int_t)failed));
-	json_object_set_new(report, "timeout_tasks", json_integer((json_int_t)timeouts));
+	                    ms_or_null(any, (double)coordination.p99));
+	json_object_set_new(report, "total_tasks_executed", json_integer((json_int_t)counts.tasks));
+	json_object_set_new(
+	    report, "successful_tasks",
+	    json_integer((json_int_t)(counts.tasks - counts.failed - counts.timeouts)));
+	json_object_set_new(report, "failed_tasks", json_integer((json_int_t)counts.failed));
+	json_object_set_new(report, "timeout_tasks", json_integer((json_int_t)counts.timeouts));
 	json_object_set_new(report, "performance_trends", trends);
 	json_object_set_new(report, "threshold_violations", violations);
-	json_object_set_new(report, "recommendations", recommendations);
+	json_object_set_new(report, "recommendations",
+	                    report_recommendations(validation, config, &counts));
 	json_object_set(report, "overall_health", json_object_get(validation, "performance_level"));
 	json_object_set_new(report, "validation", validation);
 	agp_hdr_destroy(scratch);
