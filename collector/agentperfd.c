@@ -160,6 +160,12 @@ static int load_config(const struct daemon_options *options, struct agp_config *
 		fprintf(stderr, "agentperfd: %s\n", error);
 		return -EINVAL;
 	}
+	bool has_group;
+	gid_t group;
+	if (agp_config_resolve_group(config, path, &has_group, &group, error, sizeof(error))) {
+		fprintf(stderr, "agentperfd: refusing to start: %s\n", error);
+		return -EINVAL;
+	}
 	if (options->http_listen) {
 		size_t length = strlen(options->http_listen);
 		if (length >= sizeof(config->additions.http_listen)) {

@@ -14,7 +14,8 @@ static const char help[] =
     "       agentperf config preset development|production\n"
     "show prints the running collector's configuration. check validates FILE (default\n"
     ".codexplus/performance/config.json) and the CODEX_* environment without a daemon and\n"
-    "prints every problem with its file or variable and key. preset prints the defaults\n"
+    "prints every problem with its file or variable and key; monitoring.group must name a\n"
+    "group this machine knows. preset prints the defaults\n"
     "with a preset applied, as a config file.\n"
     "Exit status: 0 ok, 1 problems found, 2 usage error, 3 collector unreachable (show).\n";
 
@@ -32,6 +33,13 @@ static int check(struct cli *cli, const char *file)
 		int env = agp_config_apply_env(&config, error + strlen(error),
 		                               sizeof(error) - strlen(error));
 		result = env ? env : missing && file ? -ENOENT : 0;
+	}
+	if (result == 0) {
+		/* As the daemon does before it starts: an unknown group is bad configuration. */
+		bool has_group;
+		gid_t gid;
+		result =
+		    agp_config_resolve_group(&config, path, &has_group, &gid, error, sizeof(error));
 	}
 	if (missing && file && !error[0])
 		snprintf(error, sizeof(error), "%s: file does not exist", path);

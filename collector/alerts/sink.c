@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/atomic_file.h"
+#include "common/units.h"
 
 #define HOOK_TIMEOUT_MS 5000
 
@@ -40,20 +41,25 @@ void agp_alert_sink_close(struct agp_alert_sink *sink)
 	sink->jsonl = NULL;
 }
 
-/* Values in the seed's display units: milliseconds for durations, MB for memory. */
+/*
+ * The unit an alert's values are shown in, in the seed's units (ms, MB).
+ * memory_usage is the one built-in metric in bytes; every other metric is
+ * shown as a duration, custom metrics included, whatever their registered
+ * unit (a count shows as ms: kept as it is until counts get their own display).
+ */
+static enum agp_unit shown_unit(const struct agp_alert *alert)
+{
+	return strcmp(alert->metric, "memory_usage") == 0 ? AGP_UNIT_BYTES : AGP_UNIT_NANOSECONDS;
+}
+
 static double display_value(const struct agp_alert *alert, int64_t value)
 {
-	if (strcmp(alert->metric, "memory_usage") == 0)
-		return (double)value / (1024.0 * 1024.0);
-	return agp_builtin_metric_unit(alert->metric_id) == AGP_UNIT_NANOSECONDS ||
-	               alert->metric_id >= AGP_METRIC_FIRST_CUSTOM
-	           ? (double)value / 1e6
-	           : (double)value;
+	return agp_unit_to_seed(shown_unit(alert), (double)value);
 }
 
 static const char *display_unit(const struct agp_alert *alert)
 {
-	return strcmp(alert->metric, "memory_usage") == 0 ? "MB" : "ms";
+	return agp_unit_seed_name(shown_unit(alert));
 }
 
 int agp_alert_format_line(const struct agp_alert *alert, char *out, size_t size)

@@ -9,6 +9,7 @@
  */
 #include "collector/analysis/validation.h"
 #include "common/json_values.h"
+#include "common/units.h"
 
 #include <errno.h>
 #include <math.h>
@@ -20,40 +21,10 @@
 #include "collector/analysis/level.h"
 #include "hdr/sparse.h"
 
-#define NS_PER_MS    1e6
-#define BYTES_PER_MB 1048576.0
 #define COORDINATION "coordination_overhead"
 #define TASKS        "task_execution_time"
 /* A change of the p95 beyond this fraction between windows is a trend, not noise. */
 #define TREND_FRACTION 0.10
-
-/* Units as the JSON shows them ------------------------------------------------------------ */
-
-static double display_scale(enum agp_unit unit)
-{
-	switch (unit) {
-	case AGP_UNIT_NANOSECONDS:
-		return NS_PER_MS;
-	case AGP_UNIT_BYTES:
-		return BYTES_PER_MB;
-	case AGP_UNIT_COUNT:
-		break;
-	}
-	return 1.0;
-}
-
-static const char *display_unit(enum agp_unit unit)
-{
-	switch (unit) {
-	case AGP_UNIT_NANOSECONDS:
-		return "ms";
-	case AGP_UNIT_BYTES:
-		return "MB";
-	case AGP_UNIT_COUNT:
-		break;
-	}
-	return "count";
-}
 
 static uint64_t since(const struct agp_snapshot *snapshot, uint64_t length_ns)
 {
@@ -111,11 +82,7 @@ static enum agp_unit metric_unit(const struct agp_config *config, const char *me
 		if (strcmp(agp_builtin_metric_name(id), metric) == 0)
 			return agp_builtin_metric_unit(id);
 	const struct agp_config_metric *entry = agp_config_metric_find(config, metric);
-	if (entry && entry->unit == AGP_CONFIG_UNIT_MS)
-		return AGP_UNIT_NANOSECONDS;
-	if (entry && entry->unit == AGP_CONFIG_UNIT_MB)
-		return AGP_UNIT_BYTES;
-	return AGP_UNIT_COUNT;
+	return entry ? agp_config_threshold_wire_unit(entry->unit) : AGP_UNIT_COUNT;
 }
 
 /* Every metric name the validation knows: built-ins, the config's entries, any series. */
@@ -155,7 +122,7 @@ static json_t *metric_verdict(const struct agp_config *config, const char *metri
                               const struct window_stats *stats, uint64_t warning, uint64_t critical)
 {
 	enum agp_unit unit = metric_unit(config, metric, stats);
-	double scale = display_scale(unit);
+	double scale = agp_unit_seed_divisor(unit);
 	const char *level = "no_data";
 	if (stats->count) {
 		if (critical && stats->mean >= (double)critical)
@@ -167,7 +134,7 @@ static json_t *metric_verdict(const struct agp_config *config, const char *metri
 	}
 	json_t *verdict = json_object();
 	json_object_set_new(verdict, "metric", json_string(metric));
-	json_object_set_new(verdict, "unit", json_string(display_unit(unit)));
+	json_object_set_new(verdict, "unit", json_string(agp_unit_seed_name(unit)));
 	json_object_set_new(verdict, "warning",
 	                    warning ? json_real((double)warning / scale) : json_null());
 	json_object_set_new(verdict, "critical",
@@ -189,11 +156,11 @@ static json_t *metric_verdict(const struct agp_config *config, const char *metri
 static json_t *regression_entry(const struct agp_baseline_metric *entry,
                                 const struct window_stats *stats, bool *regressed)
 {
-	double scale = display_scale(entry->unit);
+	double scale = agp_unit_seed_divisor(entry->unit);
 	*regressed = stats->count > 0 && stats->p95 > entry->p95_upper;
 	json_t *object = json_object();
 	json_object_set_new(object, "metric", json_string(entry->metric));
-	json_object_set_new(object, "unit", json_string(display_unit(entry->unit)));
+	json_object_set_new(object, "unit", json_string(agp_unit_seed_name(entry->unit)));
 	json_object_set_new(object, "samples", json_integer((json_int_t)stats->count));
 	json_object_set_new(object, "current_p95",
 	                    stats->count ? json_real((double)stats->p95 / scale) : json_null());
@@ -213,42 +180,45 @@ static void recommend(json_t *list, const char *text)
 
 static json_t *ms_or_null(bool present, double value_ns)
 {
-	return present ? json_real(value_ns / NS_PER_MS) : json_null();
+	return present ? json_real(agp_unit_to_seed(AGP_UNIT_NANOSECONDS, value_ns)) : json_null();
 }
 
-json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_config *config,
-                     const struct agp_baseline *baseline, bool *validated)
+/* The seed's three requirements over coordination overhead in the validation window. */
+struct requirements {
+	bool have_baseline;
+	bool have_samples;
+	double avg_ms, p95_ms, stddev_ms;
+	bool sub_critical; /* average below the critical threshold */
+	bool p95_ok;       /* p95 below the maximum acceptable */
+	bool consistent;   /* standard deviation below the variance threshold */
+	bool ok;           /* all three, with a baseline */
+};
+
+static void judge_requirements(const struct agp_config_thresholds *limits, bool have_baseline,
+                               const struct window_stats *coordination, struct requirements *r)
 {
-	struct agp_hdr *scratch = NULL;
-	const char **names = NULL;
-	json_t *result = json_object();
-	json_t *recommendations = json_array();
-	json_t *verdicts = json_array();
-	json_t *regressions = json_array();
-	size_t capacity = AGP_METRIC_FIRST_CUSTOM + config->metric_count + snapshot->series_count;
-	names = calloc(capacity, sizeof(*names));
-	if (!result || !recommendations || !verdicts || !regressions || !names ||
-	    agp_snapshot_histogram_create(snapshot, &scratch) != 0)
-		goto fail;
+	r->have_baseline = have_baseline;
+	r->have_samples = coordination->count > 0;
+	r->avg_ms = agp_unit_to_seed(AGP_UNIT_NANOSECONDS, coordination->mean);
+	r->p95_ms = agp_unit_to_seed(AGP_UNIT_NANOSECONDS, (double)coordination->p95);
+	r->stddev_ms = agp_unit_to_seed(AGP_UNIT_NANOSECONDS, coordination->stddev);
+	r->sub_critical = r->have_samples && r->avg_ms < limits->coordination_overhead_critical_ms;
+	r->p95_ok = r->have_samples && r->p95_ms < limits->coordination_overhead_max_acceptable_ms;
+	r->consistent = r->have_samples && r->stddev_ms < limits->coordination_variance_threshold;
+	r->ok = have_baseline && r->have_samples && r->sub_critical && r->p95_ok && r->consistent;
+}
 
-	const struct agp_config_thresholds *limits = &config->thresholds;
-	uint64_t window_since = since(snapshot, AGP_VALIDATION_WINDOW_NS);
-	struct window_stats coordination;
-	if (metric_window(snapshot, scratch, COORDINATION, window_since, UINT64_MAX, &coordination))
-		goto fail;
-	bool have_baseline = baseline && baseline->established;
-	bool have_samples = coordination.count > 0;
-	double avg_ms = coordination.mean / NS_PER_MS;
-	double p95_ms = (double)coordination.p95 / NS_PER_MS;
-	double stddev_ms = coordination.stddev / NS_PER_MS;
-
-	bool sub_critical = have_samples && avg_ms < limits->coordination_overhead_critical_ms;
-	bool p95_ok = have_samples && p95_ms < limits->coordination_overhead_max_acceptable_ms;
-	bool consistent = have_samples && stddev_ms < limits->coordination_variance_threshold;
-	bool ok = have_baseline && have_samples && sub_critical && p95_ok && consistent;
-
+/*
+ * The seed's "error" and "recommendation" keys when there is nothing to
+ * judge (no baseline, no recent samples), and one recommendation per unmet
+ * requirement.
+ */
+static void recommend_requirements(json_t *result, json_t *recommendations,
+                                   const struct requirements *r,
+                                   const struct agp_config_thresholds *limits)
+{
 	char text[256];
-	if (!have_baseline) {
+	if (!r->have_baseline) {
 		json_object_set_new(result, "error", json_string("No baseline established"));
 		json_object_set_new(result, "recommendation",
 		                    json_string("Establish a baseline first (agentperf baseline "
@@ -256,8 +226,8 @@ json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_confi
 		recommend(recommendations,
 		          "Establish a baseline first (agentperf baseline establish)");
 	}
-	if (!have_samples) {
-		if (have_baseline) {
+	if (!r->have_samples) {
+		if (r->have_baseline) {
 			json_object_set_new(result, "error",
 			                    json_string("No recent coordination_overhead samples "
 			                                "in the last 30 minutes"));
@@ -268,44 +238,56 @@ json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_confi
 		}
 		recommend(recommendations,
 		          "Run a workload that records coordination_overhead, then validate again");
-	} else {
-		if (!sub_critical) {
-			snprintf(text, sizeof(text),
-			         "Average coordination overhead %.3f ms is not below the critical "
-			         "threshold of %g ms: reduce coordination work per task",
-			         avg_ms, limits->coordination_overhead_critical_ms);
-			recommend(recommendations, text);
-		}
-		if (!p95_ok) {
-			snprintf(text, sizeof(text),
-			         "P95 coordination overhead %.3f ms is not below the maximum "
-			         "acceptable %g ms: look for slow outliers",
-			         p95_ms, limits->coordination_overhead_max_acceptable_ms);
-			recommend(recommendations, text);
-		}
-		if (!consistent) {
-			snprintf(
-			    text, sizeof(text),
-			    "Coordination overhead varies too much (standard deviation %.3f ms, "
-			    "limit %g ms): make coordination more predictable",
-			    stddev_ms, limits->coordination_variance_threshold);
-			recommend(recommendations, text);
-		}
+		return;
 	}
+	if (!r->sub_critical) {
+		snprintf(text, sizeof(text),
+		         "Average coordination overhead %.3f ms is not below the critical "
+		         "threshold of %g ms: reduce coordination work per task",
+		         r->avg_ms, limits->coordination_overhead_critical_ms);
+		recommend(recommendations, text);
+	}
+	if (!r->p95_ok) {
+		snprintf(text, sizeof(text),
+		         "P95 coordination overhead %.3f ms is not below the maximum "
+		         "acceptable %g ms: look for slow outliers",
+		         r->p95_ms, limits->coordination_overhead_max_acceptable_ms);
+		recommend(recommendations, text);
+	}
+	if (!r->consistent) {
+		snprintf(text, sizeof(text),
+		         "Coordination overhead varies too much (standard deviation %.3f ms, "
+		         "limit %g ms): make coordination more predictable",
+		         r->stddev_ms, limits->coordination_variance_threshold);
+		recommend(recommendations, text);
+	}
+}
 
-	/* Per-metric verdicts for every metric that has thresholds. */
+/* A verdict for every metric that has thresholds; *passed is false when one is critical. */
+static int judge_metrics(const struct agp_snapshot *snapshot, struct agp_hdr *scratch,
+                         const struct agp_config *config, uint64_t window_since, json_t *verdicts,
+                         json_t *recommendations, bool *passed)
+{
+	size_t capacity = AGP_METRIC_FIRST_CUSTOM + config->metric_count + snapshot->series_count;
+	const char **names = calloc(capacity, sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	int error = 0;
 	size_t name_count = known_metrics(snapshot, config, names, capacity);
-	bool metrics_passed = true;
+	*passed = true;
 	for (size_t i = 0; i < name_count; i++) {
 		uint64_t warning = 0, critical = 0;
 		if (agp_config_metric_thresholds(config, names[i], &warning, &critical) != 0)
 			continue;
 		struct window_stats stats;
-		if (metric_window(snapshot, scratch, names[i], window_since, UINT64_MAX, &stats))
-			goto fail;
+		error =
+		    metric_window(snapshot, scratch, names[i], window_since, UINT64_MAX, &stats);
+		if (error)
+			break;
 		json_t *verdict = metric_verdict(config, names[i], &stats, warning, critical);
 		if (json_is_false(json_object_get(verdict, "passed"))) {
-			metrics_passed = false;
+			*passed = false;
+			char text[256];
 			snprintf(text, sizeof(text),
 			         "%s: mean over the last 30 minutes is at or above its critical "
 			         "threshold",
@@ -314,21 +296,30 @@ json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_confi
 		}
 		json_array_append_new(verdicts, verdict);
 	}
+	free(names);
+	return error;
+}
 
-	/* Regressions against the baseline's p95 bound (all agent types of a metric). */
-	bool regression_detected = false;
-	for (size_t i = 0; have_baseline && i < baseline->metric_count; i++) {
+/* Regressions against the baseline's p95 bound (all agent types of a metric). */
+static int judge_regressions(const struct agp_snapshot *snapshot, struct agp_hdr *scratch,
+                             const struct agp_baseline *baseline, uint64_t window_since,
+                             json_t *regressions, json_t *recommendations, bool *detected)
+{
+	*detected = false;
+	for (size_t i = 0; i < baseline->metric_count; i++) {
 		const struct agp_baseline_metric *entry = &baseline->metrics[i];
 		if (entry->agent_type[0] || entry->p95_upper <= 0)
 			continue;
 		struct window_stats stats;
-		if (metric_window(snapshot, scratch, entry->metric, window_since, UINT64_MAX,
-		                  &stats))
-			goto fail;
+		int error = metric_window(snapshot, scratch, entry->metric, window_since,
+		                          UINT64_MAX, &stats);
+		if (error)
+			return error;
 		bool regressed;
 		json_array_append_new(regressions, regression_entry(entry, &stats, &regressed));
 		if (regressed) {
-			regression_detected = true;
+			*detected = true;
+			char text[256];
 			snprintf(
 			    text, sizeof(text),
 			    "%s regressed: current p95 is above the baseline's p95 upper bound",
@@ -336,34 +327,49 @@ json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_confi
 			recommend(recommendations, text);
 		}
 	}
+	return 0;
+}
 
-	struct agp_level_bands bands;
-	agp_level_bands_from_config(config, &bands);
-	enum agp_level level = agp_level_classify(&bands, coordination.count, coordination.mean);
+/* The seed's keys of validate_performance_requirements; takes recommendations' reference. */
+static void set_seed_keys(json_t *result, const struct requirements *r,
+                          const struct window_stats *coordination,
+                          const struct agp_baseline *baseline, const struct agp_snapshot *snapshot,
+                          json_t *recommendations)
+{
 	const struct agp_baseline_metric *base =
-	    have_baseline ? agp_baseline_find(baseline, COORDINATION, "") : NULL;
-
-	json_object_set_new(result, "validated", json_boolean(ok));
+	    r->have_baseline ? agp_baseline_find(baseline, COORDINATION, "") : NULL;
+	json_object_set_new(result, "validated", json_boolean(r->ok));
 	json_object_set_new(result, "avg_coordination_overhead_ms",
-	                    ms_or_null(have_samples, coordination.mean));
+	                    ms_or_null(r->have_samples, coordination->mean));
 	json_object_set_new(result, "p95_coordination_overhead_ms",
-	                    ms_or_null(have_samples, (double)coordination.p95));
+	                    ms_or_null(r->have_samples, (double)coordination->p95));
 	json_object_set_new(result, "samples_analyzed",
-	                    json_integer((json_int_t)coordination.count));
+	                    json_integer((json_int_t)coordination->count));
 	json_object_set_new(result, "baseline_overhead_ms",
 	                    ms_or_null(base != NULL, base ? base->mean : 0));
-	json_object_set_new(result, "meets_sub_200ms_requirement", json_boolean(sub_critical));
-	json_object_set_new(result, "meets_consistency_requirement", json_boolean(consistent));
+	json_object_set_new(result, "meets_sub_200ms_requirement", json_boolean(r->sub_critical));
+	json_object_set_new(result, "meets_consistency_requirement", json_boolean(r->consistent));
 	json_object_set_new(result, "recommendations", recommendations);
 	json_object_set_new(result, "baseline_established_at",
-	                    have_baseline ? agp_json_iso_time(baseline->established_at_ms)
-	                                  : json_null());
+	                    r->have_baseline ? agp_json_iso_time(baseline->established_at_ms)
+	                                     : json_null());
 	json_object_set_new(result, "validation_timestamp",
 	                    agp_json_iso_time(snapshot->taken_wall_ms));
-	/* agentperf's additions. */
-	json_object_set_new(result, "meets_p95_requirement", json_boolean(p95_ok));
+}
+
+/* agentperf's additions; takes the references of verdicts and regressions. */
+static void set_additions(json_t *result, const struct requirements *r,
+                          const struct window_stats *coordination, const struct agp_config *config,
+                          json_t *verdicts, bool metrics_passed, json_t *regressions,
+                          bool regression_detected)
+{
+	const struct agp_config_thresholds *limits = &config->thresholds;
+	struct agp_level_bands bands;
+	agp_level_bands_from_config(config, &bands);
+	enum agp_level level = agp_level_classify(&bands, coordination->count, coordination->mean);
+	json_object_set_new(result, "meets_p95_requirement", json_boolean(r->p95_ok));
 	json_object_set_new(result, "stddev_coordination_overhead_ms",
-	                    ms_or_null(have_samples, coordination.stddev));
+	                    ms_or_null(r->have_samples, coordination->stddev));
 	json_object_set_new(result, "window_minutes",
 	                    json_integer(AGP_VALIDATION_WINDOW_NS / 60000000000ull));
 	json_t *thresholds = json_object();
@@ -379,15 +385,46 @@ json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_confi
 	json_object_set_new(result, "metrics_passed", json_boolean(metrics_passed));
 	json_object_set_new(result, "regressions", regressions);
 	json_object_set_new(result, "regression_detected", json_boolean(regression_detected));
+}
+
+json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_config *config,
+                     const struct agp_baseline *baseline, bool *validated)
+{
+	struct agp_hdr *scratch = NULL;
+	json_t *result = json_object();
+	json_t *recommendations = json_array();
+	json_t *verdicts = json_array();
+	json_t *regressions = json_array();
+	if (!result || !recommendations || !verdicts || !regressions ||
+	    agp_snapshot_histogram_create(snapshot, &scratch) != 0)
+		goto fail;
+
+	uint64_t window_since = since(snapshot, AGP_VALIDATION_WINDOW_NS);
+	struct window_stats coordination;
+	if (metric_window(snapshot, scratch, COORDINATION, window_since, UINT64_MAX, &coordination))
+		goto fail;
+	struct requirements r;
+	judge_requirements(&config->thresholds, baseline && baseline->established, &coordination,
+	                   &r);
+	recommend_requirements(result, recommendations, &r, &config->thresholds);
+	bool metrics_passed, regression_detected = false;
+	if (judge_metrics(snapshot, scratch, config, window_since, verdicts, recommendations,
+	                  &metrics_passed) ||
+	    (r.have_baseline &&
+	     judge_regressions(snapshot, scratch, baseline, window_since, regressions,
+	                       recommendations, &regression_detected)))
+		goto fail;
+
+	set_seed_keys(result, &r, &coordination, baseline, snapshot, recommendations);
+	set_additions(result, &r, &coordination, config, verdicts, metrics_passed, regressions,
+	              regression_detected);
 	agp_hdr_destroy(scratch);
-	free(names);
 	if (validated)
-		*validated = ok;
+		*validated = r.ok;
 	return result;
 
 fail:
 	agp_hdr_destroy(scratch);
-	free(names);
 	json_decref(regressions);
 	json_decref(verdicts);
 	json_decref(recommendations);
@@ -478,7 +515,7 @@ json_t *agp_series_stats(const struct agp_snapshot *snapshot,
 
 static json_t *window_summary(const struct window_stats *stats, uint64_t start_ns, uint64_t end_ns)
 {
-	double scale = display_scale(stats->unit);
+	double scale = agp_unit_seed_divisor(stats->unit);
 	json_t *object = json_object();
 	if (end_ns) {
 		json_object_set_new(object, "start_ns", json_integer((json_int_t)start_ns));
@@ -535,7 +572,7 @@ static json_t *metric_trend(const struct agp_snapshot *snapshot, struct agp_hdr 
 		                                       : "stable";
 	}
 	if (any) {
-		json_object_set_new(trend, "unit", json_string(display_unit(last.unit)));
+		json_object_set_new(trend, "unit", json_string(agp_unit_seed_name(last.unit)));
 		json_object_set_new(trend, "last_window",
 		                    window_summary(&last, last_start, last_end));
 		json_object_set_new(trend, "previous_windows", window_summary(&previous, 0, 0));
@@ -551,20 +588,20 @@ static json_t *metric_trend(const struct agp_snapshot *snapshot, struct agp_hdr 
 
 static json_t *alert_to_json(const struct agp_alert *alert, enum agp_unit unit)
 {
-	double scale = display_scale(unit);
+	double scale = agp_unit_seed_divisor(unit);
 	char message[256];
 	/* The seed's log line, kept word for word. */
 	snprintf(message, sizeof(message),
 	         "Performance threshold violation: %s = %.1f%s (Level: %s)", alert->metric,
-	         (double)alert->value / scale, unit == AGP_UNIT_COUNT ? "" : display_unit(unit),
-	         alert->level);
+	         (double)alert->value / scale,
+	         unit == AGP_UNIT_COUNT ? "" : agp_unit_seed_name(unit), alert->level);
 	json_t *object = json_object();
 	json_object_set_new(object, "timestamp", agp_json_iso_time(alert->wall_time_ms));
 	json_object_set_new(object, "metric", json_string(alert->metric));
 	json_object_set_new(object, "agent_type", json_string(alert->agent_type));
 	json_object_set_new(object, "agent", json_string(alert->agent));
 	json_object_set_new(object, "task_id", json_integer((json_int_t)alert->task_id));
-	json_object_set_new(object, "unit", json_string(display_unit(unit)));
+	json_object_set_new(object, "unit", json_string(agp_unit_seed_name(unit)));
 	json_object_set_new(object, "value", json_real((double)alert->value / scale));
 	json_object_set_new(object, "threshold", json_real((double)alert->threshold / scale));
 	json_object_set_new(object, "level", json_string(alert->level));
@@ -581,6 +618,63 @@ static enum agp_unit unit_of_metric_id(const struct agp_snapshot *snapshot, uint
 	return agp_builtin_metric_unit(metric_id);
 }
 
+/* The tasks of the task_execution_time series since the collector started. */
+struct task_counts {
+	uint64_t tasks, failed, timeouts;
+};
+
+/*
+ * Per metric over all agent types: its statistics over the validation window
+ * (when it has samples there) into recent, its trend into trends; the task
+ * counts into counts.
+ */
+static int collect_recent(const struct agp_snapshot *snapshot, struct agp_hdr *scratch,
+                          uint64_t window_since, json_t *recent, json_t *trends,
+                          struct task_counts *counts)
+{
+	memset(counts, 0, sizeof(*counts));
+	for (size_t s = 0; s < snapshot->series_count; s++) {
+		const struct agp_snapshot_series *series = &snapshot->series[s];
+		if (series->agent[0])
+			continue;
+		json_t *stats = agp_series_stats(snapshot, series, window_since, false);
+		if (!stats)
+			return -ENOMEM;
+		if (json_integer_value(json_object_get(stats, "count")) > 0)
+			json_array_append_new(recent, stats);
+		else
+			json_decref(stats);
+		if (strcmp(series->metric, TASKS) == 0) {
+			counts->tasks += series->total_count;
+			counts->failed += series->failed_count;
+			counts->timeouts += series->timeout_count;
+		}
+		if (!json_object_get(trends, series->metric))
+			json_object_set_new(trends, series->metric,
+			                    metric_trend(snapshot, scratch, series->metric));
+	}
+	return 0;
+}
+
+/* The validation's recommendations, and one more when too few tasks succeeded. */
+static json_t *report_recommendations(const json_t *validation, const struct agp_config *config,
+                                      const struct task_counts *counts)
+{
+	json_t *recommendations = json_deep_copy(json_object_get(validation, "recommendations"));
+	uint64_t successful = counts->tasks - counts->failed - counts->timeouts;
+	if (counts->tasks > 0 &&
+	    (double)successful / (double)counts->tasks < config->baseline.min_success_rate) {
+		char text[256];
+		snprintf(text, sizeof(text),
+		         "Task success rate %.1f%% is below the minimum of %.1f%%: look at the "
+		         "failed and timed-out tasks",
+		         100.0 * (double)successful / (double)counts->tasks,
+		         100.0 * config->baseline.min_success_rate);
+		json_array_append_new(recommendations, json_string(text));
+	}
+	return recommendations;
+}
+
 json_t *agp_report(const struct agp_snapshot *snapshot, const struct agp_config *config,
                    const struct agp_baseline *baseline)
 {
@@ -595,47 +689,16 @@ json_t *agp_report(const struct agp_snapshot *snapshot, const struct agp_config 
 		goto fail;
 
 	uint64_t window_since = since(snapshot, AGP_VALIDATION_WINDOW_NS);
-	uint64_t tasks = 0, failed = 0, timeouts = 0;
-	for (size_t s = 0; s < snapshot->series_count; s++) {
-		const struct agp_snapshot_series *series = &snapshot->series[s];
-		if (series->agent[0])
-			continue;
-		json_t *stats = agp_series_stats(snapshot, series, window_since, false);
-		if (!stats)
-			goto fail;
-		if (json_integer_value(json_object_get(stats, "count")) > 0)
-			json_array_append_new(recent, stats);
-		else
-			json_decref(stats);
-		if (strcmp(series->metric, TASKS) == 0) {
-			tasks += series->total_count;
-			failed += series->failed_count;
-			timeouts += series->timeout_count;
-		}
-		if (!json_object_get(trends, series->metric))
-			json_object_set_new(trends, series->metric,
-			                    metric_trend(snapshot, scratch, series->metric));
-	}
+	struct task_counts counts;
 	struct window_stats coordination;
-	if (metric_window(snapshot, scratch, COORDINATION, window_since, UINT64_MAX, &coordination))
+	if (collect_recent(snapshot, scratch, window_since, recent, trends, &counts) ||
+	    metric_window(snapshot, scratch, COORDINATION, window_since, UINT64_MAX, &coordination))
 		goto fail;
 	for (size_t a = 0; a < snapshot->alert_count; a++)
 		json_array_append_new(
 		    violations,
 		    alert_to_json(&snapshot->alerts[a],
 		                  unit_of_metric_id(snapshot, snapshot->alerts[a].metric_id)));
-
-	json_t *recommendations = json_deep_copy(json_object_get(validation, "recommendations"));
-	uint64_t successful = tasks - failed - timeouts;
-	if (tasks > 0 && (double)successful / (double)tasks < config->baseline.min_success_rate) {
-		char text[256];
-		snprintf(text, sizeof(text),
-		         "Task success rate %.1f%% is below the minimum of %.1f%%: look at the "
-		         "failed and timed-out tasks",
-		         100.0 * (double)successful / (double)tasks,
-		         100.0 * config->baseline.min_success_rate);
-		json_array_append_new(recommendations, json_string(text));
-	}
 
 	char report_id[64];
 	snprintf(report_id, sizeof(report_id), "perf_report_%lld",
@@ -646,19 +709,23 @@ json_t *agp_report(const struct agp_snapshot *snapshot, const struct agp_config 
 	                    baseline && baseline->established ? agp_baseline_to_json(baseline)
 	                                                      : json_null());
 	json_object_set_new(report, "recent_metrics", recent);
+	bool any = coordination.count > 0;
 	json_object_set_new(report, "avg_coordination_overhead",
-	                    ms_or_null(coordination.count > 0, coordination.mean));
+	                    ms_or_null(any, coordination.mean));
 	json_object_set_new(report, "p95_coordination_overhead",
-	                    ms_or_null(coordination.count > 0, (double)coordination.p95));
+	                    ms_or_null(any, (double)coordination.p95));
 	json_object_set_new(report, "p99_coordination_overhead",
-	                    ms_or_null(coordination.count > 0, (double)coordination.p99));
-	json_object_set_new(report, "total_tasks_executed", json_integer((json_int_t)tasks));
-	json_object_set_new(report, "successful_tasks", json_integer((json_int_t)successful));
-	json_object_set_new(report, "failed_tasks", json_integer((json_int_t)failed));
-	json_object_set_new(report, "timeout_tasks", json_integer((json_int_t)timeouts));
+	                    ms_or_null(any, (double)coordination.p99));
+	json_object_set_new(report, "total_tasks_executed", json_integer((json_int_t)counts.tasks));
+	json_object_set_new(
+	    report, "successful_tasks",
+	    json_integer((json_int_t)(counts.tasks - counts.failed - counts.timeouts)));
+	json_object_set_new(report, "failed_tasks", json_integer((json_int_t)counts.failed));
+	json_object_set_new(report, "timeout_tasks", json_integer((json_int_t)counts.timeouts));
 	json_object_set_new(report, "performance_trends", trends);
 	json_object_set_new(report, "threshold_violations", violations);
-	json_object_set_new(report, "recommendations", recommendations);
+	json_object_set_new(report, "recommendations",
+	                    report_recommendations(validation, config, &counts));
 	json_object_set(report, "overall_health", json_object_get(validation, "performance_level"));
 	json_object_set_new(report, "validation", validation);
 	agp_hdr_destroy(scratch);

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -116,6 +117,9 @@ enum agp_config_threshold_unit {
 	AGP_CONFIG_UNIT_COUNT,    /* warning / critical: a plain count */
 };
 
+/* The wire unit of a threshold unit: nanoseconds for MS, bytes for MB, a count otherwise. */
+enum agp_unit agp_config_threshold_wire_unit(enum agp_config_threshold_unit unit);
+
 /* One entry of the `metrics` section. Every value 0 means "not set". */
 struct agp_config_metric {
 	char name[AGP_METRIC_NAME_MAX + 1];
@@ -169,6 +173,18 @@ int agp_config_apply_env(struct agp_config *cfg, char *err, size_t errlen);
  * line (with "(N more problems)" when err is too small).
  */
 int agp_config_check(const struct agp_config *cfg, const char *source, char *err, size_t errlen);
+
+/*
+ * Resolves monitoring.group on this machine: "" is owner only (*has_group
+ * false); digits are a numeric gid, taken as they are (below 4294967295);
+ * any other name is looked up in the group database. Returns 0, -ENOENT when
+ * no group has that name, -ERANGE for a gid out of range, or another negative
+ * errno when the lookup itself failed; the message in err starts with source
+ * (the config file) and names the key and the value. Outputs untouched on
+ * failure.
+ */
+int agp_config_resolve_group(const struct agp_config *cfg, const char *source, bool *has_group,
+                             gid_t *gid, char *err, size_t errlen);
 
 /* Include agentperf's additions in the JSON even when they have their default value. */
 #define AGP_CONFIG_JSON_ALL 0x1u

@@ -44,6 +44,7 @@
 #include "collector/analysis/level.h"
 #include "common/protocol.h"
 #include "common/error.h"
+#include "common/units.h"
 #include "collector/analysis/validation.h"
 
 #define REFRESH_WAIT_MS 500
@@ -281,14 +282,10 @@ static void answer_error(struct answer *answer, int code, const char *format, ..
 	answer->code = code;
 }
 
-static double metric_display_scale(enum agp_unit unit)
+/* What a client multiplies a wire value by to show it in agp_unit_display_name's unit. */
+static double display_scale(enum agp_unit unit)
 {
-	return unit == AGP_UNIT_NANOSECONDS ? 1e-6 : unit == AGP_UNIT_BYTES ? 1.0 / 1048576 : 1.0;
-}
-
-static const char *metric_display_unit(enum agp_unit unit)
-{
-	return unit == AGP_UNIT_NANOSECONDS ? "ms" : unit == AGP_UNIT_BYTES ? "MiB" : "count";
+	return 1.0 / agp_unit_display_divisor(unit);
 }
 
 /* Merges every matching series' windows of [since, ∞) into a new histogram. */
@@ -438,9 +435,8 @@ static void verb_stats(struct agp_control_server *server, const struct agp_snaps
 		json_object_set_new(stats, "agent", json_string(series->agent));
 		json_object_set_new(stats, "unit", json_string(agp_unit_name(series->unit)));
 		json_object_set_new(stats, "display_unit",
-		                    json_string(metric_display_unit(series->unit)));
-		json_object_set_new(stats, "display_scale",
-		                    json_real(metric_display_scale(series->unit)));
+		                    json_string(agp_unit_display_name(series->unit)));
+		json_object_set_new(stats, "display_scale", json_real(display_scale(series->unit)));
 		json_object_set_new(stats, "corrected", json_boolean(corrected));
 		json_object_set_new(stats, "total_count",
 		                    json_integer((json_int_t)series->total_count));
@@ -502,13 +498,13 @@ static void verb_percentiles(struct agp_control_server *server, const struct agp
 			                      "count", (json_int_t)it.cumulative_count));
 	}
 	bool any = histogram->total_count > 0;
-	answer->result = json_pack(
-	    "{s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:f, s:o}", "metric", metric, "unit",
-	    agp_unit_name(unit), "display_unit", metric_display_unit(unit), "display_scale",
-	    metric_display_scale(unit), "count", (json_int_t)histogram->total_count, "min",
-	    (json_int_t)(any ? agp_hdr_min(histogram) : 0), "max",
-	    (json_int_t)(any ? agp_hdr_max(histogram) : 0), "mean",
-	    any ? agp_hdr_mean(histogram) : 0.0, "points", points);
+	answer->result = json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:f, s:o}", "metric",
+	                           metric, "unit", agp_unit_name(unit), "display_unit",
+	                           agp_unit_display_name(unit), "display_scale",
+	                           display_scale(unit), "count", (json_int_t)histogram->total_count,
+	                           "min", (json_int_t)(any ? agp_hdr_min(histogram) : 0), "max",
+	                           (json_int_t)(any ? agp_hdr_max(histogram) : 0), "mean",
+	                           any ? agp_hdr_mean(histogram) : 0.0, "points", points);
 	agp_hdr_destroy(histogram);
 }
 

@@ -12,6 +12,7 @@
 #include "collector/analysis/level.h"
 #include "common/error.h"
 #include "common/map.h"
+#include "common/units.h"
 #include "hdr/sparse.h"
 
 /* ---- output buffer ---------------------------------------------------------------------- */
@@ -315,12 +316,6 @@ static const struct agp_prom_bounds *unit_bounds(const struct agp_prom_exporter 
 	}
 }
 
-/* Native units (ns, bytes, counts) per base unit (s, bytes, counts). */
-static double unit_scale(enum agp_unit unit)
-{
-	return unit == AGP_UNIT_NANOSECONDS ? 1e9 : 1.0;
-}
-
 static bool bounds_valid(const struct agp_prom_bounds *bounds)
 {
 	if (bounds->count > AGP_PROM_BOUNDS_MAX)
@@ -425,7 +420,7 @@ static int add_window(struct agp_prom_exporter *exporter, enum agp_unit unit,
 	*count += (uint64_t)agp_hdr_count(scratch);
 	*sum += scratch->sum;
 	const struct agp_prom_bounds *bounds = unit_bounds(exporter, unit);
-	double scale = unit_scale(unit);
+	double scale = agp_unit_prometheus_divisor(unit);
 	size_t bound = 0;
 	struct agp_hdr_iter it;
 	agp_hdr_iter_init(&it, scratch);
@@ -542,7 +537,7 @@ static bool exported(const struct agp_prom_exporter *exporter,
 
 static void sum_to_text(struct text *t, unsigned __int128 sum, enum agp_unit unit)
 {
-	text_double(t, (double)sum / unit_scale(unit));
+	text_double(t, (double)sum / agp_unit_prometheus_divisor(unit));
 }
 
 static int render_histograms(struct agp_prom_exporter *exporter,
@@ -766,7 +761,7 @@ static void render_baseline(const struct agp_baseline *baseline, struct text *t)
 				text_family(t, family->name, "gauge", family->help);
 				header = true;
 			}
-			double scale = unit_scale(unit);
+			double scale = agp_unit_prometheus_divisor(unit);
 			const struct {
 				const char *name;
 				double value;

@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -627,6 +628,83 @@ static void test_env_unparsable_names_variable(void **state)
 	}
 }
 
+/*
+ * Numbers are decimal text only (docs/config.md): strtod's other forms (hex,
+ * hex floats, inf, nan) and blanks are refused with the variable and value;
+ * every decimal form is read to the value its digits say.
+ */
+static void test_env_numbers_are_decimal_text_only(void **state)
+{
+	(void)state;
+	const struct {
+		const char *name, *value;
+	} refused[] = {
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "0x10"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "0X1P-1"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "0x1p3"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "infinity"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "INF"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "nan(1)"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "\t2"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "2 "},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "2\n"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "."},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "+"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "1e"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "e1"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "1e+"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "1.5.0"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "1,5"},
+	    {"CODEX_BASELINE_MEASUREMENT_HOURS", "++2"},
+	    {"CODEX_COORDINATION_THRESHOLD_MS", "0x100"},
+	    {"CODEX_COORDINATION_THRESHOLD_MS", "0xC8p0"},
+	    {"CODEX_BASELINE_MIN_SAMPLES", "0x10"},
+	    {"CODEX_BASELINE_MIN_SAMPLES", "1e2"},
+	    {"CODEX_BASELINE_MIN_SAMPLES", "100 "},
+	    {"CODEX_BASELINE_MIN_SAMPLES", "+-100"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct agp_config c, before;
+		agp_config_defaults(&c);
+		before = c;
+		setenv(refused[i].name, refused[i].value, 1);
+		int rc = agp_config_apply_env(&c, err, sizeof(err));
+		unsetenv(refused[i].name);
+		if (rc != -EINVAL) {
+			print_error("%s=\"%s\" accepted\n", refused[i].name, refused[i].value);
+			fail();
+		}
+		char quoted[128];
+		snprintf(quoted, sizeof(quoted), "%s=\"%s\"", refused[i].name, refused[i].value);
+		expect_in_err(quoted, "cannot parse", "decimal", NULL);
+		assert_memory_equal(&c, &before, sizeof(c));
+	}
+
+	const struct {
+		const char *value;
+		double hours;
+	} accepted[] = {{"2", 2},  {"+2", 2},   {"0.25", 0.25},   {".5", 0.5},
+	                {"5.", 5}, {"1e1", 10}, {"2.5E-1", 0.25}, {"007", 7}};
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		struct agp_config c;
+		agp_config_defaults(&c);
+		setenv("CODEX_BASELINE_MEASUREMENT_HOURS", accepted[i].value, 1);
+		int rc = agp_config_apply_env(&c, err, sizeof(err));
+		unsetenv("CODEX_BASELINE_MEASUREMENT_HOURS");
+		if (rc != 0) {
+			print_error("\"%s\" refused: %s\n", accepted[i].value, err);
+			fail();
+		}
+		assert_true(c.baseline.measurement_period_hours == accepted[i].hours);
+	}
+	struct agp_config c;
+	agp_config_defaults(&c);
+	setenv("CODEX_BASELINE_MIN_SAMPLES", "+250", 1);
+	assert_int_equal(agp_config_apply_env(&c, err, sizeof(err)), 0);
+	unsetenv("CODEX_BASELINE_MIN_SAMPLES");
+	assert_int_equal(c.baseline.min_samples_for_baseline, 250);
+}
+
 static void test_env_conflict_with_file_values(void **state)
 {
 	(void)state;
@@ -640,6 +718,56 @@ static void test_env_conflict_with_file_values(void **state)
 	              "thresholds.coordination_overhead_warning_ms", "(100)", NULL);
 	assert_true(c.thresholds.coordination_overhead_critical_ms == 200.0);
 	assert_string_equal(c.monitoring.ci_export_file, "performance_metrics.json");
+}
+
+/* ---------------------------------------------------------------- monitoring.group */
+
+static void test_group_resolves_on_this_machine(void **state)
+{
+	(void)state;
+	struct agp_config c;
+	agp_config_defaults(&c);
+	bool has_group = true;
+	gid_t gid = 12345;
+	assert_int_equal(agp_config_resolve_group(&c, "f.json", &has_group, &gid, err, sizeof(err)),
+	                 0);
+	assert_false(has_group); /* "" is owner only */
+
+	/* The witness for a name: the group database's entry of this process's group. */
+	struct group *own = getgrgid(getgid());
+	assert_non_null(own);
+	gid_t own_gid = own->gr_gid;
+	snprintf(c.additions.group, sizeof(c.additions.group), "%s", own->gr_name);
+	assert_int_equal(agp_config_resolve_group(&c, "f.json", &has_group, &gid, err, sizeof(err)),
+	                 0);
+	assert_true(has_group);
+	assert_int_equal(gid, own_gid);
+
+	snprintf(c.additions.group, sizeof(c.additions.group), "65534");
+	assert_int_equal(agp_config_resolve_group(&c, "f.json", &has_group, &gid, err, sizeof(err)),
+	                 0);
+	assert_int_equal(gid, 65534);
+
+	snprintf(c.additions.group, sizeof(c.additions.group), "agpnogroup%ld", (long)getpid());
+	assert_null(getgrnam(c.additions.group));
+	has_group = false;
+	gid = 12345;
+	assert_int_equal(agp_config_resolve_group(&c, "f.json", &has_group, &gid, err, sizeof(err)),
+	                 -ENOENT);
+	expect_in_err("f.json", "monitoring.group", c.additions.group, NULL);
+	assert_false(has_group);
+	assert_int_equal(gid, 12345);
+
+	/* gid_t has 32 bits: a larger number must not wrap to root's group 0. */
+	const char *too_large[] = {"4294967295", "4294967296", "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(too_large) / sizeof(too_large[0]); i++) {
+		snprintf(c.additions.group, sizeof(c.additions.group), "%s", too_large[i]);
+		assert_int_equal(
+		    agp_config_resolve_group(&c, "f.json", &has_group, &gid, err, sizeof(err)),
+		    -ERANGE);
+		expect_in_err("monitoring.group", too_large[i], NULL);
+		assert_int_equal(gid, 12345);
+	}
 }
 
 /* ---------------------------------------------------------------- presets */
@@ -806,7 +934,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_window_seconds_override, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_env_each_variable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_env_unparsable_names_variable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_env_numbers_are_decimal_text_only, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_env_conflict_with_file_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_resolves_on_this_machine, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_presets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_then_load_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_is_atomic_and_clean, setup, teardown),
