@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/un.h>
 
@@ -27,6 +28,8 @@ struct agp_control_server {
 	char group_name[AGP_CONFIG_GROUP_MAX + 1];
 	unsigned client_count;
 	struct client *clients;
+	uint64_t evictions_unlogged; /* idle clients closed to make room since the last log line */
+	int64_t eviction_logged_ms;
 };
 
 #endif

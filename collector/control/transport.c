@@ -35,12 +35,16 @@
 #include "common/error.h"
 #include "common/protocol.h"
 
+/* Connections accepted per turn of the loop; see accept_clients. */
+#define ACCEPT_BATCH 16
+
 struct client {
 	int fd;
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
-	int64_t deadline_ms;
+	int64_t deadline_ms; /* of the phase it is in */
+	int64_t active_ms;   /* when it connected, last sent a byte, or last took a whole reply */
 	unsigned char header[AGP_PROTOCOL_FRAME_HEADER];
 	size_t header_got;
 	unsigned char *payload; /* NULL until the header is complete */
@@ -57,6 +61,7 @@ void agp_control_options_default(struct agp_control_options *options)
 	options->request_timeout_ms = 5000;
 	options->idle_timeout_ms = 60000;
 	options->max_clients = 64;
+	options->pressure_idle_timeout_ms = 1000;
 }
 
 const char *agp_control_server_path(const struct agp_control_server *server)
@@ -230,8 +235,10 @@ static bool client_read(struct agp_control_server *server, struct client *client
 				    (int)client->pid);
 			return false;
 		}
+		client->active_ms = now_ms();
 		if (client->header_got == 0 && client->payload == NULL)
-			client->deadline_ms = now_ms() + server->options.request_timeout_ms;
+			client->deadline_ms =
+			    client->active_ms + server->options.request_timeout_ms;
 		if (client->header_got < AGP_PROTOCOL_FRAME_HEADER) {
 			client->header_got += (size_t)got;
 			if (client->header_got < AGP_PROTOCOL_FRAME_HEADER)
@@ -274,54 +281,134 @@ static bool client_write(struct agp_control_server *server, struct client *clien
 	}
 	client->reply.size = 0;
 	client->reply_sent = 0;
-	client->deadline_ms = now_ms() + server->options.idle_timeout_ms;
+	client->active_ms = now_ms();
+	client->deadline_ms = client->active_ms + server->options.idle_timeout_ms;
 	return !client->close_after_reply;
 }
 
+/* Between requests, with nothing half read and no reply pending. */
+static bool client_idle(const struct client *client)
+{
+	return client->header_got == 0 && !client->payload && client->reply.size == 0;
+}
+
+/* More than half of the table is taken: idle connections get the short timeout. */
+static bool under_pressure(const struct agp_control_server *server)
+{
+	return server->client_count > server->options.max_clients / 2;
+}
+
+/* When the client is to be closed: its phase's deadline, earlier when idle under pressure. */
+static int64_t client_deadline(const struct agp_control_server *server, const struct client *client)
+{
+	if (!client_idle(client) || !under_pressure(server))
+		return client->deadline_ms;
+	int64_t early = client->active_ms + server->options.pressure_idle_timeout_ms;
+	return early < client->deadline_ms ? early : client->deadline_ms;
+}
+
+/*
+ * Makes room in a full table by closing the idle client quiet the longest.
+ * False when every client is in the middle of a request or a reply (each of
+ * those ends within request_timeout_ms).
+ */
+static bool evict_oldest_idle(struct agp_control_server *server, int64_t now)
+{
+	unsigned oldest = server->client_count;
+	for (unsigned i = 0; i < server->client_count; i++)
+		if (client_idle(&server->clients[i]) &&
+		    (oldest == server->client_count ||
+		     server->clients[i].active_ms < server->clients[oldest].active_ms))
+			oldest = i;
+	if (oldest == server->client_count)
+		return false;
+	/* One log line a second at most: a flood of connections must not flood the log. */
+	const struct client *victim = &server->clients[oldest];
+	server->evictions_unlogged++;
+	if (now - server->eviction_logged_ms >= 1000) {
+		fprintf(stderr,
+		        "agentperfd: control: table full (%u clients): closed %llu idle client(s) "
+		        "to make room, the last pid %d, quiet for %lld ms\n",
+		        server->client_count, (unsigned long long)server->evictions_unlogged,
+		        (int)victim->pid, (long long)(now - victim->active_ms));
+		server->evictions_unlogged = 0;
+		server->eviction_logged_ms = now;
+	}
+	client_close(server, oldest);
+	return true;
+}
+
+/*
+ * Why a new connection is refused, in message (empty when it is not): the
+ * peer's uid (-EACCES), or a full table that no idle client can leave
+ * (-EBUSY).
+ */
+static int refusal(struct agp_control_server *server, const struct ucred *peer, char *message,
+                   size_t size)
+{
+	if (peer->uid != geteuid() && !in_group(server, peer->uid, peer->gid)) {
+		snprintf(message, size,
+		         "refused: uid %u is neither the daemon's uid %u nor in %s%s",
+		         (unsigned)peer->uid, (unsigned)geteuid(),
+		         server->has_group ? "group " : "a configured group",
+		         server->has_group ? server->group_name : "");
+		return -EACCES;
+	}
+	if (server->client_count >= server->options.max_clients &&
+	    !evict_oldest_idle(server, now_ms())) {
+		snprintf(message, size,
+		         "refused: too many clients (%u connected, every one in the middle of a "
+		         "request); try again in a few seconds",
+		         server->client_count);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* Tells a refused peer why, in one reply frame sent without waiting, and closes it. */
+static void refuse(int fd, const struct ucred *peer, int code, const char *message)
+{
+	fprintf(stderr, "agentperfd: control: client pid %d uid %u gid %u %s\n", (int)peer->pid,
+	        (unsigned)peer->uid, (unsigned)peer->gid, message);
+	msgpack_sbuffer reply;
+	msgpack_sbuffer_init(&reply);
+	if (!agp_protocol_encode_error(&reply, code, message))
+		(void)!send(fd, reply.data, reply.size, MSG_NOSIGNAL | MSG_DONTWAIT);
+	msgpack_sbuffer_destroy(&reply);
+	close(fd);
+}
+
+/*
+ * Accepts at most a batch of waiting connections per turn of the loop, so
+ * that a flood of connections cannot evict a client before the loop has read
+ * the request it sent right after connecting.
+ */
 static void accept_clients(struct agp_control_server *server)
 {
-	for (;;) {
+	for (unsigned batch = 0; batch < ACCEPT_BATCH; batch++) {
 		int fd = accept4(server->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		struct ucred credentials;
-		socklen_t length = sizeof(credentials);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length)) {
+		struct ucred peer;
+		socklen_t length = sizeof(peer);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length)) {
 			close(fd);
 			continue;
 		}
 		char message[256] = "";
-		if (credentials.uid != geteuid() &&
-		    !in_group(server, credentials.uid, credentials.gid))
-			snprintf(message, sizeof(message),
-			         "refused: uid %u is neither the daemon's uid %u nor in %s%s",
-			         (unsigned)credentials.uid, (unsigned)geteuid(),
-			         server->has_group ? "group " : "a configured group",
-			         server->has_group ? server->group_name : "");
-		else if (server->client_count >= server->options.max_clients)
-			snprintf(message, sizeof(message), "refused: %u clients connected already",
-			         server->client_count);
-		if (message[0]) {
-			fprintf(stderr, "agentperfd: control: client pid %d uid %u gid %u %s\n",
-			        (int)credentials.pid, (unsigned)credentials.uid,
-			        (unsigned)credentials.gid, message);
-			/* One try at telling it why, without waiting for it. */
-			msgpack_sbuffer reply;
-			msgpack_sbuffer_init(&reply);
-			if (!agp_protocol_encode_error(&reply, EACCES, message))
-				(void)!send(fd, reply.data, reply.size,
-				            MSG_NOSIGNAL | MSG_DONTWAIT);
-			msgpack_sbuffer_destroy(&reply);
-			close(fd);
+		int code = refusal(server, &peer, message, sizeof(message));
+		if (code) {
+			refuse(fd, &peer, code, message);
 			continue;
 		}
 		struct client *client = &server->clients[server->client_count++];
 		memset(client, 0, sizeof(*client));
 		client->fd = fd;
-		client->pid = credentials.pid;
-		client->uid = credentials.uid;
-		client->gid = credentials.gid;
-		client->deadline_ms = now_ms() + server->options.idle_timeout_ms;
+		client->pid = peer.pid;
+		client->uid = peer.uid;
+		client->gid = peer.gid;
+		client->active_ms = now_ms();
+		client->deadline_ms = client->active_ms + server->options.idle_timeout_ms;
 		msgpack_sbuffer_init(&client->reply);
 	}
 }
@@ -344,8 +431,9 @@ static void *server_thread(void *argument)
 			bool writing = client->reply.size > 0;
 			fds[i + 2] =
 			    (struct pollfd){.fd = client->fd, .events = writing ? POLLOUT : POLLIN};
-			if (client->deadline_ms < next_deadline)
-				next_deadline = client->deadline_ms;
+			int64_t deadline = client_deadline(server, client);
+			if (deadline < next_deadline)
+				next_deadline = deadline;
 		}
 		int timeout = next_deadline > now ? (int)(next_deadline - now) : 0;
 		unsigned polled = server->client_count;
@@ -369,7 +457,7 @@ static void *server_thread(void *argument)
 				if (keep && client->reply.size > 0)
 					keep = client_write(server, client);
 			}
-			if (keep && now >= client->deadline_ms) {
+			if (keep && now >= client_deadline(server, client)) {
 				fprintf(
 				    stderr,
 				    "agentperfd: control: client pid %d timed out (%s); closing "

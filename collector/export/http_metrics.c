@@ -15,6 +15,10 @@
 
 /* Snapshots refused as stale (another reader saw a newer one first) before giving up. */
 #define STALE_RETRIES 8
+/* Connections served at once, and at most half of them from one address. */
+#define HTTP_CONNECTION_LIMIT 512
+/* A connection that sends nothing for this long is closed. */
+#define HTTP_IDLE_TIMEOUT_S 5
 
 struct agp_http_metrics {
 	struct MHD_Daemon *daemon;
@@ -166,14 +170,21 @@ int agp_http_metrics_start(const char *listen, struct agp_collector *collector,
 	http->collector = collector;
 	http->exporter = exporter;
 	pthread_mutex_init(&http->baseline_lock, NULL);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* epoll (poll elsewhere): select() would cap the connections at FD_SETSIZE. */
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	if (address.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	/* Few, short-lived connections: Prometheus keeps one open per target. */
-	http->daemon =
-	    MHD_start_daemon(flags, 0, NULL, NULL, handle, http, MHD_OPTION_SOCK_ADDR,
-	                     (struct sockaddr *)&address, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+	/*
+	 * No lock-out by idle connections: room for HTTP_CONNECTION_LIMIT of them, at most
+	 * half from one address (so that a scraper from another address always finds room),
+	 * each closed after HTTP_IDLE_TIMEOUT_S without a byte (Prometheus reconnects when
+	 * its scrape interval is longer).
+	 */
+	http->daemon = MHD_start_daemon(
+	    flags, 0, NULL, NULL, handle, http, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(HTTP_CONNECTION_LIMIT / 2),
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_END);
 	if (!http->daemon) {
 		pthread_mutex_destroy(&http->baseline_lock);
 		free(http);
