@@ -25,6 +25,7 @@
 #include "collector/analysis/level.h"
 #include "common/protocol.h"
 #include "common/error.h"
+#include "common/json_u64.h"
 #include "collector/analysis/validation.h"
 
 #define REFRESH_WAIT_MS 500
@@ -192,25 +193,61 @@ static json_t *overall_health(struct agp_control_server *server,
 	return json_string(agp_level_name(level));
 }
 
+struct named_count {
+	const char *name;
+	uint64_t value;
+};
+
+/*
+ * Sets each count on object as an unsigned 64-bit JSON count (json_u64.h: above
+ * INT64_MAX, jansson's signed integers would turn it negative). NULL, object
+ * released, when one cannot be set; NULL object passes through.
+ */
+static json_t *with_counts(json_t *object, const struct named_count *counts, size_t count)
+{
+	for (size_t i = 0; object && i < count; i++) {
+		if (json_object_set_new(object, counts[i].name, agp_json_u64(counts[i].value))) {
+			json_decref(object);
+			return NULL;
+		}
+	}
+	return object;
+}
+
 static void verb_status(struct agp_control_server *server, const struct agp_snapshot *snapshot,
                         const json_t *args, struct answer *answer)
 {
 	(void)args;
 	const struct agp_snapshot_totals *t = &snapshot->totals;
-	answer->result = json_pack(
-	    "{s:s, s:i, s:s, s:i, s:f, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:o, s:s, s:I}",
-	    "deployment", snapshot->deployment, "pid", (int)snapshot->collector_pid, "version",
-	    AGP_COLLECTOR_VERSION, "protocol", AGP_PROTOCOL_VERSION, "uptime_s",
-	    (double)(snapshot->taken_ns - snapshot->collector_started_ns) / 1e9, "agents_live",
-	    (json_int_t)t->agents_live, "agents", (json_int_t)snapshot->agent_count,
-	    "samples_per_second", t->samples_per_second, "written", (json_int_t)t->written,
-	    "aggregated", (json_int_t)t->aggregated, "invalid", (json_int_t)t->invalid, "dropped",
-	    (json_int_t)t->dropped, "pending", (json_int_t)t->pending, "earlier",
-	    (json_int_t)t->earlier, "alerts", (json_int_t)t->alerts, "quarantined_slots",
-	    (json_int_t)t->quarantined_slots, "snapshot_generation",
-	    (json_int_t)snapshot->generation, "health", overall_health(server, snapshot), "socket",
-	    server->path, "taken_wall_ms", (json_int_t)snapshot->taken_wall_ms);
+	json_t *status =
+	    json_pack("{s:s, s:i, s:s, s:i, s:f, s:f}", "deployment", snapshot->deployment, "pid",
+	              (int)snapshot->collector_pid, "version", AGP_COLLECTOR_VERSION, "protocol",
+	              AGP_PROTOCOL_VERSION, "uptime_s",
+	              (double)(snapshot->taken_ns - snapshot->collector_started_ns) / 1e9,
+	              "samples_per_second", t->samples_per_second);
+	const struct named_count counts[] = {
+	    {"agents_live", t->agents_live},
+	    {"agents", snapshot->agent_count},
+	    {"written", t->written},
+	    {"aggregated", t->aggregated},
+	    {"invalid", t->invalid},
+	    {"dropped", t->dropped},
+	    {"pending", t->pending},
+	    {"earlier", t->earlier},
+	    {"alerts", t->alerts},
+	    {"quarantined_slots", t->quarantined_slots},
+	    {"snapshot_generation", snapshot->generation},
+	};
+	status = with_counts(status, counts, sizeof(counts) / sizeof(counts[0]));
+	if (status &&
+	    json_object_update_new(status, json_pack("{s:o, s:s, s:I}", "health",
+	                                             overall_health(server, snapshot), "socket",
+	                                             server->path, "taken_wall_ms",
+	                                             (json_int_t)snapshot->taken_wall_ms))) {
+		json_decref(status);
+		status = NULL;
+	}
+	answer->result = status;
 }
 
 static void verb_agents(struct agp_control_server *server, const struct agp_snapshot *snapshot,
@@ -221,20 +258,24 @@ static void verb_agents(struct agp_control_server *server, const struct agp_snap
 	json_t *list = json_array();
 	for (size_t a = 0; list && a < snapshot->agent_count; a++) {
 		const struct agp_snapshot_agent *agent = &snapshot->agents[a];
-		json_array_append_new(
-		    list,
-		    json_pack(
-		        "{s:s, s:s, s:i, s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
-		        "name", agent->name, "type", agent->type, "pid", (int)agent->pid, "slot",
-		        (int)agent->slot, "state", agp_agent_state_name(agent->state),
-		        "quarantined", agent->quarantined, "samples", (json_int_t)agent->written,
-		        "aggregated", (json_int_t)agent->aggregated, "invalid",
-		        (json_int_t)agent->invalid, "dropped", (json_int_t)agent->dropped,
-		        "pending", (json_int_t)agent->pending, "earlier",
-		        (json_int_t)agent->earlier, "rate", agent->samples_per_second, "age_s",
-		        agent->first_seen_ns && snapshot->taken_ns > agent->first_seen_ns
-		            ? (double)(snapshot->taken_ns - agent->first_seen_ns) / 1e9
-		            : 0.0));
+		json_t *entry =
+		    json_pack("{s:s, s:s, s:i, s:i, s:s, s:b, s:f, s:f}", "name", agent->name,
+		              "type", agent->type, "pid", (int)agent->pid, "slot", (int)agent->slot,
+		              "state", agp_agent_state_name(agent->state), "quarantined",
+		              agent->quarantined, "rate", agent->samples_per_second, "age_s",
+		              agent->first_seen_ns && snapshot->taken_ns > agent->first_seen_ns
+		                  ? (double)(snapshot->taken_ns - agent->first_seen_ns) / 1e9
+		                  : 0.0);
+		const struct named_count counts[] = {
+		    {"samples", agent->written}, {"aggregated", agent->aggregated},
+		    {"invalid", agent->invalid}, {"dropped", agent->dropped},
+		    {"pending", agent->pending}, {"earlier", agent->earlier},
+		};
+		entry = with_counts(entry, counts, sizeof(counts) / sizeof(counts[0]));
+		if (json_array_append_new(list, entry)) {
+			json_decref(list);
+			list = NULL;
+		}
 	}
 	answer->result = json_pack("{s:o}", "agents", list);
 }
@@ -282,8 +323,7 @@ static void verb_stats(struct agp_control_server *server, const struct agp_snaps
 		json_object_set_new(stats, "display_scale",
 		                    json_real(metric_display_scale(series->unit)));
 		json_object_set_new(stats, "corrected", json_boolean(corrected));
-		json_object_set_new(stats, "total_count",
-		                    json_integer((json_int_t)series->total_count));
+		json_object_set_new(stats, "total_count", agp_json_u64(series->total_count));
 		json_array_append_new(list, stats);
 	}
 	answer->result = json_pack("{s:o, s:f}", "series", list, "window_s", window_s);
@@ -502,8 +542,8 @@ static void verb_alerts(struct agp_control_server *server, const struct agp_snap
 	/* Alerts raised after `since` but already gone from the snapshot's recent list. */
 	uint64_t missed = oldest > after + 1 ? oldest - after - 1 : 0;
 	answer->result =
-	    json_pack("{s:o, s:I, s:I}", "alerts", list, "newest",
-	              (json_int_t)snapshot->alerts_raised, "missed", (json_int_t)missed);
+	    json_pack("{s:o, s:o, s:o}", "alerts", list, "newest",
+	              agp_json_u64(snapshot->alerts_raised), "missed", agp_json_u64(missed));
 }
 
 static void verb_config_show(struct agp_control_server *server, const struct agp_snapshot *snapshot,
