@@ -12,8 +12,9 @@
  *   reaches the daemon's SO_PEERCRED check) prints the uid refusal;
  * - /metrics: a scrape answers within 1 s while 200 idle TCP connections are
  *   open; with 520 from 127.0.0.1, one address gets at most half the room, a
- *   scrape from 127.0.0.2 still answers within 1 s, and every idle connection
- *   is closed by the daemon after its idle timeout.
+ *   scrape from 127.0.0.2 still answers within 1 s, every idle connection is
+ *   closed by the daemon after its idle timeout, and the log says so in a
+ *   few lines, not one per connection.
  *
  * Paths of the programs come from CMake: AGP_DAEMON, AGP_CLI.
  */
@@ -377,6 +378,16 @@ static void metrics_idle_flood(void **state)
 	if (closed < HTTP_FLOOD)
 		fail_msg("the daemon closed %d of %d idle HTTP connections within 10 s", closed,
 		         HTTP_FLOOD);
+	/* libmicrohttpd's line per closed connection is limited to one a second. */
+	char command[200], *lines;
+	snprintf(command, sizeof(command), "grep -ci 'connection limit' %s/daemon.log", folder);
+	ct_run(&lines, command);
+	int count = atoi(lines);
+	if (count < 1 || count > 15)
+		fail_msg("%d lines about the connection limit in the daemon's log for one flood "
+		         "(wanted 1 to 15)",
+		         count);
+	free(lines);
 }
 
 int main(void)
