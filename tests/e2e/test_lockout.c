@@ -228,8 +228,13 @@ static void control_socket_idle_flood(void **state)
 		         "(wanted 0 within 1 s)",
 		         CONTROL_IDLE, status, seconds);
 	/* The daemon closes idle connections itself, down to half of its table at most. */
+	print_message("agentperf status with %d idle connections held: %.3f s\n", CONTROL_IDLE,
+	              seconds);
 	int want = CONTROL_IDLE - CONTROL_MAX / 2;
+	double before = now_s();
 	int closed = wait_closed(fds, CONTROL_IDLE, want, 10);
+	print_message("%d of %d idle connections closed by the daemon after %.3f s\n", closed,
+	              CONTROL_IDLE, now_s() - before);
 	close_all(fds, CONTROL_IDLE);
 	if (closed < want)
 		fail_msg("the daemon closed %d of %d idle connections within 10 s (wanted %d)",
@@ -358,6 +363,7 @@ static void metrics_idle_flood(void **state)
 	double seconds = timed_scrape(0x7f000001);
 	if (seconds >= 1.0)
 		fail_msg("a scrape with %d idle connections open took %.3f s", HTTP_IDLE, seconds);
+	print_message("scrape with %d idle TCP connections open: %.3f s\n", HTTP_IDLE, seconds);
 	/* One address may hold at most half of the room: another still gets in. */
 	for (int i = HTTP_IDLE; i < HTTP_FLOOD; i++)
 		fds[i] = connect_http(0x7f000001);
@@ -372,6 +378,8 @@ static void metrics_idle_flood(void **state)
 	if (seconds >= 1.0)
 		fail_msg("a scrape from 127.0.0.2 with %d idle connections open took %.3f s",
 		         HTTP_FLOOD, seconds);
+	print_message("scrape from 127.0.0.2 after %d connections from 127.0.0.1: %.3f s\n",
+	              HTTP_FLOOD, seconds);
 	/* And the idle ones are closed after the idle timeout (5 s). */
 	closed = wait_closed(fds, HTTP_FLOOD, HTTP_FLOOD, 10);
 	close_all(fds, HTTP_FLOOD);
