@@ -1,10 +1,11 @@
 #include "common/protocol.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "common/json_u64.h"
 
 static const char *const verb_names[AGP_VERB_COUNT] = {
     [AGP_VERB_STATUS] = "status",
@@ -194,6 +195,11 @@ int agp_msgpack_pack_json(msgpack_packer *packer, const json_t *value, int depth
 		error = msgpack_pack_double(packer, json_real_value(value));
 		break;
 	case JSON_STRING: {
+		uint64_t count;
+		if (agp_json_u64_carrier(value, &count)) {
+			error = msgpack_pack_uint64(packer, count);
+			break;
+		}
 		size_t length = json_string_length(value);
 		error = msgpack_pack_str(packer, length) ||
 		        msgpack_pack_str_body(packer, json_string_value(value), length);
@@ -245,9 +251,8 @@ int agp_msgpack_to_json(const msgpack_object *object, int depth, json_t **out)
 		value = json_boolean(object->via.boolean);
 		break;
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		if (object->via.u64 > (uint64_t)LLONG_MAX)
-			return -ERANGE;
-		value = json_integer((json_int_t)object->via.u64);
+		/* Above INT64_MAX, jansson's signed integer cannot hold it: a carrier can. */
+		value = agp_json_u64(object->via.u64);
 		break;
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
 		value = json_integer((json_int_t)object->via.i64);
@@ -440,7 +445,7 @@ static int decode_map(const void *payload, size_t length, size_t limit, json_t *
 		error =
 		    fail(err, errlen, error == -ENOMEM ? -ENOMEM : -EPROTO,
 		         "the message holds a value JSON cannot carry (non-string key, duplicate "
-		         "key, invalid UTF-8, binary, integer beyond 2^63)");
+		         "key, invalid UTF-8, binary)");
 	msgpack_unpacked_destroy(&unpacked);
 	if (error)
 		return error;

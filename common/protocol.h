@@ -10,7 +10,9 @@
  *
  * Values travel as generic msgpack (maps with string keys, arrays, strings,
  * integers, floats, booleans, nil), converted to and from jansson's json_t,
- * so the analyses' JSON results cross the socket unchanged.
+ * so the analyses' JSON results cross the socket unchanged. Counts above
+ * INT64_MAX, which jansson's signed integers cannot hold, travel as msgpack
+ * unsigned integers and are carriers in json_t (common/json_u64.h).
  *
  * The request decoder trusts nothing: before msgpack-c sees the bytes, a
  * bounded walk checks that the payload is exactly one well-formed object of

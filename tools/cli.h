@@ -4,7 +4,8 @@
  *
  * Exit statuses (also in --help and the README):
  *   0 ok, 1 a requirement is violated (or the daemon reported a failure),
- *   2 usage error, 3 collector unreachable (the socket path tried is printed).
+ *   2 usage error, 3 collector unreachable or refusing the connection (the socket
+ *   path tried and the daemon's reason are printed).
  */
 #ifndef AGP_TOOLS_CLI_H
 #define AGP_TOOLS_CLI_H

@@ -110,6 +110,41 @@ static int transfer(int fd, const char *out, char *in, size_t length, int64_t de
 	return 0;
 }
 
+/* Reads one reply frame's payload (malloc'ed) before deadline; 0 or -errno. */
+static int read_reply(int fd, int64_t deadline, char **payload, uint32_t *length)
+{
+	unsigned char header[AGP_PROTOCOL_FRAME_HEADER];
+	int error = transfer(fd, NULL, (char *)header, sizeof(header), deadline);
+	if (error)
+		return error;
+	*length = agp_frame_length(header);
+	if (*length == 0 || *length > AGP_PROTOCOL_REPLY_MAX)
+		return -EPROTO;
+	if (!(*payload = malloc(*length)))
+		return -ENOMEM;
+	error = transfer(fd, NULL, *payload, *length, deadline);
+	if (error) {
+		free(*payload);
+		*payload = NULL;
+	}
+	return error;
+}
+
+/* Sends the request frame and reads the reply's payload; 0 or -errno. */
+static int exchange(struct cli *cli, const msgpack_sbuffer *frame, char **payload, uint32_t *length)
+{
+	int64_t deadline = now_ms() + (cli->timeout_ms > 0 ? cli->timeout_ms : 30000);
+	int error = transfer(cli->fd, frame->data, NULL, frame->size, deadline);
+	/*
+	 * A refused client: the daemon wrote why and closed before the request went
+	 * out, so sending fails, but its reply is still there to be read.
+	 */
+	if (error && error != -EPIPE && error != -ECONNRESET)
+		return error;
+	int read_error = read_reply(cli->fd, deadline, payload, length);
+	return read_error && error ? error : read_error;
+}
+
 int cli_request_quiet(struct cli *cli, const char *verb, json_t *args, json_t **result, int *code,
                       char *err, size_t errlen)
 {
@@ -126,25 +161,11 @@ int cli_request_quiet(struct cli *cli, const char *verb, json_t *args, json_t **
 		snprintf(err, errlen, "cannot encode request %s: %s", verb, strerror(-error));
 		return CLI_USAGE;
 	}
-	int64_t deadline = now_ms() + (cli->timeout_ms > 0 ? cli->timeout_ms : 30000);
-	error = transfer(cli->fd, frame.data, NULL, frame.size, deadline);
-	msgpack_sbuffer_destroy(&frame);
-	unsigned char header[AGP_PROTOCOL_FRAME_HEADER];
-	if (!error)
-		error = transfer(cli->fd, NULL, (char *)header, sizeof(header), deadline);
 	char *payload = NULL;
 	uint32_t length = 0;
-	if (!error) {
-		length = agp_frame_length(header);
-		if (length == 0 || length > AGP_PROTOCOL_REPLY_MAX)
-			error = -EPROTO;
-		else if (!(payload = malloc(length)))
-			error = -ENOMEM;
-		else
-			error = transfer(cli->fd, NULL, payload, length, deadline);
-	}
+	error = exchange(cli, &frame, &payload, &length);
+	msgpack_sbuffer_destroy(&frame);
 	if (error) {
-		free(payload);
 		cli_disconnect(cli);
 		fprintf(stderr, "agentperf: collector unreachable: request %s on %s: %s\n", verb,
 		        cli->path, strerror(-error));
@@ -163,10 +184,13 @@ int cli_request_quiet(struct cli *cli, const char *verb, json_t *args, json_t **
 		if (code)
 			*code = reply.code;
 		snprintf(err, errlen, "%s", reply.error);
-		/* The daemon refused us (credentials): as good as unreachable. */
-		if (reply.code == EACCES) {
+		/* The daemon refused the connection (credentials, or no room): as good as
+		 * unreachable, and the user is told why. */
+		if ((reply.code == EACCES || reply.code == EBUSY) &&
+		    strncmp(reply.error, "refused: ", 9) == 0) {
 			cli_disconnect(cli);
-			fprintf(stderr, "agentperf: %s: %s\n", cli->path, reply.error);
+			fprintf(stderr, "agentperf: the collector on %s %s\n", cli->path,
+			        reply.error);
 			return CLI_UNREACHABLE;
 		}
 		return CLI_VIOLATED;

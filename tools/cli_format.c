@@ -11,9 +11,12 @@
 
 #include "tools/cli.h"
 
+#include "common/json_u64.h"
+
 void cli_print_json(const json_t *value)
 {
-	char *text = json_dumps(value, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+	/* Counts above INT64_MAX as their exact digits (common/json_u64.h). */
+	char *text = agp_json_dumps(value, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
 	if (text) {
 		puts(text);
 		free(text);
@@ -146,6 +149,9 @@ void cli_table_free(struct cli_table *table)
 double cli_num(const json_t *object, const char *key)
 {
 	json_t *value = json_object_get(object, key);
+	uint64_t count;
+	if (agp_json_u64_carrier(value, &count))
+		return (double)count; /* a count above INT64_MAX, for display */
 	return json_is_number(value) ? json_number_value(value) : NAN;
 }
 

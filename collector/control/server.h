@@ -11,7 +11,9 @@
  *
  * Isolation: the thread polls non-blocking clients with per-client deadlines
  * and bounded buffers, so a slow, stuck or malicious client costs only its
- * own connection. It reads RCU snapshots only; the drain thread never waits
+ * own connection. Idle connections cannot lock others out: under pressure
+ * they time out early, and a full table makes room by closing the idle one
+ * quiet the longest. It reads RCU snapshots only; the drain thread never waits
  * for it. A malformed, truncated (at the deadline), oversized or unknown
  * request gets an error reply, then the connection is closed.
  */
@@ -41,7 +43,11 @@ struct agp_control_options {
 	const char *socket_path; /* NULL: agp_control_socket_path() of the deployment */
 	int request_timeout_ms;  /* a started request or reply must move on within; 5000 */
 	int idle_timeout_ms;     /* an idle connection is closed after; 60000 */
-	unsigned max_clients;    /* more are refused; 64 */
+	/* ... or after this, while more than half of max_clients are connected; 1000 */
+	int pressure_idle_timeout_ms;
+	/* A new client in a full table replaces the idle one quiet the longest; when none
+	 * is idle, it is refused with a reply saying so. 64 */
+	unsigned max_clients;
 	struct agp_control_baseline_ops baseline;
 };
 

@@ -5,9 +5,12 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
@@ -15,6 +18,10 @@
 
 /* Snapshots refused as stale (another reader saw a newer one first) before giving up. */
 #define STALE_RETRIES 8
+/* Connections served at once, and at most half of them from one address. */
+#define HTTP_CONNECTION_LIMIT 512
+/* A connection that sends nothing for this long is closed. */
+#define HTTP_IDLE_TIMEOUT_S 5
 
 struct agp_http_metrics {
 	struct MHD_Daemon *daemon;
@@ -23,6 +30,9 @@ struct agp_http_metrics {
 	pthread_mutex_t baseline_lock; /* guards baseline against set_baseline */
 	struct agp_baseline *baseline;
 	unsigned port;
+	pthread_mutex_t log_lock;    /* guards the two below, for libmicrohttpd's threads */
+	int64_t logged_ms;           /* when the last message was printed */
+	unsigned long long unlogged; /* messages not printed since */
 };
 
 int agp_http_parse_listen(const char *listen, struct sockaddr_storage *address,
@@ -97,6 +107,44 @@ static enum MHD_Result respond(struct MHD_Connection *connection, unsigned statu
 	return result;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/*
+ * libmicrohttpd's messages ("Server reached connection limit ..." for every
+ * connection it closes), at most one a second, with the count of the others:
+ * a flood of connections must not flood the log.
+ */
+static void log_limited(void *context, const char *format, va_list args)
+{
+	struct agp_http_metrics *http = context;
+	int64_t now = now_ms();
+	pthread_mutex_lock(&http->log_lock);
+	bool print = now - http->logged_ms >= 1000 || http->logged_ms == 0;
+	unsigned long long unlogged = http->unlogged;
+	if (print) {
+		http->logged_ms = now;
+		http->unlogged = 0;
+	} else {
+		http->unlogged++;
+	}
+	pthread_mutex_unlock(&http->log_lock);
+	if (!print)
+		return;
+	char message[256];
+	vsnprintf(message, sizeof(message), format, args);
+	message[strcspn(message, "\n")] = '\0';
+	if (unlogged)
+		fprintf(stderr, "agentperfd: http: %s (%llu more messages not shown)\n", message,
+		        unlogged);
+	else
+		fprintf(stderr, "agentperfd: http: %s\n", message);
+}
+
 static int render_current(struct agp_http_metrics *http, char **text, size_t *length)
 {
 	/*
@@ -166,15 +214,25 @@ int agp_http_metrics_start(const char *listen, struct agp_collector *collector,
 	http->collector = collector;
 	http->exporter = exporter;
 	pthread_mutex_init(&http->baseline_lock, NULL);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	pthread_mutex_init(&http->log_lock, NULL);
+	/* epoll (poll elsewhere): select() would cap the connections at FD_SETSIZE. */
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	if (address.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	/* Few, short-lived connections: Prometheus keeps one open per target. */
-	http->daemon =
-	    MHD_start_daemon(flags, 0, NULL, NULL, handle, http, MHD_OPTION_SOCK_ADDR,
-	                     (struct sockaddr *)&address, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+	/*
+	 * No lock-out by idle connections: room for HTTP_CONNECTION_LIMIT of them, at most
+	 * half from one address (so that a scraper from another address always finds room),
+	 * each closed after HTTP_IDLE_TIMEOUT_S without a byte (Prometheus reconnects when
+	 * its scrape interval is longer).
+	 */
+	http->daemon = MHD_start_daemon(
+	    flags, 0, NULL, NULL, handle, http, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(HTTP_CONNECTION_LIMIT / 2),
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
+	    MHD_OPTION_EXTERNAL_LOGGER, log_limited, http, MHD_OPTION_END);
 	if (!http->daemon) {
+		pthread_mutex_destroy(&http->log_lock);
 		pthread_mutex_destroy(&http->baseline_lock);
 		free(http);
 		return agp__error(-EADDRNOTAVAIL,
@@ -216,6 +274,7 @@ void agp_http_metrics_stop(struct agp_http_metrics *http)
 	if (!http)
 		return;
 	MHD_stop_daemon(http->daemon);
+	pthread_mutex_destroy(&http->log_lock);
 	pthread_mutex_destroy(&http->baseline_lock);
 	free(http->baseline);
 	free(http);

@@ -1,50 +1,32 @@
 /*
- * The control socket's thread.
- *
- * One poll() loop owns the listening socket, a wake pipe (for stop) and up
- * to max_clients connections. Every client socket is non-blocking. A client
- * is in one of three phases: reading a frame (header, then payload into a
- * buffer sized by the header, never above AGP_PROTOCOL_REQUEST_MAX),
- * writing a reply (the loop stops reading from it until the reply is out, so
- * a client that never reads can pin at most one reply), or idle between
- * requests. Each phase has a deadline; a client past it is closed. Nothing a
- * client does can block the loop, so one client never delays another beyond
- * the time the loop spends answering a request.
+ * The control server's verbs: status, agents, stats, percentiles, baseline
+ * (establish, show), validate, export.ci, report, alerts, config.show, hlog.
  *
  * Requests are answered from RCU snapshots of the collector. Verbs whose
  * answer should include the newest samples first ask the drain thread for a
  * fresh snapshot (agp_collector_refresh, bounded wait): the drain thread
  * answers between drains, and never waits for this thread.
  */
-#include "collector/control/server.h"
+#include "collector/control/verbs.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <math.h>
-#include <poll.h>
-#include <pthread.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <agentperf/agentperf.h>
 
 #include "collector/alerts/sink.h"
-#include "common/control_path.h"
+#include "collector/control/server_state.h"
 #include "hdr/histogram.h"
 #include "collector/export/hlog_export.h"
 #include "collector/analysis/level.h"
 #include "common/protocol.h"
 #include "common/error.h"
 #include "common/units.h"
+#include "common/json_u64.h"
 #include "collector/analysis/validation.h"
 
 #define REFRESH_WAIT_MS 500
@@ -52,147 +34,6 @@
 #define STRINGIFY(x)    STRINGIFY_(x)
 #define AGP_COLLECTOR_VERSION                                                                      \
 	STRINGIFY(AGENTPERF_VERSION_MAJOR) "." STRINGIFY(AGENTPERF_VERSION_MINOR)
-
-struct client {
-	int fd;
-	pid_t pid;
-	uid_t uid;
-	gid_t gid;
-	int64_t deadline_ms;
-	unsigned char header[AGP_PROTOCOL_FRAME_HEADER];
-	size_t header_got;
-	unsigned char *payload; /* NULL until the header is complete */
-	uint32_t payload_length;
-	uint32_t payload_got;
-	msgpack_sbuffer reply;
-	size_t reply_sent;
-	bool close_after_reply;
-};
-
-struct agp_control_server {
-	struct agp_collector *collector;
-	struct agp_control_options options;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int listen_fd;
-	int wake[2];
-	pthread_t thread;
-	bool has_group;
-	gid_t group;
-	char group_name[AGP_CONFIG_GROUP_MAX + 1];
-	unsigned client_count;
-	struct client *clients;
-};
-
-void agp_control_options_default(struct agp_control_options *options)
-{
-	memset(options, 0, sizeof(*options));
-	options->request_timeout_ms = 5000;
-	options->idle_timeout_ms = 60000;
-	options->max_clients = 64;
-}
-
-const char *agp_control_server_path(const struct agp_control_server *server)
-{
-	return server->path;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-/* ---------------------------------------------------------------- access */
-
-static int resolve_group(struct agp_control_server *server)
-{
-	const char *name = server->collector->config.additions.group;
-	if (!name[0])
-		return 0;
-	char *end;
-	errno = 0;
-	unsigned long number = strtoul(name, &end, 10);
-	if (!*end && !errno) {
-		server->group = (gid_t)number;
-	} else {
-		struct group *entry = getgrnam(name);
-		if (!entry)
-			return agp__error(-ENOENT, "monitoring.group '%s' is not a known group",
-			                  name);
-		server->group = entry->gr_gid;
-	}
-	server->has_group = true;
-	snprintf(server->group_name, sizeof(server->group_name), "%s", name);
-	return 0;
-}
-
-/* Whether uid (primary group gid) belongs to the configured group. */
-static bool in_group(const struct agp_control_server *server, uid_t uid, gid_t gid)
-{
-	if (!server->has_group)
-		return false;
-	if (gid == server->group)
-		return true;
-	struct passwd *user = getpwuid(uid);
-	if (!user)
-		return false;
-	gid_t groups[256];
-	int count = 256;
-	if (getgrouplist(user->pw_name, gid, groups, &count) < 0)
-		return false;
-	for (int i = 0; i < count; i++)
-		if (groups[i] == server->group)
-			return true;
-	return false;
-}
-
-/* Makes the socket's folder private (or group-traversable), refusing a folder someone else owns. */
-static int prepare_folder(struct agp_control_server *server)
-{
-	char folder[sizeof(server->path)];
-	snprintf(folder, sizeof(folder), "%s", server->path);
-	char *slash = strrchr(folder, '/');
-	if (!slash || slash == folder)
-		return agp__error(-EINVAL, "socket path %s has no folder", server->path);
-	*slash = '\0';
-	mode_t mode = server->has_group ? 0710 : 0700;
-	if (mkdir(folder, mode) && errno != EEXIST)
-		return agp__error(-errno, "creating socket folder %s: %s", folder, strerror(errno));
-	struct stat info;
-	if (lstat(folder, &info))
-		return agp__error(-errno, "socket folder %s: %s", folder, strerror(errno));
-	if (!S_ISDIR(info.st_mode) || info.st_uid != geteuid())
-		return agp__error(-EPERM,
-		                  "socket folder %s is not a folder owned by uid %u: refusing it",
-		                  folder, (unsigned)geteuid());
-	if (server->has_group && chown(folder, (uid_t)-1, server->group))
-		return agp__error(-errno, "giving socket folder %s to group %s: %s", folder,
-		                  server->group_name, strerror(errno));
-	if (chmod(folder, mode))
-		return agp__error(-errno, "chmod of socket folder %s: %s", folder, strerror(errno));
-	return 0;
-}
-
-/* -EADDRINUSE when a daemon answers on path; otherwise removes a stale socket. */
-static int clear_stale_socket(const char *path, const struct sockaddr_un *address)
-{
-	struct stat info;
-	if (lstat(path, &info))
-		return 0;
-	if (!S_ISSOCK(info.st_mode))
-		return agp__error(-EEXIST, "%s exists and is not a socket: refusing to replace it",
-		                  path);
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe < 0)
-		return -errno;
-	int answered = connect(probe, (const struct sockaddr *)address, sizeof(*address)) == 0;
-	close(probe);
-	if (answered)
-		return agp__error(-EADDRINUSE, "another agentperfd serves control socket %s", path);
-	unlink(path);
-	return 0;
-}
 
 /* ---------------------------------------------------------------- arguments */
 
@@ -349,25 +190,61 @@ static json_t *overall_health(struct agp_control_server *server,
 	return json_string(agp_level_name(level));
 }
 
+struct named_count {
+	const char *name;
+	uint64_t value;
+};
+
+/*
+ * Sets each count on object as an unsigned 64-bit JSON count (json_u64.h: above
+ * INT64_MAX, jansson's signed integers would turn it negative). NULL, object
+ * released, when one cannot be set; NULL object passes through.
+ */
+static json_t *with_counts(json_t *object, const struct named_count *counts, size_t count)
+{
+	for (size_t i = 0; object && i < count; i++) {
+		if (json_object_set_new(object, counts[i].name, agp_json_u64(counts[i].value))) {
+			json_decref(object);
+			return NULL;
+		}
+	}
+	return object;
+}
+
 static void verb_status(struct agp_control_server *server, const struct agp_snapshot *snapshot,
                         const json_t *args, struct answer *answer)
 {
 	(void)args;
 	const struct agp_snapshot_totals *t = &snapshot->totals;
-	answer->result = json_pack(
-	    "{s:s, s:i, s:s, s:i, s:f, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:o, s:s, s:I}",
-	    "deployment", snapshot->deployment, "pid", (int)snapshot->collector_pid, "version",
-	    AGP_COLLECTOR_VERSION, "protocol", AGP_PROTOCOL_VERSION, "uptime_s",
-	    (double)(snapshot->taken_ns - snapshot->collector_started_ns) / 1e9, "agents_live",
-	    (json_int_t)t->agents_live, "agents", (json_int_t)snapshot->agent_count,
-	    "samples_per_second", t->samples_per_second, "written", (json_int_t)t->written,
-	    "aggregated", (json_int_t)t->aggregated, "invalid", (json_int_t)t->invalid, "dropped",
-	    (json_int_t)t->dropped, "pending", (json_int_t)t->pending, "earlier",
-	    (json_int_t)t->earlier, "alerts", (json_int_t)t->alerts, "quarantined_slots",
-	    (json_int_t)t->quarantined_slots, "snapshot_generation",
-	    (json_int_t)snapshot->generation, "health", overall_health(server, snapshot), "socket",
-	    server->path, "taken_wall_ms", (json_int_t)snapshot->taken_wall_ms);
+	json_t *status =
+	    json_pack("{s:s, s:i, s:s, s:i, s:f, s:f}", "deployment", snapshot->deployment, "pid",
+	              (int)snapshot->collector_pid, "version", AGP_COLLECTOR_VERSION, "protocol",
+	              AGP_PROTOCOL_VERSION, "uptime_s",
+	              (double)(snapshot->taken_ns - snapshot->collector_started_ns) / 1e9,
+	              "samples_per_second", t->samples_per_second);
+	const struct named_count counts[] = {
+	    {"agents_live", t->agents_live},
+	    {"agents", snapshot->agent_count},
+	    {"written", t->written},
+	    {"aggregated", t->aggregated},
+	    {"invalid", t->invalid},
+	    {"dropped", t->dropped},
+	    {"pending", t->pending},
+	    {"earlier", t->earlier},
+	    {"alerts", t->alerts},
+	    {"quarantined_slots", t->quarantined_slots},
+	    {"snapshot_generation", snapshot->generation},
+	};
+	status = with_counts(status, counts, sizeof(counts) / sizeof(counts[0]));
+	if (status &&
+	    json_object_update_new(status, json_pack("{s:o, s:s, s:I}", "health",
+	                                             overall_health(server, snapshot), "socket",
+	                                             server->path, "taken_wall_ms",
+	                                             (json_int_t)snapshot->taken_wall_ms))) {
+		json_decref(status);
+		status = NULL;
+	}
+	answer->result = status;
 }
 
 static void verb_agents(struct agp_control_server *server, const struct agp_snapshot *snapshot,
@@ -378,20 +255,24 @@ static void verb_agents(struct agp_control_server *server, const struct agp_snap
 	json_t *list = json_array();
 	for (size_t a = 0; list && a < snapshot->agent_count; a++) {
 		const struct agp_snapshot_agent *agent = &snapshot->agents[a];
-		json_array_append_new(
-		    list,
-		    json_pack(
-		        "{s:s, s:s, s:i, s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
-		        "name", agent->name, "type", agent->type, "pid", (int)agent->pid, "slot",
-		        (int)agent->slot, "state", agp_agent_state_name(agent->state),
-		        "quarantined", agent->quarantined, "samples", (json_int_t)agent->written,
-		        "aggregated", (json_int_t)agent->aggregated, "invalid",
-		        (json_int_t)agent->invalid, "dropped", (json_int_t)agent->dropped,
-		        "pending", (json_int_t)agent->pending, "earlier",
-		        (json_int_t)agent->earlier, "rate", agent->samples_per_second, "age_s",
-		        agent->first_seen_ns && snapshot->taken_ns > agent->first_seen_ns
-		            ? (double)(snapshot->taken_ns - agent->first_seen_ns) / 1e9
-		            : 0.0));
+		json_t *entry =
+		    json_pack("{s:s, s:s, s:i, s:i, s:s, s:b, s:f, s:f}", "name", agent->name,
+		              "type", agent->type, "pid", (int)agent->pid, "slot", (int)agent->slot,
+		              "state", agp_agent_state_name(agent->state), "quarantined",
+		              agent->quarantined, "rate", agent->samples_per_second, "age_s",
+		              agent->first_seen_ns && snapshot->taken_ns > agent->first_seen_ns
+		                  ? (double)(snapshot->taken_ns - agent->first_seen_ns) / 1e9
+		                  : 0.0);
+		const struct named_count counts[] = {
+		    {"samples", agent->written}, {"aggregated", agent->aggregated},
+		    {"invalid", agent->invalid}, {"dropped", agent->dropped},
+		    {"pending", agent->pending}, {"earlier", agent->earlier},
+		};
+		entry = with_counts(entry, counts, sizeof(counts) / sizeof(counts[0]));
+		if (json_array_append_new(list, entry)) {
+			json_decref(list);
+			list = NULL;
+		}
 	}
 	answer->result = json_pack("{s:o}", "agents", list);
 }
@@ -438,8 +319,7 @@ static void verb_stats(struct agp_control_server *server, const struct agp_snaps
 		                    json_string(agp_unit_display_name(series->unit)));
 		json_object_set_new(stats, "display_scale", json_real(display_scale(series->unit)));
 		json_object_set_new(stats, "corrected", json_boolean(corrected));
-		json_object_set_new(stats, "total_count",
-		                    json_integer((json_int_t)series->total_count));
+		json_object_set_new(stats, "total_count", agp_json_u64(series->total_count));
 		json_array_append_new(list, stats);
 	}
 	answer->result = json_pack("{s:o, s:f}", "series", list, "window_s", window_s);
@@ -658,8 +538,8 @@ static void verb_alerts(struct agp_control_server *server, const struct agp_snap
 	/* Alerts raised after `since` but already gone from the snapshot's recent list. */
 	uint64_t missed = oldest > after + 1 ? oldest - after - 1 : 0;
 	answer->result =
-	    json_pack("{s:o, s:I, s:I}", "alerts", list, "newest",
-	              (json_int_t)snapshot->alerts_raised, "missed", (json_int_t)missed);
+	    json_pack("{s:o, s:o, s:o}", "alerts", list, "newest",
+	              agp_json_u64(snapshot->alerts_raised), "missed", agp_json_u64(missed));
 }
 
 static void verb_config_show(struct agp_control_server *server, const struct agp_snapshot *snapshot,
@@ -742,337 +622,18 @@ static void answer_request(struct agp_control_server *server, const struct agp_r
 		             agp_verb_name(request->verb));
 }
 
-/* ---------------------------------------------------------------- clients */
-
-static void client_close(struct agp_control_server *server, unsigned index)
+void agp_control_reply(struct agp_control_server *server, const struct agp_request *request,
+                       msgpack_sbuffer *reply)
 {
-	struct client *client = &server->clients[index];
-	close(client->fd);
-	free(client->payload);
-	msgpack_sbuffer_destroy(&client->reply);
-	server->clients[index] = server->clients[--server->client_count];
-}
-
-static void client_reset_request(struct client *client)
-{
-	free(client->payload);
-	client->payload = NULL;
-	client->header_got = 0;
-	client->payload_length = client->payload_got = 0;
-}
-
-/* Queues an error reply, after which the connection closes. */
-static void client_fail(struct agp_control_server *server, struct client *client, int code,
-                        const char *message)
-{
-	fprintf(stderr, "agentperfd: control: client pid %d uid %u: %s\n", (int)client->pid,
-	        (unsigned)client->uid, message);
-	(void)server;
-	agp_protocol_encode_error(&client->reply, code, message);
-	client->close_after_reply = true;
-	client_reset_request(client);
-}
-
-static void client_handle_payload(struct agp_control_server *server, struct client *client)
-{
-	char message[512];
-	struct agp_request request;
-	int error = agp_protocol_decode_request(client->payload, client->payload_length, &request,
-	                                        message, sizeof(message));
-	client_reset_request(client);
-	if (error) {
-		client_fail(server, client, error, message);
-		return;
-	}
 	struct answer answer = {0};
-	answer_request(server, &request, &answer);
-	json_decref(request.args);
+	answer_request(server, request, &answer);
 	if (answer.result) {
-		error = agp_protocol_encode_ok(&client->reply, answer.result);
+		int error = agp_protocol_encode_ok(reply, answer.result);
 		json_decref(answer.result);
 		if (error)
-			agp_protocol_encode_error(&client->reply, error,
+			agp_protocol_encode_error(reply, error,
 			                          "the reply cannot be encoded (too large?)");
 	} else {
-		agp_protocol_encode_error(&client->reply, answer.code, answer.message);
+		agp_protocol_encode_error(reply, answer.code, answer.message);
 	}
-}
-
-/* Reads what is there; false when the client is to be closed now. */
-static bool client_read(struct agp_control_server *server, struct client *client)
-{
-	for (;;) {
-		ssize_t got;
-		if (client->header_got < AGP_PROTOCOL_FRAME_HEADER)
-			got = read(client->fd, client->header + client->header_got,
-			           AGP_PROTOCOL_FRAME_HEADER - client->header_got);
-		else
-			got = read(client->fd, client->payload + client->payload_got,
-			           client->payload_length - client->payload_got);
-		if (got < 0)
-			return errno == EAGAIN || errno == EINTR;
-		if (got == 0) {
-			if (client->header_got)
-				fprintf(
-				    stderr,
-				    "agentperfd: control: client pid %d closed in the middle of a "
-				    "request (truncated)\n",
-				    (int)client->pid);
-			return false;
-		}
-		if (client->header_got == 0 && client->payload == NULL)
-			client->deadline_ms = now_ms() + server->options.request_timeout_ms;
-		if (client->header_got < AGP_PROTOCOL_FRAME_HEADER) {
-			client->header_got += (size_t)got;
-			if (client->header_got < AGP_PROTOCOL_FRAME_HEADER)
-				continue;
-			uint32_t length = agp_frame_length(client->header);
-			if (length == 0 || length > AGP_PROTOCOL_REQUEST_MAX) {
-				char message[128];
-				snprintf(message, sizeof(message),
-				         "request of %u bytes refused (1 to %u bytes allowed)",
-				         length, AGP_PROTOCOL_REQUEST_MAX);
-				client_fail(server, client, length ? -EMSGSIZE : -EPROTO, message);
-				return true;
-			}
-			client->payload = malloc(length);
-			if (!client->payload) {
-				client_fail(server, client, -ENOMEM, "out of memory");
-				return true;
-			}
-			client->payload_length = length;
-			continue;
-		}
-		client->payload_got += (uint32_t)got;
-		if (client->payload_got == client->payload_length) {
-			client_handle_payload(server, client);
-			client->deadline_ms = now_ms() + server->options.request_timeout_ms;
-			return true; /* the reply goes out before anything more is read */
-		}
-	}
-}
-
-/* Writes what the socket takes; false when the client is to be closed now. */
-static bool client_write(struct agp_control_server *server, struct client *client)
-{
-	while (client->reply_sent < client->reply.size) {
-		ssize_t sent = send(client->fd, client->reply.data + client->reply_sent,
-		                    client->reply.size - client->reply_sent, MSG_NOSIGNAL);
-		if (sent < 0)
-			return errno == EAGAIN || errno == EINTR;
-		client->reply_sent += (size_t)sent;
-	}
-	client->reply.size = 0;
-	client->reply_sent = 0;
-	client->deadline_ms = now_ms() + server->options.idle_timeout_ms;
-	return !client->close_after_reply;
-}
-
-static void accept_clients(struct agp_control_server *server)
-{
-	for (;;) {
-		int fd = accept4(server->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		struct ucred credentials;
-		socklen_t length = sizeof(credentials);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length)) {
-			close(fd);
-			continue;
-		}
-		char message[256] = "";
-		if (credentials.uid != geteuid() &&
-		    !in_group(server, credentials.uid, credentials.gid))
-			snprintf(message, sizeof(message),
-			         "refused: uid %u is neither the daemon's uid %u nor in %s%s",
-			         (unsigned)credentials.uid, (unsigned)geteuid(),
-			         server->has_group ? "group " : "a configured group",
-			         server->has_group ? server->group_name : "");
-		else if (server->client_count >= server->options.max_clients)
-			snprintf(message, sizeof(message), "refused: %u clients connected already",
-			         server->client_count);
-		if (message[0]) {
-			fprintf(stderr, "agentperfd: control: client pid %d uid %u gid %u %s\n",
-			        (int)credentials.pid, (unsigned)credentials.uid,
-			        (unsigned)credentials.gid, message);
-			/* One try at telling it why, without waiting for it. */
-			msgpack_sbuffer reply;
-			msgpack_sbuffer_init(&reply);
-			if (!agp_protocol_encode_error(&reply, EACCES, message))
-				(void)!send(fd, reply.data, reply.size,
-				            MSG_NOSIGNAL | MSG_DONTWAIT);
-			msgpack_sbuffer_destroy(&reply);
-			close(fd);
-			continue;
-		}
-		struct client *client = &server->clients[server->client_count++];
-		memset(client, 0, sizeof(*client));
-		client->fd = fd;
-		client->pid = credentials.pid;
-		client->uid = credentials.uid;
-		client->gid = credentials.gid;
-		client->deadline_ms = now_ms() + server->options.idle_timeout_ms;
-		msgpack_sbuffer_init(&client->reply);
-	}
-}
-
-static void *server_thread(void *argument)
-{
-	struct agp_control_server *server = argument;
-	struct pollfd *fds = calloc(server->options.max_clients + 2, sizeof(*fds));
-	if (!fds) {
-		fprintf(stderr, "agentperfd: control: out of memory; control socket disabled\n");
-		return NULL;
-	}
-	for (;;) {
-		fds[0] = (struct pollfd){.fd = server->wake[0], .events = POLLIN};
-		fds[1] = (struct pollfd){.fd = server->listen_fd, .events = POLLIN};
-		int64_t now = now_ms();
-		int64_t next_deadline = now + 1000;
-		for (unsigned i = 0; i < server->client_count; i++) {
-			struct client *client = &server->clients[i];
-			bool writing = client->reply.size > 0;
-			fds[i + 2] =
-			    (struct pollfd){.fd = client->fd, .events = writing ? POLLOUT : POLLIN};
-			if (client->deadline_ms < next_deadline)
-				next_deadline = client->deadline_ms;
-		}
-		int timeout = next_deadline > now ? (int)(next_deadline - now) : 0;
-		unsigned polled = server->client_count;
-		if (poll(fds, polled + 2, timeout) < 0 && errno != EINTR)
-			break;
-		if (fds[0].revents)
-			break;
-		/* Walk backwards: client_close moves the last client into the freed place. */
-		now = now_ms();
-		for (unsigned i = polled; i-- > 0;) {
-			struct client *client = &server->clients[i];
-			short revents = fds[i + 2].revents;
-			bool keep = true;
-			if (revents & (POLLERR | POLLNVAL)) {
-				keep = false;
-			} else if (client->reply.size > 0) {
-				if (revents & (POLLOUT | POLLHUP))
-					keep = client_write(server, client);
-			} else if (revents & (POLLIN | POLLHUP)) {
-				keep = client_read(server, client);
-				if (keep && client->reply.size > 0)
-					keep = client_write(server, client);
-			}
-			if (keep && now >= client->deadline_ms) {
-				fprintf(
-				    stderr,
-				    "agentperfd: control: client pid %d timed out (%s); closing "
-				    "it\n",
-				    (int)client->pid,
-				    client->reply.size   ? "not reading its reply"
-				    : client->header_got ? "request incomplete"
-				                         : "idle");
-				keep = false;
-			}
-			if (!keep)
-				client_close(server, i);
-		}
-		if (fds[1].revents & POLLIN)
-			accept_clients(server);
-	}
-	while (server->client_count)
-		client_close(server, server->client_count - 1);
-	free(fds);
-	return NULL;
-}
-
-/* ---------------------------------------------------------------- life */
-
-int agp_control_server_start(struct agp_collector *collector,
-                             const struct agp_control_options *options,
-                             struct agp_control_server **out)
-{
-	struct agp_control_server *server = calloc(1, sizeof(*server));
-	if (!server)
-		return -ENOMEM;
-	server->collector = collector;
-	server->listen_fd = server->wake[0] = server->wake[1] = -1;
-	if (options)
-		server->options = *options;
-	else
-		agp_control_options_default(&server->options);
-	int error;
-	server->clients = calloc(server->options.max_clients, sizeof(*server->clients));
-	if (!server->clients) {
-		error = -ENOMEM;
-		goto free_server;
-	}
-	if (server->options.socket_path) {
-		if (strlen(server->options.socket_path) >= sizeof(server->path)) {
-			error = agp__error(-ENAMETOOLONG, "socket path %s is too long",
-			                   server->options.socket_path);
-			goto free_clients;
-		}
-		snprintf(server->path, sizeof(server->path), "%s", server->options.socket_path);
-	} else if ((error = agp_control_socket_path(collector->segment.deployment, server->path,
-	                                            sizeof(server->path)))) {
-		goto free_clients;
-	}
-	if ((error = resolve_group(server)) || (error = prepare_folder(server)))
-		goto free_clients;
-	struct sockaddr_un address = {.sun_family = AF_UNIX};
-	memcpy(address.sun_path, server->path, strlen(server->path) + 1);
-	if ((error = clear_stale_socket(server->path, &address)))
-		goto free_clients;
-	server->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (server->listen_fd < 0) {
-		error = agp__error(-errno, "socket(): %s", strerror(errno));
-		goto free_clients;
-	}
-	/* The folder is private, so nobody reaches the socket before its mode is set. */
-	if (bind(server->listen_fd, (struct sockaddr *)&address, sizeof(address))) {
-		error = agp__error(-errno, "binding control socket %s: %s", server->path,
-		                   strerror(errno));
-		goto close_listen;
-	}
-	if (chmod(server->path, server->has_group ? 0660 : 0600) ||
-	    (server->has_group && chown(server->path, (uid_t)-1, server->group)) ||
-	    listen(server->listen_fd, 64)) {
-		error = agp__error(-errno, "setting up control socket %s: %s", server->path,
-		                   strerror(errno));
-		goto unlink_socket;
-	}
-	if (pipe2(server->wake, O_CLOEXEC)) {
-		error = agp__error(-errno, "pipe2(): %s", strerror(errno));
-		goto unlink_socket;
-	}
-	error = -pthread_create(&server->thread, NULL, server_thread, server);
-	if (error) {
-		agp__error(error, "starting the control thread: %s", strerror(-error));
-		goto close_pipe;
-	}
-	*out = server;
-	return 0;
-close_pipe:
-	close(server->wake[0]);
-	close(server->wake[1]);
-unlink_socket:
-	unlink(server->path);
-close_listen:
-	close(server->listen_fd);
-free_clients:
-	free(server->clients);
-free_server:
-	free(server);
-	return error;
-}
-
-void agp_control_server_stop(struct agp_control_server *server)
-{
-	if (!server)
-		return;
-	(void)!write(server->wake[1], "x", 1);
-	pthread_join(server->thread, NULL);
-	close(server->wake[0]);
-	close(server->wake[1]);
-	close(server->listen_fd);
-	unlink(server->path);
-	free(server->clients);
-	free(server);
 }

@@ -1,0 +1,39 @@
+/*
+ * Unsigned 64-bit counts in jansson values, whose integers are signed
+ * (json_int_t, 63 bits): a count up to INT64_MAX is a plain JSON integer;
+ * above it, a carrier that only these functions and the control protocol
+ * know: a JSON string holding a NUL byte and the decimal digits. Why a
+ * carrier and not a real: a double keeps 53 bits, so 2^64-1 would come out
+ * as 18446744073709551616. Why a string with a NUL: no other string of the
+ * collector or the protocol can be one (the protocol's decoder refuses NUL
+ * in strings), so nothing else is mistaken for a count.
+ *
+ * agp_msgpack_pack_json packs a carrier as a msgpack unsigned integer and
+ * agp_msgpack_to_json turns one above INT64_MAX back into a carrier, so
+ * 2^64-1 crosses the socket exactly; agp_json_dumps prints it as its digits.
+ */
+#ifndef AGP_COMMON_JSON_U64_H
+#define AGP_COMMON_JSON_U64_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* A new JSON value of count: an integer up to INT64_MAX, a carrier above. */
+json_t *agp_json_u64(uint64_t count);
+
+/* Whether value is a carrier (of a count above INT64_MAX); its count in *count. */
+bool agp_json_u64_carrier(const json_t *value, uint64_t *count);
+
+/* Whether value is a non-negative integer or a carrier; its count in *count. */
+bool agp_json_u64_value(const json_t *value, uint64_t *count);
+
+/*
+ * json_dumps(value, flags), with every carrier written as a bare JSON
+ * number (18446744073709551615). NULL when jansson fails; free() the text.
+ */
+char *agp_json_dumps(const json_t *value, size_t flags);
+
+#endif
