@@ -29,11 +29,14 @@
  *  - fork: the child shares the parent's description, so the parent's
  *    locks stay held while either lives. A child that never records keeps
  *    its parent's slot live after the parent's death until it exits, execs
- *    or closes the descriptor. The agents' fork handler must therefore, in
- *    the child, close() its copy of every agent's descriptor (that removes
- *    the child's reference and leaves the parent's lock alone) and must
- *    never unlock (F_UNLCK through a shared description would release the
- *    parent's lock); a child that wants to record opens its own agent.
+ *    or closes the descriptor. What this needs from the agents' fork
+ *    handler: in the child, close() its copy of every agent's descriptor
+ *    (that removes the child's reference and leaves the parent's lock
+ *    alone), never unlock or close the slot (F_UNLCK through the shared
+ *    description would release the parent's lock, and CLOSED would end
+ *    its slot), and never record through the parent's ring; a child that
+ *    wants to record opens its own agent. agp_agent_close() already keeps
+ *    to that in a child (agent.c compares the claimant's pid).
  *  - exec: shm_open gives the descriptor FD_CLOEXEC (we check), so after
  *    exec the program holds nothing, and it has no mapping either.
  *  - close: a program that closes descriptors it did not open (a

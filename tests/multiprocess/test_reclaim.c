@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -221,12 +222,112 @@ static void test_agent_reclaims_without_collector(void **state)
 	agp_segment_unlink(deployment);
 }
 
+/*
+ * fork: the child shares its parent's slot lock. A child that closes its
+ * inherited handle leaves the parent's slot live and gives up its share;
+ * one that keeps the handle keeps the slot alive after the parent's death
+ * until it dies too (the documented cost; see shm/slot.c).
+ */
+struct family {
+	pid_t parent, child;
+	uint32_t index;
+};
+
+/* Blocks until the test process (the only writer of lifeline) is gone, then exits. */
+static void wait_for_the_end(int lifeline)
+{
+	char byte;
+	while (read(lifeline, &byte, 1) > 0)
+		;
+	_exit(0);
+}
+
+static struct family spawn_family(const char *deployment, bool child_closes, int lifeline[2])
+{
+	int parent_report[2], child_report[2];
+	assert_int_equal(pipe(parent_report), 0);
+	assert_int_equal(pipe(child_report), 0);
+	struct family family = {0};
+	family.parent = fork();
+	assert_true(family.parent >= 0);
+	if (family.parent == 0) {
+		close(lifeline[1]);
+		struct agp_agent_options options = {.deployment = deployment};
+		agp_agent *agent;
+		if (agp_agent_open("forking", "reclaim", &options, &agent) != 0)
+			_exit(2);
+		pid_t child = fork();
+		if (child == 0) {
+			if (child_closes)
+				agp_agent_close(agent);
+			if (write(child_report[1], "c", 1) != 1)
+				_exit(2);
+			wait_for_the_end(lifeline[0]);
+		}
+		struct agp_segment segment;
+		int32_t report[2] = {(int32_t)child, -1};
+		if (agp_segment_attach(deployment, &segment) == 0)
+			for (uint32_t i = 0; i < segment.slot_count; i++)
+				if (agp_segment_slot(&segment, i)->pid == getpid())
+					report[1] = (int32_t)i;
+		if (write(parent_report[1], report, sizeof(report)) != sizeof(report))
+			_exit(2);
+		wait_for_the_end(lifeline[0]);
+	}
+	int32_t report[2];
+	char byte;
+	assert_int_equal(read(parent_report[0], report, sizeof(report)), sizeof(report));
+	assert_int_equal(read(child_report[0], &byte, 1), 1);
+	for (int i = 0; i < 2; i++) {
+		close(parent_report[i]);
+		close(child_report[i]);
+	}
+	assert_true(report[1] >= 0);
+	family.child = report[0];
+	family.index = (uint32_t)report[1];
+	return family;
+}
+
+static void test_fork_child_and_the_parents_slot(void **state)
+{
+	char deployment[64];
+	agp_test_name(deployment, sizeof(deployment), "fork");
+	struct agp_segment segment;
+	struct agp_segment_layout layout = {2, 64, (gid_t)-1};
+	assert_int_equal(agp_segment_create(deployment, &layout, &segment), 0);
+	assert_int_equal(agp_collector_presence_take(&segment), 0);
+	/* Orphaned grandchildren come back to us, to be reaped by their pid. */
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	/* Should the test fail half-way, the family still ends with us (end of file on the pipe).
+	 */
+	int lifeline[2];
+	assert_int_equal(pipe(lifeline), 0);
+	for (int child_closes = 1; child_closes >= 0; child_closes--) {
+		struct family family = spawn_family(deployment, child_closes, lifeline);
+		struct agp_slot *slot = agp_segment_slot(&segment, family.index);
+		/* The child's close (if any) did not end the parent's ownership. */
+		assert_int_equal(atomic_load(&slot->state), AGP_SLOT_LIVE);
+		assert_true(agp_slot_owner_alive(&segment, family.index));
+		kill_agent(family.parent, true);
+		assert_int_equal(agp_slot_owner_alive(&segment, family.index), !child_closes);
+		kill_agent(family.child, true); /* orphaned, it is ours (subreaper) */
+		assert_false(agp_slot_owner_alive(&segment, family.index));
+		assert_true(
+		    agp_slot_release(&segment, family.index, atomic_load(&slot->generation)));
+	}
+	close(lifeline[0]);
+	close(lifeline[1]);
+	agp_segment_detach(&segment);
+	agp_segment_unlink(deployment);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_killed_agent_slot_is_reclaimed),
 	    cmocka_unit_test(test_pid_field_is_not_the_witness),
 	    cmocka_unit_test(test_agent_reclaims_without_collector),
+	    cmocka_unit_test(test_fork_child_and_the_parents_slot),
 	};
 	return cmocka_run_group_tests(tests, NULL, agp_test_cleanup);
 }
