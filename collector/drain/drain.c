@@ -375,7 +375,8 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 			retire(collector, drain, tracker); /* a DEAD entry still shown */
 		follow(tracker, slot, index, generation, now_ns);
 	}
-	if (state == AGP_SLOT_CLAIMING && !tracker->following &&
+	if (state == AGP_SLOT_CLAIMING &&
+	    (!tracker->following || tracker->state == AGP_AGENT_DEAD) &&
 	    now_ns - tracker->liveness_checked_ns >= LIVENESS_NS) {
 		tracker->liveness_checked_ns = now_ns;
 		agp_slot_free_abandoned_claim(&collector->segment, index);

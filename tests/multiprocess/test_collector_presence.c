@@ -3,7 +3,8 @@
  * not the pid the header records: a live collector keeps a second one out,
  * wherever it runs; a dead one, even unreaped (a zombie), does not; and a
  * collector_pid that names another running process (reused, or scribbled)
- * stops nobody.
+ * stops nobody. And the collector's drain frees a slot whose claimant died
+ * before going live, in bounded time.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,7 +23,9 @@
 #include <agentperf/agentperf.h>
 
 #include "collector/collector.h"
+#include "shm/clock.h"
 #include "shm/ownership.h"
+#include "shm/slot.h"
 #include "tests/support/test_util.h"
 
 struct fixture {
@@ -97,7 +100,8 @@ static void test_zombie_collector_does_not_block(void **state)
 	assert_int_equal(kill(old, SIGKILL), 0);
 	siginfo_t info;
 	memset(&info, 0, sizeof(info));
-	/* WNOWAIT: it stays a zombie, and kill(old, 0) still succeeds (what the old check asked). */
+	/* WNOWAIT: it stays a zombie, and kill(old, 0) still succeeds (what the old check asked).
+	 */
 	assert_int_equal(waitid(P_PID, (id_t)old, &info, WEXITED | WNOWAIT), 0);
 	assert_int_equal(info.si_pid, old);
 	assert_int_equal(kill(old, 0), 0);
@@ -135,12 +139,77 @@ static void test_reused_or_scribbled_pid_does_not_block(void **state)
 	}
 }
 
+/* A child that locks slot 0 and makes it CLAIMING as a claimant does, then dies of SIGKILL. */
+static void die_claiming(const char *deployment)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct agp_segment segment;
+		if (agp_segment_attach(deployment, &segment) != 0 ||
+		    agp_ownership_take(&segment, agp_ownership_slot_byte(&segment, 0)) != 0)
+			_exit(2);
+		uint32_t expected = AGP_SLOT_FREE;
+		if (!atomic_compare_exchange_strong(&agp_segment_slot(&segment, 0)->state,
+		                                    &expected, AGP_SLOT_CLAIMING))
+			_exit(3);
+		raise(SIGKILL);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+static uint64_t wait_until_free(struct agp_slot *slot)
+{
+	uint64_t started = agp_monotonic_ns();
+	while (atomic_load(&slot->state) != AGP_SLOT_FREE &&
+	       agp_monotonic_ns() - started < 5000000000ull)
+		usleep(1000);
+	assert_int_equal(atomic_load(&slot->state), AGP_SLOT_FREE);
+	return agp_monotonic_ns() - started;
+}
+
+static void test_drain_frees_an_abandoned_claim(void **state)
+{
+	struct fixture *f = *state;
+	f->options.layout.slot_count = 1;
+	struct agp_collector collector;
+	assert_int_equal(agp_collector_open(&collector, &f->options, &f->config), 0);
+	assert_int_equal(agp_collector_start(&collector), 0);
+	struct agp_slot *slot = agp_segment_slot(&collector.segment, 0);
+
+	/* With nobody shown in the slot, and with a departed agent still shown (DEAD). */
+	for (int round = 0; round < 2; round++) {
+		if (round == 1) {
+			pid_t agent = fork();
+			assert_true(agent >= 0);
+			if (agent == 0) {
+				struct agp_agent_options options = {.deployment = f->deployment};
+				agp_agent *handle;
+				_exit(agp_agent_open("departed", "t", &options, &handle) == 0 ? 0
+				                                                              : 2);
+			}
+			int status;
+			assert_int_equal(waitpid(agent, &status, 0), agent);
+			assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+			wait_until_free(slot);
+		}
+		die_claiming(f->deployment);
+		uint64_t took = wait_until_free(slot);
+		print_message("abandoned claim freed after %.0f ms\n", (double)took / 1e6);
+		assert_true(took < 1000000000ull);
+	}
+	agp_collector_close(&collector, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_zombie_collector_does_not_block, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reused_or_scribbled_pid_does_not_block, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_drain_frees_an_abandoned_claim, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, agp_test_cleanup);
 }
