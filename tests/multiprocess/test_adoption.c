@@ -147,7 +147,8 @@ static void test_segment_squatted_by_another_uid(void **state)
 	bool found = false;
 	for (uint32_t i = 0; i < segment.slot_count; i++) {
 		struct agp_slot *slot = agp_segment_slot(&segment, i);
-		if (atomic_load(&slot->state) == AGP_SLOT_LIVE && strcmp(slot->name, "squatter") == 0) {
+		if (atomic_load(&slot->state) == AGP_SLOT_LIVE &&
+		    strcmp(slot->name, "squatter") == 0) {
 			found = true;
 			assert_int_equal(atomic_load(&slot->tail_hot), sent);
 			assert_int_equal(atomic_load(&slot->head), 0);

@@ -77,7 +77,7 @@ struct slot_case {
 };
 
 static const struct slot_case slot_cases[] = {
-    {"slot.locked", AGP_SLOT_FREE},        {"slot.claiming", AGP_SLOT_CLAIMING},
+    {"slot.locked", AGP_SLOT_FREE},         {"slot.claiming", AGP_SLOT_CLAIMING},
     {"slot.identified", AGP_SLOT_CLAIMING}, {"slot.live", AGP_SLOT_LIVE},
     {"slot.closed", AGP_SLOT_CLOSED},
 };
@@ -111,14 +111,16 @@ static void test_claimant_killed_at_every_transition(void **state)
 					fail_msg("%s: state %u left, expected %u", sc->point, left,
 					         sc->state_left);
 				assert_false(agp_slot_owner_alive(&segment, 0));
-				if (recoverer == 1 || left == AGP_SLOT_LIVE || left == AGP_SLOT_CLOSED) {
+				if (recoverer == 1 || left == AGP_SLOT_LIVE ||
+				    left == AGP_SLOT_CLOSED) {
 					/* The collector's part: free what the dead one held. */
 					bool freed =
 					    left == AGP_SLOT_CLAIMING
 					        ? agp_slot_free_abandoned_claim(&segment, 0)
 					        : left == AGP_SLOT_FREE ||
-					              agp_slot_release(&segment, 0,
-					                               atomic_load(&slot->generation));
+					              agp_slot_release(
+					                  &segment, 0,
+					                  atomic_load(&slot->generation));
 					assert_true(freed);
 					assert_int_equal(atomic_load(&slot->state), AGP_SLOT_FREE);
 				}
@@ -157,8 +159,8 @@ static void test_registrar_killed_at_every_transition(void **state)
 		assert_true(agp_slot_release(&segment, 0, atomic_load(&slot->generation)));
 		uint32_t writing_before = 0;
 		for (uint32_t id = 0; id < segment.registry_capacity; id++)
-			writing_before +=
-			    atomic_load(&agp_segment_metric(&segment, id)->state) == AGP_METRIC_WRITING;
+			writing_before += atomic_load(&agp_segment_metric(&segment, id)->state) ==
+			                  AGP_METRIC_WRITING;
 		assert_int_equal(writing_before, p == 0 ? 0 : 1); /* the state the death left */
 
 		struct agp_agent_options options = {.deployment = deployment};
@@ -169,7 +171,8 @@ static void test_registrar_killed_at_every_transition(void **state)
 		assert_int_equal(
 		    agp_metric_register(agent, "dying_metric", AGP_UNIT_NANOSECONDS, 0, &id), 0);
 		uint64_t took = agp_monotonic_ns() - started;
-		/* The old code waited 100 ms for a dead writer; a taken-over entry costs nothing. */
+		/* The old code waited 100 ms for a dead writer; a taken-over entry costs nothing.
+		 */
 		if (took > 50 * MS)
 			fail_msg("%s: registering after the death took %llu ms", points[p],
 			         (unsigned long long)(took / MS));

@@ -91,7 +91,8 @@ static void test_agent_in_another_pid_namespace(void **state)
 		dup2(reply[1], STDOUT_FILENO);
 		close(command[1]);
 		close(reply[0]);
-		/* --kill-child: our SIGKILL of unshare reaches the agent, pid 1 of its namespace. */
+		/* --kill-child: our SIGKILL of unshare reaches the agent, pid 1 of its namespace.
+		 */
 		execlp("unshare", "unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
 		       AGP_NS_AGENT, deployment, "nsagent", (char *)NULL);
 		_exit(127);
