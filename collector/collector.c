@@ -12,6 +12,7 @@
 
 #include "collector/drain/drain.h"
 #include "shm/clock.h"
+#include "shm/ownership.h"
 #include "common/error.h"
 #include "collector/tsan.h"
 
@@ -25,44 +26,37 @@ void agp_collector_options_default(struct agp_collector_options *options)
 	options->publish_interval_ns = 250ull * 1000 * 1000;
 }
 
-/* Claims the segment for this process unless another live collector holds it. */
-static int claim_segment(struct agp_segment *segment)
-{
-	struct agp_shm_header *header = agp_segment_header(segment);
-	int32_t me = (int32_t)getpid();
-	/* Relaxed: the pid is advisory and guards nothing else in memory. */
-	int32_t holder = atomic_load_explicit(&header->collector_pid, memory_order_relaxed);
-	for (;;) {
-		if (holder > 0 && holder != me && (kill(holder, 0) == 0 || errno == EPERM))
-			return agp__error(-EBUSY,
-			                  "deployment '%s' is already served by collector pid %d",
-			                  segment->deployment, holder);
-		/* Relaxed: see above; the CAS only settles a race between two starting collectors.
-		 */
-		if (atomic_compare_exchange_strong_explicit(&header->collector_pid, &holder, me,
-		                                            memory_order_relaxed,
-		                                            memory_order_relaxed))
-			return 0;
-	}
-}
-
 int agp_collector_open(struct agp_collector *collector, const struct agp_collector_options *options,
                        const struct agp_config *config)
 {
 	memset(collector, 0, sizeof(*collector));
 	collector->options = *options;
 	collector->config = *config;
-	int error = agp_segment_attach(options->deployment, &collector->segment);
+	/*
+	 * An existing segment is adopted only from our own uid (or the
+	 * configured group) with the mode we would give it: anyone can create
+	 * a name in /dev/shm first, and would then read and forge what we
+	 * serve.
+	 */
+	uid_t uid = geteuid();
+	gid_t group = options->layout.group;
+	int error = agp_segment_adopt(options->deployment, uid, group, &collector->segment);
 	if (error == -ENOENT) {
 		error =
 		    agp_segment_create(options->deployment, &options->layout, &collector->segment);
 		collector->created_segment = error == 0;
 		if (error == -EEXIST) /* an agent made it meanwhile */
-			error = agp_segment_attach(options->deployment, &collector->segment);
+			error =
+			    agp_segment_adopt(options->deployment, uid, group, &collector->segment);
 	}
 	if (error)
 		return error;
-	error = claim_segment(&collector->segment);
+	/*
+	 * The kernel keeps our presence (ownership.h): a lock that a dead,
+	 * zombie or pid-reused predecessor no longer holds, whatever the
+	 * segment's collector_pid says.
+	 */
+	error = agp_collector_presence_take(&collector->segment);
 	if (error)
 		goto fail_detach;
 	collector->started_ns = agp_clock_read(&collector->segment.clock);
@@ -75,8 +69,7 @@ int agp_collector_open(struct agp_collector *collector, const struct agp_collect
 	return 0;
 
 fail_release:
-	atomic_store_explicit(&agp_segment_header(&collector->segment)->collector_pid, 0,
-	                      memory_order_relaxed);
+	agp_collector_presence_drop(&collector->segment);
 fail_detach:
 	agp_segment_detach(&collector->segment);
 	return error;
@@ -157,11 +150,7 @@ void agp_collector_close(struct agp_collector *collector, bool unlink_segment)
 	free(limits);
 	agp_drain_destroy(collector->drain);
 	collector->drain = NULL;
-	int32_t me = (int32_t)getpid();
-	/* Relaxed: advisory, see claim_segment. */
-	atomic_compare_exchange_strong_explicit(
-	    &agp_segment_header(&collector->segment)->collector_pid, &me, 0, memory_order_relaxed,
-	    memory_order_relaxed);
+	agp_collector_presence_drop(&collector->segment);
 	agp_segment_detach(&collector->segment);
 	if (unlink_segment)
 		agp_segment_unlink(collector->segment.deployment);

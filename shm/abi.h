@@ -12,9 +12,12 @@
  * process maps the segment at its own address. Everything an agent can
  * write is untrusted by the collector; the collector's copies of the
  * geometry come from the header once, at attach, after validation.
+ *
+ * Ownership is not stored here but in the kernel: one-byte OFD write locks
+ * on the segment's file (shm/ownership.h says which byte stands for whom).
  */
-#ifndef AGP_SHM_LAYOUT_H
-#define AGP_SHM_LAYOUT_H
+#ifndef AGP_SHM_ABI_H
+#define AGP_SHM_ABI_H
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -27,14 +30,27 @@
 
 #define AGP_CACHELINE 64
 
+/*
+ * Versions. A minor version only gives meaning to bytes of the reserved
+ * space below (header, slot, registry entry), which every writer of an
+ * older minor leaves zero, so 0 must mean "absent" for any field a minor
+ * adds; a reader ignores reserved bytes it does not know. Anything else
+ * (a size, an offset, a field moved, a new ownership protocol) is a new
+ * major, which attach refuses. 2.0: reserved space; ownership by OFD locks
+ * (slot.c) instead of pid and start time.
+ */
 #define AGP_SHM_MAGIC        0x3130465245504741ull /* "AGPERF01" little-endian */
-#define AGP_SHM_ABI_MAJOR    1u
+#define AGP_SHM_ABI_MAJOR    2u
 #define AGP_SHM_ABI_MINOR    0u
 #define AGP_SHM_ENDIAN_CHECK 0x01020304u
 
 #define AGP_DEFAULT_SLOT_COUNT    128u
 #define AGP_DEFAULT_RING_CAPACITY 8192u /* records per agent, a power of two */
 #define AGP_REGISTRY_CAPACITY     256u  /* metric ids 0..255 */
+
+#define AGP_SHM_HEADER_SIZE       512u
+#define AGP_SHM_SLOT_SIZE         (4u * AGP_CACHELINE)
+#define AGP_SHM_METRIC_ENTRY_SIZE 128u
 
 /* The clock every process of a deployment uses, fixed when the segment is made. */
 struct agp_shm_clock {
@@ -64,13 +80,33 @@ struct agp_shm_header {
 	uint64_t created_ns; /* CLOCK_MONOTONIC when the segment was made */
 	struct agp_shm_clock clock;
 	/*
-	 * Pid of the collector that serves this segment, 0 when none. Agents
-	 * read it only to decide whether they may reclaim slots themselves.
+	 * Pid of the collector that serves this segment, 0 when none, as its
+	 * own pid namespace sees it: for messages only. Whether a collector
+	 * serves the segment is its lock on this field's first byte (slot.c).
 	 */
 	_Atomic int32_t collector_pid;
-	uint32_t reserved0;
+	uint32_t slot_size; /* sizeof(struct agp_slot) */
 	char deployment[AGP_DEPLOYMENT_NAME_MAX + 1];
+	uint8_t pad_deployment[7];
+	uint8_t reserved[AGP_SHM_HEADER_SIZE - 192]; /* zero; for fields of later minor versions */
 } __attribute__((aligned(AGP_CACHELINE)));
+
+_Static_assert(sizeof(struct agp_shm_header) == AGP_SHM_HEADER_SIZE, "header size is the ABI's");
+_Static_assert(offsetof(struct agp_shm_header, abi_major) == 8, "header layout");
+_Static_assert(offsetof(struct agp_shm_header, total_size) == 16, "header layout");
+_Static_assert(offsetof(struct agp_shm_header, header_size) == 24, "header layout");
+_Static_assert(offsetof(struct agp_shm_header, slot_count) == 32, "header layout");
+_Static_assert(offsetof(struct agp_shm_header, slot_stride) == 40, "header layout");
+_Static_assert(offsetof(struct agp_shm_header, slots_offset) == 48, "header layout");
+_Static_assert(offsetof(struct agp_shm_header, registry_offset) == 56, "header layout");
+_Static_assert(offsetof(struct agp_shm_header, registry_capacity) == 64, "header layout");
+_Static_assert(offsetof(struct agp_shm_header, created_ns) == 72, "header layout");
+_Static_assert(offsetof(struct agp_shm_header, clock) == 80, "header layout");
+_Static_assert(sizeof(struct agp_shm_clock) == 32, "clock layout");
+_Static_assert(offsetof(struct agp_shm_header, collector_pid) == 112, "header layout");
+_Static_assert(offsetof(struct agp_shm_header, slot_size) == 116, "header layout");
+_Static_assert(offsetof(struct agp_shm_header, deployment) == 120, "header layout");
+_Static_assert(offsetof(struct agp_shm_header, reserved) == 192, "header reserved space");
 
 /* Metric registry entry states. */
 enum agp_metric_state {
@@ -84,7 +120,14 @@ struct agp_metric_entry {
 	uint32_t unit;          /* enum agp_unit */
 	uint64_t expected_interval_ns;
 	char name[AGP_METRIC_NAME_MAX + 1];
+	uint8_t reserved[AGP_SHM_METRIC_ENTRY_SIZE - 64]; /* zero; for later minor versions */
 } __attribute__((aligned(AGP_CACHELINE)));
+
+_Static_assert(AGP_METRIC_NAME_MAX + 1 == 48, "a metric name fills the entry's first line");
+_Static_assert(sizeof(struct agp_metric_entry) == AGP_SHM_METRIC_ENTRY_SIZE, "entry size");
+_Static_assert(offsetof(struct agp_metric_entry, expected_interval_ns) == 8, "entry layout");
+_Static_assert(offsetof(struct agp_metric_entry, name) == 16, "entry layout");
+_Static_assert(offsetof(struct agp_metric_entry, reserved) == 64, "entry reserved space");
 
 /* Slot states; only the transitions documented in slot.c are legal. */
 enum agp_slot_state {
@@ -95,36 +138,39 @@ enum agp_slot_state {
 };
 
 /*
- * One agent's slot. Three cache lines so that the producer's hot index and
+ * One agent's slot. Four cache lines so that the producer's hot index and
  * the consumer's index never share a line (no false sharing on the hot path)
- * and the rarely written identity stays apart from both.
+ * and the rarely written identity (two lines) stays apart from both.
  */
 struct agp_slot {
-	/* Cold line: identity, written while CLAIMING, read by everyone. */
+	/* Cold lines: identity, written while CLAIMING, read by everyone. */
 	_Atomic uint32_t state;      /* enum agp_slot_state */
 	_Atomic uint32_t generation; /* bumped at every claim: tells occupants apart */
-	int32_t pid;
-	uint32_t reserved0;
-	uint64_t start_time; /* the process's start time in clock ticks since boot (/proc/PID/stat
-	                        field 22) */
+	int32_t pid; /* as the agent's own pid namespace sees it: for display only */
+	uint32_t reserved_identity;
 	char name[AGP_AGENT_NAME_MAX + 1];
 	char type[AGP_AGENT_TYPE_MAX + 1];
-	uint8_t
-	    pad_cold[AGP_CACHELINE * 2 - 24 - (AGP_AGENT_NAME_MAX + 1) - (AGP_AGENT_TYPE_MAX + 1)];
+	uint8_t reserved_cold[AGP_CACHELINE * 2 - 16 - (AGP_AGENT_NAME_MAX + 1) -
+	                      (AGP_AGENT_TYPE_MAX + 1)]; /* zero; for later minor versions */
 
 	/* Producer line: written only by the agent. */
 	_Atomic uint64_t tail_hot;    /* records published so far (position of the next write) */
 	_Atomic uint64_t dropped_hot; /* samples refused because the ring was full */
-	uint8_t pad_producer[AGP_CACHELINE - 16];
+	uint8_t reserved_producer[AGP_CACHELINE - 16];
 
 	/* Consumer line: written only by the collector. */
 	_Atomic uint64_t head; /* records consumed so far: the producer's licence to overwrite */
-	uint8_t pad_consumer[AGP_CACHELINE - 8];
+	uint8_t reserved_consumer[AGP_CACHELINE - 8];
 } __attribute__((aligned(AGP_CACHELINE)));
 
-_Static_assert(sizeof(struct agp_slot) == 4 * AGP_CACHELINE, "slot control block is four lines");
-_Static_assert(offsetof(struct agp_slot, tail_hot) % AGP_CACHELINE == 0, "producer line aligned");
-_Static_assert(offsetof(struct agp_slot, head) % AGP_CACHELINE == 0, "consumer line aligned");
+_Static_assert(sizeof(struct agp_slot) == AGP_SHM_SLOT_SIZE, "slot control block is four lines");
+_Static_assert(offsetof(struct agp_slot, pid) == 8, "slot layout");
+_Static_assert(offsetof(struct agp_slot, name) == 16, "slot layout");
+_Static_assert(offsetof(struct agp_slot, type) == 48, "slot layout");
+_Static_assert(offsetof(struct agp_slot, reserved_cold) == 80, "slot reserved space");
+_Static_assert(offsetof(struct agp_slot, tail_hot) == 2 * AGP_CACHELINE, "producer line aligned");
+_Static_assert(offsetof(struct agp_slot, dropped_hot) == 2 * AGP_CACHELINE + 8, "slot layout");
+_Static_assert(offsetof(struct agp_slot, head) == 3 * AGP_CACHELINE, "consumer line aligned");
 
 static inline struct agp_record *agp_slot_records(struct agp_slot *slot)
 {

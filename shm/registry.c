@@ -8,10 +8,15 @@
 
 #include "shm/clock.h"
 #include "common/error.h"
+#include "shm/fault.h"
+#include "shm/ownership.h"
 #include "shm/segment.h"
 
-/* A registrar that died between claiming and publishing leaves WRITING behind; stop waiting after
- * this. */
+/*
+ * A living registrar that holds an entry this long (stopped, or starved)
+ * is passed by: we probe on. A dead one costs nothing: its lock is gone and
+ * the next registrar that meets the entry takes it over at once.
+ */
 #define WRITER_WAIT_NS (100ull * 1000 * 1000)
 
 void agp_registry_init(struct agp_segment *segment)
@@ -36,18 +41,68 @@ static uint32_t name_hash(const char *name)
 	return hash;
 }
 
-/* Waits for an entry another registrar is writing; false if it never became READY. */
-static bool wait_until_ready(struct agp_metric_entry *entry)
+/* Fills an entry we hold as WRITING and publishes it. */
+static void publish(struct agp_metric_entry *entry, const char *name, enum agp_unit unit,
+                    uint64_t expected_interval_ns)
 {
-	uint64_t deadline = agp_monotonic_ns() + WRITER_WAIT_NS;
-	/* Acquire pairs with the writer's release of READY: the name is complete when we read it.
-	 */
-	while (atomic_load_explicit(&entry->state, memory_order_acquire) == AGP_METRIC_WRITING) {
-		if (agp_monotonic_ns() > deadline)
-			return false;
+	AGP_FAULT_POINT("registry.writing");
+	memset(entry->name, 0, sizeof(entry->name));
+	strncpy(entry->name, name, sizeof(entry->name) - 1);
+	entry->unit = (uint32_t)unit;
+	entry->expected_interval_ns = expected_interval_ns;
+	/* Zero: a reader of a later minor version reads its fields there as absent. */
+	memset(entry->reserved, 0, sizeof(entry->reserved));
+	AGP_FAULT_POINT("registry.named");
+	/* Release: whoever sees READY sees the name, unit and interval above. */
+	atomic_store_explicit(&entry->state, AGP_METRIC_READY, memory_order_release);
+}
+
+/*
+ * Settles entry id for name: 1 when we wrote it (FREE, or WRITING left by
+ * a registrar that died), 0 when it is READY (the caller compares its
+ * name), -EAGAIN when a living registrar kept it WRITING too long, another
+ * negative errno when the kernel refuses the lock. Every change of an
+ * entry that is not READY is made under its lock (ownership.h), taken
+ * before FREE becomes WRITING and dropped after READY.
+ */
+static int settle_entry(struct agp_segment *segment, uint32_t id, const char *name,
+                        enum agp_unit unit, uint64_t expected_interval_ns)
+{
+	struct agp_metric_entry *entry = agp_segment_metric(segment, id);
+	uint64_t byte = agp_ownership_metric_byte(segment, id);
+	uint64_t deadline = 0;
+	for (;;) {
+		/* Acquire pairs with the writer's release of READY: the name is complete when we
+		 * read it. */
+		uint32_t state = atomic_load_explicit(&entry->state, memory_order_acquire);
+		if (state == AGP_METRIC_READY)
+			return 0;
+		int error = agp_ownership_take(segment, byte);
+		if (error == 0) {
+			AGP_FAULT_POINT("registry.locked");
+			/* Acquire on success and failure: as above. */
+			state = atomic_load_explicit(&entry->state, memory_order_acquire);
+			bool ours = state != AGP_METRIC_READY &&
+			            atomic_compare_exchange_strong_explicit(
+			                &entry->state, &state, AGP_METRIC_WRITING,
+			                memory_order_acquire, memory_order_acquire);
+			if (ours)
+				publish(entry, name, unit, expected_interval_ns);
+			agp_ownership_drop(segment, byte);
+			if (ours)
+				return 1;
+			continue; /* it became READY (or was scribbled) meanwhile: look again */
+		}
+		if (error != -EAGAIN)
+			return error;
+		/* A living registrar is writing it: wait for READY, but not forever. */
+		uint64_t now = agp_monotonic_ns();
+		if (!deadline)
+			deadline = now + WRITER_WAIT_NS;
+		else if (now > deadline)
+			return -EAGAIN;
 		sched_yield();
 	}
-	return true;
 }
 
 int agp_registry_register(struct agp_segment *segment, const char *name, enum agp_unit unit,
@@ -72,23 +127,16 @@ int agp_registry_register(struct agp_segment *segment, const char *name, enum ag
 	for (uint32_t probe = 0; probe < custom_count; probe++) {
 		uint32_t id = AGP_METRIC_FIRST_CUSTOM + (start + probe) % custom_count;
 		struct agp_metric_entry *entry = agp_segment_metric(segment, id);
-		uint32_t expected = AGP_METRIC_FREE;
-		/* Acquire on success and failure: we read the entry's name next if it is READY. */
-		if (atomic_compare_exchange_strong_explicit(
-		        &entry->state, &expected, AGP_METRIC_WRITING, memory_order_acquire,
-		        memory_order_acquire)) {
-			memset(entry->name, 0, sizeof(entry->name));
-			strncpy(entry->name, name, sizeof(entry->name) - 1);
-			entry->unit = (uint32_t)unit;
-			entry->expected_interval_ns = expected_interval_ns;
-			/* Release: whoever sees READY sees the name, unit and interval above. */
-			atomic_store_explicit(&entry->state, AGP_METRIC_READY,
-			                      memory_order_release);
+		int settled = settle_entry(segment, id, name, unit, expected_interval_ns);
+		if (settled == 1) {
 			*id_out = (uint16_t)id;
 			return 0;
 		}
-		if (expected == AGP_METRIC_WRITING && !wait_until_ready(entry))
-			continue; /* an abandoned claim: its name is unknowable, probe on */
+		if (settled == -EAGAIN)
+			continue; /* held too long by a living writer: its name is unknown, probe on
+			           */
+		if (settled < 0)
+			return settled;
 		if (strncmp(entry->name, name, sizeof(entry->name)) == 0) {
 			if (entry->unit != (uint32_t)unit)
 				return agp__error(

@@ -5,9 +5,12 @@
  *
  * Registration is an open-addressing hash table over ids 7..capacity-1: a
  * name always probes the same sequence of entries, so two processes that
- * register the same name at once meet at the same free entry; the one whose
- * compare-and-swap wins writes it, the other waits until it is READY, sees
- * its own name and returns the same id. No lock; bounded probing.
+ * register the same name at once meet at the same free entry; the one that
+ * takes the entry's ownership lock (ownership.h) and wins its
+ * compare-and-swap writes it, the other waits until it is READY, sees its
+ * own name and returns the same id. A registrar that dies before READY
+ * leaves its lock behind with it: the next registrar to meet the entry
+ * takes it over at once. Nothing on the record path; bounded probing.
  */
 #ifndef AGP_SHM_REGISTRY_H
 #define AGP_SHM_REGISTRY_H

@@ -62,6 +62,19 @@ static void compute_geometry(const struct agp_segment_layout *layout, struct agp
 	segment->size = segment->slots_offset + segment->slot_stride * layout->slot_count;
 }
 
+/*
+ * Our ownership locks must not outlive an exec (slot.c): shm_open sets
+ * FD_CLOEXEC, and we make sure of it rather than trust it.
+ */
+static int check_close_on_exec(const struct agp_segment *segment, int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+	if (flags < 0 || (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) != 0))
+		return agp__error(-errno, "setting close-on-exec on %s: %s", segment->shm_name,
+		                  strerror(errno));
+	return 0;
+}
+
 static void set_names(struct agp_segment *segment, const char *deployment)
 {
 	snprintf(segment->deployment, sizeof(segment->deployment), "%s", deployment);
@@ -90,6 +103,9 @@ int agp_segment_create(const char *deployment, const struct agp_segment_layout *
 			return error;
 		return agp__error(error, "shm_open(%s): %s", segment.shm_name, strerror(errno));
 	}
+	error = check_close_on_exec(&segment, fd);
+	if (error)
+		goto fail_unlink;
 	if (layout->group != (gid_t)-1 &&
 	    (fchown(fd, (uid_t)-1, layout->group) != 0 || fchmod(fd, mode) != 0)) {
 		error = agp__error(-errno, "giving %s to group %u: %s", segment.shm_name,
@@ -111,8 +127,8 @@ int agp_segment_create(const char *deployment, const struct agp_segment_layout *
 		                   segment.shm_name, strerror(errno));
 		goto fail_unlink;
 	}
-	close(fd);
 	segment.base = base;
+	segment.fd = fd;
 
 	struct agp_shm_header *header = agp_segment_header(&segment);
 	header->abi_major = AGP_SHM_ABI_MAJOR;
@@ -128,6 +144,7 @@ int agp_segment_create(const char *deployment, const struct agp_segment_layout *
 	header->registry_offset = segment.registry_offset;
 	header->registry_capacity = segment.registry_capacity;
 	header->registry_entry_size = sizeof(struct agp_metric_entry);
+	header->slot_size = sizeof(struct agp_slot);
 	header->created_ns = agp_monotonic_ns();
 	agp_clock_calibrate(&header->clock);
 	segment.clock = header->clock;
@@ -158,11 +175,23 @@ fail_unlink:
 static int validate_header(struct agp_segment *segment, size_t mapped_size)
 {
 	const struct agp_shm_header *header = segment->base;
-	EXPECT_FIELD(abi_major, AGP_SHM_ABI_MAJOR);
-	/* Any abi_minor of our major is accepted: minors only add fields at the end of reserved
-	 * space. */
+	/* The version first: the other fields of another major may mean something else. */
+	if (header->abi_major != AGP_SHM_ABI_MAJOR)
+		return agp__error(
+		    -EPROTO,
+		    "segment %s has ABI version %u.%u, this build reads only %u.x (%s): run agents "
+		    "and collector of one major version, or remove the segment once no process "
+		    "uses it",
+		    segment->shm_name, header->abi_major, header->abi_minor, AGP_SHM_ABI_MAJOR,
+		    header->abi_major > AGP_SHM_ABI_MAJOR ? "the segment is newer"
+		                                          : "the segment is older");
+	/*
+	 * Any abi_minor of our major is accepted, older or newer: minors only
+	 * give meaning to reserved bytes, which we neither read nor check.
+	 */
 	EXPECT_FIELD(endian_check, AGP_SHM_ENDIAN_CHECK);
 	EXPECT_FIELD(header_size, sizeof(struct agp_shm_header));
+	EXPECT_FIELD(slot_size, sizeof(struct agp_slot));
 	EXPECT_FIELD(record_size, sizeof(struct agp_record));
 	EXPECT_FIELD(registry_entry_size, sizeof(struct agp_metric_entry));
 	EXPECT_FIELD(registry_capacity, AGP_REGISTRY_CAPACITY);
@@ -209,7 +238,38 @@ static int validate_header(struct agp_segment *segment, size_t mapped_size)
 	return 0;
 }
 
-int agp_segment_attach(const char *deployment, struct agp_segment *segment_out)
+/* The owner and mode a collector adopts (see agp_segment_adopt); NULL: anyone's. */
+struct expected_owner {
+	uid_t uid;
+	gid_t group;
+};
+
+static int check_owner(const struct agp_segment *segment, int fd,
+                       const struct expected_owner *owner)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return agp__error(-errno, "fstat(%s): %s", segment->shm_name, strerror(errno));
+	mode_t mode = st.st_mode & 07777;
+	bool owner_only = mode == 0600;
+	bool with_group = owner->group != (gid_t)-1 && mode == 0660 && st.st_gid == owner->group;
+	if (st.st_uid == owner->uid && (owner_only || with_group))
+		return 0;
+	char group_part[64] = "";
+	if (owner->group != (gid_t)-1)
+		snprintf(group_part, sizeof(group_part), ", or 0660 with group %u",
+		         (unsigned)owner->group);
+	return agp__error(-EPERM,
+	                  "segment /dev/shm%s belongs to uid %u (gid %u) with mode %04o; it is "
+	                  "adopted only from uid %u with mode 0600%s. Another user may have made "
+	                  "it to read or forge this deployment's samples: find out who, then "
+	                  "remove it",
+	                  segment->shm_name, (unsigned)st.st_uid, (unsigned)st.st_gid,
+	                  (unsigned)mode, (unsigned)owner->uid, group_part);
+}
+
+static int attach(const char *deployment, const struct expected_owner *owner,
+                  struct agp_segment *segment_out)
 {
 	struct agp_segment segment = {0};
 	char name[AGP_DEPLOYMENT_NAME_MAX + 1];
@@ -225,6 +285,11 @@ int agp_segment_attach(const char *deployment, struct agp_segment *segment_out)
 		                        : agp__error(error, "shm_open(%s): %s", segment.shm_name,
 		                                     strerror(errno));
 	}
+	error = check_close_on_exec(&segment, fd);
+	if (!error && owner)
+		error = check_owner(&segment, fd, owner);
+	if (error)
+		goto fail_close;
 
 	/*
 	 * A creator may be between shm_open and posix_fallocate (size 0) or
@@ -285,7 +350,7 @@ int agp_segment_attach(const char *deployment, struct agp_segment *segment_out)
 	error = validate_header(&segment, mapped_size);
 	if (error)
 		goto fail_unmap;
-	close(fd);
+	segment.fd = fd;
 	*segment_out = segment;
 	return 0;
 
@@ -295,6 +360,18 @@ fail_unmap:
 fail_close:
 	close(fd);
 	return error;
+}
+
+int agp_segment_attach(const char *deployment, struct agp_segment *segment_out)
+{
+	return attach(deployment, NULL, segment_out);
+}
+
+int agp_segment_adopt(const char *deployment, uid_t uid, gid_t group,
+                      struct agp_segment *segment_out)
+{
+	struct expected_owner owner = {uid, group};
+	return attach(deployment, &owner, segment_out);
 }
 
 int agp_segment_open(const char *deployment, const struct agp_segment_layout *layout,
@@ -315,9 +392,12 @@ int agp_segment_open(const char *deployment, const struct agp_segment_layout *la
 
 void agp_segment_detach(struct agp_segment *segment)
 {
-	if (segment->base)
-		munmap(segment->base, segment->size);
+	if (!segment->base)
+		return;
+	munmap(segment->base, segment->size);
+	close(segment->fd);
 	segment->base = NULL;
+	segment->fd = -1;
 }
 
 int agp_segment_unlink(const char *deployment)

@@ -22,6 +22,7 @@
 struct agp_segment {
 	void *base;
 	size_t size;
+	int fd; /* kept open while attached: the handle ownership locks hang on (ownership.h) */
 	uint32_t slot_count;
 	uint32_t ring_capacity;
 	uint32_t registry_capacity;
@@ -49,11 +50,22 @@ int agp_segment_create(const char *deployment, const struct agp_segment_layout *
 /* Attaches an existing segment, checking every header field; -ENOENT when there is none. */
 int agp_segment_attach(const char *deployment, struct agp_segment *segment_out);
 
+/*
+ * Attaches as agp_segment_attach does, but only a segment that belongs to
+ * uid with mode 0600, or 0660 with group group (unless group is
+ * (gid_t)-1): -EPERM otherwise, naming the segment, its owner and its
+ * mode, before anything of it is read. For the collector, which must not
+ * serve (and aggregate) a segment another user made.
+ */
+int agp_segment_adopt(const char *deployment, uid_t uid, gid_t group,
+                      struct agp_segment *segment_out);
+
 /* Attaches, or creates with the given layout when none exists (races with other creators are fine).
  */
 int agp_segment_open(const char *deployment, const struct agp_segment_layout *layout,
                      struct agp_segment *segment_out);
 
+/* Unmaps and closes the descriptor, which drops every ownership lock taken through it. */
 void agp_segment_detach(struct agp_segment *segment);
 
 /* Removes the segment's name; mappings that exist stay valid. */

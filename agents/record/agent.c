@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shm/clock.h"
 #include "common/error.h"
@@ -27,6 +28,7 @@ struct agp_agent {
 	struct agp_shm_clock clock;
 	struct agp_segment segment;
 	uint32_t slot_index;
+	pid_t claimant; /* the process that claimed the slot: only it may give it up */
 	bool closed;
 	struct agp_agent *next_closed;
 };
@@ -103,6 +105,7 @@ int agp_agent_open(const char *name, const char *type, const struct agp_agent_op
 	error = agp_slot_claim(&agent->segment, name, type, &agent->slot_index);
 	if (error)
 		goto fail_detach;
+	agent->claimant = getpid();
 	agent->clock = agent->segment.clock;
 	agp_ring_producer_init(&agent->producer, &agent->segment, agent->slot_index);
 	*agent_out = agent;
@@ -120,7 +123,14 @@ void agp_agent_close(agp_agent *agent)
 	if (!agent || agent->closed)
 		return;
 	agent->closed = true;
-	agp_slot_close(&agent->segment, agent->slot_index);
+	/*
+	 * A forked child shares its parent's slot lock (shm/slot.c): closing
+	 * the slot or unlocking from here would end the parent's ownership
+	 * while it records. The child only lets go of its own descriptor and
+	 * mapping, which leaves the parent's lock and slot untouched.
+	 */
+	if (getpid() == agent->claimant)
+		agp_slot_close(&agent->segment, agent->slot_index);
 	agp_segment_detach(&agent->segment);
 	agent->producer.slot = &closed_slot;
 	agent->producer.records = NULL;

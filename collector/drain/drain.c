@@ -12,9 +12,10 @@
  *     validated on its copy (shm/ring_consumer.c) and then aggregated into the
  *     (agent type, metric) and (agent, metric) series and checked against
  *     the thresholds.
- *  3. Checks liveness: kill(pid, 0) every LIVENESS_NS; the start time in
- *     /proc every START_TIME_NS, which catches a reused pid.
- *     A dead or closed occupant is drained to empty, then its slot freed.
+ *  3. Checks liveness every LIVENESS_NS: the owner's lock on the slot
+ *     (shm/slot.c), which the kernel drops when the owner dies. A dead or
+ *     closed occupant is drained to empty, then its slot freed; a slot
+ *     whose claimant died before going live is freed at once.
  *
  * Between passes: window rotation when the open window has ended, a
  * snapshot when one is due or asked for, and back-off: a pass that found
@@ -58,7 +59,6 @@
 
 #define BATCH             512
 #define LIVENESS_NS       (50ull * 1000 * 1000)
-#define START_TIME_NS     (1000ull * 1000 * 1000)
 #define RATE_INTERVAL_NS  (1000ull * 1000 * 1000)
 #define IDLE_SLEEP_MIN_NS (20ull * 1000)
 #define IDLE_SLEEP_MAX_NS (5ull * 1000 * 1000)
@@ -81,7 +81,6 @@ struct slot_tracker {
 	struct agp_ring_consumer consumer;
 	enum agp_agent_state state;
 	int32_t pid;
-	uint64_t start_time;
 	char name[AGP_AGENT_NAME_MAX + 1];
 	char type[AGP_AGENT_TYPE_MAX + 1];
 	uint64_t dropped;
@@ -90,8 +89,7 @@ struct slot_tracker {
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
 	uint64_t departed_ns;
-	uint64_t liveness_checked_ns;
-	uint64_t start_time_checked_ns;
+	uint64_t liveness_checked_ns; /* also paces the check of an abandoned claim */
 	uint64_t rate_mark_count;
 	uint64_t rate_mark_ns;
 	double rate;
@@ -242,7 +240,6 @@ static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t
 	tracker->following = true;
 	tracker->state = AGP_AGENT_LIVE;
 	tracker->pid = slot->pid;
-	tracker->start_time = slot->start_time;
 	sanitize_label(tracker->name, slot->name, sizeof(tracker->name));
 	sanitize_label(tracker->type, slot->type, sizeof(tracker->type));
 	tracker->dropped = 0;
@@ -251,7 +248,6 @@ static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t
 	tracker->last_sample_ns = 0;
 	tracker->departed_ns = 0;
 	tracker->liveness_checked_ns = now_ns;
-	tracker->start_time_checked_ns = now_ns;
 	tracker->rate_mark_count = 0;
 	tracker->rate_mark_ns = now_ns;
 	tracker->rate = 0;
@@ -335,17 +331,13 @@ static uint64_t drain_ring(struct agp_collector *collector, struct agp_collector
 	return taken;
 }
 
-static void check_liveness(struct slot_tracker *tracker, uint64_t now_ns)
+static void check_liveness(const struct agp_segment *segment, struct slot_tracker *tracker,
+                           uint32_t index, uint64_t now_ns)
 {
 	if (now_ns - tracker->liveness_checked_ns < LIVENESS_NS)
 		return;
 	tracker->liveness_checked_ns = now_ns;
-	bool alive = kill(tracker->pid, 0) == 0 || errno == EPERM;
-	if (alive && now_ns - tracker->start_time_checked_ns >= START_TIME_NS) {
-		tracker->start_time_checked_ns = now_ns;
-		alive = agp_process_alive(tracker->pid, tracker->start_time);
-	}
-	if (!alive)
+	if (!agp_slot_owner_alive(segment, index))
 		tracker->state = AGP_AGENT_DRAINING;
 }
 
@@ -383,6 +375,12 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 			retire(collector, drain, tracker); /* a DEAD entry still shown */
 		follow(tracker, slot, index, generation, now_ns);
 	}
+	if (state == AGP_SLOT_CLAIMING &&
+	    (!tracker->following || tracker->state == AGP_AGENT_DEAD) &&
+	    now_ns - tracker->liveness_checked_ns >= LIVENESS_NS) {
+		tracker->liveness_checked_ns = now_ns;
+		agp_slot_free_abandoned_claim(&collector->segment, index);
+	}
 	if (!tracker->following)
 		return 0;
 	if (tracker->state == AGP_AGENT_DEAD) {
@@ -394,7 +392,7 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 	if (state == AGP_SLOT_CLOSED)
 		tracker->state = AGP_AGENT_DRAINING;
 	else
-		check_liveness(tracker, now_ns);
+		check_liveness(&collector->segment, tracker, index, now_ns);
 	/* Relaxed: a counter only; the records it counts were never written. */
 	tracker->dropped = atomic_load_explicit(&slot->dropped_hot, memory_order_relaxed);
 	uint64_t taken = drain_ring(collector, drain, tracker, now_ns);

@@ -19,6 +19,7 @@
 
 #include "shm/clock.h"
 #include "shm/ring_consumer.h"
+#include "shm/ownership.h"
 #include "shm/segment.h"
 #include "shm/slot.h"
 #include "tests/support/test_util.h"
@@ -72,8 +73,7 @@ static void test_exact_accounting(void **state)
 	struct agp_segment_layout layout = {8, 4096, (gid_t)-1};
 	assert_int_equal(agp_segment_create(deployment, &layout, &segment), 0);
 	/* We act as the collector: agents must not reclaim slots behind our back. */
-	atomic_store_explicit(&agp_segment_header(&segment)->collector_pid, getpid(),
-	                      memory_order_relaxed);
+	assert_int_equal(agp_collector_presence_take(&segment), 0);
 
 	int start[2];
 	assert_int_equal(pipe(start), 0);

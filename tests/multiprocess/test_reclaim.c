@@ -1,7 +1,8 @@
 /*
  * Reclaiming the slot of an agent that died without closing (SIGKILL):
- * liveness by pid and start time, release by the collector after the
- * drain, self-reclaim by agents when no collector serves the segment.
+ * liveness by the owner's lock (shm/slot.c), release by the collector
+ * after the drain, self-reclaim by agents when no collector serves the
+ * segment.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -20,6 +22,7 @@
 #include "shm/clock.h"
 #include "shm/ring_consumer.h"
 #include "common/error.h"
+#include "shm/ownership.h"
 #include "shm/segment.h"
 #include "shm/slot.h"
 #include "tests/support/test_util.h"
@@ -92,25 +95,22 @@ static void test_killed_agent_slot_is_reclaimed(void **state)
 	struct agp_segment segment;
 	struct agp_segment_layout layout = {2, 64, (gid_t)-1};
 	assert_int_equal(agp_segment_create(deployment, &layout, &segment), 0);
-	atomic_store_explicit(&agp_segment_header(&segment)->collector_pid, getpid(),
-	                      memory_order_relaxed);
+	assert_int_equal(agp_collector_presence_take(&segment), 0);
 
 	uint32_t index;
 	pid_t pid = spawn_agent(deployment, "victim", &index);
 	struct agp_slot *slot = agp_segment_slot(&segment, index);
 	assert_int_equal(atomic_load_explicit(&slot->state, memory_order_acquire), AGP_SLOT_LIVE);
 	assert_int_equal(slot->pid, pid);
-	uint64_t start_time = slot->start_time;
-	assert_true(start_time != 0);
-	assert_int_equal(start_time, agp_process_start_time(pid));
-	assert_true(agp_process_alive(pid, start_time));
+	assert_true(agp_slot_owner_alive(&segment, index));
+	/* A live owner's slot cannot be released, whatever generation one names. */
 	uint32_t generation = atomic_load(&slot->generation);
+	assert_false(agp_slot_release(&segment, index, generation));
 
 	kill_agent(pid, false);
-	assert_false(agp_process_alive(pid, start_time)); /* a zombie is dead */
+	assert_false(agp_slot_owner_alive(&segment, index)); /* a zombie is dead */
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
-	assert_false(agp_process_alive(pid, start_time));
-	assert_int_equal(agp_process_start_time(pid), 0);
+	assert_false(agp_slot_owner_alive(&segment, index));
 	/* The killed agent never closed its slot. */
 	assert_int_equal(atomic_load(&slot->state), AGP_SLOT_LIVE);
 
@@ -151,19 +151,31 @@ static void test_killed_agent_slot_is_reclaimed(void **state)
 	agp_segment_unlink(deployment);
 }
 
-/* A pid that now belongs to a process started at another time is not the old owner. */
-static void test_pid_reuse_is_detected(void **state)
+/*
+ * The slot's pid field says nothing about life: a dead owner whose pid
+ * field now names a running process (a reused or scribbled pid) is dead,
+ * and a live owner whose pid field is scribbled to 0 lives.
+ */
+static void test_pid_field_is_not_the_witness(void **state)
 {
-	pid_t self = getpid();
-	uint64_t start = agp_process_start_time(self);
-	assert_true(start != 0);
-	assert_true(agp_process_alive(self, start));
-	assert_false(agp_process_alive(self, start + 1));
-	assert_false(agp_process_alive(self, start - 1));
-	assert_false(agp_process_alive(0, start));
-	assert_false(agp_process_alive(-1, start));
-	/* pid 1 runs, but not since our start time. */
-	assert_false(agp_process_alive(1, start));
+	char deployment[64];
+	agp_test_name(deployment, sizeof(deployment), "pidfield");
+	struct agp_segment segment;
+	struct agp_segment_layout layout = {2, 64, (gid_t)-1};
+	assert_int_equal(agp_segment_create(deployment, &layout, &segment), 0);
+	assert_int_equal(agp_collector_presence_take(&segment), 0);
+	uint32_t dead_index, live_index;
+	pid_t dead = spawn_agent(deployment, "dead", &dead_index);
+	pid_t live = spawn_agent(deployment, "live", &live_index);
+	kill_agent(dead, true);
+	agp_segment_slot(&segment, dead_index)->pid = getpid();
+	agp_segment_slot(&segment, live_index)->pid = 0;
+	assert_false(agp_slot_owner_alive(&segment, dead_index));
+	assert_true(agp_slot_owner_alive(&segment, live_index));
+	kill_agent(live, true);
+	assert_false(agp_slot_owner_alive(&segment, live_index));
+	agp_segment_detach(&segment);
+	agp_segment_unlink(deployment);
 }
 
 /*
@@ -179,7 +191,6 @@ static void test_agent_reclaims_without_collector(void **state)
 	struct agp_segment segment;
 	struct agp_segment_layout layout = {1, 64, (gid_t)-1};
 	assert_int_equal(agp_segment_create(deployment, &layout, &segment), 0);
-	_Atomic int32_t *collector = &agp_segment_header(&segment)->collector_pid;
 
 	uint32_t index;
 	pid_t pid = spawn_agent(deployment, "first", &index);
@@ -192,10 +203,10 @@ static void test_agent_reclaims_without_collector(void **state)
 	assert_false(agp_record(agent, 0, 1, 0)); /* recording into a failed agent is a no-op */
 
 	kill_agent(pid, true);
-	atomic_store_explicit(collector, getpid(), memory_order_relaxed);
+	assert_int_equal(agp_collector_presence_take(&segment), 0);
 	assert_int_equal(agp_agent_open("late", "reclaim", &options, &agent), -ENOSPC);
 
-	atomic_store_explicit(collector, 0, memory_order_relaxed);
+	agp_collector_presence_drop(&segment);
 	assert_int_equal(agp_agent_open("late", "reclaim", &options, &agent), 0);
 	struct agp_slot *slot = agp_segment_slot(&segment, 0);
 	assert_int_equal(slot->pid, getpid());
@@ -211,12 +222,112 @@ static void test_agent_reclaims_without_collector(void **state)
 	agp_segment_unlink(deployment);
 }
 
+/*
+ * fork: the child shares its parent's slot lock. A child that closes its
+ * inherited handle leaves the parent's slot live and gives up its share;
+ * one that keeps the handle keeps the slot alive after the parent's death
+ * until it dies too (the documented cost; see shm/slot.c).
+ */
+struct family {
+	pid_t parent, child;
+	uint32_t index;
+};
+
+/* Blocks until the test process (the only writer of lifeline) is gone, then exits. */
+static void wait_for_the_end(int lifeline)
+{
+	char byte;
+	while (read(lifeline, &byte, 1) > 0)
+		;
+	_exit(0);
+}
+
+static struct family spawn_family(const char *deployment, bool child_closes, int lifeline[2])
+{
+	int parent_report[2], child_report[2];
+	assert_int_equal(pipe(parent_report), 0);
+	assert_int_equal(pipe(child_report), 0);
+	struct family family = {0};
+	family.parent = fork();
+	assert_true(family.parent >= 0);
+	if (family.parent == 0) {
+		close(lifeline[1]);
+		struct agp_agent_options options = {.deployment = deployment};
+		agp_agent *agent;
+		if (agp_agent_open("forking", "reclaim", &options, &agent) != 0)
+			_exit(2);
+		pid_t child = fork();
+		if (child == 0) {
+			if (child_closes)
+				agp_agent_close(agent);
+			if (write(child_report[1], "c", 1) != 1)
+				_exit(2);
+			wait_for_the_end(lifeline[0]);
+		}
+		struct agp_segment segment;
+		int32_t report[2] = {(int32_t)child, -1};
+		if (agp_segment_attach(deployment, &segment) == 0)
+			for (uint32_t i = 0; i < segment.slot_count; i++)
+				if (agp_segment_slot(&segment, i)->pid == getpid())
+					report[1] = (int32_t)i;
+		if (write(parent_report[1], report, sizeof(report)) != sizeof(report))
+			_exit(2);
+		wait_for_the_end(lifeline[0]);
+	}
+	int32_t report[2];
+	char byte;
+	assert_int_equal(read(parent_report[0], report, sizeof(report)), sizeof(report));
+	assert_int_equal(read(child_report[0], &byte, 1), 1);
+	for (int i = 0; i < 2; i++) {
+		close(parent_report[i]);
+		close(child_report[i]);
+	}
+	assert_true(report[1] >= 0);
+	family.child = report[0];
+	family.index = (uint32_t)report[1];
+	return family;
+}
+
+static void test_fork_child_and_the_parents_slot(void **state)
+{
+	char deployment[64];
+	agp_test_name(deployment, sizeof(deployment), "fork");
+	struct agp_segment segment;
+	struct agp_segment_layout layout = {2, 64, (gid_t)-1};
+	assert_int_equal(agp_segment_create(deployment, &layout, &segment), 0);
+	assert_int_equal(agp_collector_presence_take(&segment), 0);
+	/* Orphaned grandchildren come back to us, to be reaped by their pid. */
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	/* Should the test fail half-way, the family still ends with us (end of file on the pipe).
+	 */
+	int lifeline[2];
+	assert_int_equal(pipe(lifeline), 0);
+	for (int child_closes = 1; child_closes >= 0; child_closes--) {
+		struct family family = spawn_family(deployment, child_closes, lifeline);
+		struct agp_slot *slot = agp_segment_slot(&segment, family.index);
+		/* The child's close (if any) did not end the parent's ownership. */
+		assert_int_equal(atomic_load(&slot->state), AGP_SLOT_LIVE);
+		assert_true(agp_slot_owner_alive(&segment, family.index));
+		kill_agent(family.parent, true);
+		assert_int_equal(agp_slot_owner_alive(&segment, family.index), !child_closes);
+		kill_agent(family.child, true); /* orphaned, it is ours (subreaper) */
+		assert_false(agp_slot_owner_alive(&segment, family.index));
+		assert_true(
+		    agp_slot_release(&segment, family.index, atomic_load(&slot->generation)));
+	}
+	close(lifeline[0]);
+	close(lifeline[1]);
+	agp_segment_detach(&segment);
+	agp_segment_unlink(deployment);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_killed_agent_slot_is_reclaimed),
-	    cmocka_unit_test(test_pid_reuse_is_detected),
+	    cmocka_unit_test(test_pid_field_is_not_the_witness),
 	    cmocka_unit_test(test_agent_reclaims_without_collector),
+	    cmocka_unit_test(test_fork_child_and_the_parents_slot),
 	};
 	return cmocka_run_group_tests(tests, NULL, agp_test_cleanup);
 }

@@ -24,6 +24,7 @@
 #include "shm/clock.h"
 #include "shm/ring_consumer.h"
 #include "shm/registry.h"
+#include "shm/ownership.h"
 #include "shm/segment.h"
 #include "shm/slot.h"
 #include "tests/support/test_util.h"
@@ -128,9 +129,9 @@ static void run_scribbler(const char *deployment)
 			atomic_store_explicit(&slot->dropped_hot, xorshift(&seed),
 			                      memory_order_relaxed);
 			break;
-		case 5: /* identity: name, type, pid, start time */
+		case 5: /* identity: pid, name, type */
 			scribble(&slot->pid,
-			         offsetof(struct agp_slot, pad_cold) -
+			         offsetof(struct agp_slot, reserved_cold) -
 			             offsetof(struct agp_slot, pid),
 			         &seed);
 			break;
@@ -171,8 +172,7 @@ static void test_scribbled_slot_costs_only_its_own_samples(void **state)
 	struct agp_segment segment;
 	struct agp_segment_layout layout = {4, CAPACITY, (gid_t)-1};
 	assert_int_equal(agp_segment_create(deployment, &layout, &segment), 0);
-	atomic_store_explicit(&agp_segment_header(&segment)->collector_pid, getpid(),
-	                      memory_order_relaxed);
+	assert_int_equal(agp_collector_presence_take(&segment), 0);
 
 	int report[2];
 	assert_int_equal(pipe(report), 0);

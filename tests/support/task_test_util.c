@@ -10,6 +10,7 @@
 
 #include "shm/clock.h"
 #include "shm/abi.h"
+#include "shm/ownership.h"
 
 static unsigned sequence;
 static struct tt *active;
@@ -32,10 +33,8 @@ static int attach(struct tt *t)
 	t->attached = true;
 	t->consumers = calloc(t->segment.slot_count, sizeof(*t->consumers));
 	t->following = calloc(t->segment.slot_count, sizeof(*t->following));
-	/* Relaxed: the hint agents read before reclaiming; we drain, as a collector would. */
-	atomic_store_explicit(&agp_segment_header(&t->segment)->collector_pid, (int32_t)getpid(),
-	                      memory_order_relaxed);
-	return 0;
+	/* Agents must not reclaim slots behind our back: we drain, as a collector would. */
+	return agp_collector_presence_take(&t->segment);
 }
 
 int tt_start(struct tt *t, const struct tt_file *files, size_t file_count, unsigned max_concurrency)

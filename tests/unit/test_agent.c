@@ -16,6 +16,7 @@
 #include <agentperf/agentperf.h>
 
 #include "shm/clock.h"
+#include "shm/ownership.h"
 #include "shm/segment.h"
 #include "tests/support/test_util.h"
 
@@ -87,10 +88,10 @@ static void test_other_abi_and_full_segment(void **state)
 	struct agp_segment segment;
 	struct agp_segment_layout layout = {1, 64, (gid_t)-1};
 	assert_int_equal(agp_segment_create(deployment, &layout, &segment), 0);
-	agp_segment_header(&segment)->abi_major = 2;
+	agp_segment_header(&segment)->abi_major = AGP_SHM_ABI_MAJOR + 1;
 	agp_agent *agent = NULL;
 	assert_int_equal(agp_agent_open("a", "t", &options, &agent), -EPROTO);
-	assert_message_contains(agp_last_error(), "abi_major is 2, expected 1");
+	assert_message_contains(agp_last_error(), "the segment is newer");
 	assert_null(agent);
 	assert_false(agp_record(agent, AGP_METRIC_COORDINATION_OVERHEAD, 1, 0));
 	{
@@ -99,9 +100,9 @@ static void test_other_abi_and_full_segment(void **state)
 	assert_int_equal(agp_agent_recorded(agent), 0);
 	agp_agent_close(agent);
 
-	agp_segment_header(&segment)->abi_major = 1;
+	agp_segment_header(&segment)->abi_major = AGP_SHM_ABI_MAJOR;
 	/* We serve the segment, so the one slot is not reclaimed from under its owner. */
-	atomic_store(&agp_segment_header(&segment)->collector_pid, getpid());
+	assert_int_equal(agp_collector_presence_take(&segment), 0);
 	agp_agent *first, *second = NULL;
 	assert_int_equal(agp_agent_open("first", "t", &options, &first), 0);
 	assert_int_equal(agp_agent_open("second", "t", &options, &second), -ENOSPC);

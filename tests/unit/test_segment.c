@@ -221,20 +221,65 @@ static void test_refuse_bad_magic(void **state)
 	expect_refusal(r, "magic", "0x1122334455667788", "0x3130465245504741");
 }
 
+/* Another major is refused whichever way it differs, and the message gives both versions. */
 static void test_refuse_abi_major(void **state)
 {
 	struct refusal *r = *state;
-	r->header->abi_major = 7;
-	expect_refusal(r, "abi_major", "is 7", "expected 1");
+	char found[64], ours[64];
+	snprintf(ours, sizeof(ours), "reads only %u.x", AGP_SHM_ABI_MAJOR);
+	r->header->abi_major = AGP_SHM_ABI_MAJOR + 1;
+	r->header->abi_minor = 3;
+	snprintf(found, sizeof(found), "ABI version %u.3", AGP_SHM_ABI_MAJOR + 1);
+	expect_refusal(r, found, ours, "the segment is newer");
+	r->header->abi_major = AGP_SHM_ABI_MAJOR - 1;
+	snprintf(found, sizeof(found), "ABI version %u.3", AGP_SHM_ABI_MAJOR - 1);
+	expect_refusal(r, found, ours, "the segment is older");
 }
 
-static void test_accept_abi_minor(void **state)
+/*
+ * A newer minor of our major attaches: what it added lives in reserved
+ * bytes, which this reader ignores in the header, and which a claim and a
+ * registration of ours leave zero (absent) in the slot and the entry.
+ */
+static void test_accept_newer_abi_minor(void **state)
 {
 	struct refusal *r = *state;
-	r->header->abi_minor = 9; /* minors only add; the same major attaches */
+	r->header->abi_minor = AGP_SHM_ABI_MINOR + 9;
+	memset(r->header->reserved, 0x5a, sizeof(r->header->reserved));
+	struct agp_slot *slot = agp_segment_slot(&r->segment, 0);
+	memset(slot->reserved_cold, 0x5a, sizeof(slot->reserved_cold));
+	memset(slot->reserved_producer, 0x5a, sizeof(slot->reserved_producer));
+	struct agp_metric_entry *entry = agp_segment_metric(&r->segment, 3);
+	memset(entry->reserved, 0x5a, sizeof(entry->reserved));
+
 	struct agp_segment attached;
 	assert_int_equal(agp_segment_attach(r->name, &attached), 0);
+	assert_int_equal(attached.slot_count, small_layout.slot_count);
+	struct agp_metric_info info;
+	assert_true(agp_registry_lookup(&attached, 3, &info)); /* a built-in with added fields */
+	assert_string_equal(info.name, agp_builtin_metric_name(3));
+	uint32_t index;
+	assert_int_equal(agp_slot_claim(&attached, "newer", "test", &index), 0);
+	assert_int_equal(index, 0);
+	uint8_t zero[64] = {0}; /* the largest reserved run below */
+	assert_memory_equal(slot->reserved_cold, zero, sizeof(slot->reserved_cold));
+	assert_memory_equal(slot->reserved_producer, zero, sizeof(slot->reserved_producer));
+	uint16_t id;
+	assert_int_equal(agp_registry_register(&attached, "added", AGP_UNIT_COUNT, 0, &id), 0);
+	entry = agp_segment_metric(&attached, id);
+	assert_memory_equal(entry->reserved, zero, sizeof(entry->reserved));
+	agp_slot_close(&attached, index);
 	agp_segment_detach(&attached);
+}
+
+/* Within a major the sizes are fixed: a header of another size is another layout. */
+static void test_refuse_slot_size(void **state)
+{
+	struct refusal *r = *state;
+	char expected[64];
+	snprintf(expected, sizeof(expected), "expected %u", AGP_SHM_SLOT_SIZE);
+	r->header->slot_size = AGP_SHM_SLOT_SIZE + 64;
+	expect_refusal(r, "slot_size", "is 320", expected);
 }
 
 static void test_refuse_endianness(void **state)
@@ -333,7 +378,8 @@ int main(void)
 	    cmocka_unit_test(test_deployment_names),
 	    REFUSAL(test_refuse_bad_magic),
 	    REFUSAL(test_refuse_abi_major),
-	    REFUSAL(test_accept_abi_minor),
+	    REFUSAL(test_accept_newer_abi_minor),
+	    REFUSAL(test_refuse_slot_size),
 	    REFUSAL(test_refuse_endianness),
 	    REFUSAL(test_refuse_record_size),
 	    REFUSAL(test_refuse_total_size),
