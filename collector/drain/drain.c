@@ -43,6 +43,8 @@
 
 #include "collector/alerts/alerting.h"
 #include "collector/collector.h"
+#include "collector/drain/segment_guard.h"
+#include "collector/drain/segment_replace.h"
 #include "collector/drain/series.h"
 #include "shm/clock.h"
 #include "shm/registry.h"
@@ -413,12 +415,52 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 	return taken;
 }
 
+/* True once the segment guard absorbed a truncation this drain has not handled yet. */
+static bool segment_truncated(struct agp_collector *collector, uint64_t *fault_offset)
+{
+	return agp_segment_guard_faults(collector->segment_guard, fault_offset) !=
+	       collector->segment_faults_handled;
+}
+
+/*
+ * After a truncation every occupant is quarantined with what was last read
+ * (nothing pending: its ring is gone) and retired, the metric caches are
+ * forgotten (the fresh registry assigns its own ids), and the segment is
+ * replaced (segment_replace.h).
+ */
+static void survive_truncation(struct agp_collector *collector, struct agp_collector_drain *drain)
+{
+	uint64_t fault_offset = 0;
+	collector->segment_faults_handled =
+	    agp_segment_guard_faults(collector->segment_guard, &fault_offset);
+	uint32_t lost = 0;
+	for (uint32_t index = 0; index < drain->tracker_count; index++) {
+		struct slot_tracker *tracker = &drain->trackers[index];
+		if (!tracker->following)
+			continue;
+		lost += tracker->state != AGP_AGENT_DEAD;
+		tracker->consumer.quarantined = true;
+		tracker->pending = 0;
+		retire(collector, drain, tracker);
+	}
+	memset(&drain->metric_cache, 0, sizeof(drain->metric_cache));
+	memset(drain->metrics, 0, sizeof(drain->metrics));
+	agp_segment_replace(&collector->segment, collector->options.layout.group, fault_offset,
+	                    lost);
+}
+
 uint64_t agp_drain_pass(struct agp_collector *collector, struct agp_collector_drain *drain,
                         uint64_t now_ns)
 {
 	uint64_t taken = 0;
-	for (uint32_t index = 0; index < drain->tracker_count; index++)
+	uint64_t fault_offset;
+	for (uint32_t index = 0; index < drain->tracker_count; index++) {
+		if (segment_truncated(collector, &fault_offset))
+			break; /* what the slots hold now is zeros: handled below, not drained */
 		taken += visit_slot(collector, drain, index, now_ns);
+	}
+	if (segment_truncated(collector, &fault_offset))
+		survive_truncation(collector, drain);
 	return taken;
 }
 
