@@ -371,6 +371,9 @@ static void verb_status(struct agp_control_server *server, const struct agp_snap
 	    (json_int_t)t->quarantined_slots, "snapshot_generation",
 	    (json_int_t)snapshot->generation, "health", overall_health(server, snapshot), "socket",
 	    server->path, "taken_wall_ms", (json_int_t)snapshot->taken_wall_ms);
+	if (answer->result)
+		json_object_set_new(answer->result, "lying_agents",
+		                    json_integer((json_int_t)t->lying_agents));
 }
 
 static void verb_agents(struct agp_control_server *server, const struct agp_snapshot *snapshot,
@@ -396,6 +399,10 @@ static void verb_agents(struct agp_control_server *server, const struct agp_snap
 		            ? (double)(snapshot->taken_ns - agent->first_seen_ns) / 1e9
 		            : 0.0));
 	}
+	/* Why an agent's counters are impossible ("" when they are not: shm/counter_audit.h). */
+	for (size_t a = 0; list && a < json_array_size(list); a++)
+		json_object_set_new(json_array_get(list, a), "lying",
+		                    json_string(agp_lie_name(snapshot->agents[a].lie)));
 	answer->result = json_pack("{s:o}", "agents", list);
 }
 
