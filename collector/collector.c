@@ -11,6 +11,7 @@
 #include <urcu-bp.h>
 
 #include "collector/drain/drain.h"
+#include "collector/drain/segment_guard.h"
 #include "shm/clock.h"
 #include "shm/ownership.h"
 #include "common/error.h"
@@ -59,15 +60,23 @@ int agp_collector_open(struct agp_collector *collector, const struct agp_collect
 	error = agp_collector_presence_take(&collector->segment);
 	if (error)
 		goto fail_detach;
+	collector->segment_guard =
+	    agp_segment_guard_watch(collector->segment.base, collector->segment.size);
+	if (collector->segment_guard < 0) {
+		error = collector->segment_guard;
+		goto fail_release;
+	}
 	collector->started_ns = agp_clock_read(&collector->segment.clock);
 	error = agp_drain_create(collector, &collector->drain);
 	if (error) {
 		agp__error(error, "setting up the drain of deployment '%s': out of memory",
 		           collector->segment.deployment);
-		goto fail_release;
+		goto fail_unwatch;
 	}
 	return 0;
 
+fail_unwatch:
+	agp_segment_guard_unwatch(collector->segment_guard);
 fail_release:
 	agp_collector_presence_drop(&collector->segment);
 fail_detach:
@@ -150,6 +159,7 @@ void agp_collector_close(struct agp_collector *collector, bool unlink_segment)
 	free(limits);
 	agp_drain_destroy(collector->drain);
 	collector->drain = NULL;
+	agp_segment_guard_unwatch(collector->segment_guard);
 	agp_collector_presence_drop(&collector->segment);
 	agp_segment_detach(&collector->segment);
 	if (unlink_segment)

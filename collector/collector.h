@@ -47,6 +47,8 @@ struct agp_collector {
 	struct agp_collector_options options;
 	bool created_segment;
 	uint64_t started_ns;
+	int segment_guard;               /* collector/drain/segment_guard.h: truncation survived */
+	uint64_t segment_faults_handled; /* drain thread only */
 
 	struct agp_collector_drain *drain; /* drain thread only */
 	pthread_t drain_thread;

@@ -177,4 +177,16 @@ static inline struct agp_record *agp_slot_records(struct agp_slot *slot)
 	return (struct agp_record *)(slot + 1);
 }
 
+/*
+ * Every atomic shared across processes (here, in the Task API's region and
+ * in the registry) must be lock-free: a lock-based atomic keeps its lock in
+ * the process's own memory, so two processes would not exclude each other,
+ * and a lock-free one is also what a signal handler may touch.
+ */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "_Atomic uint32_t/int32_t in shared memory: lock-free");
+_Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
+               "_Atomic uint64_t in shared memory: lock-free");
+_Static_assert(ATOMIC_BOOL_LOCK_FREE == 2 && ATOMIC_POINTER_LOCK_FREE == 2,
+               "the remaining atomic kinds that shared and signal-handler state use: lock-free");
+
 #endif

@@ -60,9 +60,13 @@ static inline bool agp_ring_push_spsc(struct agp_ring_producer *producer, uint64
 		    atomic_load_explicit(&producer->slot->head, memory_order_acquire);
 		if (tail - producer->cached_head >= producer->capacity) {
 			producer->dropped++;
-			/* Relaxed: a counter the collector samples; no data hangs on it. */
+			/*
+			 * Release (off the hot path: only when dropping): a collector that
+			 * acquires this count sees a tail at least as far as the one that
+			 * filled the ring, which is how it checks the count is possible.
+			 */
 			atomic_store_explicit(&producer->slot->dropped_hot, producer->dropped,
-			                      memory_order_relaxed);
+			                      memory_order_release);
 			return false;
 		}
 	}

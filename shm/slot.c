@@ -27,16 +27,16 @@
  *
  * What follows from a lock belonging to an open file description:
  *  - fork: the child shares the parent's description, so the parent's
- *    locks stay held while either lives. A child that never records keeps
- *    its parent's slot live after the parent's death until it exits, execs
- *    or closes the descriptor. What this needs from the agents' fork
- *    handler: in the child, close() its copy of every agent's descriptor
- *    (that removes the child's reference and leaves the parent's lock
- *    alone), never unlock or close the slot (F_UNLCK through the shared
- *    description would release the parent's lock, and CLOSED would end
- *    its slot), and never record through the parent's ring; a child that
- *    wants to record opens its own agent. agp_agent_close() already keeps
- *    to that in a child (agent.c compares the claimant's pid).
+ *    locks would stay held while either lives, and a child that never
+ *    records would keep its parent's slot live after the parent's death.
+ *    So the agents' fork handler (agent.c, disown_after_fork), in the
+ *    child, close()s its copy of every agent's descriptor (that removes
+ *    the child's reference and leaves the parent's lock alone), never
+ *    unlocks or closes the slot (F_UNLCK through the shared description
+ *    would release the parent's lock, and CLOSED would end its slot), and
+ *    never records through the parent's ring; a child that wants to
+ *    record opens its own agent. agp_agent_close() keeps to the same in a
+ *    child that still reaches it (agent.c compares the claimant's pid).
  *  - exec: shm_open gives the descriptor FD_CLOEXEC (we check), so after
  *    exec the program holds nothing, and it has no mapping either.
  *  - close: a program that closes descriptors it did not open (a

@@ -69,6 +69,12 @@ int cli_status(struct cli *cli, int argc, char **argv)
 		printf("drops          %.0f\n", cli_num(result, "dropped"));
 		printf("invalid        %.0f\n", cli_num(result, "invalid"));
 		printf("alerts         %.0f\n", cli_num(result, "alerts"));
+		/* Agents whose counters are impossible: their figures are not in the lines above.
+		 */
+		json_int_t lying = json_integer_value(json_object_get(result, "lying_agents"));
+		if (lying > 0)
+			printf("lying agents   %lld (kept out of the figures above; see agents)\n",
+			       (long long)lying);
 		printf("health         %s\n", cli_str(result, "health"));
 		printf("socket         %s\n", cli_str(result, "socket"));
 	}
@@ -108,6 +114,13 @@ int cli_agents(struct cli *cli, int argc, char **argv)
 		snprintf(rate, sizeof(rate), "%.1f", cli_num(agent, "rate"));
 		snprintf(drops, sizeof(drops), "%.0f", cli_num(agent, "dropped"));
 		snprintf(invalid, sizeof(invalid), "%.0f", cli_num(agent, "invalid"));
+		char state[64];
+		const char *lie = json_string_value(json_object_get(agent, "lying"));
+		if (lie && *lie)
+			snprintf(state, sizeof(state), "%s, lying: %s", cli_str(agent, "state"),
+			         lie);
+		else
+			snprintf(state, sizeof(state), "%s", cli_str(agent, "state"));
 		const char *row[] = {cli_str(agent, "name"),
 		                     cli_str(agent, "type"),
 		                     pid,
@@ -115,7 +128,7 @@ int cli_agents(struct cli *cli, int argc, char **argv)
 		                     rate,
 		                     drops,
 		                     invalid,
-		                     cli_str(agent, "state")};
+		                     state};
 		cli_table_add(table, row);
 	}
 	cli_table_print(table, stdout);

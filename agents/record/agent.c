@@ -10,6 +10,7 @@
 #include <agentperf/agent.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -25,13 +26,27 @@
 
 struct agp_agent {
 	struct agp_ring_producer producer; /* first: the hot path's only state */
+	_Atomic uint32_t recording;        /* the nesting guard: 1 while a push runs */
 	struct agp_shm_clock clock;
 	struct agp_segment segment;
 	uint32_t slot_index;
 	pid_t claimant; /* the process that claimed the slot: only it may give it up */
 	bool closed;
 	struct agp_agent *next_closed;
+	struct agp_agent *next_open, *prev_open; /* open_agents, under open_lock */
+	_Atomic uint64_t nested_refused;         /* samples the nesting guard refused */
 };
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
+               "the nesting guard's state is touched by signal handlers: lock-free atomics");
+
+/*
+ * The open agents of this process, so that a forked child can disown them
+ * (see disown_after_fork). Opening and closing are rare; a mutex is fine.
+ */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static agp_agent *open_agents;
+static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
 
 /*
  * Recording into a closed agent must be a cheap no-op, not a use after
@@ -77,6 +92,68 @@ static int check_label(const char *what, const char *value, size_t max)
 	return 0;
 }
 
+static void retire_handle(agp_agent *agent);
+
+/*
+ * Fork: the child has a copy of every handle, pointing at its parent's
+ * slots. Recording through one would interleave two producers on one SPSC
+ * ring, so in the child every handle open at the fork becomes a closed one
+ * (recording is a no-op that returns false); the parent's slots are not
+ * touched. A child that wants telemetry opens its own agent. open_lock is
+ * held across the fork, so the child's copy of the list is consistent.
+ */
+static void lock_before_fork(void)
+{
+	pthread_mutex_lock(&open_lock);
+}
+
+static void unlock_in_parent(void)
+{
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void disown_after_fork(void)
+{
+	agp_agent *agent = open_agents;
+	open_agents = NULL;
+	while (agent) {
+		agp_agent *next = agent->next_open;
+		retire_handle(agent);
+		agent = next;
+	}
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void install_fork_handlers(void)
+{
+	pthread_atfork(lock_before_fork, unlock_in_parent, disown_after_fork);
+}
+
+static void remember_open(agp_agent *agent)
+{
+	pthread_once(&fork_handlers_once, install_fork_handlers);
+	pthread_mutex_lock(&open_lock);
+	agent->prev_open = NULL;
+	agent->next_open = open_agents;
+	if (open_agents)
+		open_agents->prev_open = agent;
+	open_agents = agent;
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void forget_open(agp_agent *agent)
+{
+	pthread_mutex_lock(&open_lock);
+	if (agent->prev_open)
+		agent->prev_open->next_open = agent->next_open;
+	else
+		open_agents = agent->next_open;
+	if (agent->next_open)
+		agent->next_open->prev_open = agent->prev_open;
+	agent->next_open = agent->prev_open = NULL;
+	pthread_mutex_unlock(&open_lock);
+}
+
 int agp_agent_open(const char *name, const char *type, const struct agp_agent_options *options,
                    agp_agent **agent_out)
 {
@@ -108,6 +185,7 @@ int agp_agent_open(const char *name, const char *type, const struct agp_agent_op
 	agent->claimant = getpid();
 	agent->clock = agent->segment.clock;
 	agp_ring_producer_init(&agent->producer, &agent->segment, agent->slot_index);
+	remember_open(agent);
 	*agent_out = agent;
 	return 0;
 
@@ -122,15 +200,23 @@ void agp_agent_close(agp_agent *agent)
 {
 	if (!agent || agent->closed)
 		return;
-	agent->closed = true;
+	forget_open(agent);
 	/*
 	 * A forked child shares its parent's slot lock (shm/slot.c): closing
 	 * the slot or unlocking from here would end the parent's ownership
-	 * while it records. The child only lets go of its own descriptor and
-	 * mapping, which leaves the parent's lock and slot untouched.
+	 * while it records. The fork handler retires a child's copies of the
+	 * handles (disown_after_fork), and should a child still reach here
+	 * with one, it only lets go of its own descriptor and mapping.
 	 */
 	if (getpid() == agent->claimant)
 		agp_slot_close(&agent->segment, agent->slot_index);
+	retire_handle(agent);
+}
+
+/* Makes the handle a no-op for good: it points at closed_slot and joins the closed list. */
+static void retire_handle(agp_agent *agent)
+{
+	agent->closed = true;
 	agp_segment_detach(&agent->segment);
 	agent->producer.slot = &closed_slot;
 	agent->producer.records = NULL;
@@ -153,20 +239,53 @@ uint64_t agp_clock_now_ns(const agp_agent *agent)
 	return agent ? agp_clock_read(&agent->clock) : agp_monotonic_ns();
 }
 
+/*
+ * The nesting guard. A signal handler that records on the handle whose push
+ * it interrupted would write the same ring position as the push under it:
+ * two records in one place, and a tail that goes back. So a push first
+ * marks the handle busy; a push that finds it busy is nested (a handler on
+ * this thread) and refuses its sample, counting it. Both parties run on one
+ * thread, so relaxed accesses and compiler-only signal fences suffice: the
+ * flag is set before the ring is touched and cleared after, in the order a
+ * handler on this thread observes. Cost: one load and two stores on a line
+ * the push touches anyway.
+ */
+static inline bool push_guarded(agp_agent *agent, uint64_t timestamp_ns, int64_t value,
+                                uint64_t task_id, uint16_t metric_id, uint16_t flags)
+{
+	if (__builtin_expect(atomic_load_explicit(&agent->recording, memory_order_relaxed), 0)) {
+		/* Relaxed RMW: a handler nested in a handler may count at the same time. */
+		atomic_fetch_add_explicit(&agent->nested_refused, 1, memory_order_relaxed);
+		return false;
+	}
+	atomic_store_explicit(&agent->recording, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst); /* compiler-only: the flag before the ring */
+	bool taken =
+	    agp_ring_push_spsc(&agent->producer, timestamp_ns, value, task_id, metric_id, flags);
+	atomic_signal_fence(memory_order_seq_cst); /* compiler-only: the ring before the flag */
+	atomic_store_explicit(&agent->recording, 0, memory_order_relaxed);
+	return taken;
+}
+
 bool agp_record_at(agp_agent *agent, uint16_t metric_id, int64_t value, uint64_t task_id,
                    uint64_t timestamp_ns, uint16_t flags)
 {
 	if (__builtin_expect(agent == NULL, 0))
 		return false;
-	return agp_ring_push_spsc(&agent->producer, timestamp_ns, value, task_id, metric_id, flags);
+	return push_guarded(agent, timestamp_ns, value, task_id, metric_id, flags);
 }
 
 bool agp_record(agp_agent *agent, uint16_t metric_id, int64_t value, uint64_t task_id)
 {
 	if (__builtin_expect(agent == NULL, 0))
 		return false;
-	return agp_ring_push_spsc(&agent->producer, agp_clock_read(&agent->clock), value, task_id,
-	                          metric_id, 0);
+	return push_guarded(agent, agp_clock_read(&agent->clock), value, task_id, metric_id, 0);
+}
+
+uint64_t agp_agent_nested_refused(const agp_agent *agent)
+{
+	/* Relaxed: a count; the caller reads it after the handlers it cares about have run. */
+	return agent ? atomic_load_explicit(&agent->nested_refused, memory_order_relaxed) : 0;
 }
 
 int agp_metric_register(agp_agent *agent, const char *name, enum agp_unit unit,

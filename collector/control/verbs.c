@@ -233,6 +233,7 @@ static void verb_status(struct agp_control_server *server, const struct agp_snap
 	    {"earlier", t->earlier},
 	    {"alerts", t->alerts},
 	    {"quarantined_slots", t->quarantined_slots},
+	    {"lying_agents", t->lying_agents},
 	    {"snapshot_generation", snapshot->generation},
 	};
 	status = with_counts(status, counts, sizeof(counts) / sizeof(counts[0]));
@@ -274,6 +275,10 @@ static void verb_agents(struct agp_control_server *server, const struct agp_snap
 			list = NULL;
 		}
 	}
+	/* Why an agent's counters are impossible ("" when they are not: shm/counter_audit.h). */
+	for (size_t a = 0; list && a < json_array_size(list); a++)
+		json_object_set_new(json_array_get(list, a), "lying",
+		                    json_string(agp_lie_name(snapshot->agents[a].lie)));
 	answer->result = json_pack("{s:o}", "agents", list);
 }
 

@@ -51,6 +51,8 @@
 #include "collector/alerts/regression.h"
 #include "collector/alerts/threshold.h"
 #include "collector/collector.h"
+#include "collector/drain/segment_guard.h"
+#include "collector/drain/segment_replace.h"
 #include "collector/drain/series.h"
 #include "collector/drain/snapshot_build.h"
 #include "shm/clock.h"
@@ -93,12 +95,15 @@ struct slot_tracker {
 	uint64_t rate_mark_count;
 	uint64_t rate_mark_ns;
 	double rate;
+	struct agp_counter_audit audit;   /* shm/counter_audit.h */
+	enum agp_lie lie;                 /* the first impossible counter seen; sticky */
 	struct agp_series **type_series;  /* by metric id, allocated on first sample */
 	struct agp_series **agent_series; /* by metric id */
 };
 
 struct retired_totals {
 	uint64_t written, aggregated, invalid, dropped, earlier;
+	uint64_t lying_agents; /* who left lying; their figures are in none of the above */
 };
 
 struct agp_collector_drain {
@@ -213,11 +218,15 @@ static uint64_t tracker_written(const struct slot_tracker *tracker)
 static void retire(struct agp_collector *collector, struct agp_collector_drain *drain,
                    struct slot_tracker *tracker)
 {
-	drain->retired.written += tracker_written(tracker);
-	drain->retired.aggregated += tracker->consumer.consumed;
-	drain->retired.invalid += tracker->consumer.invalid;
-	drain->retired.dropped += tracker->dropped;
-	drain->retired.earlier += tracker->earlier;
+	if (tracker->lie != AGP_LIE_NONE) {
+		drain->retired.lying_agents++;
+	} else {
+		drain->retired.written += tracker_written(tracker);
+		drain->retired.aggregated += tracker->consumer.consumed;
+		drain->retired.invalid += tracker->consumer.invalid;
+		drain->retired.dropped += tracker->dropped;
+		drain->retired.earlier += tracker->earlier;
+	}
 	free(tracker->type_series);
 	free(tracker->agent_series);
 	tracker->type_series = tracker->agent_series = NULL;
@@ -251,6 +260,8 @@ static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t
 	tracker->rate_mark_count = 0;
 	tracker->rate_mark_ns = now_ns;
 	tracker->rate = 0;
+	agp_counter_audit_init(&tracker->audit);
+	tracker->lie = AGP_LIE_NONE;
 }
 
 static struct agp_series *series_for(struct agp_collector_drain *drain,
@@ -352,6 +363,25 @@ static void update_rate(struct slot_tracker *tracker, uint64_t now_ns)
 	tracker->rate_mark_ns = now_ns;
 }
 
+/*
+ * Takes the dropped count read before the drain only once it is possible
+ * (shm/counter_audit.h); the tail it is checked against is head + pending,
+ * read after it. A lying occupant keeps its last possible figures.
+ */
+static void audit_counters(struct agp_collector *collector, struct slot_tracker *tracker,
+                           uint64_t dropped)
+{
+	if (tracker->lie == AGP_LIE_NONE && tracker->consumer.quarantined)
+		tracker->lie = AGP_LIE_INDICES;
+	if (tracker->lie != AGP_LIE_NONE)
+		return;
+	tracker->lie = agp_counter_audit_dropped(
+	    &tracker->audit, dropped, tracker->consumer.head + tracker->pending,
+	    collector->segment.ring_capacity, agp_clock_read(&collector->segment.clock));
+	if (tracker->lie == AGP_LIE_NONE)
+		tracker->dropped = dropped;
+}
+
 static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector_drain *drain,
                            uint32_t index, uint64_t now_ns)
 {
@@ -393,16 +423,18 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 		tracker->state = AGP_AGENT_DRAINING;
 	else
 		check_liveness(&collector->segment, tracker, index, now_ns);
-	/* Relaxed: a counter only; the records it counts were never written. */
-	tracker->dropped = atomic_load_explicit(&slot->dropped_hot, memory_order_relaxed);
+	/* Acquire: pairs with the producer's release of a drop; see audit_counters. */
+	uint64_t dropped = atomic_load_explicit(&slot->dropped_hot, memory_order_acquire);
 	uint64_t taken = drain_ring(collector, drain, tracker, now_ns);
 	tracker->pending = agp_ring_pending(&collector->segment, &tracker->consumer);
+	audit_counters(collector, tracker, dropped);
 	update_rate(tracker, now_ns);
 
 	if (tracker->state == AGP_AGENT_DRAINING && tracker->pending == 0) {
 		/* Re-read dropped: the agent may have dropped samples after our first read, before
 		 * dying. */
-		tracker->dropped = atomic_load_explicit(&slot->dropped_hot, memory_order_relaxed);
+		audit_counters(collector, tracker,
+		               atomic_load_explicit(&slot->dropped_hot, memory_order_acquire));
 		if (agp_slot_release(&collector->segment, index, tracker->consumer.generation)) {
 			tracker->state = AGP_AGENT_DEAD;
 			tracker->departed_ns = now_ns;
@@ -411,12 +443,52 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 	return taken;
 }
 
+/* True once the segment guard absorbed a truncation this drain has not handled yet. */
+static bool segment_truncated(struct agp_collector *collector, uint64_t *fault_offset)
+{
+	return agp_segment_guard_faults(collector->segment_guard, fault_offset) !=
+	       collector->segment_faults_handled;
+}
+
+/*
+ * After a truncation every occupant is quarantined with what was last read
+ * (nothing pending: its ring is gone) and retired, the metric caches are
+ * forgotten (the fresh registry assigns its own ids), and the segment is
+ * replaced (segment_replace.h).
+ */
+static void survive_truncation(struct agp_collector *collector, struct agp_collector_drain *drain)
+{
+	uint64_t fault_offset = 0;
+	collector->segment_faults_handled =
+	    agp_segment_guard_faults(collector->segment_guard, &fault_offset);
+	uint32_t lost = 0;
+	for (uint32_t index = 0; index < drain->tracker_count; index++) {
+		struct slot_tracker *tracker = &drain->trackers[index];
+		if (!tracker->following)
+			continue;
+		lost += tracker->state != AGP_AGENT_DEAD;
+		tracker->consumer.quarantined = true;
+		tracker->pending = 0;
+		retire(collector, drain, tracker);
+	}
+	memset(&drain->metric_cache, 0, sizeof(drain->metric_cache));
+	memset(drain->metrics, 0, sizeof(drain->metrics));
+	agp_segment_replace(&collector->segment, collector->options.layout.group, fault_offset,
+	                    lost);
+}
+
 uint64_t agp_drain_pass(struct agp_collector *collector, struct agp_collector_drain *drain,
                         uint64_t now_ns)
 {
 	uint64_t taken = 0;
-	for (uint32_t index = 0; index < drain->tracker_count; index++)
+	uint64_t fault_offset;
+	for (uint32_t index = 0; index < drain->tracker_count; index++) {
+		if (segment_truncated(collector, &fault_offset))
+			break; /* what the slots hold now is zeros: handled below, not drained */
 		taken += visit_slot(collector, drain, index, now_ns);
+	}
+	if (segment_truncated(collector, &fault_offset))
+		survive_truncation(collector, drain);
 	return taken;
 }
 
@@ -430,6 +502,7 @@ static void snapshot_agent(const struct slot_tracker *tracker, uint32_t index,
 	out->pid = tracker->pid;
 	out->state = tracker->state;
 	out->quarantined = tracker->consumer.quarantined;
+	out->lie = tracker->lie;
 	memcpy(out->name, tracker->name, sizeof(out->name));
 	memcpy(out->type, tracker->type, sizeof(out->type));
 	out->written = tracker_written(tracker);
@@ -458,12 +531,19 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 	totals->invalid = drain->retired.invalid;
 	totals->dropped = drain->retired.dropped;
 	totals->earlier = drain->retired.earlier;
+	totals->lying_agents = drain->retired.lying_agents;
 	for (uint32_t index = 0; index < drain->tracker_count; index++) {
 		const struct slot_tracker *tracker = &drain->trackers[index];
 		if (!tracker->following)
 			continue;
 		struct agp_snapshot_agent *agent = &snapshot->agents[snapshot->agent_count++];
 		snapshot_agent(tracker, index, agent);
+		totals->agents_live += agent->state == AGP_AGENT_LIVE;
+		totals->quarantined_slots += agent->quarantined;
+		if (agent->lie != AGP_LIE_NONE) {
+			totals->lying_agents++; /* listed with its figures, kept out of the sums */
+			continue;
+		}
 		totals->written += agent->written;
 		totals->aggregated += agent->aggregated;
 		totals->invalid += agent->invalid;
@@ -471,8 +551,6 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 		totals->pending += agent->pending;
 		totals->earlier += agent->earlier;
 		totals->samples_per_second += agent->samples_per_second;
-		totals->agents_live += agent->state == AGP_AGENT_LIVE;
-		totals->quarantined_slots += agent->quarantined;
 	}
 
 	int error = agp_snapshot_build_series(snapshot, &drain->series, now_ns);

@@ -27,6 +27,7 @@
 #include <agentperf/metrics.h>
 
 #include "shm/abi.h"
+#include "shm/counter_audit.h"
 #include "hdr/sparse.h"
 
 struct agp_hdr;
@@ -46,6 +47,7 @@ struct agp_snapshot_agent {
 	int32_t pid;
 	enum agp_agent_state state;
 	bool quarantined; /* its ring indices were scribbled; never read again */
+	enum agp_lie lie; /* its counters are impossible: kept out of the totals */
 	char name[AGP_AGENT_NAME_MAX + 1];
 	char type[AGP_AGENT_TYPE_MAX + 1];
 	uint64_t written;
@@ -144,6 +146,7 @@ struct agp_snapshot_totals {
 	uint64_t alerts;
 	uint64_t agents_live;
 	uint64_t quarantined_slots;
+	uint64_t lying_agents; /* listed or departed; their figures are not in the sums above */
 	double samples_per_second;
 };
 

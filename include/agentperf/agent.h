@@ -8,6 +8,25 @@
  * sentence that names what was wrong. Recording into a NULL, closed or
  * failed agent is a cheap no-op, so a program whose telemetry could not
  * start keeps running.
+ *
+ * Threads, signals and fork: the contract of agp_record()/agp_record_at().
+ *  - One thread at a time per handle: a handle is one single-producer ring.
+ *    Threads that record each take their own handle; agp_thread_agent()
+ *    gives every thread one, opened on first use and closed at thread exit.
+ *    Opening, closing and registering metrics are thread-safe.
+ *  - Async-signal-safe, with one proviso: a signal handler may record on its
+ *    own handle, or on the handle of the thread it interrupted. If it
+ *    interrupted a record on that same handle, its sample is refused
+ *    (false) and counted by agp_agent_nested_refused(), never written over
+ *    the interrupted one. Refused samples are not in agp_agent_dropped():
+ *    like samples given to a NULL agent, they never reached the ring.
+ *    agp_agent_open/close and agp_thread_agent's first call are not
+ *    async-signal-safe.
+ *  - Fork: in the child every handle the parent had open becomes a closed
+ *    one (recording is a no-op that returns false; agp_agent_recorded()
+ *    keeps the count at the fork); the parent's slots are untouched and get
+ *    none of the child's samples. A child that wants telemetry opens its own
+ *    agent; agp_thread_agent() in the child does so by itself.
  */
 #ifndef AGENTPERF_AGENT_H
 #define AGENTPERF_AGENT_H
@@ -77,6 +96,19 @@ int agp_metric_register(agp_agent *agent, const char *name, enum agp_unit unit,
 /* Samples this agent recorded and dropped so far (written = recorded + dropped). */
 uint64_t agp_agent_recorded(const agp_agent *agent);
 uint64_t agp_agent_dropped(const agp_agent *agent);
+
+/* Samples refused because a signal handler recorded during a record on the same handle. */
+uint64_t agp_agent_nested_refused(const agp_agent *agent);
+
+/*
+ * The calling thread's own agent, opened on the thread's first call with
+ * the name "<type>-<thread id>" (cut to AGP_AGENT_NAME_MAX) and closed when
+ * the thread exits (the main thread's at process exit: the collector sees
+ * the process end). Later calls return the same handle (their arguments are
+ * ignored). NULL when it could not be opened, for the rest of the thread's
+ * life (agp_last_error() says why; recording into NULL is a no-op).
+ */
+agp_agent *agp_thread_agent(const char *type, const struct agp_agent_options *options);
 
 /* The last error message of this thread, or "" when there was none. */
 const char *agp_last_error(void);

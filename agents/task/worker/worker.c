@@ -86,11 +86,17 @@ static uint64_t virtual_bytes(void)
  * lets it rest when no task runs. With a constant timeout, a busy worker
  * pays one setitimer per timeout period instead of two per task.
  *
- * The handler runs on the worker's only thread, so the plain loads and
- * stores of alarm_at_ns need no more than a signal fence (atomic_signal_fence).
+ * The handler runs on the worker's only thread, so the loads and stores of
+ * alarm_at_ns need no more than relaxed order and a signal fence
+ * (atomic_signal_fence). C11 lets a handler touch only lock-free atomics and
+ * volatile sig_atomic_t objects of static storage: both variables are
+ * lock-free atomics (asserted here).
  */
-static struct agp__task_slot *alarm_slot;
-static uint64_t alarm_at_ns;
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2 &&
+                   ATOMIC_POINTER_LOCK_FREE == 2,
+               "the SIGALRM handler's state must be lock-free atomics");
+static struct agp__task_slot *_Atomic alarm_slot;
+static _Atomic uint64_t alarm_at_ns;
 
 static void set_timer(uint64_t delay_ns)
 {
@@ -105,9 +111,11 @@ static void set_timer(uint64_t delay_ns)
 static void on_alarm(int signal_number)
 {
 	int saved_errno = errno;
+	/* Relaxed: set once before the handler was installed (sigaction orders it). */
+	struct agp__task_slot *slot = atomic_load_explicit(&alarm_slot, memory_order_relaxed);
 	/* Relaxed: written by this same thread; the signal fence orders it against the handler. */
-	uint64_t deadline = atomic_load_explicit(&alarm_slot->deadline_ns, memory_order_relaxed);
-	bool in_worker = atomic_load_explicit(&alarm_slot->alarm_armed, memory_order_relaxed);
+	uint64_t deadline = atomic_load_explicit(&slot->deadline_ns, memory_order_relaxed);
+	bool in_worker = atomic_load_explicit(&slot->alarm_armed, memory_order_relaxed);
 	uint64_t now = agp_monotonic_ns();
 	if (deadline && in_worker && now >= deadline) {
 		/* Die of SIGALRM: the supervisor reads that as this task's timeout. */
@@ -118,11 +126,13 @@ static void on_alarm(int signal_number)
 		sigprocmask(SIG_UNBLOCK, &alarm_only, NULL);
 		raise(signal_number);
 	}
+	/* Relaxed: only this thread reads it; the fence below orders it for the code we
+	 * interrupted. */
 	if (deadline && in_worker) {
 		set_timer(deadline - now);
-		alarm_at_ns = deadline;
+		atomic_store_explicit(&alarm_at_ns, deadline, memory_order_relaxed);
 	} else {
-		alarm_at_ns = 0;
+		atomic_store_explicit(&alarm_at_ns, 0, memory_order_relaxed);
 	}
 	/* A compiler-only fence (no instruction is emitted, so seq_cst costs nothing): the
 	 * interrupted code sees alarm_at_ns as the handler left it. */
@@ -132,7 +142,8 @@ static void on_alarm(int signal_number)
 
 static void install_alarm(struct agp__task_slot *slot)
 {
-	alarm_slot = slot;
+	/* Relaxed: sigaction below is what makes it visible to the handler (same thread). */
+	atomic_store_explicit(&alarm_slot, slot, memory_order_relaxed);
 	struct sigaction action;
 	memset(&action, 0, sizeof(action));
 	action.sa_handler = on_alarm;
@@ -145,9 +156,11 @@ static void arm_alarm(uint64_t deadline_ns)
 {
 	/* The fences keep the handler's view and ours of alarm_at_ns in program order. */
 	atomic_signal_fence(memory_order_seq_cst);
-	if (alarm_at_ns == 0 || alarm_at_ns > deadline_ns) {
+	/* Relaxed: the handler that writes it runs on this thread; the fences order the two. */
+	uint64_t alarm_at = atomic_load_explicit(&alarm_at_ns, memory_order_relaxed);
+	if (alarm_at == 0 || alarm_at > deadline_ns) {
 		uint64_t now = agp_monotonic_ns();
-		alarm_at_ns = deadline_ns;
+		atomic_store_explicit(&alarm_at_ns, deadline_ns, memory_order_relaxed);
 		atomic_signal_fence(memory_order_seq_cst);
 		set_timer(deadline_ns > now ? deadline_ns - now : 0);
 	}

@@ -1,0 +1,335 @@
+/*
+ * bench/soak: a real agentperfd under a steady load for a long time.
+ *
+ *   soak [--seconds N] [--rate SAMPLES_PER_S] [--agents K]      (defaults 600, 1000000, 4)
+ *
+ * Starts agentperfd on a private deployment (soak-PID, its own config, storage and socket
+ * folders), forks K agent processes that together record RATE samples per second, paced
+ * against the clock (task_execution_time, values spread over 1 us .. 1 ms), for N seconds.
+ * Once a second it reads the daemon's resident memory and CPU time from /proc. At the end each
+ * agent reports over a pipe what it wrote (agp_agent_recorded + agp_agent_dropped, its own
+ * count), the daemon's totals are read through `agentperf status --json` once nothing is
+ * pending, and it prints:
+ *
+ *   - the achieved rate;
+ *   - the daemon's RSS after the warm-up (the first tenth of the run, at least 5 s), at the end
+ *     and at its highest after the warm-up, and the drift (highest - after warm-up) relative to
+ *     after warm-up (target: within 1 %);
+ *   - the daemon's CPU seconds per million samples, over the whole run;
+ *   - unaccounted samples: the agents' own counts against the daemon's written, and written
+ *     against aggregated + invalid + dropped + pending + earlier (target: 0 and 0).
+ *
+ * Exit status 0 when every target is met, 1 otherwise.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include <agentperf/agentperf.h>
+
+#include "bench/bench_util.h"
+
+#define AGENTS_MAX 64
+
+struct soak {
+	long seconds;
+	long rate;
+	int agents;
+	char folder[64];
+	char name[32];
+	char config[128];
+	pid_t daemon;
+};
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec pause = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+	nanosleep(&pause, NULL);
+}
+
+/* `agentperf -n NAME status --json`, parsed; NULL when the daemon does not answer. */
+static json_t *daemon_status(const struct soak *soak)
+{
+	char command[512];
+	snprintf(command, sizeof(command), "%s -n %s status --json 2>/dev/null", AGP_CLI,
+	         soak->name);
+	FILE *pipe = popen(command, "r");
+	if (!pipe)
+		return NULL;
+	json_error_t error;
+	json_t *status = json_loadf(pipe, 0, &error);
+	pclose(pipe);
+	return status;
+}
+
+static uint64_t field(const json_t *status, const char *key)
+{
+	return (uint64_t)json_integer_value(json_object_get(status, key));
+}
+
+/* The daemon's resident bytes and CPU ticks (user + system) from /proc. */
+static bool daemon_usage(pid_t pid, uint64_t *rss_bytes, uint64_t *cpu_ticks)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	FILE *file = fopen(path, "r");
+	unsigned long long size, resident;
+	if (!file)
+		return false;
+	int got = fscanf(file, "%llu %llu", &size, &resident);
+	fclose(file);
+	if (got != 2)
+		return false;
+	*rss_bytes = resident * (uint64_t)sysconf(_SC_PAGESIZE);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	file = fopen(path, "r");
+	if (!file)
+		return false;
+	char text[1024];
+	size_t length = fread(text, 1, sizeof(text) - 1, file);
+	fclose(file);
+	text[length] = '\0';
+	const char *after_name = strrchr(text, ')'); /* the command may hold spaces */
+	unsigned long long utime, stime;
+	if (!after_name ||
+	    sscanf(after_name + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+	           &stime) != 2)
+		return false;
+	*cpu_ticks = utime + stime;
+	return true;
+}
+
+static pid_t start_daemon(struct soak *soak)
+{
+	char log[128];
+	snprintf(log, sizeof(log), "%s/daemon.log", soak->folder);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(AGP_DAEMON, AGP_DAEMON, "--name", soak->name, "--config", soak->config,
+		      "--unlink-on-exit", (char *)NULL);
+		_exit(127);
+	}
+	for (int waited = 0; pid > 0 && waited < 5000; waited += 20) {
+		json_t *status = daemon_status(soak);
+		if (status) {
+			json_decref(status);
+			return pid;
+		}
+		sleep_ns(20 * 1000 * 1000);
+	}
+	fprintf(stderr, "soak: agentperfd did not answer within 5 s (log: %s)\n", log);
+	return -1;
+}
+
+/* One agent process: rate samples/s, paced, for seconds; writes its own count to report_fd. */
+static void agent_main(const struct soak *soak, int index, long rate, int report_fd)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "soak-%d", index);
+	struct agp_agent_options options = {soak->name};
+	agp_agent *agent;
+	if (agp_agent_open(name, "soak", &options, &agent) != 0) {
+		fprintf(stderr, "soak: agent %d: %s\n", index, agp_last_error());
+		_exit(1);
+	}
+	uint64_t start = agp_bench_now_ns(), duration = (uint64_t)soak->seconds * 1000000000u;
+	uint64_t sent = 0;
+	for (;;) {
+		uint64_t elapsed = agp_bench_now_ns() - start;
+		if (elapsed >= duration)
+			break;
+		uint64_t due = (uint64_t)((double)elapsed * (double)rate / 1e9);
+		for (; sent < due; sent++)
+			agp_record(agent, AGP_METRIC_TASK_EXECUTION_TIME,
+			           (int64_t)(1000 + (sent * 2654435761u) % 999000), sent);
+		sleep_ns(200 * 1000);
+	}
+	uint64_t written = agp_agent_recorded(agent) + agp_agent_dropped(agent);
+	agp_agent_close(agent);
+	_exit(write(report_fd, &written, sizeof(written)) == sizeof(written) ? 0 : 1);
+}
+
+static int parse(int argc, char **argv, struct soak *soak)
+{
+	soak->seconds = 600;
+	soak->rate = 1000000;
+	soak->agents = 4;
+	for (int i = 1; i < argc; i++) {
+		long *target = NULL;
+		long agents = 0;
+		if (strcmp(argv[i], "--seconds") == 0)
+			target = &soak->seconds;
+		else if (strcmp(argv[i], "--rate") == 0)
+			target = &soak->rate;
+		else if (strcmp(argv[i], "--agents") == 0)
+			target = &agents;
+		if (!target || i + 1 >= argc) {
+			fprintf(stderr,
+			        "usage: soak [--seconds N] [--rate SAMPLES_PER_S] [--agents K]\n");
+			return 2;
+		}
+		char *end;
+		errno = 0;
+		*target = strtol(argv[++i], &end, 10);
+		if (errno || *end || *target <= 0) {
+			fprintf(stderr, "soak: %s '%s' is not a positive integer\n", argv[i - 1],
+			        argv[i]);
+			return 2;
+		}
+		if (target == &agents) {
+			if (agents > AGENTS_MAX) {
+				fprintf(stderr, "soak: --agents %ld: at most %d\n", agents,
+				        AGENTS_MAX);
+				return 2;
+			}
+			soak->agents = (int)agents;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct soak soak;
+	int status = parse(argc, argv, &soak);
+	if (status)
+		return status;
+	snprintf(soak.folder, sizeof(soak.folder), "/tmp/agp-soak-XXXXXX");
+	if (!mkdtemp(soak.folder)) {
+		perror("soak: mkdtemp");
+		return 1;
+	}
+	snprintf(soak.name, sizeof(soak.name), "soak-%d", (int)getpid());
+	snprintf(soak.config, sizeof(soak.config), "%s/config.json", soak.folder);
+	char socket_folder[96];
+	snprintf(socket_folder, sizeof(socket_folder), "%s/sock", soak.folder);
+	setenv("AGENTPERF_SOCKET_DIR", socket_folder, 1);
+	FILE *config = fopen(soak.config, "w");
+	if (!config) {
+		perror("soak: config");
+		return 1;
+	}
+	fprintf(config, "{\"monitoring\": {\"storage_dir\": \"%s/storage\"}}\n", soak.folder);
+	fclose(config);
+
+	soak.daemon = start_daemon(&soak);
+	if (soak.daemon < 0)
+		return 1;
+	uint64_t rss_start = 0, cpu_start = 0;
+	daemon_usage(soak.daemon, &rss_start, &cpu_start);
+
+	int reports[2];
+	if (pipe(reports) != 0) {
+		perror("soak: pipe");
+		return 1;
+	}
+	pid_t agents[AGENTS_MAX];
+	long per_agent = soak.rate / soak.agents;
+	uint64_t started = agp_bench_now_ns();
+	for (int a = 0; a < soak.agents; a++) {
+		agents[a] = fork();
+		if (agents[a] == 0)
+			agent_main(&soak, a, per_agent, reports[1]);
+	}
+	close(reports[1]);
+
+	long warmup = soak.seconds / 10 < 5 ? 5 : soak.seconds / 10;
+	uint64_t rss_warm = 0, rss_high = 0, rss_end = 0, cpu_end = 0;
+	for (long second = 1; second <= soak.seconds; second++) {
+		uint64_t next = started + (uint64_t)second * 1000000000u, now = agp_bench_now_ns();
+		if (next > now)
+			sleep_ns(next - now);
+		uint64_t rss, cpu;
+		if (!daemon_usage(soak.daemon, &rss, &cpu)) {
+			fprintf(stderr, "soak: agentperfd (pid %d) is gone after %ld s\n",
+			        (int)soak.daemon, second);
+			return 1;
+		}
+		if (second == warmup)
+			rss_warm = rss;
+		if (second >= warmup && rss > rss_high)
+			rss_high = rss;
+		rss_end = rss;
+		if (second % 60 == 0)
+			fprintf(stderr, "soak: %ld s, daemon RSS %.1f MiB\n", second,
+			        (double)rss / 1048576.0);
+	}
+
+	uint64_t agents_written = 0;
+	for (int a = 0; a < soak.agents; a++) {
+		uint64_t written = 0;
+		int child_status;
+		if (read(reports[0], &written, sizeof(written)) != sizeof(written) ||
+		    waitpid(agents[a], &child_status, 0) < 0) {
+			fprintf(stderr, "soak: agent %d did not report\n", a);
+			return 1;
+		}
+		agents_written += written;
+	}
+	uint64_t elapsed_ns = agp_bench_now_ns() - started;
+
+	json_t *totals = NULL;
+	for (int attempt = 0; attempt < 500; attempt++) {
+		json_decref(totals);
+		totals = daemon_status(&soak);
+		if (totals && field(totals, "pending") == 0 &&
+		    field(totals, "written") >= agents_written)
+			break;
+		sleep_ns(20 * 1000 * 1000);
+	}
+	uint64_t rss_unused;
+	daemon_usage(soak.daemon, &rss_unused, &cpu_end);
+	if (!totals) {
+		fprintf(stderr, "soak: agentperfd stopped answering\n");
+		return 1;
+	}
+	uint64_t written = field(totals, "written");
+	uint64_t parts = field(totals, "aggregated") + field(totals, "invalid") +
+	                 field(totals, "dropped") + field(totals, "pending") +
+	                 field(totals, "earlier");
+	long long unaccounted_agents = (long long)agents_written - (long long)written;
+	long long unaccounted_parts = (long long)written - (long long)parts;
+	double cpu_s = (double)(cpu_end - cpu_start) / (double)sysconf(_SC_CLK_TCK);
+	double drift = rss_warm ? ((double)rss_high - (double)rss_warm) / (double)rss_warm : 0;
+
+	printf("bench/soak: %d agents, %ld samples/s asked, %ld s (warm-up %ld s)\n", soak.agents,
+	       soak.rate, soak.seconds, warmup);
+	printf("  samples written          %llu (%.3f M/s achieved), dropped %llu\n",
+	       (unsigned long long)agents_written, (double)agents_written / elapsed_ns * 1e3,
+	       (unsigned long long)field(totals, "dropped"));
+	printf("  daemon RSS               start %.1f MiB, after warm-up %.2f MiB, end %.2f MiB, "
+	       "highest after warm-up %.2f MiB\n",
+	       rss_start / 1048576.0, rss_warm / 1048576.0, rss_end / 1048576.0,
+	       rss_high / 1048576.0);
+	printf("  RSS drift after warm-up  %+.2f %% (target within 1 %%): %s\n", drift * 100,
+	       drift <= 0.01 ? "met" : "MISSED");
+	printf("  daemon CPU               %.2f s, %.3f s per million samples\n", cpu_s,
+	       agents_written ? cpu_s / ((double)agents_written / 1e6) : 0);
+	printf("  unaccounted              %lld (agents' own counts - daemon's written), %lld "
+	       "(written - aggregated - invalid - dropped - pending - earlier) (target 0): %s\n",
+	       unaccounted_agents, unaccounted_parts,
+	       unaccounted_agents == 0 && unaccounted_parts == 0 ? "met" : "MISSED");
+	json_decref(totals);
+
+	kill(soak.daemon, SIGTERM);
+	waitpid(soak.daemon, &status, 0);
+	char command[160];
+	snprintf(command, sizeof(command), "rm -rf %s", soak.folder);
+	if (system(command) != 0)
+		fprintf(stderr, "soak: could not remove %s\n", soak.folder);
+	return drift <= 0.01 && unaccounted_agents == 0 && unaccounted_parts == 0 ? 0 : 1;
+}

@@ -1,0 +1,89 @@
+#include "collector/drain/segment_replace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+
+/* The size of the object the segment's name points at now; -1 when there is none. */
+static long long object_size(const char *shm_name)
+{
+	int fd = shm_open(shm_name, O_RDONLY, 0);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	long long size = fstat(fd, &st) == 0 ? (long long)st.st_size : -1;
+	close(fd);
+	return size;
+}
+
+/* A fresh segment of the old one's layout, mapped anywhere for now. */
+static int make_fresh(const struct agp_segment *old, gid_t group, struct agp_segment *fresh)
+{
+	struct agp_segment_layout layout = {old->slot_count, old->ring_capacity, group};
+	int error = agp_segment_unlink(old->deployment);
+	if (error && error != -ENOENT)
+		return error;
+	error = agp_segment_create(old->deployment, &layout, fresh);
+	if (error == -EEXIST) /* an agent made one between our unlink and create: take it */
+		error = agp_segment_attach(old->deployment, fresh);
+	if (error)
+		return error;
+	if (fresh->size != old->size || fresh->slots_offset != old->slots_offset ||
+	    fresh->slot_stride != old->slot_stride) {
+		agp_segment_detach(fresh);
+		return agp__error(-EPROTO,
+		                  "the segment an agent re-created has another layout (%u slots "
+		                  "of %u records; ours: %u of %u)",
+		                  fresh->slot_count, fresh->ring_capacity, old->slot_count,
+		                  old->ring_capacity);
+	}
+	return 0;
+}
+
+int agp_segment_replace(struct agp_segment *segment, gid_t group, uint64_t fault_offset,
+                        uint32_t agents_lost)
+{
+	long long truncated_to = object_size(segment->shm_name);
+	struct agp_segment fresh;
+	int error = make_fresh(segment, group, &fresh);
+	if (error)
+		goto fail;
+	/* Relaxed: advisory, as in claim_segment (collector.c): agents then leave reclaiming to us.
+	 */
+	atomic_store_explicit(&agp_segment_header(&fresh)->collector_pid, (int32_t)getpid(),
+	                      memory_order_relaxed);
+	void *moved = mremap(fresh.base, fresh.size, fresh.size, MREMAP_MAYMOVE | MREMAP_FIXED,
+	                     segment->base);
+	if (moved == MAP_FAILED) {
+		error = agp__error(-errno, "mremap of the fresh segment over the old one: %s",
+		                   strerror(errno));
+		agp_segment_detach(&fresh);
+		goto fail;
+	}
+	fprintf(
+	    stderr,
+	    "agentperfd: segment %s was truncated to %lld of %zu bytes by a process of the "
+	    "deployment (a read at offset %llu faulted): its %u agents are quarantined, their "
+	    "figures kept as last read; a fresh segment replaces it, and agents attached to the "
+	    "old one must reopen\n",
+	    segment->shm_name, truncated_to, segment->size, (unsigned long long)fault_offset,
+	    agents_lost);
+	return 0;
+
+fail:
+	fprintf(stderr,
+	        "agentperfd: segment %s was truncated to %lld of %zu bytes by a process of the "
+	        "deployment (a read at offset %llu faulted): its %u agents are quarantined; no "
+	        "fresh segment could replace it (%s), so this collector serves nothing until it "
+	        "is restarted\n",
+	        segment->shm_name, truncated_to, segment->size, (unsigned long long)fault_offset,
+	        agents_lost, agp__error_message());
+	return error;
+}
