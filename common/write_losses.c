@@ -58,3 +58,13 @@ uint64_t agp_write_losses(enum agp_write_destination destination)
 	/* Relaxed: a statistic read on its own. */
 	return atomic_load_explicit(&lost[destination], memory_order_relaxed);
 }
+
+json_t *agp_write_losses_json(void)
+{
+	json_t *object = json_object();
+	for (int d = 0; object && d < AGP_WRITE_DESTINATIONS; d++)
+		json_object_set_new(
+		    object, names[d],
+		    json_integer((json_int_t)agp_write_losses((enum agp_write_destination)d)));
+	return object;
+}

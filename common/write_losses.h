@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 enum agp_write_destination {
 	AGP_WRITE_ALERTS,    /* one lost alert line of alerts.jsonl */
 	AGP_WRITE_HLOG,      /* one failed write of the interval log (retried) */
@@ -35,5 +37,8 @@ void agp_write_succeeded(enum agp_write_destination destination, const char *fil
 
 /* Writes lost to destination since the daemon started. */
 uint64_t agp_write_losses(enum agp_write_destination destination);
+
+/* {"alerts": N, "hlog": N, "baseline": N, "ci_export": N} (a new reference; NULL: no memory). */
+json_t *agp_write_losses_json(void);
 
 #endif

@@ -4,7 +4,8 @@
  *
  * Exit statuses (also in --help and the README):
  *   0 ok, 1 a requirement is violated (or the daemon reported a failure),
- *   2 usage error, 3 collector unreachable (the socket path tried is printed).
+ *   2 usage error, 3 collector unreachable (the socket path tried is printed),
+ *   4 an output file could not be written (the file and the reason are printed).
  */
 #ifndef AGP_TOOLS_CLI_H
 #define AGP_TOOLS_CLI_H
@@ -20,6 +21,7 @@ enum {
 	CLI_VIOLATED = 1,
 	CLI_USAGE = 2,
 	CLI_UNREACHABLE = 3,
+	CLI_WRITE_FAILED = 4,
 };
 
 struct cli {

@@ -69,6 +69,12 @@ int cli_status(struct cli *cli, int argc, char **argv)
 		printf("drops          %.0f\n", cli_num(result, "dropped"));
 		printf("invalid        %.0f\n", cli_num(result, "invalid"));
 		printf("alerts         %.0f\n", cli_num(result, "alerts"));
+		const json_t *lost = json_object_get(result, "lost_writes");
+		if (lost)
+			printf("lost writes    %.0f alerts, %.0f hlog, %.0f baseline, %.0f "
+			       "ci_export\n",
+			       cli_num(lost, "alerts"), cli_num(lost, "hlog"),
+			       cli_num(lost, "baseline"), cli_num(lost, "ci_export"));
 		printf("health         %s\n", cli_str(result, "health"));
 		printf("socket         %s\n", cli_str(result, "socket"));
 	}

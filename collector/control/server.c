@@ -44,6 +44,7 @@
 #include "collector/analysis/level.h"
 #include "common/protocol.h"
 #include "common/error.h"
+#include "common/write_losses.h"
 #include "collector/analysis/validation.h"
 
 #define REFRESH_WAIT_MS 500
@@ -371,6 +372,8 @@ static void verb_status(struct agp_control_server *server, const struct agp_snap
 	    (json_int_t)t->quarantined_slots, "snapshot_generation",
 	    (json_int_t)snapshot->generation, "health", overall_health(server, snapshot), "socket",
 	    server->path, "taken_wall_ms", (json_int_t)snapshot->taken_wall_ms);
+	if (answer->result) /* writes the disk refused, per destination (write_losses.h) */
+		json_object_set_new(answer->result, "lost_writes", agp_write_losses_json());
 }
 
 static void verb_agents(struct agp_control_server *server, const struct agp_snapshot *snapshot,
