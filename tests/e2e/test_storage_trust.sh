@@ -46,11 +46,11 @@ write_config() { # FILE STORAGE [extra monitoring keys]
 }
 
 # expect_refusal LABEL PATTERN STORAGE [daemon args...]: the daemon must exit (not serve) with a
-# nonzero status and PATTERN (grep -E) in its log.
+# nonzero status and PATTERN (grep -E) in its log. $EXTRA_CONFIG: more monitoring keys.
 expect_refusal() {
 	local label=$1 pattern=$2 storage=$3
 	shift 3
-	write_config "$dir/$label.json" "$storage"
+	write_config "$dir/$label.json" "$storage" "${EXTRA_CONFIG:-}"
 	"$daemon_bin" --name "$name-$label" --config "$dir/$label.json" --unlink-on-exit "$@" \
 		>"$dir/$label.log" 2>&1 &
 	local pid=$! waited=0
@@ -168,4 +168,42 @@ done
 grep -q '"baseline_established"' "$dir/ci-cli.json" || fail "ci-cli.json is not the CI export"
 [ "$(wc -l <"$storage/alerts.jsonl")" -eq 5 ] || fail "alerts.jsonl: not 5 lines"
 echo "ok: links at hlog, baseline.json and both CI exports left the canary untouched"
+
+# 7. With monitoring.group (numeric gid 65534): folders 0750 and files 0640 of that group; a
+# folder writable by that group is accepted, one writable by another group refused.
+group_storage="$dir/s7/storage"
+write_config "$dir/group.json" "$group_storage" ', "group": "65534"'
+(umask 000; exec "$daemon_bin" --name "$name-group" --config "$dir/group.json" --unlink-on-exit \
+	--pidfile "$dir/group.pid" >"$dir/group.log" 2>&1) &
+daemon_pid=$!
+i=0
+until "$cli_bin" -n "$name-group" status >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 200 ] && fail "agentperfd did not answer (group)"; sleep 0.05
+done
+for folder in "$group_storage" "$group_storage/hlog"; do
+	[ "$(stat -c '%a %g' "$folder")" = "750 65534" ] ||
+		fail "$folder is $(stat -c '%a %g' "$folder"), not 750 of gid 65534"
+done
+for file in "$group_storage/alerts.jsonl" "$group_storage/hlog/agentperf.hlog" "$dir/group.pid"; do
+	[ "$(stat -c '%a %g' "$file")" = "640 65534" ] ||
+		fail "$file is $(stat -c '%a %g' "$file"), not 640 of gid 65534"
+done
+kill "$daemon_pid"
+wait "$daemon_pid" || fail "the group run did not stop cleanly"
+daemon_pid=
+chmod 0770 "$group_storage"
+"$daemon_bin" --name "$name-group" --config "$dir/group.json" --unlink-on-exit \
+	>"$dir/group2.log" 2>&1 &
+daemon_pid=$!
+i=0
+until "$cli_bin" -n "$name-group" status >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 200 ] && fail "a folder writable by monitoring.group was refused"; sleep 0.05
+done
+kill "$daemon_pid"
+wait "$daemon_pid" || fail "the second group run did not stop cleanly"
+daemon_pid=
+chgrp 0 "$group_storage"
+EXTRA_CONFIG=', "group": "65534"' expect_refusal other-group "storage folder $group_storage \(owner uid 0, group 0, mode 0770\) is writable by a group that is not monitoring.group" \
+	"$group_storage"
+echo "ok: with monitoring.group: 0750 folders, 0640 files; only that group may write the folder"
 echo "PASS"
