@@ -189,8 +189,10 @@ int agp_hlog_service_tick(struct agp_hlog_service *service, const struct agp_sna
 	uint64_t until = service->written_until_ns;
 	if (!error)
 		error = compose(service, snapshot, final, &text, &length, &until);
-	if (!error && length == 0)
+	if (!error && length == 0) {
+		free(text); /* nothing new: the stream's empty buffer */
 		return 0;
+	}
 	off_t size = 0;
 	if (!error)
 		error = append_whole(service, text, length, &size);
