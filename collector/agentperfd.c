@@ -26,6 +26,7 @@
 #include "collector/control/server.h"
 #include "collector/services.h"
 #include "common/error.h"
+#include "common/storage_dir.h"
 
 #define SERVICE_TICK_MS 100
 
@@ -195,19 +196,28 @@ static int load_config(const struct daemon_options *options, struct agp_config *
 	return 0;
 }
 
-static int write_pidfile(const char *path)
+/*
+ * The pidfile is opened like the storage files (storage_dir.h): never through a link, only a
+ * regular file of our own uid with one link, 0600 (0640 with monitoring.group).
+ */
+static int write_pidfile(const char *path, const struct agp_config *config)
 {
+	gid_t group;
+	int error = agp_storage_resolve_group(config->additions.group, &group);
+	int fd = error ? error : agp_open_owned_file(path, O_TRUNC, group);
+	if (fd < 0) {
+		fprintf(stderr, "agentperfd: pidfile: %s\n", agp_last_error());
+		return fd;
+	}
 	char text[32];
 	int length = snprintf(text, sizeof(text), "%d\n", (int)getpid());
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text, (size_t)length) != length) {
-		fprintf(stderr, "agentperfd: writing pidfile %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
-	close(fd);
-	return 0;
+	ssize_t written = write(fd, text, (size_t)length);
+	error = written == length ? 0 : written < 0 ? -errno : -ENOSPC;
+	if (close(fd) != 0 && !error)
+		error = -errno;
+	if (error)
+		fprintf(stderr, "agentperfd: writing pidfile %s: %s\n", path, strerror(-error));
+	return error;
 }
 
 /* The control socket reaches the baseline through the daemon's baseline keeper. */
@@ -275,7 +285,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int status = 1;
-	if (options.pidfile && write_pidfile(options.pidfile))
+	if (options.pidfile && write_pidfile(options.pidfile, &config))
 		goto close_collector;
 	struct agp_services services = {0};
 	services.export_options.per_agent = options.http_per_agent;

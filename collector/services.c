@@ -3,13 +3,23 @@
 int agp_services_start(struct agp_services *services, struct agp_collector *collector)
 {
 	services->collector = collector;
-	int error = agp_alert_sink_open(&services->alerts, &collector->config);
+	const struct agp_config_monitoring *monitoring = &collector->config.monitoring;
+	gid_t group;
+	int error = agp_storage_resolve_group(collector->config.additions.group, &group);
 	if (error)
 		return error;
+	error = agp_storage_dir_open(&services->storage, monitoring->storage_dir, group);
+	if (error)
+		return error;
+	error = agp_alert_sink_open(&services->alerts, &collector->config, &services->storage);
+	if (error)
+		goto fail_storage;
+	services->export_options.storage = &services->storage;
 	error = agp_exports_start(&services->exports, collector, &services->export_options);
 	if (error)
 		goto fail_alerts;
-	error = agp_baseline_service_start(&services->baseline, collector, &services->exports);
+	error = agp_baseline_service_start(&services->baseline, collector, &services->exports,
+	                                   &services->storage);
 	if (error)
 		goto fail_exports;
 	return 0;
@@ -18,6 +28,8 @@ fail_exports:
 	agp_exports_stop(&services->exports);
 fail_alerts:
 	agp_alert_sink_close(&services->alerts);
+fail_storage:
+	agp_storage_dir_close(&services->storage);
 	return error;
 }
 
@@ -44,4 +56,5 @@ void agp_services_stop(struct agp_services *services)
 	agp_baseline_service_stop(&services->baseline); /* writes the CI export a last time */
 	agp_exports_stop(&services->exports);
 	agp_alert_sink_close(&services->alerts);
+	agp_storage_dir_close(&services->storage);
 }

@@ -78,7 +78,9 @@ static void usage(FILE *out)
 	    "  -h, --help         this help; `agentperf COMMAND --help` for a command\n"
 	    "      --version      the version\n\n"
 	    "Exit status: 0 ok, 1 requirement violated (or the collector reported a failure),\n"
-	    "2 usage error, 3 collector unreachable (the socket path tried is printed).\n");
+	    "2 usage error, 3 collector unreachable (the socket path tried is printed),\n"
+	    "4 an output file could not be written (export --ci: the file and reason are "
+	    "printed).\n");
 }
 
 int main(int argc, char **argv)

@@ -5,7 +5,8 @@
  * Exit statuses (also in --help and the README):
  *   0 ok, 1 a requirement is violated (or the daemon reported a failure),
  *   2 usage error, 3 collector unreachable or refusing the connection (the socket
- *   path tried and the daemon's reason are printed).
+ *   path tried and the daemon's reason are printed), 4 an output file could not be
+ *   written (the file and the reason are printed).
  */
 #ifndef AGP_TOOLS_CLI_H
 #define AGP_TOOLS_CLI_H
@@ -21,6 +22,7 @@ enum {
 	CLI_VIOLATED = 1,
 	CLI_USAGE = 2,
 	CLI_UNREACHABLE = 3,
+	CLI_WRITE_FAILED = 4,
 };
 
 struct cli {

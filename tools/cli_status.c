@@ -75,6 +75,12 @@ int cli_status(struct cli *cli, int argc, char **argv)
 		if (lying > 0)
 			printf("lying agents   %lld (kept out of the figures above; see agents)\n",
 			       (long long)lying);
+		const json_t *lost = json_object_get(result, "lost_writes");
+		if (lost)
+			printf("lost writes    %.0f alerts, %.0f hlog, %.0f baseline, %.0f "
+			       "ci_export\n",
+			       cli_num(lost, "alerts"), cli_num(lost, "hlog"),
+			       cli_num(lost, "baseline"), cli_num(lost, "ci_export"));
 		printf("health         %s\n", cli_str(result, "health"));
 		printf("socket         %s\n", cli_str(result, "socket"));
 	}

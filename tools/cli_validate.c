@@ -1,4 +1,5 @@
 /* `agentperf validate` and `agentperf export --ci`. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,11 +95,16 @@ static int export_ci(struct cli *cli, const char *file, bool print, bool *violat
 	if (!path || !path[0])
 		path = cli_str(result, "ci_export_file");
 	char *text = json_dumps(export, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-	if (!text || (strcmp(path, "-") && cli_write_file(path, text, strlen(text)))) {
-		fprintf(stderr, "agentperf export: cannot write %s\n", path);
+	int error = !text               ? -ENOMEM
+	            : strcmp(path, "-") ? cli_write_file(path, text, strlen(text))
+	                                : 0;
+	if (error) {
+		/* Not "requirements violated": CI must tell a full disk from a failed validation.
+		 */
+		fprintf(stderr, "agentperf export: cannot write %s: %s\n", path, strerror(-error));
 		free(text);
 		json_decref(result);
-		return CLI_VIOLATED;
+		return CLI_WRITE_FAILED;
 	}
 	if (strcmp(path, "-") == 0 || print)
 		puts(text);
@@ -139,7 +145,8 @@ int cli_export(struct cli *cli, int argc, char **argv)
 			    "prints it.\n"
 			    "Exit status: 0 ok, 1 requirements not met while\n"
 			    "monitoring.ci_fail_on_threshold_violation is on, 2 usage error,\n"
-			    "3 collector unreachable.\n",
+			    "3 collector unreachable, 4 FILE could not be written (the reason\n"
+			    "is printed).\n",
 			    stdout);
 			return CLI_OK;
 		} else {

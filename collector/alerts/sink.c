@@ -13,32 +13,91 @@
 #include "common/error.h"
 #include "common/atomic_file.h"
 #include "common/units.h"
+#include "common/write_losses.h"
 
 #define HOOK_TIMEOUT_MS 5000
 
-int agp_alert_sink_open(struct agp_alert_sink *sink, const struct agp_config *config)
+#define ALERTS_FILE_NAME "alerts.jsonl"
+
+int agp_alert_sink_open(struct agp_alert_sink *sink, const struct agp_config *config,
+                        const struct agp_storage_dir *storage)
 {
 	memset(sink, 0, sizeof(*sink));
+	sink->jsonl = -1;
+	sink->repair_to = -1;
 	snprintf(sink->hook, sizeof(sink->hook), "%s", config->additions.alert_hook);
-	int error = agp_make_dirs(config->monitoring.storage_dir);
-	if (error)
-		return agp__error(error, "creating storage folder %s: %s",
-		                  config->monitoring.storage_dir, strerror(-error));
-	snprintf(sink->path, sizeof(sink->path), "%s/alerts.jsonl", config->monitoring.storage_dir);
-	sink->jsonl = fopen(sink->path, "ae");
-	if (!sink->jsonl)
-		return agp__error(-errno, "opening %s: %s", sink->path, strerror(errno));
+	snprintf(sink->path, sizeof(sink->path), "%s/%s", storage->path, ALERTS_FILE_NAME);
+	int fd = agp_storage_open_file(storage, ALERTS_FILE_NAME, O_APPEND);
+	if (fd < 0)
+		return fd;
+	sink->jsonl = fd;
 	return 0;
 }
 
 void agp_alert_sink_close(struct agp_alert_sink *sink)
 {
-	if (sink->jsonl) {
-		fflush(sink->jsonl);
-		fsync(fileno(sink->jsonl));
-		fclose(sink->jsonl);
+	if (sink->jsonl >= 0) {
+		fsync(sink->jsonl);
+		close(sink->jsonl);
 	}
-	sink->jsonl = NULL;
+	sink->jsonl = -1;
+}
+
+static int write_all(int fd, const char *data, size_t length)
+{
+	while (length > 0) {
+		ssize_t written = write(fd, data, length);
+		if (written < 0 && errno == EINTR)
+			continue;
+		if (written < 0)
+			return -errno;
+		data += written;
+		length -= (size_t)written;
+	}
+	return 0;
+}
+
+/*
+ * Appends one line whole or not at all: a line the disk took only part of is cut back off
+ * (now, or before the next line when even that failed), so every line of the file parses.
+ */
+static int append_line(struct agp_alert_sink *sink, const char *text)
+{
+	if (sink->repair_to >= 0) {
+		if (ftruncate(sink->jsonl, sink->repair_to) != 0)
+			return -errno;
+		sink->repair_to = -1;
+	}
+	struct stat before;
+	if (fstat(sink->jsonl, &before) != 0)
+		return -errno;
+	size_t length = strlen(text);
+	char *line = malloc(length + 2);
+	if (!line)
+		return -ENOMEM;
+	memcpy(line, text, length);
+	line[length] = '\n';
+	int error = write_all(sink->jsonl, line, length + 1);
+	free(line);
+	if (error) {
+		struct stat after;
+		if (fstat(sink->jsonl, &after) == 0 && after.st_size != before.st_size &&
+		    ftruncate(sink->jsonl, before.st_size) != 0)
+			sink->repair_to = before.st_size;
+	}
+	return error;
+}
+
+/* Stores one alert in alerts.jsonl; a failure is counted and logged once per outage. */
+static void store_alert(struct agp_alert_sink *sink, const char *text)
+{
+	if (sink->jsonl < 0)
+		return;
+	int error = text ? append_line(sink, text) : -ENOMEM;
+	if (error)
+		agp_write_lost(AGP_WRITE_ALERTS, sink->path, error);
+	else
+		agp_write_succeeded(AGP_WRITE_ALERTS, sink->path);
 }
 
 /*
@@ -159,10 +218,7 @@ void agp_alert_sink_deliver(struct agp_alert_sink *sink, const struct agp_snapsh
 		        strcmp(alert->level, "critical") == 0 ? "ERROR" : "WARNING", line);
 		json_t *object = agp_alert_to_json(alert);
 		char *text = object ? json_dumps(object, JSON_COMPACT) : NULL;
-		if (text && sink->jsonl) {
-			fprintf(sink->jsonl, "%s\n", text);
-			fflush(sink->jsonl);
-		}
+		store_alert(sink, text);
 		if (text && sink->hook[0])
 			run_hook(sink->hook, text);
 		free(text);

@@ -13,20 +13,29 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
 #include "collector/config/config.h"
+#include "common/storage_dir.h"
 #include "collector/drain/snapshot.h"
 
 struct agp_alert_sink {
 	uint64_t delivered; /* sequence number of the last alert delivered */
-	FILE *jsonl;        /* NULL when the file could not be opened (logged) */
-	char path[AGP_CONFIG_PATH_MAX + 32];
+	int jsonl;          /* alerts.jsonl (O_APPEND), -1 when closed */
+	off_t repair_to;    /* -1, or the size a partly written line must be cut back to */
+	char path[1200];    /* <storage_dir>/alerts.jsonl, for messages */
 	char hook[AGP_CONFIG_PATH_MAX + 1];
 };
 
-int agp_alert_sink_open(struct agp_alert_sink *sink, const struct agp_config *config);
+/*
+ * Opens <storage>/alerts.jsonl for appending (never through a link; see storage_dir.h). A line
+ * that cannot be written (disk full, read-only storage) is cut back out of the file, counted
+ * and logged once per outage (write_losses.h), so the file only ever holds whole lines.
+ */
+int agp_alert_sink_open(struct agp_alert_sink *sink, const struct agp_config *config,
+                        const struct agp_storage_dir *storage);
 void agp_alert_sink_deliver(struct agp_alert_sink *sink, const struct agp_snapshot *snapshot);
 void agp_alert_sink_close(struct agp_alert_sink *sink);
 

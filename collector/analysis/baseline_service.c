@@ -1,16 +1,19 @@
 #include "collector/analysis/baseline_service.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shm/clock.h"
 #include "common/error.h"
 #include "shm/registry.h"
 #include "common/atomic_file.h"
+#include "common/write_losses.h"
 #include "collector/analysis/validation.h"
 
 /* How long an establish request waits for the drain thread's fresh snapshot. */
@@ -74,19 +77,89 @@ static void publish_limits(struct agp_baseline_service *service)
 	service->limits_unresolved = unresolved > 0;
 }
 
+/* Reads baseline.json from the storage folder's fd, never through a link. */
+static int load_at(const struct agp_storage_dir *storage, struct agp_baseline *out, char *err,
+                   size_t errlen)
+{
+	int fd = openat(storage->fd, AGP_BASELINE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int error = -errno;
+		snprintf(err, errlen, "baseline file %s/%s: %s", storage->path, AGP_BASELINE_FILE,
+		         error == -ELOOP ? "is a symbolic link, refusing to follow it"
+		                         : strerror(-error));
+		return error;
+	}
+	json_error_t parse_error;
+	json_t *json = json_loadfd(fd, JSON_REJECT_DUPLICATES, &parse_error);
+	close(fd);
+	if (!json) {
+		snprintf(err, errlen,
+		         "baseline file %s/%s: not valid JSON at line %d, column %d: %s",
+		         storage->path, AGP_BASELINE_FILE, parse_error.line, parse_error.column,
+		         parse_error.text);
+		return -EINVAL;
+	}
+	char detail[512];
+	int error = agp_baseline_from_json(json, out, detail, sizeof(detail));
+	json_decref(json);
+	if (error)
+		snprintf(err, errlen, "baseline file %s/%s: %s", storage->path, AGP_BASELINE_FILE,
+		         detail);
+	return error;
+}
+
+/* Replaces baseline.json in the storage folder (0600, or 0640 with a group); counts a loss. */
+static int save(const struct agp_baseline_service *service, const struct agp_baseline *baseline,
+                char *err, size_t errlen)
+{
+	const struct agp_config *config = &service->collector->config;
+	char path[AGP_CONFIG_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/%s", config->monitoring.storage_dir, AGP_BASELINE_FILE);
+	if (!service->storage) {
+		int error =
+		    agp_baseline_save(baseline, config->monitoring.storage_dir, err, errlen);
+		if (error)
+			agp_write_lost(AGP_WRITE_BASELINE, path, error);
+		return error;
+	}
+	json_t *json = agp_baseline_to_json(baseline);
+	char *text = json ? json_dumps(json, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+	json_decref(json);
+	size_t length = text ? strlen(text) : 0;
+	/* A trailing newline, as the seed's json.dump(..., indent=2) files and editors expect. */
+	char *line = text ? realloc(text, length + 2) : NULL;
+	if (!line) {
+		free(text);
+		snprintf(err, errlen, "writing %s: out of memory", path);
+		return -ENOMEM;
+	}
+	line[length] = '\n';
+	int error = agp_storage_write_file(service->storage, AGP_BASELINE_FILE, line, length + 1,
+	                                   err, errlen);
+	free(line);
+	if (error)
+		agp_write_lost(AGP_WRITE_BASELINE, path, error);
+	else
+		agp_write_succeeded(AGP_WRITE_BASELINE, path);
+	return error;
+}
+
 int agp_baseline_service_start(struct agp_baseline_service *service,
-                               struct agp_collector *collector, struct agp_exports *exports)
+                               struct agp_collector *collector, struct agp_exports *exports,
+                               const struct agp_storage_dir *storage)
 {
 	memset(service, 0, sizeof(*service));
 	service->collector = collector;
 	service->exports = exports;
+	service->storage = storage;
 	service->baseline = calloc(1, sizeof(*service->baseline));
 	if (!service->baseline)
 		return agp__error(-ENOMEM, "baseline keeper: out of memory");
 	const struct agp_config *config = &collector->config;
-	char err[1024];
-	int error =
-	    agp_baseline_load(config->monitoring.storage_dir, service->baseline, err, sizeof(err));
+	char err[2048];
+	int error = storage ? load_at(storage, service->baseline, err, sizeof(err))
+	                    : agp_baseline_load(config->monitoring.storage_dir, service->baseline,
+	                                        err, sizeof(err));
 	if (error && error != -ENOENT) {
 		free(service->baseline);
 		service->baseline = NULL;
@@ -126,7 +199,7 @@ static int establish_locked(struct agp_baseline_service *service, bool auto_upda
 	if (error == 0 && auto_update && service->baseline->established)
 		fresh->established_at_ms = service->baseline->established_at_ms;
 	if (error == 0)
-		error = agp_baseline_save(fresh, config->monitoring.storage_dir, err, errlen);
+		error = save(service, fresh, err, errlen);
 	if (error == 0) {
 		memcpy(service->baseline, fresh, sizeof(*fresh));
 		publish_limits(service);
@@ -196,8 +269,12 @@ static int export_locked(struct agp_baseline_service *service, char *err, size_t
 	}
 	int error = agp_atomic_write_file(path, text, strlen(text), err, errlen);
 	free(text);
-	if (error == 0)
+	if (error == 0) {
 		service->ci_exports_written++;
+		agp_write_succeeded(AGP_WRITE_CI_EXPORT, path);
+	} else {
+		agp_write_lost(AGP_WRITE_CI_EXPORT, path, error);
+	}
 	return error;
 }
 
@@ -241,7 +318,9 @@ void agp_baseline_service_tick(struct agp_baseline_service *service)
 	        service->exports, service->baseline->established ? service->baseline : NULL) != 0)
 		fprintf(stderr, "agentperfd: showing the baseline on /metrics: out of memory\n");
 	if (now >= service->next_export_ns) {
-		if (export_locked(service, err, sizeof(err)) != 0)
+		/* A failed write is logged once per outage by write_losses; other failures here. */
+		int error = export_locked(service, err, sizeof(err));
+		if (error == -ENOMEM || error == -EAGAIN)
 			fprintf(stderr, "agentperfd: %s\n", err);
 		service->next_export_ns = now + export_period_ns(config);
 	}

@@ -30,6 +30,7 @@
 #include "collector/analysis/baseline.h"
 #include "collector/collector.h"
 #include "collector/export/exports.h"
+#include "common/storage_dir.h"
 
 struct agp_baseline_service {
 	struct agp_collector *collector;
@@ -41,16 +42,21 @@ struct agp_baseline_service {
 	struct agp_exports *exports; /* the /metrics gauges, fed from the tick; NULL: none */
 	uint64_t updates;            /* auto-updates that established a baseline */
 	uint64_t ci_exports_written; /* CI files written */
+	const struct agp_storage_dir *storage; /* baseline.json's folder; NULL: by path */
 };
 
 /*
  * Loads the baseline and publishes its limits; exports (or NULL) gets the
- * baseline for its /metrics gauges on every tick. 0; or a negative errno
- * with a message (agp_last_error()) that names baseline.json and the broken
- * key.
+ * baseline for its /metrics gauges on every tick. With storage (the opened
+ * storage_dir, borrowed until stop) baseline.json is read and replaced
+ * relative to it and never through a link (a link is refused at start, and
+ * replaced by a save); with NULL, by the path under storage_dir. 0; or a
+ * negative errno with a message (agp_last_error()) that names baseline.json
+ * and the broken key.
  */
 int agp_baseline_service_start(struct agp_baseline_service *service,
-                               struct agp_collector *collector, struct agp_exports *exports);
+                               struct agp_collector *collector, struct agp_exports *exports,
+                               const struct agp_storage_dir *storage);
 
 /* Periodic work (auto-update, CI export); cheap when nothing is due. */
 void agp_baseline_service_tick(struct agp_baseline_service *service);

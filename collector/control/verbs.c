@@ -27,6 +27,7 @@
 #include "common/error.h"
 #include "common/units.h"
 #include "common/json_u64.h"
+#include "common/write_losses.h"
 #include "collector/analysis/validation.h"
 
 #define REFRESH_WAIT_MS 500
@@ -245,6 +246,8 @@ static void verb_status(struct agp_control_server *server, const struct agp_snap
 		json_decref(status);
 		status = NULL;
 	}
+	if (status) /* writes the disk refused, per destination (write_losses.h) */
+		json_object_set_new(status, "lost_writes", agp_write_losses_json());
 	answer->result = status;
 }
 

@@ -37,12 +37,11 @@ int agp_exports_start(struct agp_exports *exports, struct agp_collector *collect
 		fprintf(stderr, "agentperfd: serving Prometheus metrics on %s (port %u)/metrics\n",
 		        config->additions.http_listen, agp_http_metrics_port(exports->http));
 	}
-	if (config->monitoring.export_metrics_to_file) {
+	if (config->monitoring.export_metrics_to_file && options && options->storage) {
 		/* The log is an extra: a storage folder we cannot write costs the log, not the
 		 * daemon. */
-		if (agp_hlog_service_open(&exports->hlog, config->monitoring.storage_dir,
-		                          options ? options->hlog_max_bytes : 0, 0,
-		                          layout->histogram_lowest, layout->histogram_highest,
+		if (agp_hlog_service_open(&exports->hlog, options->storage, options->hlog_max_bytes,
+		                          0, layout->histogram_lowest, layout->histogram_highest,
 		                          layout->histogram_significant_figures) == 0)
 			exports->hlog_open = true;
 		else

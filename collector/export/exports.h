@@ -18,6 +18,7 @@ struct agp_exports_options {
 	bool per_agent;                 /* --http-per-agent: also the (agent, metric) series */
 	const char *duration_buckets_s; /* --http-buckets: "b1,b2,..." seconds; NULL: defaults */
 	uint64_t hlog_max_bytes;        /* 0: AGP_HLOG_DEFAULT_MAX_BYTES */
+	const struct agp_storage_dir *storage; /* the opened storage_dir; NULL: no interval log */
 };
 
 struct agp_exports {

@@ -1,6 +1,7 @@
 #include "collector/export/hlog_service.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,43 +10,7 @@
 #include "hdr/interval_log.h"
 #include "collector/export/hlog_export.h"
 #include "common/error.h"
-
-static int make_folder(const char *path)
-{
-	char partial[1100];
-	size_t length = strlen(path);
-	if (length >= sizeof(partial))
-		return -ENAMETOOLONG;
-	memcpy(partial, path, length + 1);
-	for (char *slash = partial + 1; *slash; slash++) {
-		if (*slash != '/')
-			continue;
-		*slash = '\0';
-		if (mkdir(partial, 0700) != 0 && errno != EEXIST)
-			return -errno;
-		*slash = '/';
-	}
-	if (mkdir(partial, 0700) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* Opens the file with a header whose BaseTime is base_ns (deployment clock). */
-static int open_file(struct agp_hlog_service *service, const struct agp_snapshot *snapshot,
-                     uint64_t base_ns)
-{
-	service->file = fopen(service->path, "ae");
-	if (!service->file)
-		return agp__error(-errno, "hlog: cannot open %s: %s", service->path,
-		                  strerror(errno));
-	service->base_ns = base_ns;
-	int64_t base_time_ms = agp_hlog_wall_ms(snapshot, base_ns);
-	if (agp_hlog_write_header(service->file, "agentperf collector interval log", base_time_ms,
-	                          base_time_ms) ||
-	    fflush(service->file) != 0)
-		return agp__error(-EIO, "hlog: cannot write %s", service->path);
-	return 0;
-}
+#include "common/write_losses.h"
 
 /*
  * The earliest start among the windows still to be written, so that no interval of the
@@ -67,52 +32,149 @@ static uint64_t first_pending_start(const struct agp_hlog_service *service,
 /* Moves the full file aside; the next tick starts a new one. */
 static int rotate(struct agp_hlog_service *service)
 {
-	fclose(service->file);
-	service->file = NULL;
-	char from[1300], to[1300];
+	close(service->fd);
+	service->fd = -1;
+	char from[300], to[300];
 	for (unsigned i = service->keep; i >= 1; i--) {
 		if (i == 1)
-			snprintf(from, sizeof(from), "%s", service->path);
+			snprintf(from, sizeof(from), "%s", AGP_HLOG_FILE_NAME);
 		else
-			snprintf(from, sizeof(from), "%s.%u", service->path, i - 1);
-		snprintf(to, sizeof(to), "%s.%u", service->path, i);
-		if (rename(from, to) != 0 && errno != ENOENT)
-			return agp__error(-errno, "hlog: cannot rotate %s to %s: %s", from, to,
-			                  strerror(errno));
+			snprintf(from, sizeof(from), "%s.%u", AGP_HLOG_FILE_NAME, i - 1);
+		snprintf(to, sizeof(to), "%s.%u", AGP_HLOG_FILE_NAME, i);
+		if (renameat(service->folder.fd, from, service->folder.fd, to) != 0 &&
+		    errno != ENOENT)
+			return agp__error(-errno, "hlog: cannot rotate %s/%s to %s: %s",
+			                  service->folder.path, from, to, strerror(errno));
 	}
 	return 0;
 }
 
-int agp_hlog_service_open(struct agp_hlog_service *service, const char *storage_dir,
+static int open_log(struct agp_hlog_service *service)
+{
+	int fd = agp_storage_open_file(&service->folder, AGP_HLOG_FILE_NAME, O_APPEND);
+	if (fd < 0)
+		return fd;
+	service->fd = fd;
+	service->needs_header = true; /* a new, rotated or continued file gets a header block */
+	service->repair_to = -1;
+	return 0;
+}
+
+int agp_hlog_service_open(struct agp_hlog_service *service, const struct agp_storage_dir *storage,
                           uint64_t max_bytes, unsigned keep, int64_t lowest, int64_t highest,
                           int significant_figures)
 {
 	memset(service, 0, sizeof(*service));
+	service->fd = -1;
+	service->folder.fd = -1;
 	service->max_bytes = max_bytes ? max_bytes : AGP_HLOG_DEFAULT_MAX_BYTES;
 	service->keep = keep ? keep : AGP_HLOG_DEFAULT_KEEP;
-	int length = snprintf(service->folder, sizeof(service->folder), "%s/hlog", storage_dir);
-	if (length < 0 || (size_t)length >= sizeof(service->folder))
-		return agp__error(-ENAMETOOLONG, "hlog: storage_dir '%s' is too long", storage_dir);
-	snprintf(service->path, sizeof(service->path), "%s/%s", service->folder,
-	         AGP_HLOG_FILE_NAME);
-	int error = make_folder(service->folder);
+	int length = snprintf(service->path, sizeof(service->path), "%s/hlog/%s", storage->path,
+	                      AGP_HLOG_FILE_NAME);
+	if (length < 0 || (size_t)length >= sizeof(service->path))
+		return agp__error(-ENAMETOOLONG, "hlog: storage_dir '%s' is too long",
+		                  storage->path);
+	int error = agp_storage_dir_open_sub(storage, "hlog", &service->folder);
 	if (error)
-		return agp__error(error, "hlog: cannot create %s: %s", service->folder,
-		                  strerror(-error));
+		return agp__error(error, "hlog: %s", agp__error_message());
 	error = agp_hdr_create(lowest, highest, significant_figures, &service->scratch);
-	if (error)
-		return agp__error(error, "hlog: invalid histogram layout");
-	/* Fail now rather than at the first window when the file cannot be written. */
-	FILE *probe = fopen(service->path, "ae");
-	if (!probe) {
-		error =
-		    agp__error(-errno, "hlog: cannot open %s: %s", service->path, strerror(errno));
-		agp_hdr_destroy(service->scratch);
-		service->scratch = NULL;
+	if (error) {
+		error = agp__error(error, "hlog: invalid histogram layout");
+		goto close_folder;
+	}
+	/* Fail now rather than at the first window when the file cannot be opened. */
+	error = open_log(service);
+	if (error) {
+		error = agp__error(error, "hlog: %s", agp__error_message());
+		goto destroy_scratch;
+	}
+	service->open = true;
+	return 0;
+
+destroy_scratch:
+	agp_hdr_destroy(service->scratch);
+	service->scratch = NULL;
+close_folder:
+	agp_storage_dir_close(&service->folder);
+	return error;
+}
+
+/* The text of this tick: a header block when the file needs one, then the new interval lines. */
+static int compose(struct agp_hlog_service *service, const struct agp_snapshot *snapshot,
+                   bool final, char **text, size_t *length, uint64_t *until)
+{
+	*text = NULL;
+	*length = 0;
+	FILE *out = open_memstream(text, length);
+	if (!out)
+		return -ENOMEM;
+	int error = 0;
+	uint64_t base_ns = service->base_ns;
+	if (service->needs_header) {
+		base_ns = first_pending_start(service, snapshot);
+		if (base_ns == UINT64_MAX)
+			goto close;
+		int64_t base_time_ms = agp_hlog_wall_ms(snapshot, base_ns);
+		error = agp_hlog_write_header(out, "agentperf collector interval log", base_time_ms,
+		                              base_time_ms);
+		if (error)
+			goto close;
+	}
+	*until = service->written_until_ns;
+	int lines = agp_hlog_write_windows(out, snapshot, NULL, *until, final, base_ns,
+	                                   service->scratch, until);
+	if (lines < 0)
+		error = lines;
+	service->pending_base_ns = base_ns;
+close:
+	if (fclose(out) != 0 && !error)
+		error = -ENOMEM;
+	if (error) {
+		free(*text);
+		*text = NULL;
+		*length = 0;
+	}
+	return error;
+}
+
+static int write_all(int fd, const char *data, size_t length)
+{
+	while (length > 0) {
+		ssize_t written = write(fd, data, length);
+		if (written < 0 && errno == EINTR)
+			continue;
+		if (written < 0)
+			return -errno;
+		data += written;
+		length -= (size_t)written;
+	}
+	return 0;
+}
+
+/*
+ * Appends text whole or not at all: what the disk took of a failed write is cut back off (now,
+ * or before the next write when even that failed), so the file never holds a partial line.
+ */
+static int append_whole(struct agp_hlog_service *service, const char *text, size_t length,
+                        off_t *size)
+{
+	if (service->repair_to >= 0) {
+		if (ftruncate(service->fd, service->repair_to) != 0)
+			return -errno;
+		service->repair_to = -1;
+	}
+	struct stat before;
+	if (fstat(service->fd, &before) != 0)
+		return -errno;
+	int error = write_all(service->fd, text, length);
+	if (error) {
+		struct stat after;
+		if (fstat(service->fd, &after) == 0 && after.st_size != before.st_size &&
+		    ftruncate(service->fd, before.st_size) != 0)
+			service->repair_to = before.st_size;
 		return error;
 	}
-	fclose(probe);
-	service->open = true;
+	*size = before.st_size + (off_t)length;
 	return 0;
 }
 
@@ -121,38 +183,43 @@ int agp_hlog_service_tick(struct agp_hlog_service *service, const struct agp_sna
 {
 	if (!service->open)
 		return 0;
-	if (!service->file) {
-		/* A file (new, rotated or continued) starts with a header block of its own. */
-		uint64_t base_ns = first_pending_start(service, snapshot);
-		if (base_ns == UINT64_MAX)
-			return 0;
-		int error = open_file(service, snapshot, base_ns);
-		if (error)
-			return error;
-	}
+	int error = service->fd < 0 ? open_log(service) : 0;
+	char *text = NULL;
+	size_t length = 0;
 	uint64_t until = service->written_until_ns;
-	int lines = agp_hlog_write_windows(service->file, snapshot, NULL, until, final,
-	                                   service->base_ns, service->scratch, &until);
-	if (lines < 0)
-		return agp__error(lines, "hlog: writing %s failed", service->path);
-	if (lines == 0)
+	if (!error)
+		error = compose(service, snapshot, final, &text, &length, &until);
+	if (!error && length == 0) {
+		free(text); /* nothing new: the stream's empty buffer */
 		return 0;
+	}
+	off_t size = 0;
+	if (!error)
+		error = append_whole(service, text, length, &size);
+	free(text);
+	if (error) {
+		/* Nothing moved: the same windows (and header) are written at a later tick. */
+		agp_write_lost(AGP_WRITE_HLOG, service->path, error);
+		return 0;
+	}
+	agp_write_succeeded(AGP_WRITE_HLOG, service->path);
+	service->needs_header = false;
+	service->base_ns = service->pending_base_ns;
 	service->written_until_ns = until;
-	if (fflush(service->file) != 0)
-		return agp__error(-EIO, "hlog: writing %s failed: %s", service->path,
-		                  strerror(errno));
-	long size = ftell(service->file);
-	if (size >= 0 && (uint64_t)size >= service->max_bytes)
+	if ((uint64_t)size >= service->max_bytes)
 		return rotate(service);
 	return 0;
 }
 
 void agp_hlog_service_close(struct agp_hlog_service *service)
 {
-	if (service->file)
-		fclose(service->file);
-	service->file = NULL;
+	if (service->fd >= 0) {
+		fsync(service->fd);
+		close(service->fd);
+	}
+	service->fd = -1;
 	service->open = false;
 	agp_hdr_destroy(service->scratch);
 	service->scratch = NULL;
+	agp_storage_dir_close(&service->folder);
 }

@@ -16,38 +16,48 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "hdr/histogram.h"
 #include "collector/drain/snapshot.h"
+#include "common/storage_dir.h"
 
 #define AGP_HLOG_FILE_NAME         "agentperf.hlog"
 #define AGP_HLOG_DEFAULT_MAX_BYTES (64u << 20)
 #define AGP_HLOG_DEFAULT_KEEP      4
 
 struct agp_hlog_service {
-	char folder[1100];
-	char path[1200];
+	struct agp_storage_dir folder; /* <storage_dir>/hlog */
+	char path[1200];               /* of the current file, for messages */
 	uint64_t max_bytes;
 	unsigned keep;
 	bool open;
-	FILE *file;       /* opened at the first tick, so BaseTime precedes every window */
-	uint64_t base_ns; /* BaseTime of the current file, on the deployment clock */
+	int fd;            /* the current file (O_APPEND), -1 after a rotation */
+	bool needs_header; /* the header block is written with the first lines */
+	off_t repair_to;   /* -1, or the size a partly written block must be cut back to */
+	uint64_t base_ns;  /* BaseTime of the current file, on the deployment clock */
+	uint64_t pending_base_ns;
 	uint64_t written_until_ns;
 	struct agp_hdr *scratch;
 };
 
 /*
- * Creates <storage_dir>/hlog (0700) and opens the log for appending (a new file gets a
- * header; an existing one is continued after a fresh header block, which readers accept).
- * max_bytes 0 and keep 0 take the defaults. 0 or a negative errno with agp_last_error().
+ * Opens (creating it) <storage>/hlog with the storage folder's checks and the log in it for
+ * appending, never through a link (storage_dir.h); a new file gets a header, an existing one
+ * is continued after a fresh header block, which readers accept. max_bytes 0 and keep 0 take
+ * the defaults. 0 or a negative errno with agp_last_error().
  */
-int agp_hlog_service_open(struct agp_hlog_service *service, const char *storage_dir,
+int agp_hlog_service_open(struct agp_hlog_service *service, const struct agp_storage_dir *storage,
                           uint64_t max_bytes, unsigned keep, int64_t lowest, int64_t highest,
                           int significant_figures);
 
 /*
  * Writes the windows closed since the last call, and with final also the open window (the
- * last, partial interval when the collector stops). 0 or a negative errno (agp_last_error()).
+ * last, partial interval when the collector stops). A write the disk refuses (full, read-only)
+ * is cut back out of the file, counted and logged once per outage (write_losses.h), and the
+ * same windows are written at a later tick, so the log resumes by itself when space returns
+ * (windows that leave the retention before then are not written). 0, or a negative errno
+ * (agp_last_error()) when a full file could not be rotated.
  */
 int agp_hlog_service_tick(struct agp_hlog_service *service, const struct agp_snapshot *snapshot,
                           bool final);

@@ -129,7 +129,7 @@ static void test_auto_update_and_regression_alert(void **state)
 {
 	(void)state;
 	struct agp_baseline_service service;
-	assert_int_equal(agp_baseline_service_start(&service, &fx.collector, NULL), 0);
+	assert_int_equal(agp_baseline_service_start(&service, &fx.collector, NULL, NULL), 0);
 	struct agp_baseline *got = calloc(1, sizeof(*got));
 	assert_int_equal(agp_baseline_service_get(&service, got), -ENOENT);
 
@@ -233,7 +233,7 @@ static void test_broken_baseline_stops_start(void **state)
 	fputs("{\"coordination_overhead_ms\": \"fast\"}", file);
 	fclose(file);
 	struct agp_baseline_service service;
-	assert_int_equal(agp_baseline_service_start(&service, &fx.collector, NULL), -EINVAL);
+	assert_int_equal(agp_baseline_service_start(&service, &fx.collector, NULL, NULL), -EINVAL);
 	const char *message = agp_last_error();
 	if (!strstr(message, path) || !strstr(message, "'coordination_overhead_ms'")) {
 		print_error("message '%s' does not name %s and the key\n", message, path);

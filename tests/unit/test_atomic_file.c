@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,41 @@ static void test_failures_leave_nothing(void **state)
 	assert_int_equal(count_entries(dir), 0);
 }
 
+/* Relative to a folder fd: a link at the name is replaced (its target untouched), the mode exact.
+ */
+static void test_at_replaces_link_with_exact_mode(void **state)
+{
+	(void)state;
+	char target[128], link[128], buf[64];
+	snprintf(target, sizeof(target), "%s/target", dir);
+	snprintf(link, sizeof(link), "%s/state.json", dir);
+	assert_int_equal(agp_atomic_write_file(target, "keep", 4, err, sizeof(err)), 0);
+	assert_int_equal(symlink(target, link), 0);
+	int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dir_fd >= 0);
+	mode_t old_umask = umask(0077);
+	assert_int_equal(agp_atomic_write_at(dir_fd, dir, "state.json", "new", 3, 0640, (gid_t)-1,
+	                                     err, sizeof(err)),
+	                 0);
+	umask(old_umask);
+	struct stat st;
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(read_back(link, buf, sizeof(buf)), 3);
+	assert_memory_equal(buf, "new", 3);
+	assert_int_equal(read_back(target, buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "keep", 4);
+	/* A name with a slash is not a name in the folder. */
+	assert_int_equal(
+	    agp_atomic_write_at(dir_fd, dir, "a/b", "1", 1, 0600, (gid_t)-1, err, sizeof(err)),
+	    -EINVAL);
+	assert_int_equal(count_entries(dir), 2);
+	close(dir_fd);
+	unlink(link);
+	unlink(target);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -129,6 +165,7 @@ int main(void)
 	    cmocka_unit_test(test_write_replace_and_mode),
 	    cmocka_unit_test(test_creates_folders),
 	    cmocka_unit_test(test_failures_leave_nothing),
+	    cmocka_unit_test(test_at_replaces_link_with_exact_mode),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -23,6 +23,8 @@
 #include "collector/export/hlog_export.h"
 #include "collector/export/hlog_service.h"
 #include "hdr/sparse.h"
+#include "common/storage_dir.h"
+#include <agentperf/agent.h>
 
 #define MS     INT64_C(1000000)
 #define SECOND UINT64_C(1000000000)
@@ -175,7 +177,9 @@ static void test_service_writes_each_window_once_and_rotates(void **state)
 	assert_non_null(mkdtemp(folder));
 	struct agp_hlog_service service;
 	/* Small files: each tick of 3 lines (~400 bytes) rotates. */
-	assert_int_equal(agp_hlog_service_open(&service, folder, 300, 2, LAYOUT), 0);
+	struct agp_storage_dir storage;
+	assert_int_equal(agp_storage_dir_open(&storage, folder, AGP_STORAGE_NO_GROUP), 0);
+	assert_int_equal(agp_hlog_service_open(&service, &storage, 300, 2, LAYOUT), 0);
 	char path[512];
 	snprintf(path, sizeof(path), "%s/hlog/agentperf.hlog", folder);
 
@@ -188,6 +192,7 @@ static void test_service_writes_each_window_once_and_rotates(void **state)
 	assert_int_equal(agp_hlog_service_tick(&service, s2, false), 0);
 	assert_int_equal(agp_hlog_service_tick(&service, s2, true), 0);
 	agp_hlog_service_close(&service);
+	agp_storage_dir_close(&storage);
 
 	/* Files, oldest first: .2, .1, current (maybe empty of intervals after a rotation). */
 	const char *suffixes[] = {".2", ".1", ""};
@@ -239,12 +244,15 @@ static void test_service_without_rotation_has_every_window(void **state)
 	char folder[] = "/tmp/agp-hlog-test.XXXXXX";
 	assert_non_null(mkdtemp(folder));
 	struct agp_hlog_service service;
-	assert_int_equal(agp_hlog_service_open(&service, folder, 0, 0, LAYOUT), 0);
+	struct agp_storage_dir storage;
+	assert_int_equal(agp_storage_dir_open(&storage, folder, AGP_STORAGE_NO_GROUP), 0);
+	assert_int_equal(agp_hlog_service_open(&service, &storage, 0, 0, LAYOUT), 0);
 	struct agp_snapshot *s1 = snapshot_new(1, 90, 3, 2);
 	struct agp_snapshot *s2 = snapshot_new(2, 91, 3, 2); /* 90 expired, 92 closed, 93 open */
 	assert_int_equal(agp_hlog_service_tick(&service, s1, false), 0);
 	assert_int_equal(agp_hlog_service_tick(&service, s2, false), 0);
 	agp_hlog_service_close(&service);
+	agp_storage_dir_close(&storage);
 	char path[512];
 	snprintf(path, sizeof(path), "%s/hlog/agentperf.hlog", folder);
 	size_t length = 0;
@@ -263,12 +271,38 @@ static void test_service_without_rotation_has_every_window(void **state)
 	nftw(folder, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
-static void test_service_refuses_unwritable_folder(void **state)
+/* A link planted in place of hlog/ or of the log itself is refused, and its target untouched. */
+static void test_service_refuses_links(void **state)
 {
 	(void)state;
+	char folder[] = "/tmp/agp-hlog-test.XXXXXX";
+	assert_non_null(mkdtemp(folder));
+	char target[600], link[600];
+	snprintf(target, sizeof(target), "%s/elsewhere", folder);
+	assert_int_equal(mkdir(target, 0700), 0);
+	snprintf(link, sizeof(link), "%s/hlog", folder);
+	assert_int_equal(symlink(target, link), 0);
+	struct agp_storage_dir storage;
+	assert_int_equal(agp_storage_dir_open(&storage, folder, AGP_STORAGE_NO_GROUP), 0);
 	struct agp_hlog_service service;
-	int error = agp_hlog_service_open(&service, "/proc/agentperf-no-such/dir", 0, 0, LAYOUT);
-	assert_true(error < 0);
+	assert_int_equal(agp_hlog_service_open(&service, &storage, 0, 0, LAYOUT), -ELOOP);
+	assert_non_null(strstr(agp_last_error(), "symbolic link"));
+	assert_int_equal(unlink(link), 0);
+
+	assert_int_equal(mkdir(link, 0700), 0);
+	snprintf(target, sizeof(target), "%s/elsewhere/file", folder);
+	FILE *file = fopen(target, "w");
+	assert_non_null(file);
+	fclose(file);
+	snprintf(link, sizeof(link), "%s/hlog/%s", folder, AGP_HLOG_FILE_NAME);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(agp_hlog_service_open(&service, &storage, 0, 0, LAYOUT), -ELOOP);
+	assert_non_null(strstr(agp_last_error(), link));
+	struct stat st;
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	agp_storage_dir_close(&storage);
+	nftw(folder, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(void)
@@ -277,7 +311,7 @@ int main(void)
 	    cmocka_unit_test(test_export_text),
 	    cmocka_unit_test(test_service_writes_each_window_once_and_rotates),
 	    cmocka_unit_test(test_service_without_rotation_has_every_window),
-	    cmocka_unit_test(test_service_refuses_unwritable_folder),
+	    cmocka_unit_test(test_service_refuses_links),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,70 @@
+/* Lost writes, per destination (see write_losses.h). */
+#include "common/write_losses.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const names[AGP_WRITE_DESTINATIONS] = {
+    [AGP_WRITE_ALERTS] = "alerts",
+    [AGP_WRITE_HLOG] = "hlog",
+    [AGP_WRITE_BASELINE] = "baseline",
+    [AGP_WRITE_CI_EXPORT] = "ci_export",
+};
+
+static _Atomic uint64_t lost[AGP_WRITE_DESTINATIONS];
+/* Losses of the current outage: nonzero while the destination is failing. */
+static _Atomic uint64_t outage[AGP_WRITE_DESTINATIONS];
+
+const char *agp_write_destination_name(enum agp_write_destination destination)
+{
+	return destination < AGP_WRITE_DESTINATIONS ? names[destination] : "?";
+}
+
+void agp_write_lost(enum agp_write_destination destination, const char *file, int error)
+{
+	if (destination >= AGP_WRITE_DESTINATIONS)
+		return;
+	/* Relaxed: a statistic; no other memory is published with it. */
+	atomic_fetch_add_explicit(&lost[destination], 1, memory_order_relaxed);
+	/*
+	 * Relaxed as well: the counter itself decides which thread logs (only the one that
+	 * moves it from 0), and the log line carries no data another thread reads.
+	 */
+	if (atomic_fetch_add_explicit(&outage[destination], 1, memory_order_relaxed) == 0)
+		fprintf(stderr,
+		        "agentperfd: WARNING - cannot write %s: %s; the %s writes lost are counted "
+		        "(agentperf status: lost_writes.%s) and logged again when writing works\n",
+		        file, strerror(error < 0 ? -error : error), names[destination],
+		        names[destination]);
+}
+
+void agp_write_succeeded(enum agp_write_destination destination, const char *file)
+{
+	if (destination >= AGP_WRITE_DESTINATIONS)
+		return;
+	/* Relaxed: see agp_write_lost; the exchange makes exactly one thread report the end. */
+	uint64_t count = atomic_exchange_explicit(&outage[destination], 0, memory_order_relaxed);
+	if (count)
+		fprintf(stderr, "agentperfd: writing %s again; %llu %s writes were lost\n", file,
+		        (unsigned long long)count, names[destination]);
+}
+
+uint64_t agp_write_losses(enum agp_write_destination destination)
+{
+	if (destination >= AGP_WRITE_DESTINATIONS)
+		return 0;
+	/* Relaxed: a statistic read on its own. */
+	return atomic_load_explicit(&lost[destination], memory_order_relaxed);
+}
+
+json_t *agp_write_losses_json(void)
+{
+	json_t *object = json_object();
+	for (int d = 0; object && d < AGP_WRITE_DESTINATIONS; d++)
+		json_object_set_new(
+		    object, names[d],
+		    json_integer((json_int_t)agp_write_losses((enum agp_write_destination)d)));
+	return object;
+}
