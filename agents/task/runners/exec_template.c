@@ -5,15 +5,13 @@
  * "$(...)" mean nothing here: no shell sees them unless the template itself
  * names one). The prompt also goes to standard input.
  */
-#include "agents/task/worker/runner.h"
+#include "agents/task/runners/module.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-
-#include "agents/task/worker/exec.h"
 
 /* One template element with every placeholder replaced; NULL when out of memory. */
 static char *substitute(const char *element, const struct agp__run *run, const char *task_id)
@@ -54,7 +52,7 @@ static char *substitute(const char *element, const struct agp__run *run, const c
 	return result;
 }
 
-void agp__exec_runner_run(struct agp__run *run)
+void agp__runner_exec_template(struct agp__run *run)
 {
 	char task_id[32];
 	snprintf(task_id, sizeof(task_id), "%" PRIu64, run->task_id);

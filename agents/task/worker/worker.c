@@ -187,7 +187,7 @@ static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
 	slot->error[0] = '\0';
 
 	if (def->kind == AGP__RUNNER_EXEC) {
-		agp__exec_runner_run(&run);
+		pool->module_runner(&run); /* the exec template runner (pool start resolved it) */
 	} else {
 		/*
 		 * Relaxed: read by our own SIGALRM handler (this thread) and by the
@@ -207,6 +207,8 @@ static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
 				    def->plugin_path, def->plugin_symbol, rc,
 				    (int)(run.output_length > 1024 ? 1024 : run.output_length),
 				    output);
+		} else if (pool->module_runner) {
+			pool->module_runner(&run); /* a seed agent's runner */
 		} else {
 			agp__builtin_run(&run);
 		}
