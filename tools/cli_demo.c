@@ -16,7 +16,6 @@
  * collector could not be started.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include <agentperf/task.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 
 static const char help[] =
     "Usage: agentperf demo [--tasks N] [--concurrency C] [--dir DIR] [--json]\n"
@@ -74,6 +74,16 @@ static int parse_count(const char *text, unsigned max, unsigned *out)
 		return -EINVAL;
 	*out = (unsigned)value;
 	return 0;
+}
+
+static const char *parse_tasks(const char *value, void *tasks)
+{
+	return parse_count(value, 10000000, tasks) ? "is not 1..10000000" : NULL;
+}
+
+static const char *parse_concurrency(const char *value, void *concurrency)
+{
+	return parse_count(value, 1000, concurrency) ? "is not 1..1000" : NULL;
 }
 
 /* mkdir -p: every missing folder of path, 0700 (the storage of a deployment). */
@@ -328,41 +338,19 @@ static int analyse(struct cli *cli, struct demo *demo, json_t *summary)
 
 int cli_demo(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"tasks", required_argument, NULL, 't'}, {"concurrency", required_argument, NULL, 'c'},
-	    {"dir", required_argument, NULL, 'd'},   {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
-	};
 	struct demo demo = {.tasks = 200, .concurrency = 10};
 	const char *dir = "agentperf-demo";
-	int option;
-	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (option) {
-		case 't':
-			if (parse_count(optarg, 10000000, &demo.tasks))
-				return cli_usage_error("demo", "--tasks '%s' is not 1..10000000",
-				                       optarg);
-			break;
-		case 'c':
-			if (parse_count(optarg, 1000, &demo.concurrency))
-				return cli_usage_error("demo", "--concurrency '%s' is not 1..1000",
-				                       optarg);
-			break;
-		case 'd':
-			dir = optarg;
-			break;
-		case 'j':
-			cli->json = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return CLI_OK;
-		default:
-			return cli_usage_error("demo", "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("demo", "unexpected argument '%s'", argv[optind]);
+	const struct cli_option options[] = {
+	    {"tasks", 0, CLI_OPTION_VALUE, &demo.tasks, parse_tasks},
+	    {"concurrency", 0, CLI_OPTION_VALUE, &demo.concurrency, parse_concurrency},
+	    {"dir", 0, CLI_OPTION_TEXT, &dir, NULL},
+	    CLI_OPTION_JSON_ENTRY,
+	    CLI_OPTION_END,
+	};
+	const struct cli_options spec = {"demo", help, options, 0, false};
+	int status = cli_parse_options(cli, &spec, argc, argv, NULL);
+	if (status != CLI_PARSED)
+		return status;
 	demo.out = cli->json ? stderr : stdout;
 
 	int error = make_folders(dir);
@@ -377,7 +365,7 @@ int cli_demo(struct cli *cli, int argc, char **argv)
 	else
 		snprintf(demo.name, sizeof(demo.name), "demo-%d", (int)getpid());
 	cli->name = demo.name;
-	int status = cli_resolve_path(cli);
+	status = cli_resolve_path(cli);
 	if (status)
 		return status;
 	if (cli_probe(cli)) {

@@ -5,7 +5,6 @@
  * the baseline and the thresholds drawn on it, a statistics table, and the
  * recent alerts.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 
 #define PLOT_W        720
 #define PLOT_H        300
@@ -432,51 +432,29 @@ int cli_write_report(struct cli *cli, const char *json_file, const char *html_fi
 	return status;
 }
 
+static const char help[] =
+    "Usage: agentperf report [--json [FILE]] [--html FILE]\n"
+    "The performance report (the seed's keys: report_id, generated_at,\n"
+    "baseline, recent_metrics, avg/p95/p99_coordination_overhead, tasks,\n"
+    "performance_trends, threshold_violations, recommendations,\n"
+    "overall_health). --json FILE writes it as JSON (bare --json prints it);\n"
+    "--html FILE writes one self-contained HTML file with a percentile\n"
+    "distribution plot per metric, baseline and thresholds, statistics and\n"
+    "recent alerts.\n"
+    "Exit status: 0 ok, 1 a file could not be written, 2 usage error,\n"
+    "3 collector unreachable.\n";
+
 int cli_report(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"json", optional_argument, NULL, 'j'},
-	    {"html", required_argument, NULL, 'H'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	const char *json_file = NULL, *html_file = NULL;
-	int option;
-	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (option) {
-		case 'j':
-			/* "--json FILE" and "--json=FILE" write a file; a bare --json prints. */
-			if (optarg)
-				json_file = optarg;
-			else if (optind < argc && argv[optind][0] != '-')
-				json_file = argv[optind++];
-			else
-				cli->json = true;
-			break;
-		case 'H':
-			html_file = optarg;
-			break;
-		case 'h':
-			fputs(
-			    "Usage: agentperf report [--json [FILE]] [--html FILE]\n"
-			    "The performance report (the seed's keys: report_id, generated_at,\n"
-			    "baseline, recent_metrics, avg/p95/p99_coordination_overhead, tasks,\n"
-			    "performance_trends, threshold_violations, recommendations,\n"
-			    "overall_health). --json FILE writes it as JSON (bare --json prints "
-			    "it);\n"
-			    "--html FILE writes one self-contained HTML file with a percentile\n"
-			    "distribution plot per metric, baseline and thresholds, statistics "
-			    "and\n"
-			    "recent alerts.\n"
-			    "Exit status: 0 ok, 1 a file could not be written, 2 usage error,\n"
-			    "3 collector unreachable.\n",
-			    stdout);
-			return CLI_OK;
-		default:
-			return cli_usage_error("report", "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("report", "unexpected argument '%s'", argv[optind]);
+	const struct cli_option options[] = {
+	    {"json", 0, CLI_OPTION_JSON_OR_FILE, &json_file, NULL},
+	    {"html", 0, CLI_OPTION_TEXT, &html_file, NULL},
+	    CLI_OPTION_END,
+	};
+	const struct cli_options spec = {"report", help, options, 0, false};
+	int status = cli_parse_options(cli, &spec, argc, argv, NULL);
+	if (status != CLI_PARSED)
+		return status;
 	return cli_write_report(cli, json_file, html_file);
 }

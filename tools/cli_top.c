@@ -4,13 +4,13 @@
  * Plain ncurses, so it works over ssh in an 80x24 terminal; q quits.
  */
 #include <curses.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 
 /*
  * Percentiles come from the windows overlapping the last minute (the
@@ -180,31 +180,22 @@ out:
 	return CLI_OK;
 }
 
+static const char help[] = "Usage: agentperf top\n"
+                           "A live view of the collector, refreshed every second: per agent type\n"
+                           "and metric the rate (samples/s between refreshes), p50 and p99 (over\n"
+                           "the windows of the last minute), drops and level (p99 against the\n"
+                           "thresholds), and the recent alerts. q quits.\n"
+                           "Exit status: 0 ok, 2 usage error, 3 collector unreachable at start.\n";
+
 int cli_top(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	int option;
-	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		if (option == 'h') {
-			fputs(
-			    "Usage: agentperf top\n"
-			    "A live view of the collector, refreshed every second: per agent type\n"
-			    "and metric the rate (samples/s between refreshes), p50 and p99 (over\n"
-			    "the windows of the last minute), drops and level (p99 against the\n"
-			    "thresholds), and the recent alerts. q quits.\n"
-			    "Exit status: 0 ok, 2 usage error, 3 collector unreachable at start.\n",
-			    stdout);
-			return CLI_OK;
-		}
-		return cli_usage_error("top", "unknown option");
-	}
-	if (optind < argc)
-		return cli_usage_error("top", "unexpected argument '%s'", argv[optind]);
+	static const struct cli_option options[] = {CLI_OPTION_END};
+	const struct cli_options spec = {"top", help, options, 0, false};
+	int status = cli_parse_options(cli, &spec, argc, argv, NULL);
+	if (status != CLI_PARSED)
+		return status;
 	json_t *config;
-	int status = cli_request(cli, "config.show", NULL, &config, NULL);
+	status = cli_request(cli, "config.show", NULL, &config, NULL);
 	if (status)
 		return status;
 	initscr();
