@@ -336,6 +336,87 @@ static int analyse(struct cli *cli, struct demo *demo, json_t *summary)
 	return baseline_status ? baseline_status : status;
 }
 
+/* The demo folder, and a deployment of its own unless -n names one; 0, or an exit status. */
+static int prepare_deployment(struct cli *cli, struct demo *demo, const char *dir)
+{
+	int error = make_folders(dir);
+	if (error || !realpath(dir, demo->dir)) {
+		fprintf(stderr, "agentperf demo: cannot make the folder %s: %s\n", dir,
+		        strerror(error ? -error : errno));
+		return CLI_USAGE;
+	}
+	/* No collector may serve it yet: the demo runs its own. */
+	if (cli->name)
+		snprintf(demo->name, sizeof(demo->name), "%s", cli->name);
+	else
+		snprintf(demo->name, sizeof(demo->name), "demo-%d", (int)getpid());
+	cli->name = demo->name;
+	int status = cli_resolve_path(cli);
+	if (status)
+		return status;
+	if (cli_probe(cli)) {
+		fprintf(stderr,
+		        "agentperf demo: a collector already serves '%s'; the demo runs its own "
+		        "(leave out --name)\n",
+		        demo->name);
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
+/* The collector's config: storage and the CI export in the demo folder, the rest default. */
+static int write_config(const struct demo *demo, const char *config_path)
+{
+	char ci_file[PATH_MAX + 32];
+	snprintf(ci_file, sizeof(ci_file), "%s/performance_metrics.json", demo->dir);
+	json_t *config = json_pack("{s:{s:s, s:s}}", "monitoring", "storage_dir", demo->dir,
+	                           "ci_export_file", ci_file);
+	char *config_text = config ? json_dumps(config, JSON_INDENT(2)) : NULL;
+	json_decref(config);
+	int error = !config_text || cli_write_file(config_path, config_text, strlen(config_text));
+	free(config_text);
+	if (error) {
+		fprintf(stderr, "agentperf demo: cannot write %s\n", config_path);
+		return CLI_VIOLATED;
+	}
+	return CLI_OK;
+}
+
+/* The workload on the running collector, its summary line, then the analysis. */
+static int run_and_analyse(struct cli *cli, struct demo *demo, json_t *summary)
+{
+	int status = run_workload(demo);
+	if (status != CLI_OK)
+		return status;
+	fprintf(demo->out,
+	        "%u tasks in %.2f s (%.0f tasks/s): %u completed, %u failed, %u timed "
+	        "out\n",
+	        demo->done, demo->seconds, demo->seconds > 0 ? demo->done / demo->seconds : 0,
+	        demo->completed, demo->failed, demo->timed_out);
+	if (demo->first_failure[0])
+		fprintf(demo->out, "  first failure: %s\n", demo->first_failure);
+	json_object_set_new(
+	    summary, "tasks",
+	    json_pack("{s:i, s:i, s:i, s:i, s:i, s:f}", "submitted", (json_int_t)demo->done,
+	              "completed", (json_int_t)demo->completed, "failed", (json_int_t)demo->failed,
+	              "timeout", (json_int_t)demo->timed_out, "concurrency",
+	              (json_int_t)demo->concurrency, "seconds", demo->seconds));
+	return analyse(cli, demo, summary);
+}
+
+/* The closing sentence for the exit status. */
+static void print_verdict(const struct demo *demo, int status)
+{
+	if (status == CLI_OK)
+		fprintf(demo->out,
+		        "\nagentperf demo: all tasks completed and the requirements hold\n");
+	else if (demo->done && demo->completed != demo->tasks)
+		fprintf(demo->out, "\nagentperf demo: %u of %u tasks did not complete\n",
+		        demo->tasks - demo->completed, demo->tasks);
+	else if (status == CLI_VIOLATED)
+		fprintf(demo->out, "\nagentperf demo: a requirement is violated (see above)\n");
+}
+
 int cli_demo(struct cli *cli, int argc, char **argv)
 {
 	struct demo demo = {.tasks = 200, .concurrency = 10};
@@ -352,52 +433,19 @@ int cli_demo(struct cli *cli, int argc, char **argv)
 	if (status != CLI_PARSED)
 		return status;
 	demo.out = cli->json ? stderr : stdout;
-
-	int error = make_folders(dir);
-	if (error || !realpath(dir, demo.dir)) {
-		fprintf(stderr, "agentperf demo: cannot make the folder %s: %s\n", dir,
-		        strerror(error ? -error : errno));
-		return CLI_USAGE;
-	}
-	/* A deployment of its own, unless -n names one (no collector may serve it yet). */
-	if (cli->name)
-		snprintf(demo.name, sizeof(demo.name), "%s", cli->name);
-	else
-		snprintf(demo.name, sizeof(demo.name), "demo-%d", (int)getpid());
-	cli->name = demo.name;
-	status = cli_resolve_path(cli);
-	if (status)
+	char config_path[PATH_MAX + 16], log_path[PATH_MAX + 16];
+	if ((status = prepare_deployment(cli, &demo, dir)))
 		return status;
-	if (cli_probe(cli)) {
-		fprintf(stderr,
-		        "agentperf demo: a collector already serves '%s'; the demo runs its own "
-		        "(leave out --name)\n",
-		        demo.name);
-		return CLI_USAGE;
-	}
-
-	/* The config: storage and the CI export in the demo folder, everything else default. */
-	char config_path[PATH_MAX + 16], log_path[PATH_MAX + 16], ci_file[PATH_MAX + 32];
 	snprintf(config_path, sizeof(config_path), "%s/config.json", demo.dir);
 	snprintf(log_path, sizeof(log_path), "%s/agentperfd.log", demo.dir);
-	snprintf(ci_file, sizeof(ci_file), "%s/performance_metrics.json", demo.dir);
-	json_t *config = json_pack("{s:{s:s, s:s}}", "monitoring", "storage_dir", demo.dir,
-	                           "ci_export_file", ci_file);
-	char *config_text = config ? json_dumps(config, JSON_INDENT(2)) : NULL;
-	json_decref(config);
-	if (!config_text || cli_write_file(config_path, config_text, strlen(config_text))) {
-		free(config_text);
-		fprintf(stderr, "agentperf demo: cannot write %s\n", config_path);
-		return CLI_VIOLATED;
-	}
-	free(config_text);
+	if ((status = write_config(&demo, config_path)))
+		return status;
 
-	FILE *out = demo.out;
-	fprintf(out,
+	fprintf(demo.out,
 	        "agentperf demo: %u tasks over the five default agents, %u at a time\n"
 	        "  folder %s\n",
 	        demo.tasks, demo.concurrency, demo.dir);
-	fflush(out);
+	fflush(demo.out);
 	struct cli_daemon_options daemon_options = {
 	    .config = config_path, .log = log_path, .unlink_on_exit = true};
 	pid_t daemon = cli_start_daemon(cli, demo.name, &daemon_options);
@@ -405,40 +453,17 @@ int cli_demo(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "agentperf demo: see %s\n", log_path);
 		return CLI_UNREACHABLE;
 	}
-	fprintf(out, "  collector agentperfd pid %d, deployment '%s'\n\nrunning:\n", (int)daemon,
-	        demo.name);
-	fflush(out);
+	fprintf(demo.out, "  collector agentperfd pid %d, deployment '%s'\n\nrunning:\n",
+	        (int)daemon, demo.name);
+	fflush(demo.out);
 
 	json_t *summary = json_object();
-	status = run_workload(&demo);
-	if (status == CLI_OK) {
-		fprintf(out,
-		        "%u tasks in %.2f s (%.0f tasks/s): %u completed, %u failed, %u timed "
-		        "out\n",
-		        demo.done, demo.seconds, demo.seconds > 0 ? demo.done / demo.seconds : 0,
-		        demo.completed, demo.failed, demo.timed_out);
-		if (demo.first_failure[0])
-			fprintf(out, "  first failure: %s\n", demo.first_failure);
-		json_object_set_new(
-		    summary, "tasks",
-		    json_pack("{s:i, s:i, s:i, s:i, s:i, s:f}", "submitted", (json_int_t)demo.done,
-		              "completed", (json_int_t)demo.completed, "failed",
-		              (json_int_t)demo.failed, "timeout", (json_int_t)demo.timed_out,
-		              "concurrency", (json_int_t)demo.concurrency, "seconds",
-		              demo.seconds));
-		status = analyse(cli, &demo, summary);
-	}
+	status = run_and_analyse(cli, &demo, summary);
 	cli_disconnect(cli);
 	cli_stop_daemon(daemon);
 	if (status == CLI_OK && demo.completed != demo.tasks)
 		status = CLI_VIOLATED;
-	if (status == CLI_OK)
-		fprintf(out, "\nagentperf demo: all tasks completed and the requirements hold\n");
-	else if (demo.done && demo.completed != demo.tasks)
-		fprintf(out, "\nagentperf demo: %u of %u tasks did not complete\n",
-		        demo.tasks - demo.completed, demo.tasks);
-	else if (status == CLI_VIOLATED)
-		fprintf(out, "\nagentperf demo: a requirement is violated (see above)\n");
+	print_verdict(&demo, status);
 	if (cli->json) {
 		json_object_set_new(summary, "exit_status", json_integer(status));
 		cli_print_json(summary);
