@@ -37,12 +37,9 @@ static void print_baseline(const json_t *baseline)
 		const char *unit = cli_str(metric, "unit");
 		if (!unit[0])
 			unit = "nanoseconds";
-		char cells[6][32];
-		snprintf(cells[0], sizeof(cells[0]), "%.0f", cli_num(metric, "count"));
 		static const char *const keys[] = {"mean", "stddev", "p50", "p95", "p99"};
-		for (int k = 0; k < 5; k++)
-			cli_format_value(cli_num(metric, keys[k]), unit, cells[k + 1],
-			                 sizeof(cells[k + 1]));
+		char cells[6][CLI_CELL_MAX];
+		cli_statistic_cells(metric, unit, keys, 5, cells);
 		const char *type = cli_str(metric, "agent_type");
 		const char *row[] = {cli_str(metric, "metric"),
 		                     type[0] ? type : "*",

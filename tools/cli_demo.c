@@ -252,12 +252,9 @@ static void print_statistics(FILE *out, const json_t *baseline)
 		if (!json_is_null(json_object_get(metric, "agent_type")))
 			continue;
 		const char *unit = cli_str(metric, "unit");
-		char cells[6][32];
-		snprintf(cells[0], sizeof(cells[0]), "%.0f", cli_num(metric, "count"));
 		static const char *const keys[] = {"mean", "p50", "p95", "p99", "max"};
-		for (int k = 0; k < 5; k++)
-			cli_format_value(cli_num(metric, keys[k]), unit, cells[k + 1],
-			                 sizeof(cells[k + 1]));
+		char cells[6][CLI_CELL_MAX];
+		cli_statistic_cells(metric, unit, keys, 5, cells);
 		const char *row[] = {cli_str(metric, "metric"),
 		                     cells[0],
 		                     cells[1],

@@ -24,13 +24,10 @@ static void print_stats_table(const json_t *result)
 	json_array_foreach(json_object_get(result, "series"), index, series)
 	{
 		const char *unit = cli_str(series, "unit");
-		char cells[8][32];
-		snprintf(cells[0], sizeof(cells[0]), "%.0f", cli_num(series, "count"));
 		static const char *const keys[] = {"mean", "stddev", "min", "p50",
 		                                   "p95",  "p99",    "max"};
-		for (int k = 0; k < 7; k++)
-			cli_format_value(cli_num(series, keys[k]), unit, cells[k + 1],
-			                 sizeof(cells[k + 1]));
+		char cells[8][CLI_CELL_MAX];
+		cli_statistic_cells(series, unit, keys, 7, cells);
 		const char *agent = cli_str(series, "agent");
 		const char *row[] = {cli_str(series, "metric"),
 		                     cli_str(series, "agent_type"),
