@@ -82,6 +82,18 @@ void cli_format_value(double value, const char *unit, char *out, size_t size);
 void cli_statistic_cells(const json_t *statistics, const char *unit, const char *const *keys,
                          size_t key_count, char (*cells)[CLI_CELL_MAX]);
 
+/* One threshold of a metric, in its display unit (ms, MB, or the metric's own). */
+struct cli_threshold {
+	double value;
+	const char *level; /* "warning", "critical" or "max acceptable" */
+};
+/*
+ * The thresholds above 0 that config (config.show's answer) sets for metric,
+ * the seed's `thresholds` first, then its `metrics` entry (cli_thresholds.c).
+ * Returns how many were written, at most max.
+ */
+int cli_thresholds(const json_t *config, const char *metric, struct cli_threshold *out, int max);
+
 /* An alert's "value" or "threshold" as the collector shows it ("3000.0 ms"). */
 void cli_alert_value(const json_t *alert, const char *key, char *out, size_t size);
 /* An alert's time ("time_ms", Unix ms) as "YYYY-MM-DD HH:MM:SS" UTC. */

@@ -52,44 +52,19 @@ struct line {
 	const char *dash;
 };
 
-/* Thresholds of a metric in its display unit from the config JSON (seed keys, then `metrics`). */
-static int thresholds_of(const json_t *config, const char *metric, struct line *lines)
+/* The metric's thresholds as plot lines, coloured by level. */
+static int thresholds_of(const json_t *config, const char *metric, struct line *lines, int max)
 {
-	const json_t *t = json_object_get(config, "thresholds");
-	int n = 0;
-	struct {
-		const char *metric, *key, *label, *color;
-	} seed[] = {
-	    {"coordination_overhead", "coordination_overhead_warning_ms", "warning", "#e69500"},
-	    {"coordination_overhead", "coordination_overhead_critical_ms", "critical", "#d62728"},
-	    {"coordination_overhead", "coordination_overhead_max_acceptable_ms", "max acceptable",
-	     "#7f0000"},
-	    {"task_execution_time", "task_execution_warning_ms", "warning", "#e69500"},
-	    {"task_execution_time", "task_execution_critical_ms", "critical", "#d62728"},
-	    {"agent_initialization", "agent_init_warning_ms", "warning", "#e69500"},
-	    {"agent_initialization", "agent_init_critical_ms", "critical", "#d62728"},
-	    {"memory_usage", "memory_usage_warning_mb", "warning", "#e69500"},
-	    {"memory_usage", "memory_usage_critical_mb", "critical", "#d62728"},
-	};
-	for (size_t i = 0; i < sizeof(seed) / sizeof(seed[0]); i++) {
-		if (strcmp(seed[i].metric, metric))
-			continue;
-		double value = cli_num(t, seed[i].key);
-		if (value > 0)
-			lines[n++] = (struct line){value, seed[i].label, seed[i].color, ""};
+	struct cli_threshold thresholds[LINES_MAX];
+	int count = cli_thresholds(config, metric, thresholds, max < LINES_MAX ? max : LINES_MAX);
+	for (int i = 0; i < count; i++) {
+		const char *level = thresholds[i].level;
+		const char *color = strcmp(level, "warning") == 0    ? "#e69500"
+		                    : strcmp(level, "critical") == 0 ? "#d62728"
+		                                                     : "#7f0000";
+		lines[i] = (struct line){thresholds[i].value, level, color, ""};
 	}
-	const json_t *entry = json_object_get(json_object_get(config, "metrics"), metric);
-	static const char *const warn_keys[] = {"warning_ms", "warning_mb", "warning"};
-	static const char *const crit_keys[] = {"critical_ms", "critical_mb", "critical"};
-	for (int k = 0; entry && k < 3; k++) {
-		if (cli_num(entry, warn_keys[k]) > 0)
-			lines[n++] =
-			    (struct line){cli_num(entry, warn_keys[k]), "warning", "#e69500", ""};
-		if (cli_num(entry, crit_keys[k]) > 0)
-			lines[n++] =
-			    (struct line){cli_num(entry, crit_keys[k]), "critical", "#d62728", ""};
-	}
-	return n;
+	return count;
 }
 
 static double x_of(double percentile)
@@ -371,7 +346,7 @@ static int html_metric(struct cli *cli, FILE *out, const struct report_inputs *i
 	html_escape(out, metric);
 	fprintf(out, "</h2>\n");
 	struct line lines[12];
-	int nlines = thresholds_of(inputs->config, metric, lines);
+	int nlines = thresholds_of(inputs->config, metric, lines, 10); /* room for the baseline's */
 	const json_t *base = baseline_metric(inputs->baseline, metric);
 	double scale = cli_num(distribution, "display_scale");
 	if (base && cli_num(base, "p95") > 0)

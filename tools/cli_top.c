@@ -34,30 +34,14 @@ static double monotonic_s(void)
 /* "ok", "warning" or "critical": the p99 against the metric's thresholds (display units). */
 static const char *level_of(const json_t *config, const char *metric, double p99_display)
 {
-	const json_t *t = json_object_get(config, "thresholds");
+	struct cli_threshold thresholds[16];
+	int count = cli_thresholds(config, metric, thresholds, 16);
 	double warning = 0, critical = 0;
-	if (strcmp(metric, "coordination_overhead") == 0) {
-		warning = cli_num(t, "coordination_overhead_warning_ms");
-		critical = cli_num(t, "coordination_overhead_critical_ms");
-	} else if (strcmp(metric, "task_execution_time") == 0) {
-		warning = cli_num(t, "task_execution_warning_ms");
-		critical = cli_num(t, "task_execution_critical_ms");
-	} else if (strcmp(metric, "agent_initialization") == 0) {
-		warning = cli_num(t, "agent_init_warning_ms");
-		critical = cli_num(t, "agent_init_critical_ms");
-	} else if (strcmp(metric, "memory_usage") == 0) {
-		warning = cli_num(t, "memory_usage_warning_mb");
-		critical = cli_num(t, "memory_usage_critical_mb");
-	} else {
-		const json_t *entry = json_object_get(json_object_get(config, "metrics"), metric);
-		static const char *const w[] = {"warning_ms", "warning_mb", "warning"};
-		static const char *const c[] = {"critical_ms", "critical_mb", "critical"};
-		for (int k = 0; entry && k < 3; k++) {
-			if (cli_num(entry, w[k]) > 0)
-				warning = cli_num(entry, w[k]);
-			if (cli_num(entry, c[k]) > 0)
-				critical = cli_num(entry, c[k]);
-		}
+	for (int i = 0; i < count; i++) {
+		if (strcmp(thresholds[i].level, "warning") == 0)
+			warning = thresholds[i].value;
+		else if (strcmp(thresholds[i].level, "critical") == 0)
+			critical = thresholds[i].value;
 	}
 	if (isnan(p99_display))
 		return "-";
