@@ -2,7 +2,8 @@
  * The runners module (agentperf-runners.so) as the Task API finds it: a
  * seed agent or exec definition whose module cannot be loaded fails its
  * task with a sentence naming the path tried; the builtins that live in
- * libagentperf still run; AGENTPERF_RUNNERS_MODULE chooses the file. One
+ * libagentperf still run; a library that is not the module is refused;
+ * AGENTPERF_RUNNERS_MODULE chooses the file. One
  * process loads the module at most once, so every case that must not find
  * it comes before the first that does.
  */
@@ -62,6 +63,11 @@ static void a_missing_module_fails_the_task_naming_the_path(void **state)
 	setenv("AGENTPERF_RUNNERS_MODULE", "agentperf-runners.so", 1);
 	expect_task("code-reviewer", "int a;", false,
 	            "AGENTPERF_RUNNERS_MODULE='agentperf-runners.so'");
+
+	/* A loadable library that is not the runners module (the test plugin) is refused. */
+	setenv("AGENTPERF_RUNNERS_MODULE", AGP_TEST_PLUGIN, 1);
+	expect_task("code-reviewer", "int a;", false, "no agp_runners_module");
+	expect_task("code-reviewer", "int a;", false, AGP_TEST_PLUGIN);
 
 	/* The variable chooses the file: the build's module does the work. */
 	setenv("AGENTPERF_RUNNERS_MODULE", AGP_RUNNERS_MODULE, 1);
