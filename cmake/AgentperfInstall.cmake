@@ -4,6 +4,9 @@ include(CMakePackageConfigHelpers)
 install(TARGETS agentperf EXPORT agentperfTargets
 	LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
 	INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# The runners module goes where the installed libagentperf looks for it: agentperf/ beside it.
+install(TARGETS agentperf_runners
+	LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/agentperf)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/agentperf
 	DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT agentperfTargets NAMESPACE agentperf::

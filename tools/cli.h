@@ -76,6 +76,27 @@ void cli_print_json(const json_t *value);
 /* "12.3 ms", "1.50 s", "512 KiB": a value of a unit ("nanoseconds", "bytes", "count"). */
 void cli_format_value(double value, const char *unit, char *out, size_t size);
 
+/*
+ * A table row's cells of a statistics object (a series, a baseline metric):
+ * cells[0] its "count", then cells[1 + k] the value of keys[k] in unit,
+ * as cli_format_value writes it.
+ */
+#define CLI_CELL_MAX 32
+void cli_statistic_cells(const json_t *statistics, const char *unit, const char *const *keys,
+                         size_t key_count, char (*cells)[CLI_CELL_MAX]);
+
+/* One threshold of a metric, in its display unit (ms, MB, or the metric's own). */
+struct cli_threshold {
+	double value;
+	const char *level; /* "warning", "critical" or "max acceptable" */
+};
+/*
+ * The thresholds above 0 that config (config.show's answer) sets for metric,
+ * the seed's `thresholds` first, then its `metrics` entry (cli_thresholds.c).
+ * Returns how many were written, at most max.
+ */
+int cli_thresholds(const json_t *config, const char *metric, struct cli_threshold *out, int max);
+
 /* An alert's "value" or "threshold" as the collector shows it ("3000.0 ms"). */
 void cli_alert_value(const json_t *alert, const char *key, char *out, size_t size);
 /* An alert's time ("time_ms", Unix ms) as "YYYY-MM-DD HH:MM:SS" UTC. */

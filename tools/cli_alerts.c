@@ -1,5 +1,4 @@
 /* `agentperf alerts [--since N] [--follow]`. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 
 /*
  * Set by the signal handler, read by the loop: a lock-free atomic is
@@ -49,56 +49,34 @@ static void print_alert(const json_t *alert, bool json)
 	putchar('\n');
 }
 
+static const char help[] =
+    "Usage: agentperf alerts [--since N] [--follow] [--json]\n"
+    "Recent alerts (those after sequence number N); --follow keeps polling\n"
+    "every second and prints new alerts as they come (one JSON object a line\n"
+    "with --json) until interrupted.\n"
+    "Exit status: 0 ok, 2 usage error, 3 collector unreachable.\n";
+
 int cli_alerts(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"follow", no_argument, NULL, 'f'},
-	    {"since", required_argument, NULL, 's'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	bool follow = false;
 	double since = 0;
-	int option;
-	while ((option = getopt_long(argc, argv, "fh", longs, NULL)) != -1) {
-		char *end;
-		switch (option) {
-		case 'f':
-			follow = true;
-			break;
-		case 's':
-			since = strtod(optarg, &end);
-			if (end == optarg || *end || since < 0)
-				return cli_usage_error(
-				    "alerts", "--since '%s' is not a sequence number", optarg);
-			break;
-		case 'j':
-			cli->json = true;
-			break;
-		case 'h':
-			fputs("Usage: agentperf alerts [--since N] [--follow] [--json]\n"
-			      "Recent alerts (those after sequence number N); --follow keeps "
-			      "polling\n"
-			      "every second and prints new alerts as they come (one JSON object a "
-			      "line\n"
-			      "with --json) until interrupted.\n"
-			      "Exit status: 0 ok, 2 usage error, 3 collector unreachable.\n",
-			      stdout);
-			return CLI_OK;
-		default:
-			return cli_usage_error("alerts", "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("alerts", "unexpected argument '%s'", argv[optind]);
+	const struct cli_option options[] = {
+	    {"follow", 'f', CLI_OPTION_FLAG, &follow, NULL},
+	    {"since", 0, CLI_OPTION_VALUE, &since, cli_option_sequence},
+	    CLI_OPTION_JSON_ENTRY,
+	    CLI_OPTION_END,
+	};
+	const struct cli_options spec = {"alerts", help, options, 0, false};
+	int status = cli_parse_options(cli, &spec, argc, argv, NULL);
+	if (status != CLI_PARSED)
+		return status;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	bool first = true;
 	do {
 		json_t *args = json_pack("{s:f}", "since", since);
 		json_t *result;
-		int status = cli_request(cli, "alerts", args, &result, NULL);
+		status = cli_request(cli, "alerts", args, &result, NULL);
 		json_decref(args);
 		if (status)
 			return stop_asked() ? CLI_OK : status;

@@ -1,11 +1,11 @@
 /* `agentperf baseline establish|show`. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 
 static const char help[] =
     "Usage: agentperf baseline establish [--hours H] [--min-samples N] [--confidence C]\n"
@@ -37,12 +37,9 @@ static void print_baseline(const json_t *baseline)
 		const char *unit = cli_str(metric, "unit");
 		if (!unit[0])
 			unit = "nanoseconds";
-		char cells[6][32];
-		snprintf(cells[0], sizeof(cells[0]), "%.0f", cli_num(metric, "count"));
 		static const char *const keys[] = {"mean", "stddev", "p50", "p95", "p99"};
-		for (int k = 0; k < 5; k++)
-			cli_format_value(cli_num(metric, keys[k]), unit, cells[k + 1],
-			                 sizeof(cells[k + 1]));
+		char cells[6][CLI_CELL_MAX];
+		cli_statistic_cells(metric, unit, keys, 5, cells);
 		const char *type = cli_str(metric, "agent_type");
 		const char *row[] = {cli_str(metric, "metric"),
 		                     type[0] ? type : "*",
@@ -58,56 +55,41 @@ static void print_baseline(const json_t *baseline)
 	cli_table_free(table);
 }
 
+/* The request's arguments from the options that were given (0: not given; they are > 0). */
+static json_t *establish_arguments(double hours, double min_samples, double confidence)
+{
+	json_t *args = json_object();
+	if (hours > 0)
+		json_object_set_new(args, "hours", json_real(hours));
+	if (min_samples > 0)
+		json_object_set_new(args, "min_samples", json_integer((json_int_t)min_samples));
+	if (confidence > 0)
+		json_object_set_new(args, "confidence", json_real(confidence));
+	return args;
+}
+
 int cli_baseline(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"hours", required_argument, NULL, 'H'},
-	    {"min-samples", required_argument, NULL, 'n'},
-	    {"confidence", required_argument, NULL, 'c'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	double hours = 0, min_samples = 0, confidence = 0;
+	const struct cli_option options[] = {
+	    {"hours", 0, CLI_OPTION_VALUE, &hours, cli_option_positive},
+	    {"min-samples", 0, CLI_OPTION_VALUE, &min_samples, cli_option_positive},
+	    {"confidence", 0, CLI_OPTION_VALUE, &confidence, cli_option_positive},
+	    CLI_OPTION_JSON_ENTRY,
+	    CLI_OPTION_END,
 	};
-	json_t *args = json_object();
-	int option;
-	int status = CLI_OK;
-	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		char *end;
-		double value;
-		switch (option) {
-		case 'H':
-		case 'n':
-		case 'c':
-			value = strtod(optarg, &end);
-			if (end == optarg || *end || !(value > 0)) {
-				status = cli_usage_error("baseline",
-				                         "'%s' is not a positive number", optarg);
-				goto out;
-			}
-			if (option == 'n')
-				json_object_set_new(args, "min_samples",
-				                    json_integer((json_int_t)value));
-			else
-				json_object_set_new(args, option == 'H' ? "hours" : "confidence",
-				                    json_real(value));
-			break;
-		case 'j':
-			cli->json = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			goto out;
-		default:
-			status = cli_usage_error("baseline", "unknown option");
-			goto out;
-		}
-	}
-	if (optind + 1 != argc ||
-	    (strcmp(argv[optind], "establish") && strcmp(argv[optind], "show"))) {
+	const struct cli_options spec = {"baseline", help, options, -1, false};
+	int action = 0;
+	int status = cli_parse_options(cli, &spec, argc, argv, &action);
+	if (status != CLI_PARSED)
+		return status;
+	json_t *args = establish_arguments(hours, min_samples, confidence);
+	if (action + 1 != argc ||
+	    (strcmp(argv[action], "establish") && strcmp(argv[action], "show"))) {
 		status = cli_usage_error("baseline", "say 'establish' or 'show'");
 		goto out;
 	}
-	bool establish = strcmp(argv[optind], "establish") == 0;
+	bool establish = strcmp(argv[action], "establish") == 0;
 	if (!establish && json_object_size(args)) {
 		status =
 		    cli_usage_error("baseline", "show takes no --hours/--min-samples/--confidence");

@@ -1,11 +1,11 @@
 /* `agentperf config show | check [FILE] | preset NAME`. check needs no daemon. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 #include "collector/config/config.h"
 
 static const char help[] =
@@ -81,31 +81,21 @@ static int preset(const char *name)
 
 int cli_config(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	int option;
-	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		if (option == 'j') {
-			cli->json = true;
-		} else if (option == 'h') {
-			fputs(help, stdout);
-			return CLI_OK;
-		} else {
-			return cli_usage_error("config", "unknown option");
-		}
-	}
-	int left = argc - optind;
-	const char *action = left ? argv[optind] : "";
-	if (strcmp(action, "check") == 0 && left <= 2)
-		return check(cli, left == 2 ? argv[optind + 1] : NULL);
-	if (strcmp(action, "preset") == 0 && left == 2)
-		return preset(argv[optind + 1]);
-	if (strcmp(action, "show") == 0 && left == 1) {
+	static const struct cli_option options[] = {CLI_OPTION_JSON_ENTRY, CLI_OPTION_END};
+	const struct cli_options spec = {"config", help, options, -1, false};
+	int action = 0;
+	int status = cli_parse_options(cli, &spec, argc, argv, &action);
+	if (status != CLI_PARSED)
+		return status;
+	int left = argc - action;
+	const char *verb = left ? argv[action] : "";
+	if (strcmp(verb, "check") == 0 && left <= 2)
+		return check(cli, left == 2 ? argv[action + 1] : NULL);
+	if (strcmp(verb, "preset") == 0 && left == 2)
+		return preset(argv[action + 1]);
+	if (strcmp(verb, "show") == 0 && left == 1) {
 		json_t *result;
-		int status = cli_request(cli, "config.show", NULL, &result, NULL);
+		status = cli_request(cli, "config.show", NULL, &result, NULL);
 		if (status)
 			return status;
 		cli_print_json(result); /* the config is JSON; tables would only hide keys */

@@ -16,7 +16,6 @@
  * collector could not be started.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include <agentperf/task.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 
 static const char help[] =
     "Usage: agentperf demo [--tasks N] [--concurrency C] [--dir DIR] [--json]\n"
@@ -74,6 +74,16 @@ static int parse_count(const char *text, unsigned max, unsigned *out)
 		return -EINVAL;
 	*out = (unsigned)value;
 	return 0;
+}
+
+static const char *parse_tasks(const char *value, void *tasks)
+{
+	return parse_count(value, 10000000, tasks) ? "is not 1..10000000" : NULL;
+}
+
+static const char *parse_concurrency(const char *value, void *concurrency)
+{
+	return parse_count(value, 1000, concurrency) ? "is not 1..1000" : NULL;
 }
 
 /* mkdir -p: every missing folder of path, 0700 (the storage of a deployment). */
@@ -242,12 +252,9 @@ static void print_statistics(FILE *out, const json_t *baseline)
 		if (!json_is_null(json_object_get(metric, "agent_type")))
 			continue;
 		const char *unit = cli_str(metric, "unit");
-		char cells[6][32];
-		snprintf(cells[0], sizeof(cells[0]), "%.0f", cli_num(metric, "count"));
 		static const char *const keys[] = {"mean", "p50", "p95", "p99", "max"};
-		for (int k = 0; k < 5; k++)
-			cli_format_value(cli_num(metric, keys[k]), unit, cells[k + 1],
-			                 sizeof(cells[k + 1]));
+		char cells[6][CLI_CELL_MAX];
+		cli_statistic_cells(metric, unit, keys, 5, cells);
 		const char *row[] = {cli_str(metric, "metric"),
 		                     cells[0],
 		                     cells[1],
@@ -326,57 +333,21 @@ static int analyse(struct cli *cli, struct demo *demo, json_t *summary)
 	return baseline_status ? baseline_status : status;
 }
 
-int cli_demo(struct cli *cli, int argc, char **argv)
+/* The demo folder, and a deployment of its own unless -n names one; 0, or an exit status. */
+static int prepare_deployment(struct cli *cli, struct demo *demo, const char *dir)
 {
-	static const struct option longs[] = {
-	    {"tasks", required_argument, NULL, 't'}, {"concurrency", required_argument, NULL, 'c'},
-	    {"dir", required_argument, NULL, 'd'},   {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
-	};
-	struct demo demo = {.tasks = 200, .concurrency = 10};
-	const char *dir = "agentperf-demo";
-	int option;
-	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (option) {
-		case 't':
-			if (parse_count(optarg, 10000000, &demo.tasks))
-				return cli_usage_error("demo", "--tasks '%s' is not 1..10000000",
-				                       optarg);
-			break;
-		case 'c':
-			if (parse_count(optarg, 1000, &demo.concurrency))
-				return cli_usage_error("demo", "--concurrency '%s' is not 1..1000",
-				                       optarg);
-			break;
-		case 'd':
-			dir = optarg;
-			break;
-		case 'j':
-			cli->json = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return CLI_OK;
-		default:
-			return cli_usage_error("demo", "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("demo", "unexpected argument '%s'", argv[optind]);
-	demo.out = cli->json ? stderr : stdout;
-
 	int error = make_folders(dir);
-	if (error || !realpath(dir, demo.dir)) {
+	if (error || !realpath(dir, demo->dir)) {
 		fprintf(stderr, "agentperf demo: cannot make the folder %s: %s\n", dir,
 		        strerror(error ? -error : errno));
 		return CLI_USAGE;
 	}
-	/* A deployment of its own, unless -n names one (no collector may serve it yet). */
+	/* No collector may serve it yet: the demo runs its own. */
 	if (cli->name)
-		snprintf(demo.name, sizeof(demo.name), "%s", cli->name);
+		snprintf(demo->name, sizeof(demo->name), "%s", cli->name);
 	else
-		snprintf(demo.name, sizeof(demo.name), "demo-%d", (int)getpid());
-	cli->name = demo.name;
+		snprintf(demo->name, sizeof(demo->name), "demo-%d", (int)getpid());
+	cli->name = demo->name;
 	int status = cli_resolve_path(cli);
 	if (status)
 		return status;
@@ -384,32 +355,94 @@ int cli_demo(struct cli *cli, int argc, char **argv)
 		fprintf(stderr,
 		        "agentperf demo: a collector already serves '%s'; the demo runs its own "
 		        "(leave out --name)\n",
-		        demo.name);
+		        demo->name);
 		return CLI_USAGE;
 	}
+	return CLI_OK;
+}
 
-	/* The config: storage and the CI export in the demo folder, everything else default. */
-	char config_path[PATH_MAX + 16], log_path[PATH_MAX + 16], ci_file[PATH_MAX + 32];
-	snprintf(config_path, sizeof(config_path), "%s/config.json", demo.dir);
-	snprintf(log_path, sizeof(log_path), "%s/agentperfd.log", demo.dir);
-	snprintf(ci_file, sizeof(ci_file), "%s/performance_metrics.json", demo.dir);
-	json_t *config = json_pack("{s:{s:s, s:s}}", "monitoring", "storage_dir", demo.dir,
+/* The collector's config: storage and the CI export in the demo folder, the rest default. */
+static int write_config(const struct demo *demo, const char *config_path)
+{
+	char ci_file[PATH_MAX + 32];
+	snprintf(ci_file, sizeof(ci_file), "%s/performance_metrics.json", demo->dir);
+	json_t *config = json_pack("{s:{s:s, s:s}}", "monitoring", "storage_dir", demo->dir,
 	                           "ci_export_file", ci_file);
 	char *config_text = config ? json_dumps(config, JSON_INDENT(2)) : NULL;
 	json_decref(config);
-	if (!config_text || cli_write_file(config_path, config_text, strlen(config_text))) {
-		free(config_text);
+	int error = !config_text || cli_write_file(config_path, config_text, strlen(config_text));
+	free(config_text);
+	if (error) {
 		fprintf(stderr, "agentperf demo: cannot write %s\n", config_path);
 		return CLI_VIOLATED;
 	}
-	free(config_text);
+	return CLI_OK;
+}
 
-	FILE *out = demo.out;
-	fprintf(out,
+/* The workload on the running collector, its summary line, then the analysis. */
+static int run_and_analyse(struct cli *cli, struct demo *demo, json_t *summary)
+{
+	int status = run_workload(demo);
+	if (status != CLI_OK)
+		return status;
+	fprintf(demo->out,
+	        "%u tasks in %.2f s (%.0f tasks/s): %u completed, %u failed, %u timed "
+	        "out\n",
+	        demo->done, demo->seconds, demo->seconds > 0 ? demo->done / demo->seconds : 0,
+	        demo->completed, demo->failed, demo->timed_out);
+	if (demo->first_failure[0])
+		fprintf(demo->out, "  first failure: %s\n", demo->first_failure);
+	json_object_set_new(
+	    summary, "tasks",
+	    json_pack("{s:i, s:i, s:i, s:i, s:i, s:f}", "submitted", (json_int_t)demo->done,
+	              "completed", (json_int_t)demo->completed, "failed", (json_int_t)demo->failed,
+	              "timeout", (json_int_t)demo->timed_out, "concurrency",
+	              (json_int_t)demo->concurrency, "seconds", demo->seconds));
+	return analyse(cli, demo, summary);
+}
+
+/* The closing sentence for the exit status. */
+static void print_verdict(const struct demo *demo, int status)
+{
+	if (status == CLI_OK)
+		fprintf(demo->out,
+		        "\nagentperf demo: all tasks completed and the requirements hold\n");
+	else if (demo->done && demo->completed != demo->tasks)
+		fprintf(demo->out, "\nagentperf demo: %u of %u tasks did not complete\n",
+		        demo->tasks - demo->completed, demo->tasks);
+	else if (status == CLI_VIOLATED)
+		fprintf(demo->out, "\nagentperf demo: a requirement is violated (see above)\n");
+}
+
+int cli_demo(struct cli *cli, int argc, char **argv)
+{
+	struct demo demo = {.tasks = 200, .concurrency = 10};
+	const char *dir = "agentperf-demo";
+	const struct cli_option options[] = {
+	    {"tasks", 0, CLI_OPTION_VALUE, &demo.tasks, parse_tasks},
+	    {"concurrency", 0, CLI_OPTION_VALUE, &demo.concurrency, parse_concurrency},
+	    {"dir", 0, CLI_OPTION_TEXT, &dir, NULL},
+	    CLI_OPTION_JSON_ENTRY,
+	    CLI_OPTION_END,
+	};
+	const struct cli_options spec = {"demo", help, options, 0, false};
+	int status = cli_parse_options(cli, &spec, argc, argv, NULL);
+	if (status != CLI_PARSED)
+		return status;
+	demo.out = cli->json ? stderr : stdout;
+	char config_path[PATH_MAX + 16], log_path[PATH_MAX + 16];
+	if ((status = prepare_deployment(cli, &demo, dir)))
+		return status;
+	snprintf(config_path, sizeof(config_path), "%s/config.json", demo.dir);
+	snprintf(log_path, sizeof(log_path), "%s/agentperfd.log", demo.dir);
+	if ((status = write_config(&demo, config_path)))
+		return status;
+
+	fprintf(demo.out,
 	        "agentperf demo: %u tasks over the five default agents, %u at a time\n"
 	        "  folder %s\n",
 	        demo.tasks, demo.concurrency, demo.dir);
-	fflush(out);
+	fflush(demo.out);
 	struct cli_daemon_options daemon_options = {
 	    .config = config_path, .log = log_path, .unlink_on_exit = true};
 	pid_t daemon = cli_start_daemon(cli, demo.name, &daemon_options);
@@ -417,40 +450,17 @@ int cli_demo(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "agentperf demo: see %s\n", log_path);
 		return CLI_UNREACHABLE;
 	}
-	fprintf(out, "  collector agentperfd pid %d, deployment '%s'\n\nrunning:\n", (int)daemon,
-	        demo.name);
-	fflush(out);
+	fprintf(demo.out, "  collector agentperfd pid %d, deployment '%s'\n\nrunning:\n",
+	        (int)daemon, demo.name);
+	fflush(demo.out);
 
 	json_t *summary = json_object();
-	status = run_workload(&demo);
-	if (status == CLI_OK) {
-		fprintf(out,
-		        "%u tasks in %.2f s (%.0f tasks/s): %u completed, %u failed, %u timed "
-		        "out\n",
-		        demo.done, demo.seconds, demo.seconds > 0 ? demo.done / demo.seconds : 0,
-		        demo.completed, demo.failed, demo.timed_out);
-		if (demo.first_failure[0])
-			fprintf(out, "  first failure: %s\n", demo.first_failure);
-		json_object_set_new(
-		    summary, "tasks",
-		    json_pack("{s:i, s:i, s:i, s:i, s:i, s:f}", "submitted", (json_int_t)demo.done,
-		              "completed", (json_int_t)demo.completed, "failed",
-		              (json_int_t)demo.failed, "timeout", (json_int_t)demo.timed_out,
-		              "concurrency", (json_int_t)demo.concurrency, "seconds",
-		              demo.seconds));
-		status = analyse(cli, &demo, summary);
-	}
+	status = run_and_analyse(cli, &demo, summary);
 	cli_disconnect(cli);
 	cli_stop_daemon(daemon);
 	if (status == CLI_OK && demo.completed != demo.tasks)
 		status = CLI_VIOLATED;
-	if (status == CLI_OK)
-		fprintf(out, "\nagentperf demo: all tasks completed and the requirements hold\n");
-	else if (demo.done && demo.completed != demo.tasks)
-		fprintf(out, "\nagentperf demo: %u of %u tasks did not complete\n",
-		        demo.tasks - demo.completed, demo.tasks);
-	else if (status == CLI_VIOLATED)
-		fprintf(out, "\nagentperf demo: a requirement is violated (see above)\n");
+	print_verdict(&demo, status);
 	if (cli->json) {
 		json_object_set_new(summary, "exit_status", json_integer(status));
 		cli_print_json(summary);

@@ -209,6 +209,14 @@ int cli_usage_error(const char *command, const char *format, ...)
 	return CLI_USAGE;
 }
 
+void cli_statistic_cells(const json_t *statistics, const char *unit, const char *const *keys,
+                         size_t key_count, char (*cells)[CLI_CELL_MAX])
+{
+	snprintf(cells[0], CLI_CELL_MAX, "%.0f", cli_num(statistics, "count"));
+	for (size_t k = 0; k < key_count; k++)
+		cli_format_value(cli_num(statistics, keys[k]), unit, cells[k + 1], CLI_CELL_MAX);
+}
+
 void cli_alert_value(const json_t *alert, const char *key, char *out, size_t size)
 {
 	char display_key[32];

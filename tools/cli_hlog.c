@@ -13,7 +13,6 @@
  * --since), re-bases (hlog) or merges (stats --hgrm) the intervals.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <glob.h>
 #include <math.h>
 #include <stdbool.h>
@@ -22,6 +21,7 @@
 #include <time.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 #include "collector/config/config.h"
 #include "hdr/interval_log.h"
 #include "hdr/hgrm.h"
@@ -105,85 +105,55 @@ static void default_storage(char *out, size_t len)
 	snprintf(out, len, "%s", config.monitoring.storage_dir);
 }
 
-/* Parses the options of either command; returns -1 to go on, else an exit status. */
+static const char *parse_since_option(const char *value, void *since_s)
+{
+	return parse_since(value, since_s) ? "is not 30s, 15m, 2h, 1d (before now) or Unix seconds"
+	                                   : NULL;
+}
+
+/* stats --hgrm's --window D: the intervals from D before now on. */
+static const char *parse_window_option(const char *value, void *since_s)
+{
+	double seconds;
+	if (cli_parse_duration(value, &seconds))
+		return "is not a duration (30s, 5m, 2h)";
+	*(double *)since_s = now_s() - seconds;
+	return NULL;
+}
+
+/* Parses the options of either command; returns CLI_PARSED to go on, else an exit status. */
 static int parse_selection(struct cli *cli, const char *command, const char *help, int argc,
                            char **argv, struct selection *sel)
 {
-	enum {
-		OPT_METRIC = 256,
-		OPT_TYPE,
-		OPT_SINCE,
-		OPT_WINDOW,
-		OPT_FILES,
-		OPT_STORAGE,
-		OPT_HGRM
-	};
-	static const struct option longs[] = {
-	    {"metric", required_argument, NULL, OPT_METRIC},
-	    {"agent-type", required_argument, NULL, OPT_TYPE},
-	    {"since", required_argument, NULL, OPT_SINCE},
-	    {"window", required_argument, NULL, OPT_WINDOW},
-	    {"files", no_argument, NULL, OPT_FILES},
-	    {"storage", required_argument, NULL, OPT_STORAGE},
-	    {"hgrm", no_argument, NULL, OPT_HGRM},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	bool hgrm = strcmp(command, "stats") == 0;
 	memset(sel, 0, sizeof(*sel));
-	int option;
-	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		double seconds;
-		switch (option) {
-		case OPT_METRIC:
-			sel->metric = optarg;
-			break;
-		case OPT_TYPE:
-			sel->agent_type = optarg;
-			break;
-		case OPT_SINCE:
-			if (parse_since(optarg, &sel->since_s))
-				return cli_usage_error(command,
-				                       "--since wants 30s, 15m, 2h, 1d or Unix "
-				                       "seconds, not '%s'",
-				                       optarg);
-			break;
-		case OPT_WINDOW:
-			if (!hgrm || cli_parse_duration(optarg, &seconds))
-				return cli_usage_error(command,
-				                       "--window '%s' is not a duration "
-				                       "(30s, 5m, 2h) of stats --hgrm",
-				                       optarg);
-			sel->since_s = now_s() - seconds;
-			break;
-		case OPT_STORAGE:
-			snprintf(sel->storage_dir, sizeof(sel->storage_dir), "%s", optarg);
-			sel->files = true; /* a storage folder means the files */
-			break;
-		case OPT_FILES:
-			sel->files = true;
-			break;
-		case OPT_HGRM:
-			if (!hgrm)
-				return cli_usage_error(command, "unknown option --hgrm");
-			break;
-		case 'j':
-			/* The output is the HdrHistogram text format either way. */
-			cli->json = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return CLI_OK;
-		default:
-			return cli_usage_error(command, "unknown option");
-		}
+	const char *storage = NULL;
+	bool hgrm = false; /* stats --hgrm: what chose this parser; nothing more to do */
+	struct cli_option options[] = {
+	    {"metric", 0, CLI_OPTION_TEXT, &sel->metric, NULL},
+	    {"agent-type", 0, CLI_OPTION_TEXT, &sel->agent_type, NULL},
+	    {"since", 0, CLI_OPTION_VALUE, &sel->since_s, parse_since_option},
+	    {"files", 0, CLI_OPTION_FLAG, &sel->files, NULL},
+	    {"storage", 0, CLI_OPTION_TEXT, &storage, NULL},
+	    /* The output is the HdrHistogram text format either way. */
+	    CLI_OPTION_JSON_ENTRY,
+	    /* From here on, stats --hgrm's alone: hlog's table ends here. */
+	    {"window", 0, CLI_OPTION_VALUE, &sel->since_s, parse_window_option},
+	    {"hgrm", 0, CLI_OPTION_FLAG, &hgrm, NULL},
+	    CLI_OPTION_END,
+	};
+	if (strcmp(command, "stats") != 0)
+		options[6] = (struct cli_option)CLI_OPTION_END;
+	const struct cli_options spec = {command, help, options, 0, false};
+	int status = cli_parse_options(cli, &spec, argc, argv, NULL);
+	if (status != CLI_PARSED)
+		return status;
+	if (storage) {
+		snprintf(sel->storage_dir, sizeof(sel->storage_dir), "%s", storage);
+		sel->files = true; /* a storage folder means the files */
 	}
-	if (optind < argc)
-		return cli_usage_error(command, "unexpected argument '%s'", argv[optind]);
 	if (sel->files && !sel->storage_dir[0])
 		default_storage(sel->storage_dir, sizeof(sel->storage_dir));
-	return -1;
+	return CLI_PARSED;
 }
 
 /* Tag "<agent_type>/<metric>" against the selection. */
@@ -350,7 +320,7 @@ int cli_hlog(struct cli *cli, int argc, char **argv)
 {
 	struct selection sel;
 	int status = parse_selection(cli, "hlog", hlog_help, argc, argv, &sel);
-	if (status >= 0)
+	if (status != CLI_PARSED)
 		return status;
 	struct copy_context copy = {.out = stdout};
 	status = read_selection(cli, &sel, copy_interval, &copy);
@@ -390,7 +360,7 @@ int cli_stats_hgrm(struct cli *cli, int argc, char **argv)
 {
 	struct selection sel;
 	int status = parse_selection(cli, "stats", hgrm_help, argc, argv, &sel);
-	if (status >= 0)
+	if (status != CLI_PARSED)
 		return status;
 	if (!sel.metric)
 		return cli_usage_error("stats", "--hgrm needs --metric M (one unit per table)");

@@ -5,7 +5,6 @@
  * the baseline and the thresholds drawn on it, a statistics table, and the
  * recent alerts.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 
 #define PLOT_W        720
 #define PLOT_H        300
@@ -20,7 +20,8 @@
 #define MARGIN_R      190
 #define MARGIN_T      20
 #define MARGIN_B      45
-#define X_MAX_DECADES 6 /* 99.9999% */
+#define X_MAX_DECADES 6  /* 99.9999% */
+#define LINES_MAX     16 /* thresholds and baseline lines a plot names */
 
 static void html_escape(FILE *out, const char *text)
 {
@@ -51,44 +52,19 @@ struct line {
 	const char *dash;
 };
 
-/* Thresholds of a metric in its display unit from the config JSON (seed keys, then `metrics`). */
-static int thresholds_of(const json_t *config, const char *metric, struct line *lines)
+/* The metric's thresholds as plot lines, coloured by level. */
+static int thresholds_of(const json_t *config, const char *metric, struct line *lines, int max)
 {
-	const json_t *t = json_object_get(config, "thresholds");
-	int n = 0;
-	struct {
-		const char *metric, *key, *label, *color;
-	} seed[] = {
-	    {"coordination_overhead", "coordination_overhead_warning_ms", "warning", "#e69500"},
-	    {"coordination_overhead", "coordination_overhead_critical_ms", "critical", "#d62728"},
-	    {"coordination_overhead", "coordination_overhead_max_acceptable_ms", "max acceptable",
-	     "#7f0000"},
-	    {"task_execution_time", "task_execution_warning_ms", "warning", "#e69500"},
-	    {"task_execution_time", "task_execution_critical_ms", "critical", "#d62728"},
-	    {"agent_initialization", "agent_init_warning_ms", "warning", "#e69500"},
-	    {"agent_initialization", "agent_init_critical_ms", "critical", "#d62728"},
-	    {"memory_usage", "memory_usage_warning_mb", "warning", "#e69500"},
-	    {"memory_usage", "memory_usage_critical_mb", "critical", "#d62728"},
-	};
-	for (size_t i = 0; i < sizeof(seed) / sizeof(seed[0]); i++) {
-		if (strcmp(seed[i].metric, metric))
-			continue;
-		double value = cli_num(t, seed[i].key);
-		if (value > 0)
-			lines[n++] = (struct line){value, seed[i].label, seed[i].color, ""};
+	struct cli_threshold thresholds[LINES_MAX];
+	int count = cli_thresholds(config, metric, thresholds, max < LINES_MAX ? max : LINES_MAX);
+	for (int i = 0; i < count; i++) {
+		const char *level = thresholds[i].level;
+		const char *color = strcmp(level, "warning") == 0    ? "#e69500"
+		                    : strcmp(level, "critical") == 0 ? "#d62728"
+		                                                     : "#7f0000";
+		lines[i] = (struct line){thresholds[i].value, level, color, ""};
 	}
-	const json_t *entry = json_object_get(json_object_get(config, "metrics"), metric);
-	static const char *const warn_keys[] = {"warning_ms", "warning_mb", "warning"};
-	static const char *const crit_keys[] = {"critical_ms", "critical_mb", "critical"};
-	for (int k = 0; entry && k < 3; k++) {
-		if (cli_num(entry, warn_keys[k]) > 0)
-			lines[n++] =
-			    (struct line){cli_num(entry, warn_keys[k]), "warning", "#e69500", ""};
-		if (cli_num(entry, crit_keys[k]) > 0)
-			lines[n++] =
-			    (struct line){cli_num(entry, crit_keys[k]), "critical", "#d62728", ""};
-	}
-	return n;
+	return count;
 }
 
 static double x_of(double percentile)
@@ -100,13 +76,15 @@ static double x_of(double percentile)
 	return MARGIN_L + decades / X_MAX_DECADES * PLOT_W;
 }
 
-static void svg_plot(FILE *out, const json_t *distribution, const struct line *lines, int nlines,
-                     const char *unit)
+/* The value axis: a "nice" tick step (1, 2 or 5 times a power of ten) and a top on a tick. */
+struct value_axis {
+	double top, step;
+	int steps;
+};
+
+static struct value_axis value_axis_of(const json_t *distribution, double scale,
+                                       const struct line *lines, int nlines)
 {
-	double scale = cli_num(distribution, "display_scale");
-	if (!(scale > 0))
-		scale = 1;
-	json_t *points = json_object_get(distribution, "points");
 	double top = cli_num(distribution, "max") * scale;
 	double data_top = top;
 	for (int i = 0; i < nlines; i++)
@@ -114,13 +92,17 @@ static void svg_plot(FILE *out, const json_t *distribution, const struct line *l
 			top = lines[i].value; /* keep lines near the data visible */
 	if (!(top > 0))
 		top = 1;
-	/* A "nice" tick step (1, 2 or 5 times a power of ten) and a top on a tick. */
 	double raw_step = top * 1.05 / 5;
 	double magnitude = pow(10, floor(log10(raw_step)));
 	double norm = raw_step / magnitude;
 	double step = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * magnitude;
 	int steps = (int)ceil(top * 1.05 / step);
-	top = steps * step;
+	return (struct value_axis){steps * step, step, steps};
+}
+
+/* The frame, the percentile ticks (0%, 90%, 99%, ...) and the value ticks with their titles. */
+static void svg_axes(FILE *out, const struct value_axis *axis, const char *unit)
+{
 	int width = MARGIN_L + PLOT_W + MARGIN_R, height = MARGIN_T + PLOT_H + MARGIN_B;
 	fprintf(out,
 	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -128,7 +110,6 @@ static void svg_plot(FILE *out, const json_t *distribution, const struct line *l
 	        "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fbfbfb\" "
 	        "stroke=\"#999\"/>\n",
 	        width, height, width, height, MARGIN_L, MARGIN_T, PLOT_W, PLOT_H);
-	/* x ticks: 0%, 90%, 99%, ... */
 	static const char *const tick_labels[] = {"0%",     "90%",     "99%",     "99.9%",
 	                                          "99.99%", "99.999%", "99.9999%"};
 	for (int d = 0; d <= X_MAX_DECADES; d++) {
@@ -144,9 +125,9 @@ static void svg_plot(FILE *out, const json_t *distribution, const struct line *l
 	        "1/(1-percentile))</text>\n",
 	        MARGIN_L + PLOT_W / 2, MARGIN_T + PLOT_H + 35);
 	/* y ticks: linear, on the nice step */
-	for (int s = 0; s <= steps; s++) {
-		double value = step * s;
-		double y = MARGIN_T + PLOT_H - (double)s / steps * PLOT_H;
+	for (int s = 0; s <= axis->steps; s++) {
+		double value = axis->step * s;
+		double y = MARGIN_T + PLOT_H - (double)s / axis->steps * PLOT_H;
 		fprintf(out,
 		        "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/>"
 		        "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.6g</text>\n",
@@ -156,27 +137,39 @@ static void svg_plot(FILE *out, const json_t *distribution, const struct line *l
 	        "<text x=\"14\" y=\"%d\" transform=\"rotate(-90 14 %d)\" "
 	        "text-anchor=\"middle\">value (%s)</text>\n",
 	        MARGIN_T + PLOT_H / 2, MARGIN_T + PLOT_H / 2, unit);
-	/*
-	 * Horizontal lines: baseline and thresholds. Their labels sit at the right,
-	 * pushed apart (at least 12 px, highest value on top) so close lines stay readable.
-	 */
-	double label_y[16];
-	int order[16];
-	for (int i = 0; i < nlines && i < 16; i++) {
+}
+
+/*
+ * Where the labels of the horizontal lines go, at the right: pushed apart (at
+ * least 12 px, highest value on top) so close lines stay readable.
+ */
+static void place_labels(const struct line *lines, int nlines, double top, double *label_y)
+{
+	int order[LINES_MAX];
+	for (int i = 0; i < nlines; i++) {
 		double v = lines[i].value;
 		label_y[i] = v > top ? MARGIN_T + 6 : MARGIN_T + PLOT_H - v / top * PLOT_H + 4;
 		order[i] = i;
 	}
-	for (int i = 1; i < nlines && i < 16; i++) /* insertion sort by y, top first */
+	for (int i = 1; i < nlines; i++) /* insertion sort by y, top first */
 		for (int j = i; j > 0 && label_y[order[j]] < label_y[order[j - 1]]; j--) {
 			int t = order[j];
 			order[j] = order[j - 1];
 			order[j - 1] = t;
 		}
-	for (int k = 1; k < nlines && k < 16; k++)
+	for (int k = 1; k < nlines; k++)
 		if (label_y[order[k]] < label_y[order[k - 1]] + 12)
 			label_y[order[k]] = label_y[order[k - 1]] + 12;
-	for (int i = 0; i < nlines && i < 16; i++) {
+}
+
+/* Horizontal lines: baseline and thresholds; one above the axis is only named. */
+static void svg_lines(FILE *out, const struct line *lines, int nlines, double top, const char *unit)
+{
+	if (nlines > LINES_MAX)
+		nlines = LINES_MAX;
+	double label_y[LINES_MAX];
+	place_labels(lines, nlines, top, label_y);
+	for (int i = 0; i < nlines; i++) {
 		double v = lines[i].value;
 		bool above = v > top;
 		double y = above ? MARGIN_T + 6 : MARGIN_T + PLOT_H - v / top * PLOT_H;
@@ -190,7 +183,11 @@ static void svg_plot(FILE *out, const json_t *distribution, const struct line *l
 		        MARGIN_L + PLOT_W + 6, label_y[i], lines[i].color, lines[i].label, v, unit,
 		        above ? " (above)" : "");
 	}
-	/* The distribution as a step line through the percentile iteration's points. */
+}
+
+/* The distribution as a step line through the percentile iteration's points. */
+static void svg_distribution(FILE *out, const json_t *points, double scale, double top)
+{
 	fprintf(out, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
 	size_t index;
 	json_t *point;
@@ -204,7 +201,20 @@ static void svg_plot(FILE *out, const json_t *distribution, const struct line *l
 		fprintf(out, "%.1f,%.1f ", x, y);
 		last_y = y;
 	}
-	fprintf(out, "\"/>\n</svg>\n");
+	fprintf(out, "\"/>\n");
+}
+
+static void svg_plot(FILE *out, const json_t *distribution, const struct line *lines, int nlines,
+                     const char *unit)
+{
+	double scale = cli_num(distribution, "display_scale");
+	if (!(scale > 0))
+		scale = 1;
+	struct value_axis axis = value_axis_of(distribution, scale, lines, nlines);
+	svg_axes(out, &axis, unit);
+	svg_lines(out, lines, nlines, axis.top, unit);
+	svg_distribution(out, json_object_get(distribution, "points"), scale, axis.top);
+	fprintf(out, "</svg>\n");
 }
 
 static void stats_row(FILE *out, const json_t *series)
@@ -235,26 +245,42 @@ static const json_t *baseline_metric(const json_t *baseline, const char *metric)
 	return NULL;
 }
 
-/* Renders the HTML report from what the daemon answered. */
-static int render_html(struct cli *cli, const json_t *report, FILE *out)
+/* What the HTML report shows besides the report object: the daemon's answers. */
+struct report_inputs {
+	json_t *stats, *config, *baseline, *alerts; /* baseline NULL when none is established */
+};
+
+static void report_inputs_free(struct report_inputs *inputs)
 {
-	json_t *stats = NULL, *config = NULL, *baseline = NULL, *alerts = NULL;
-	int status = cli_request(cli, "stats", NULL, &stats, NULL);
+	json_decref(inputs->stats);
+	json_decref(inputs->config);
+	json_decref(inputs->baseline);
+	json_decref(inputs->alerts);
+}
+
+/* Asks the daemon for the inputs; CLI_OK, or the failed request's status. */
+static int fetch_inputs(struct cli *cli, struct report_inputs *inputs)
+{
+	int status = cli_request(cli, "stats", NULL, &inputs->stats, NULL);
 	if (!status)
-		status = cli_request(cli, "config.show", NULL, &config, NULL);
+		status = cli_request(cli, "config.show", NULL, &inputs->config, NULL);
 	if (!status) {
 		json_t *args = json_pack("{s:i}", "since", 0);
-		status = cli_request(cli, "alerts", args, &alerts, NULL);
+		status = cli_request(cli, "alerts", args, &inputs->alerts, NULL);
 		json_decref(args);
 	}
 	if (status)
-		goto out;
+		return status;
 	char message[256];
-	if (cli_request_quiet(cli, "baseline.show", NULL, &baseline, NULL, message,
-	                      sizeof(message)) == CLI_UNREACHABLE) {
-		status = CLI_UNREACHABLE;
-		goto out;
-	}
+	if (cli_request_quiet(cli, "baseline.show", NULL, &inputs->baseline, NULL, message,
+	                      sizeof(message)) == CLI_UNREACHABLE)
+		return CLI_UNREACHABLE;
+	return CLI_OK;
+}
+
+/* The document's head with its style, the title and the summary table. */
+static void html_head(FILE *out, const json_t *report, bool baseline)
+{
 	time_t now = time(NULL);
 	char stamp[64];
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
@@ -286,71 +312,96 @@ static int render_html(struct cli *cli, const json_t *report, FILE *out)
 	        cli_num(report, "p95_coordination_overhead"),
 	        cli_num(report, "p99_coordination_overhead"),
 	        baseline ? "established" : "none established");
+}
+
+static void html_recommendations(FILE *out, const json_t *report)
+{
+	const json_t *recommendations = json_object_get(report, "recommendations");
+	if (!json_array_size(recommendations))
+		return;
+	fprintf(out, "<h2>Recommendations</h2>\n<ul>\n");
 	size_t index;
 	json_t *line;
-	if (json_array_size(json_object_get(report, "recommendations"))) {
-		fprintf(out, "<h2>Recommendations</h2>\n<ul>\n");
-		json_array_foreach(json_object_get(report, "recommendations"), index, line)
-		{
-			fprintf(out, "<li>");
-			html_escape(out, json_is_string(line) ? json_string_value(line) : "");
-			fprintf(out, "</li>\n");
-		}
-		fprintf(out, "</ul>\n");
+	json_array_foreach(recommendations, index, line)
+	{
+		fprintf(out, "<li>");
+		html_escape(out, json_is_string(line) ? json_string_value(line) : "");
+		fprintf(out, "</li>\n");
 	}
-	/* One section per metric, in the order the collector lists its series. */
-	json_t *series_list = json_object_get(stats, "series");
-	json_t *done = json_object();
+	fprintf(out, "</ul>\n");
+}
+
+/* One metric's section: the plot with thresholds and baseline, then a row per agent type. */
+static int html_metric(struct cli *cli, FILE *out, const struct report_inputs *inputs,
+                       const char *metric)
+{
+	json_t *args = json_pack("{s:s, s:i}", "metric", metric, "ticks", 5);
+	json_t *distribution = NULL;
+	int status = cli_request(cli, "percentiles", args, &distribution, NULL);
+	json_decref(args);
+	if (status)
+		return status;
+	const char *unit = cli_str(distribution, "display_unit");
+	fprintf(out, "<h2>");
+	html_escape(out, metric);
+	fprintf(out, "</h2>\n");
+	struct line lines[12];
+	int nlines = thresholds_of(inputs->config, metric, lines, 10); /* room for the baseline's */
+	const json_t *base = baseline_metric(inputs->baseline, metric);
+	double scale = cli_num(distribution, "display_scale");
+	if (base && cli_num(base, "p95") > 0)
+		lines[nlines++] =
+		    (struct line){cli_num(base, "p95") * scale, "baseline p95", "#2ca02c", "2 2"};
+	if (base && cli_num(base, "p50") > 0)
+		lines[nlines++] =
+		    (struct line){cli_num(base, "p50") * scale, "baseline p50", "#17becf", "2 2"};
+	svg_plot(out, distribution, lines, nlines, unit);
+	json_decref(distribution);
+	fprintf(out, "<table><tr><th>agent type</th><th>count</th><th>mean</th>"
+	             "<th>stddev</th><th>min</th><th>p50</th><th>p95</th><th>p99</th>"
+	             "<th>max</th></tr>\n");
+	size_t index;
 	json_t *series;
-	json_array_foreach(series_list, index, series)
+	json_array_foreach(json_object_get(inputs->stats, "series"), index, series)
+	{
+		if (strcmp(cli_str(series, "metric"), metric) == 0)
+			stats_row(out, series);
+	}
+	fprintf(out, "</table>\n");
+	return CLI_OK;
+}
+
+/* One section per metric, in the order the collector lists its series. */
+static int html_metrics(struct cli *cli, FILE *out, const struct report_inputs *inputs)
+{
+	json_t *done = json_object();
+	int status = CLI_OK;
+	size_t index;
+	json_t *series;
+	json_array_foreach(json_object_get(inputs->stats, "series"), index, series)
 	{
 		const char *metric = cli_str(series, "metric");
 		if (json_object_get(done, metric))
 			continue;
 		json_object_set_new(done, metric, json_true());
-		json_t *args = json_pack("{s:s, s:i}", "metric", metric, "ticks", 5);
-		json_t *distribution = NULL;
-		status = cli_request(cli, "percentiles", args, &distribution, NULL);
-		json_decref(args);
-		if (status)
+		if ((status = html_metric(cli, out, inputs, metric)))
 			break;
-		const char *unit = cli_str(distribution, "display_unit");
-		fprintf(out, "<h2>");
-		html_escape(out, metric);
-		fprintf(out, "</h2>\n");
-		struct line lines[12];
-		int nlines = thresholds_of(config, metric, lines);
-		const json_t *base = baseline_metric(baseline, metric);
-		double scale = cli_num(distribution, "display_scale");
-		if (base && cli_num(base, "p95") > 0)
-			lines[nlines++] = (struct line){cli_num(base, "p95") * scale,
-			                                "baseline p95", "#2ca02c", "2 2"};
-		if (base && cli_num(base, "p50") > 0)
-			lines[nlines++] = (struct line){cli_num(base, "p50") * scale,
-			                                "baseline p50", "#17becf", "2 2"};
-		svg_plot(out, distribution, lines, nlines, unit);
-		json_decref(distribution);
-		fprintf(out, "<table><tr><th>agent type</th><th>count</th><th>mean</th>"
-		             "<th>stddev</th><th>min</th><th>p50</th><th>p95</th><th>p99</th>"
-		             "<th>max</th></tr>\n");
-		size_t inner;
-		json_t *other;
-		json_array_foreach(series_list, inner,
-		                   other) if (strcmp(cli_str(other, "metric"), metric) == 0)
-		    stats_row(out, other);
-		fprintf(out, "</table>\n");
 	}
 	json_decref(done);
-	if (status)
-		goto out;
+	return status;
+}
+
+static void html_alerts(FILE *out, const json_t *alerts)
+{
 	fprintf(out, "<h2>Recent alerts</h2>\n");
 	json_t *list = json_object_get(alerts, "alerts");
-	if (!json_array_size(list))
+	if (!json_array_size(list)) {
 		fprintf(out, "<p class=\"ok\">No alerts.</p>\n");
-	else
-		fprintf(out,
-		        "<table><tr><th>#</th><th>time (UTC)</th><th>level</th><th>metric</th>"
-		        "<th>agent type</th><th>agent</th><th>value</th><th>threshold</th></tr>\n");
+		return;
+	}
+	fprintf(out, "<table><tr><th>#</th><th>time (UTC)</th><th>level</th><th>metric</th>"
+	             "<th>agent type</th><th>agent</th><th>value</th><th>threshold</th></tr>\n");
+	size_t index;
 	json_t *alert;
 	json_array_foreach(list, index, alert)
 	{
@@ -362,22 +413,31 @@ static int render_html(struct cli *cli, const json_t *report, FILE *out)
 		html_escape(out, when);
 		fprintf(out, "</td><td class=\"bad\">");
 		html_escape(out, cli_str(alert, "level"));
-		fprintf(out, "</td><td>");
-		html_escape(out, cli_str(alert, "metric"));
-		fprintf(out, "</td><td>");
-		html_escape(out, cli_str(alert, "agent_type"));
-		fprintf(out, "</td><td>");
-		html_escape(out, cli_str(alert, "agent"));
+		static const char *const texts[] = {"metric", "agent_type", "agent"};
+		for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+			fprintf(out, "</td><td>");
+			html_escape(out, cli_str(alert, texts[i]));
+		}
 		fprintf(out, "</td><td>%s</td><td>%s</td></tr>\n", value, threshold);
 	}
-	if (json_array_size(list))
-		fprintf(out, "</table>\n");
+	fprintf(out, "</table>\n");
+}
+
+/* Renders the HTML report from what the daemon answered. */
+static int render_html(struct cli *cli, const json_t *report, FILE *out)
+{
+	struct report_inputs inputs = {NULL, NULL, NULL, NULL};
+	int status = fetch_inputs(cli, &inputs);
+	if (status)
+		goto out;
+	html_head(out, report, inputs.baseline != NULL);
+	html_recommendations(out, report);
+	if ((status = html_metrics(cli, out, &inputs)))
+		goto out;
+	html_alerts(out, inputs.alerts);
 	fprintf(out, "</body></html>\n");
 out:
-	json_decref(stats);
-	json_decref(config);
-	json_decref(baseline);
-	json_decref(alerts);
+	report_inputs_free(&inputs);
 	return status;
 }
 
@@ -432,51 +492,29 @@ int cli_write_report(struct cli *cli, const char *json_file, const char *html_fi
 	return status;
 }
 
+static const char help[] =
+    "Usage: agentperf report [--json [FILE]] [--html FILE]\n"
+    "The performance report (the seed's keys: report_id, generated_at,\n"
+    "baseline, recent_metrics, avg/p95/p99_coordination_overhead, tasks,\n"
+    "performance_trends, threshold_violations, recommendations,\n"
+    "overall_health). --json FILE writes it as JSON (bare --json prints it);\n"
+    "--html FILE writes one self-contained HTML file with a percentile\n"
+    "distribution plot per metric, baseline and thresholds, statistics and\n"
+    "recent alerts.\n"
+    "Exit status: 0 ok, 1 a file could not be written, 2 usage error,\n"
+    "3 collector unreachable.\n";
+
 int cli_report(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"json", optional_argument, NULL, 'j'},
-	    {"html", required_argument, NULL, 'H'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	const char *json_file = NULL, *html_file = NULL;
-	int option;
-	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (option) {
-		case 'j':
-			/* "--json FILE" and "--json=FILE" write a file; a bare --json prints. */
-			if (optarg)
-				json_file = optarg;
-			else if (optind < argc && argv[optind][0] != '-')
-				json_file = argv[optind++];
-			else
-				cli->json = true;
-			break;
-		case 'H':
-			html_file = optarg;
-			break;
-		case 'h':
-			fputs(
-			    "Usage: agentperf report [--json [FILE]] [--html FILE]\n"
-			    "The performance report (the seed's keys: report_id, generated_at,\n"
-			    "baseline, recent_metrics, avg/p95/p99_coordination_overhead, tasks,\n"
-			    "performance_trends, threshold_violations, recommendations,\n"
-			    "overall_health). --json FILE writes it as JSON (bare --json prints "
-			    "it);\n"
-			    "--html FILE writes one self-contained HTML file with a percentile\n"
-			    "distribution plot per metric, baseline and thresholds, statistics "
-			    "and\n"
-			    "recent alerts.\n"
-			    "Exit status: 0 ok, 1 a file could not be written, 2 usage error,\n"
-			    "3 collector unreachable.\n",
-			    stdout);
-			return CLI_OK;
-		default:
-			return cli_usage_error("report", "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("report", "unexpected argument '%s'", argv[optind]);
+	const struct cli_option options[] = {
+	    {"json", 0, CLI_OPTION_JSON_OR_FILE, &json_file, NULL},
+	    {"html", 0, CLI_OPTION_TEXT, &html_file, NULL},
+	    CLI_OPTION_END,
+	};
+	const struct cli_options spec = {"report", help, options, 0, false};
+	int status = cli_parse_options(cli, &spec, argc, argv, NULL);
+	if (status != CLI_PARSED)
+		return status;
 	return cli_write_report(cli, json_file, html_file);
 }

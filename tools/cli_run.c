@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 
 static const char help[] =
     "Usage: agentperf run [--name N] [--config FILE] [--ci FILE] [--html FILE] [--] CMD...\n"
@@ -157,42 +157,27 @@ static int run_command(const char *name, char **argv)
 
 int cli_run(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"name", required_argument, NULL, 'n'}, {"config", required_argument, NULL, 'c'},
-	    {"ci", required_argument, NULL, 'C'},   {"html", required_argument, NULL, 'H'},
-	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
-	};
 	const char *config = NULL, *ci_file = NULL, *html_file = "performance_report.html";
-	int option;
-	/* '+': the first non-option starts CMD, whose options are its own. */
-	while ((option = getopt_long(argc, argv, "+n:c:h", longs, NULL)) != -1) {
-		switch (option) {
-		case 'n':
-			cli->name = optarg;
-			break;
-		case 'c':
-			config = optarg;
-			break;
-		case 'C':
-			ci_file = optarg;
-			break;
-		case 'H':
-			html_file = optarg;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return CLI_OK;
-		default:
-			return cli_usage_error("run", "unknown option");
-		}
-	}
-	if (optind >= argc)
+	const struct cli_option options[] = {
+	    {"name", 'n', CLI_OPTION_TEXT, &cli->name, NULL},
+	    {"config", 'c', CLI_OPTION_TEXT, &config, NULL},
+	    {"ci", 0, CLI_OPTION_TEXT, &ci_file, NULL},
+	    {"html", 0, CLI_OPTION_TEXT, &html_file, NULL},
+	    CLI_OPTION_END,
+	};
+	/* Stopping at the first operand: it starts CMD, whose options are its own. */
+	const struct cli_options spec = {"run", help, options, -1, true};
+	int command = 0;
+	int status = cli_parse_options(cli, &spec, argc, argv, &command);
+	if (status != CLI_PARSED)
+		return status;
+	if (command >= argc)
 		return cli_usage_error("run", "no command to run");
 	const char *name = cli->name ? cli->name : getenv("AGENTPERF_NAME");
 	if (!name || !name[0])
 		name = "default";
 	cli->name = name;
-	int status = cli_resolve_path(cli);
+	status = cli_resolve_path(cli);
 	if (status)
 		return status;
 	pid_t daemon = 0;
@@ -200,22 +185,23 @@ int cli_run(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "agentperf run: using the running collector of '%s'\n", name);
 	} else {
 		/* Private: its segment goes with it, so runs leave nothing behind in /dev/shm. */
-		struct cli_daemon_options options = {.config = config, .unlink_on_exit = true};
-		daemon = cli_start_daemon(cli, name, &options);
+		struct cli_daemon_options daemon_options = {.config = config,
+		                                            .unlink_on_exit = true};
+		daemon = cli_start_daemon(cli, name, &daemon_options);
 		if (daemon < 0)
 			return CLI_UNREACHABLE;
 		fprintf(stderr, "agentperf run: started a private agentperfd (pid %d) for '%s'\n",
 		        (int)daemon, name);
 	}
 	fflush(stderr);
-	int command_status = run_command(name, argv + optind);
+	int command_status = run_command(name, argv + command);
 	status = cli_validate_and_export(cli, ci_file, html_file, false);
 	if (daemon > 0) {
 		cli_disconnect(cli);
 		cli_stop_daemon(daemon);
 	}
 	if (command_status != 0) {
-		fprintf(stderr, "agentperf run: %s failed with status %d\n", argv[optind],
+		fprintf(stderr, "agentperf run: %s failed with status %d\n", argv[command],
 		        command_status);
 		return command_status;
 	}

@@ -1,8 +1,8 @@
 /* `agentperf stats`: statistics per metric, in units people read. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 
 static const char help[] =
     "Usage: agentperf stats [--metric M] [--agent-type T] [--agent A] [--window 30m]\n"
@@ -13,66 +13,9 @@ static const char help[] =
     "expected interval). --json gives raw values in the metric's unit (ns, bytes).\n"
     "Exit status: 0 ok, 1 collector error, 2 usage error, 3 collector unreachable.\n";
 
-int cli_stats(struct cli *cli, int argc, char **argv)
+/* One row per series, values in units people read. */
+static void print_stats_table(const json_t *result)
 {
-	static const struct option longs[] = {
-	    {"metric", required_argument, NULL, 'm'}, {"agent-type", required_argument, NULL, 't'},
-	    {"agent", required_argument, NULL, 'a'},  {"window", required_argument, NULL, 'w'},
-	    {"corrected", no_argument, NULL, 'c'},    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-	};
-	json_t *args = json_object();
-	int option;
-	while ((option = getopt_long(argc, argv, "m:t:a:w:ch", longs, NULL)) != -1) {
-		double seconds;
-		switch (option) {
-		case 'm':
-			json_object_set_new(args, "metric", json_string(optarg));
-			break;
-		case 't':
-			json_object_set_new(args, "agent_type", json_string(optarg));
-			break;
-		case 'a':
-			json_object_set_new(args, "agent", json_string(optarg));
-			break;
-		case 'w':
-			if (cli_parse_duration(optarg, &seconds)) {
-				json_decref(args);
-				return cli_usage_error(
-				    "stats", "--window '%s' is not a duration (30s, 5m, 2h)",
-				    optarg);
-			}
-			json_object_set_new(args, "window_s", json_real(seconds));
-			break;
-		case 'c':
-			json_object_set_new(args, "corrected", json_true());
-			break;
-		case 'j':
-			cli->json = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			json_decref(args);
-			return CLI_OK;
-		default:
-			json_decref(args);
-			return cli_usage_error("stats", "unknown option");
-		}
-	}
-	if (optind < argc) {
-		json_decref(args);
-		return cli_usage_error("stats", "unexpected argument '%s'", argv[optind]);
-	}
-	json_t *result;
-	int status = cli_request(cli, "stats", args, &result, NULL);
-	json_decref(args);
-	if (status)
-		return status;
-	if (cli->json) {
-		cli_print_json(result);
-		json_decref(result);
-		return CLI_OK;
-	}
 	static const char *const header[] = {"METRIC", "TYPE", "AGENT", "COUNT", "MEAN", "STDDEV",
 	                                     "MIN",    "P50",  "P95",   "P99",   "MAX"};
 	struct cli_table *table = cli_table_new(11, header);
@@ -81,13 +24,10 @@ int cli_stats(struct cli *cli, int argc, char **argv)
 	json_array_foreach(json_object_get(result, "series"), index, series)
 	{
 		const char *unit = cli_str(series, "unit");
-		char cells[8][32];
-		snprintf(cells[0], sizeof(cells[0]), "%.0f", cli_num(series, "count"));
 		static const char *const keys[] = {"mean", "stddev", "min", "p50",
 		                                   "p95",  "p99",    "max"};
-		for (int k = 0; k < 7; k++)
-			cli_format_value(cli_num(series, keys[k]), unit, cells[k + 1],
-			                 sizeof(cells[k + 1]));
+		char cells[8][CLI_CELL_MAX];
+		cli_statistic_cells(series, unit, keys, 7, cells);
 		const char *agent = cli_str(series, "agent");
 		const char *row[] = {cli_str(series, "metric"),
 		                     cli_str(series, "agent_type"),
@@ -104,6 +44,54 @@ int cli_stats(struct cli *cli, int argc, char **argv)
 	}
 	cli_table_print(table, stdout);
 	cli_table_free(table);
+}
+
+/* The request's arguments from the options that were given. */
+static json_t *stats_arguments(const char *metric, const char *agent_type, const char *agent,
+                               double window_s, bool corrected)
+{
+	json_t *args = json_object();
+	if (metric)
+		json_object_set_new(args, "metric", json_string(metric));
+	if (agent_type)
+		json_object_set_new(args, "agent_type", json_string(agent_type));
+	if (agent)
+		json_object_set_new(args, "agent", json_string(agent));
+	if (window_s >= 0)
+		json_object_set_new(args, "window_s", json_real(window_s));
+	if (corrected)
+		json_object_set_new(args, "corrected", json_true());
+	return args;
+}
+
+int cli_stats(struct cli *cli, int argc, char **argv)
+{
+	const char *metric = NULL, *agent_type = NULL, *agent = NULL;
+	double window_s = -1; /* not given: a duration is never negative */
+	bool corrected = false;
+	const struct cli_option options[] = {
+	    {"metric", 'm', CLI_OPTION_TEXT, &metric, NULL},
+	    {"agent-type", 't', CLI_OPTION_TEXT, &agent_type, NULL},
+	    {"agent", 'a', CLI_OPTION_TEXT, &agent, NULL},
+	    {"window", 'w', CLI_OPTION_VALUE, &window_s, cli_option_duration},
+	    {"corrected", 'c', CLI_OPTION_FLAG, &corrected, NULL},
+	    CLI_OPTION_JSON_ENTRY,
+	    CLI_OPTION_END,
+	};
+	const struct cli_options spec = {"stats", help, options, 0, false};
+	int status = cli_parse_options(cli, &spec, argc, argv, NULL);
+	if (status != CLI_PARSED)
+		return status;
+	json_t *args = stats_arguments(metric, agent_type, agent, window_s, corrected);
+	json_t *result;
+	status = cli_request(cli, "stats", args, &result, NULL);
+	json_decref(args);
+	if (status)
+		return status;
+	if (cli->json)
+		cli_print_json(result);
+	else
+		print_stats_table(result);
 	json_decref(result);
 	return CLI_OK;
 }

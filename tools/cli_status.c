@@ -1,45 +1,29 @@
 /* `agentperf status` and `agentperf agents`. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 
-/* Parses the options every read-only command takes: --json, --help. */
-static int simple_options(struct cli *cli, int argc, char **argv, const char *help)
+/* The options of both commands: --json and --help, no operand. */
+static int json_options(struct cli *cli, int argc, char **argv, const char *help)
 {
-	static const struct option longs[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	int option;
-	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		if (option == 'j') {
-			cli->json = true;
-		} else if (option == 'h') {
-			fputs(help, stdout);
-			return -1;
-		} else {
-			return cli_usage_error(argv[0], "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-	return 0;
+	static const struct cli_option options[] = {CLI_OPTION_JSON_ENTRY, CLI_OPTION_END};
+	const struct cli_options spec = {argv[0], help, options, 0, false};
+	return cli_parse_options(cli, &spec, argc, argv, NULL);
 }
 
 int cli_status(struct cli *cli, int argc, char **argv)
 {
-	int status = simple_options(
+	int status = json_options(
 	    cli, argc, argv,
 	    "Usage: agentperf status [--json]\n"
 	    "Whether the collector is up, its uptime, live agents, samples/s, drops, invalid\n"
 	    "samples, alerts and overall health.\n"
 	    "Exit status: 0 up, 2 usage error, 3 collector unreachable.\n");
-	if (status)
-		return status < 0 ? CLI_OK : status;
+	if (status != CLI_PARSED)
+		return status;
 	json_t *result;
 	status = cli_request(cli, "status", NULL, &result, NULL);
 	if (status) {
@@ -90,14 +74,14 @@ int cli_status(struct cli *cli, int argc, char **argv)
 
 int cli_agents(struct cli *cli, int argc, char **argv)
 {
-	int status = simple_options(
+	int status = json_options(
 	    cli, argc, argv,
 	    "Usage: agentperf agents [--json]\n"
 	    "The agents the collector knows: name, type, pid, samples, rate, drops, state\n"
 	    "(live, draining, dead).\n"
 	    "Exit status: 0 ok, 2 usage error, 3 collector unreachable.\n");
-	if (status)
-		return status < 0 ? CLI_OK : status;
+	if (status != CLI_PARSED)
+		return status;
 	json_t *result;
 	status = cli_request(cli, "agents", NULL, &result, NULL);
 	if (status)

@@ -4,13 +4,13 @@
  * Plain ncurses, so it works over ssh in an 80x24 terminal; q quits.
  */
 #include <curses.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 
 /*
  * Percentiles come from the windows overlapping the last minute (the
@@ -34,30 +34,14 @@ static double monotonic_s(void)
 /* "ok", "warning" or "critical": the p99 against the metric's thresholds (display units). */
 static const char *level_of(const json_t *config, const char *metric, double p99_display)
 {
-	const json_t *t = json_object_get(config, "thresholds");
+	struct cli_threshold thresholds[16];
+	int count = cli_thresholds(config, metric, thresholds, 16);
 	double warning = 0, critical = 0;
-	if (strcmp(metric, "coordination_overhead") == 0) {
-		warning = cli_num(t, "coordination_overhead_warning_ms");
-		critical = cli_num(t, "coordination_overhead_critical_ms");
-	} else if (strcmp(metric, "task_execution_time") == 0) {
-		warning = cli_num(t, "task_execution_warning_ms");
-		critical = cli_num(t, "task_execution_critical_ms");
-	} else if (strcmp(metric, "agent_initialization") == 0) {
-		warning = cli_num(t, "agent_init_warning_ms");
-		critical = cli_num(t, "agent_init_critical_ms");
-	} else if (strcmp(metric, "memory_usage") == 0) {
-		warning = cli_num(t, "memory_usage_warning_mb");
-		critical = cli_num(t, "memory_usage_critical_mb");
-	} else {
-		const json_t *entry = json_object_get(json_object_get(config, "metrics"), metric);
-		static const char *const w[] = {"warning_ms", "warning_mb", "warning"};
-		static const char *const c[] = {"critical_ms", "critical_mb", "critical"};
-		for (int k = 0; entry && k < 3; k++) {
-			if (cli_num(entry, w[k]) > 0)
-				warning = cli_num(entry, w[k]);
-			if (cli_num(entry, c[k]) > 0)
-				critical = cli_num(entry, c[k]);
-		}
+	for (int i = 0; i < count; i++) {
+		if (strcmp(thresholds[i].level, "warning") == 0)
+			warning = thresholds[i].value;
+		else if (strcmp(thresholds[i].level, "critical") == 0)
+			critical = thresholds[i].value;
 	}
 	if (isnan(p99_display))
 		return "-";
@@ -79,32 +63,31 @@ static double drops_of_type(const json_t *agents, const char *type)
 	return drops;
 }
 
-/* Draws one frame; a status other than CLI_OK ends the view. */
-static int draw(struct cli *cli, const json_t *config, struct top_state *state)
+/* The daemon's answers one frame shows. */
+struct frame {
+	json_t *status, *agents, *stats, *alerts;
+};
+
+/* Asks for the frame's answers; 0, or the first failed request's status. */
+static int fetch_frame(struct cli *cli, struct frame *frame)
 {
-	json_t *status = NULL, *agents = NULL, *stats = NULL, *alerts = NULL;
 	json_t *args = json_pack("{s:f}", "window_s", TOP_WINDOW_S);
 	json_t *since = json_pack("{s:i}", "since", 0);
-	int result = cli_request_quiet(cli, "status", NULL, &status, NULL, NULL, 0);
+	int result = cli_request_quiet(cli, "status", NULL, &frame->status, NULL, NULL, 0);
 	if (!result)
-		result = cli_request_quiet(cli, "agents", NULL, &agents, NULL, NULL, 0);
+		result = cli_request_quiet(cli, "agents", NULL, &frame->agents, NULL, NULL, 0);
 	if (!result)
-		result = cli_request_quiet(cli, "stats", args, &stats, NULL, NULL, 0);
+		result = cli_request_quiet(cli, "stats", args, &frame->stats, NULL, NULL, 0);
 	if (!result)
-		result = cli_request_quiet(cli, "alerts", since, &alerts, NULL, NULL, 0);
+		result = cli_request_quiet(cli, "alerts", since, &frame->alerts, NULL, NULL, 0);
 	json_decref(args);
 	json_decref(since);
-	erase();
-	int rows, columns;
-	getmaxyx(stdscr, rows, columns);
-	(void)columns;
-	if (result) {
-		mvprintw(0, 0, "agentperf top: collector unreachable at %s", cli->path);
-		mvprintw(2, 0, "retrying every second; q quits");
-		refresh();
-		cli_disconnect(cli);
-		goto out;
-	}
+	return result;
+}
+
+/* The two lines about the collector and the table's header. */
+static void draw_header(const json_t *status)
+{
 	double uptime = cli_num(status, "uptime_s");
 	attron(A_BOLD);
 	mvprintw(0, 0, "agentperf top - %.20s  up %.0fh%02.0fm  agents %.0f  %.0f samples/s",
@@ -119,11 +102,19 @@ static int draw(struct cli *cli, const json_t *config, struct top_state *state)
 	mvprintw(3, 0, "%-11s %-21s %7s %10s %10s %5s %-8s", "TYPE", "METRIC", "RATE/s", "P50",
 	         "P99", "DROPS", "LEVEL");
 	attroff(A_REVERSE);
+}
+
+/*
+ * A row per series from row 4 until last_row; every series' total goes into
+ * state, so that the next frame's rates are right for the rows cut off too.
+ */
+static void draw_series(const struct frame *frame, const json_t *config, struct top_state *state,
+                        int last_row)
+{
 	int row = 4;
 	size_t index;
 	json_t *series;
-	json_t *list = json_object_get(stats, "series");
-	int alert_rows = 5;
+	json_t *list = json_object_get(frame->stats, "series");
 	double now = monotonic_s();
 	double elapsed = state->taken_s > 0 ? now - state->taken_s : 0;
 	json_t *totals = json_object();
@@ -137,7 +128,7 @@ static int draw(struct cli *cli, const json_t *config, struct top_state *state)
 		double before = cli_num(state->totals, key);
 		if (elapsed > 0 && !isnan(before))
 			snprintf(rate, sizeof(rate), "%.1f", (total - before) / elapsed);
-		if (row >= rows - alert_rows - 1)
+		if (row >= last_row)
 			break;
 		const char *unit = cli_str(series, "unit");
 		char p50[24], p99[24];
@@ -148,14 +139,18 @@ static int draw(struct cli *cli, const json_t *config, struct top_state *state)
 		                             cli_num(series, "p99") * (scale > 0 ? scale : 1));
 		mvprintw(row++, 0, "%-11.11s %-21.21s %7s %10s %10s %5.0f %-8s",
 		         cli_str(series, "agent_type"), cli_str(series, "metric"), rate, p50, p99,
-		         drops_of_type(agents, cli_str(series, "agent_type")), level);
+		         drops_of_type(frame->agents, cli_str(series, "agent_type")), level);
 	}
 	json_decref(state->totals);
 	state->totals = totals;
 	state->taken_s = now;
 	if (!json_array_size(list))
-		mvprintw(row++, 0, "(no samples yet)");
-	int alert_row = rows - alert_rows;
+		mvprintw(row, 0, "(no samples yet)");
+}
+
+/* The last four alerts, from alert_row to the bottom. */
+static void draw_alerts(const json_t *alerts, int alert_row, int rows)
+{
 	attron(A_BOLD);
 	mvprintw(alert_row++, 0, "recent alerts");
 	attroff(A_BOLD);
@@ -171,40 +166,51 @@ static int draw(struct cli *cli, const json_t *config, struct top_state *state)
 	}
 	if (!count)
 		mvprintw(alert_row, 0, "none");
+}
+
+/* Draws one frame; a status other than CLI_OK ends the view. */
+static int draw(struct cli *cli, const json_t *config, struct top_state *state)
+{
+	struct frame frame = {NULL, NULL, NULL, NULL};
+	int result = fetch_frame(cli, &frame);
+	erase();
+	int rows, columns;
+	getmaxyx(stdscr, rows, columns);
+	(void)columns;
+	if (result) {
+		mvprintw(0, 0, "agentperf top: collector unreachable at %s", cli->path);
+		mvprintw(2, 0, "retrying every second; q quits");
+		cli_disconnect(cli);
+	} else {
+		const int alert_rows = 5;
+		draw_header(frame.status);
+		draw_series(&frame, config, state, rows - alert_rows - 1);
+		draw_alerts(frame.alerts, rows - alert_rows, rows);
+	}
 	refresh();
-out:
-	json_decref(status);
-	json_decref(agents);
-	json_decref(stats);
-	json_decref(alerts);
+	json_decref(frame.status);
+	json_decref(frame.agents);
+	json_decref(frame.stats);
+	json_decref(frame.alerts);
 	return CLI_OK;
 }
 
+static const char help[] = "Usage: agentperf top\n"
+                           "A live view of the collector, refreshed every second: per agent type\n"
+                           "and metric the rate (samples/s between refreshes), p50 and p99 (over\n"
+                           "the windows of the last minute), drops and level (p99 against the\n"
+                           "thresholds), and the recent alerts. q quits.\n"
+                           "Exit status: 0 ok, 2 usage error, 3 collector unreachable at start.\n";
+
 int cli_top(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	int option;
-	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		if (option == 'h') {
-			fputs(
-			    "Usage: agentperf top\n"
-			    "A live view of the collector, refreshed every second: per agent type\n"
-			    "and metric the rate (samples/s between refreshes), p50 and p99 (over\n"
-			    "the windows of the last minute), drops and level (p99 against the\n"
-			    "thresholds), and the recent alerts. q quits.\n"
-			    "Exit status: 0 ok, 2 usage error, 3 collector unreachable at start.\n",
-			    stdout);
-			return CLI_OK;
-		}
-		return cli_usage_error("top", "unknown option");
-	}
-	if (optind < argc)
-		return cli_usage_error("top", "unexpected argument '%s'", argv[optind]);
+	static const struct cli_option options[] = {CLI_OPTION_END};
+	const struct cli_options spec = {"top", help, options, 0, false};
+	int status = cli_parse_options(cli, &spec, argc, argv, NULL);
+	if (status != CLI_PARSED)
+		return status;
 	json_t *config;
-	int status = cli_request(cli, "config.show", NULL, &config, NULL);
+	status = cli_request(cli, "config.show", NULL, &config, NULL);
 	if (status)
 		return status;
 	initscr();

@@ -1,11 +1,11 @@
 /* `agentperf validate` and `agentperf export --ci`. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tools/cli.h"
+#include "tools/cli_options.h"
 
 static void print_validation(const json_t *validation)
 {
@@ -34,42 +34,29 @@ static void print_validation(const json_t *validation)
 	    printf("  - %s\n", json_string_value(line) ? json_string_value(line) : "");
 }
 
+static const char validate_help[] =
+    "Usage: agentperf validate [--fail-on-violation] [--json]\n"
+    "Validates the performance requirements over the last 30 minutes of\n"
+    "coordination_overhead: average below the critical threshold, p95 below\n"
+    "max_acceptable, standard deviation below the variance threshold, and a\n"
+    "baseline established.\n"
+    "Exit status: 0 ok (or violated without --fail-on-violation), 1 violated\n"
+    "with --fail-on-violation, 2 usage error, 3 collector unreachable.\n";
+
 int cli_validate(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"fail-on-violation", no_argument, NULL, 'f'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	bool fail = false;
-	int option;
-	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		if (option == 'f') {
-			fail = true;
-		} else if (option == 'j') {
-			cli->json = true;
-		} else if (option == 'h') {
-			fputs("Usage: agentperf validate [--fail-on-violation] [--json]\n"
-			      "Validates the performance requirements over the last 30 minutes of\n"
-			      "coordination_overhead: average below the critical threshold, p95 "
-			      "below\n"
-			      "max_acceptable, standard deviation below the variance threshold, "
-			      "and a\n"
-			      "baseline established.\n"
-			      "Exit status: 0 ok (or violated without --fail-on-violation), 1 "
-			      "violated\n"
-			      "with --fail-on-violation, 2 usage error, 3 collector unreachable.\n",
-			      stdout);
-			return CLI_OK;
-		} else {
-			return cli_usage_error("validate", "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("validate", "unexpected argument '%s'", argv[optind]);
+	const struct cli_option options[] = {
+	    {"fail-on-violation", 0, CLI_OPTION_FLAG, &fail, NULL},
+	    CLI_OPTION_JSON_ENTRY,
+	    CLI_OPTION_END,
+	};
+	const struct cli_options spec = {"validate", validate_help, options, 0, false};
+	int status = cli_parse_options(cli, &spec, argc, argv, NULL);
+	if (status != CLI_PARSED)
+		return status;
 	json_t *result;
-	int status = cli_request(cli, "validate", NULL, &result, NULL);
+	status = cli_request(cli, "validate", NULL, &result, NULL);
 	if (status)
 		return status;
 	bool validated = json_is_true(json_object_get(result, "validated"));
@@ -118,47 +105,38 @@ static int export_ci(struct cli *cli, const char *file, bool print, bool *violat
 	return CLI_OK;
 }
 
+static const char export_help[] =
+    "Usage: agentperf export --ci [FILE] [--json]\n"
+    "Writes the CI JSON (performance_validation, coordination_overhead_ms,\n"
+    "p95_coordination_overhead_ms, overall_health, baseline_established,\n"
+    "total_metrics_collected, export_timestamp, meets_requirements,\n"
+    "validation_passed) to FILE ('-': standard output; default:\n"
+    "$CODEX_CI_EXPORT_FILE, then monitoring.ci_export_file). --json also\n"
+    "prints it.\n"
+    "Exit status: 0 ok, 1 requirements not met while\n"
+    "monitoring.ci_fail_on_threshold_violation is on, 2 usage error,\n"
+    "3 collector unreachable, 4 FILE could not be written (the reason\n"
+    "is printed).\n";
+
 int cli_export(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"ci", no_argument, NULL, 'c'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	bool ci = false;
-	int option;
-	while ((option = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		if (option == 'c') {
-			ci = true;
-		} else if (option == 'j') {
-			cli->json = true;
-		} else if (option == 'h') {
-			fputs(
-			    "Usage: agentperf export --ci [FILE] [--json]\n"
-			    "Writes the CI JSON (performance_validation, "
-			    "coordination_overhead_ms,\n"
-			    "p95_coordination_overhead_ms, overall_health, baseline_established,\n"
-			    "total_metrics_collected, export_timestamp, meets_requirements,\n"
-			    "validation_passed) to FILE ('-': standard output; default:\n"
-			    "$CODEX_CI_EXPORT_FILE, then monitoring.ci_export_file). --json also\n"
-			    "prints it.\n"
-			    "Exit status: 0 ok, 1 requirements not met while\n"
-			    "monitoring.ci_fail_on_threshold_violation is on, 2 usage error,\n"
-			    "3 collector unreachable, 4 FILE could not be written (the reason\n"
-			    "is printed).\n",
-			    stdout);
-			return CLI_OK;
-		} else {
-			return cli_usage_error("export", "unknown option");
-		}
-	}
+	const struct cli_option options[] = {
+	    {"ci", 0, CLI_OPTION_FLAG, &ci, NULL},
+	    CLI_OPTION_JSON_ENTRY,
+	    CLI_OPTION_END,
+	};
+	const struct cli_options spec = {"export", export_help, options, -1, false};
+	int file = 0;
+	int status = cli_parse_options(cli, &spec, argc, argv, &file);
+	if (status != CLI_PARSED)
+		return status;
 	if (!ci)
 		return cli_usage_error("export", "say --ci (the only export format here)");
-	if (argc - optind > 1)
+	if (argc - file > 1)
 		return cli_usage_error("export", "more than one FILE");
 	bool violated = false;
-	int status = export_ci(cli, optind < argc ? argv[optind] : NULL, cli->json, &violated);
+	status = export_ci(cli, file < argc ? argv[file] : NULL, cli->json, &violated);
 	if (status)
 		return status;
 	return violated ? CLI_VIOLATED : CLI_OK;

@@ -276,6 +276,69 @@ static int parse_capabilities(struct parse *parse, json_t *root, struct agp__age
 	return 0;
 }
 
+static int parse_builtin_runner(struct parse *parse, json_t *runner, struct agp__agent_def *def)
+{
+	def->kind = AGP__RUNNER_BUILTIN;
+	int error = get_string(parse, runner, "name", "runner.name", true, &def->builtin);
+	if (error)
+		return error;
+	if (!agp__builtin_known(def->builtin))
+		return bad(parse, "runner.name", "no builtin runner named \"%s\"", def->builtin);
+	json_t *arg = json_object_get(runner, "arg");
+	if (!arg)
+		return 0;
+	char number[64];
+	if (json_is_string(arg))
+		def->builtin_arg = strdup(json_string_value(arg));
+	else if (json_is_integer(arg) || json_is_real(arg)) {
+		snprintf(number, sizeof(number), "%.17g", json_number_value(arg));
+		def->builtin_arg = strdup(number);
+	} else
+		return bad(parse, "runner.arg", "expected a string or a number");
+	return def->builtin_arg ? 0 : -ENOMEM;
+}
+
+static int parse_exec_runner(struct parse *parse, json_t *runner, struct agp__agent_def *def)
+{
+	def->kind = AGP__RUNNER_EXEC;
+	json_t *argv = json_object_get(runner, "argv");
+	if (!json_is_array(argv) || json_array_size(argv) == 0)
+		return bad(parse, "runner.argv", "expected a non-empty array of strings");
+	if (json_array_size(argv) > AGP__ARGV_MAX)
+		return bad(parse, "runner.argv", "%zu arguments; at most %d", json_array_size(argv),
+		           AGP__ARGV_MAX);
+	def->argv = calloc(json_array_size(argv) + 1, sizeof(char *));
+	if (!def->argv)
+		return -ENOMEM;
+	size_t index;
+	json_t *item;
+	json_array_foreach(argv, index, item)
+	{
+		if (!json_is_string(item))
+			return bad(parse, "runner.argv", "element %zu is not a string", index);
+		def->argv[index] = strdup(json_string_value(item));
+		if (!def->argv[index])
+			return -ENOMEM;
+	}
+	if (!*def->argv[0])
+		return bad(parse, "runner.argv", "element 0 (the program) is empty");
+	return 0;
+}
+
+static int parse_plugin_runner(struct parse *parse, json_t *runner, struct agp__agent_def *def)
+{
+	def->kind = AGP__RUNNER_PLUGIN;
+	int error = get_string(parse, runner, "path", "runner.path", true, &def->plugin_path);
+	if (error)
+		return error;
+	error = get_string(parse, runner, "symbol", "runner.symbol", false, &def->plugin_symbol);
+	if (error)
+		return error;
+	if (!def->plugin_symbol && !(def->plugin_symbol = strdup("agp_task_plugin")))
+		return -ENOMEM;
+	return 0;
+}
+
 static int parse_runner(struct parse *parse, json_t *root, struct agp__agent_def *def)
 {
 	json_t *runner = json_object_get(root, "runner");
@@ -296,69 +359,12 @@ static int parse_runner(struct parse *parse, json_t *root, struct agp__agent_def
 	if (!json_is_string(kind))
 		return bad(parse, "runner.kind", "expected \"exec\", \"plugin\" or \"builtin\"");
 	const char *kind_text = json_string_value(kind);
-	int error;
-	if (strcmp(kind_text, "builtin") == 0) {
-		def->kind = AGP__RUNNER_BUILTIN;
-		error = get_string(parse, runner, "name", "runner.name", true, &def->builtin);
-		if (error)
-			return error;
-		if (!agp__builtin_known(def->builtin))
-			return bad(parse, "runner.name", "no builtin runner named \"%s\"",
-			           def->builtin);
-		json_t *arg = json_object_get(runner, "arg");
-		if (arg) {
-			char number[64];
-			if (json_is_string(arg))
-				def->builtin_arg = strdup(json_string_value(arg));
-			else if (json_is_integer(arg) || json_is_real(arg)) {
-				snprintf(number, sizeof(number), "%.17g", json_number_value(arg));
-				def->builtin_arg = strdup(number);
-			} else
-				return bad(parse, "runner.arg", "expected a string or a number");
-			if (!def->builtin_arg)
-				return -ENOMEM;
-		}
-		return 0;
-	}
-	if (strcmp(kind_text, "exec") == 0) {
-		def->kind = AGP__RUNNER_EXEC;
-		json_t *argv = json_object_get(runner, "argv");
-		if (!json_is_array(argv) || json_array_size(argv) == 0)
-			return bad(parse, "runner.argv", "expected a non-empty array of strings");
-		if (json_array_size(argv) > AGP__ARGV_MAX)
-			return bad(parse, "runner.argv", "%zu arguments; at most %d",
-			           json_array_size(argv), AGP__ARGV_MAX);
-		def->argv = calloc(json_array_size(argv) + 1, sizeof(char *));
-		if (!def->argv)
-			return -ENOMEM;
-		size_t index;
-		json_t *item;
-		json_array_foreach(argv, index, item)
-		{
-			if (!json_is_string(item))
-				return bad(parse, "runner.argv", "element %zu is not a string",
-				           index);
-			def->argv[index] = strdup(json_string_value(item));
-			if (!def->argv[index])
-				return -ENOMEM;
-		}
-		if (!*def->argv[0])
-			return bad(parse, "runner.argv", "element 0 (the program) is empty");
-		return 0;
-	}
-	if (strcmp(kind_text, "plugin") == 0) {
-		def->kind = AGP__RUNNER_PLUGIN;
-		error = get_string(parse, runner, "path", "runner.path", true, &def->plugin_path);
-		if (error)
-			return error;
-		error = get_string(parse, runner, "symbol", "runner.symbol", false,
-		                   &def->plugin_symbol);
-		if (error)
-			return error;
-		if (!def->plugin_symbol && !(def->plugin_symbol = strdup("agp_task_plugin")))
-			return -ENOMEM;
-		return 0;
-	}
+	if (strcmp(kind_text, "builtin") == 0)
+		return parse_builtin_runner(parse, runner, def);
+	if (strcmp(kind_text, "exec") == 0)
+		return parse_exec_runner(parse, runner, def);
+	if (strcmp(kind_text, "plugin") == 0)
+		return parse_plugin_runner(parse, runner, def);
 	return bad(parse, "runner.kind", "expected \"exec\", \"plugin\" or \"builtin\", got \"%s\"",
 	           kind_text);
 }

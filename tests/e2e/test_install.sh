@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs the build into a temporary prefix, then builds and runs a tiny
 # outside program against it twice: with find_package(agentperf) and with
-# pkg-config. Arguments: cmake source-dir build-dir c-compiler.
+# pkg-config; then a seed agent's task from the installed prefix, whose
+# runner lives in the installed runners module. Arguments: cmake source-dir
+# build-dir c-compiler.
 set -eu
 CMAKE=$1
 SOURCE=$2
@@ -20,6 +22,8 @@ test -f "$WORK/prefix/include/agentperf/agentperf.h"
 LIBDIR=$(dirname "$(find "$WORK/prefix" -name 'libagentperf.so' | head -n1)")
 # The shared library carries its SONAME.
 readelf -d "$LIBDIR/libagentperf.so" | grep -q 'SONAME.*libagentperf\.so\.0'
+# The runners module sits where the installed library looks for it.
+test -f "$LIBDIR/agentperf/agentperf-runners.so"
 
 mkdir -p "$WORK/app"
 cat >"$WORK/app/main.c" <<'C'
@@ -51,6 +55,24 @@ project(outside C)
 find_package(agentperf 0.1 REQUIRED)
 add_executable(outside main.c)
 target_link_libraries(outside PRIVATE agentperf::agentperf)
+add_executable(outside-task task.c)
+target_link_libraries(outside-task PRIVATE agentperf::agentperf)
+C
+cat >"$WORK/app/task.c" <<'C'
+#include <agentperf/task.h>
+#include <stdio.h>
+
+int main(void)
+{
+	struct agp_task_result result;
+	agp_task("code-reviewer", "int a;\n/* TODO */\n", "install test", &result);
+	int completed = result.success;
+	printf("%s\n%s\n", agp_task_status_name(result.metadata.status),
+	       completed ? result.output : result.error);
+	agp_task_result_free(&result);
+	agp_task_shutdown();
+	return completed ? 0 : 1;
+}
 C
 
 export AGENTPERF_NAME="$DEPLOYMENT"
@@ -60,6 +82,29 @@ export AGENTPERF_NAME="$DEPLOYMENT"
 "$CMAKE" --build "$WORK/app/build" >/dev/null
 "$WORK/app/build/outside" | grep -qx 'recorded 6'
 echo "find_package(agentperf): ok"
+
+# 1b: a seed agent's task: the installed library finds the installed runners module (the
+# build RPATH names the prefix, so this is the installed libagentperf, not the build's).
+unset AGENTPERF_RUNNERS_MODULE
+export AGENTPERF_AGENTS_DIR="$WORK/no-agents" # no definitions: the five seed agents
+(cd "$WORK/app" && ./build/outside-task) >"$WORK/task.out" || {
+	cat "$WORK/task.out"
+	exit 1
+}
+grep -qx 'completed' "$WORK/task.out"
+grep -q 'TODO/FIXME/XXX markers: 1 at lines 2' "$WORK/task.out"
+# Witness: without the installed module the same task fails, naming the path it tried.
+mv "$LIBDIR/agentperf/agentperf-runners.so" "$WORK/runners.so"
+if (cd "$WORK/app" && ./build/outside-task) >"$WORK/task.out"; then
+	echo "the task completed without the installed runners module"
+	exit 1
+fi
+grep -qF "$LIBDIR/agentperf/agentperf-runners.so" "$WORK/task.out" || {
+	cat "$WORK/task.out"
+	exit 1
+}
+mv "$WORK/runners.so" "$LIBDIR/agentperf/agentperf-runners.so"
+echo "seed agent task from the installed prefix: ok"
 
 # 2: pkg-config.
 PKG_CONFIG_PATH="$LIBDIR/pkgconfig" pkg-config --exists agentperf

@@ -5,7 +5,7 @@
  * "$(...)" mean nothing here: no shell sees them unless the template itself
  * names one). The prompt also goes to standard input.
  */
-#include "agents/task/worker/runner.h"
+#include "agents/task/runners/module.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,48 +13,44 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "agents/task/worker/exec.h"
-
-/* One template element with every placeholder replaced; NULL when out of memory. */
-static char *substitute(const char *element, const struct agp__run *run, const char *task_id)
+/*
+ * Expands one template element with every placeholder replaced by its value;
+ * writes to out when it is not NULL. Returns the expanded length either way,
+ * so that one pass measures and the next one writes.
+ */
+static size_t expand(const char *element, const char *const values[3], char *out)
 {
 	static const char *const keys[] = {"{prompt}", "{task_id}", "{description}"};
-	const char *values[] = {run->prompt, task_id, run->description ? run->description : ""};
 	size_t length = 0;
 	for (const char *cursor = element; *cursor;) {
 		size_t k;
 		for (k = 0; k < 3; k++)
 			if (strncmp(cursor, keys[k], strlen(keys[k])) == 0)
 				break;
-		if (k < 3) {
-			length += strlen(values[k]);
-			cursor += strlen(keys[k]);
-		} else {
-			length++;
-			cursor++;
-		}
+		const char *piece = k < 3 ? values[k] : cursor;
+		size_t piece_length = k < 3 ? strlen(values[k]) : 1;
+		if (out)
+			memcpy(out + length, piece, piece_length);
+		length += piece_length;
+		cursor += k < 3 ? strlen(keys[k]) : 1;
 	}
-	char *result = malloc(length + 1), *out = result;
-	if (!result)
-		return NULL;
-	for (const char *cursor = element; *cursor;) {
-		size_t k;
-		for (k = 0; k < 3; k++)
-			if (strncmp(cursor, keys[k], strlen(keys[k])) == 0)
-				break;
-		if (k < 3) {
-			size_t value_length = strlen(values[k]);
-			memcpy(out, values[k], value_length);
-			out += value_length;
-			cursor += strlen(keys[k]);
-		} else
-			*out++ = *cursor++;
-	}
-	*out = '\0';
+	if (out)
+		out[length] = '\0';
+	return length;
+}
+
+/* One template element with every placeholder replaced; NULL when out of memory. */
+static char *substitute(const char *element, const struct agp__run *run, const char *task_id)
+{
+	const char *const values[] = {run->prompt, task_id,
+	                              run->description ? run->description : ""};
+	char *result = malloc(expand(element, values, NULL) + 1);
+	if (result)
+		expand(element, values, result);
 	return result;
 }
 
-void agp__exec_runner_run(struct agp__run *run)
+void agp__runner_exec_template(struct agp__run *run)
 {
 	char task_id[32];
 	snprintf(task_id, sizeof(task_id), "%" PRIu64, run->task_id);

@@ -1,6 +1,7 @@
 /*
- * The five seed agents' runners. They are deliberately small, but each does
- * the real thing its name promises on local text, inside the worker:
+ * The five seed agents' runners (in the runners module, see module.h). They
+ * are deliberately small, but each does the real thing its name promises on
+ * local text, inside the worker:
  *
  *   code-review   line statistics of the prompt, or of a file it names
  *   test-run      runs the command after "$ " or in backquotes, without a shell
@@ -8,7 +9,7 @@
  *   debug-trace   file:line locations and messages parsed from an error text
  *   refactor      whitespace and indentation normalised
  */
-#include "agents/task/worker/runner.h"
+#include "agents/task/runners/module.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -24,17 +25,6 @@
 #define LONG_LINE       100
 #define REVIEW_FILE_MAX (4u << 20)
 #define TEST_ARGS_MAX   32
-
-static const char *const seed_names[] = {"code-review", "test-run", "doc-outline", "debug-trace",
-                                         "refactor"};
-
-bool agp__seed_runner_known(const char *name)
-{
-	for (size_t i = 0; i < sizeof(seed_names) / sizeof(seed_names[0]); i++)
-		if (strcmp(name, seed_names[i]) == 0)
-			return true;
-	return false;
-}
 
 /* The first whitespace-separated word of text that names a readable regular file. */
 static char *find_named_file(const char *text)
@@ -98,7 +88,7 @@ static bool contains_word_ci(const char *line, size_t length, const char *word)
 	return false;
 }
 
-static void code_review(struct agp__run *run)
+void agp__runner_code_review(struct agp__run *run)
 {
 	char *path = find_named_file(run->prompt);
 	size_t length = run->prompt_length;
@@ -234,7 +224,7 @@ static size_t count_lines_with(const char *text, const char *const *words)
 	return count;
 }
 
-static void test_run(struct agp__run *run)
+void agp__runner_test_run(struct agp__run *run)
 {
 	char *command = find_command(run->prompt);
 	if (!command) {
@@ -311,7 +301,7 @@ out:
 	free(command);
 }
 
-static void doc_outline(struct agp__run *run)
+void agp__runner_doc_outline(struct agp__run *run)
 {
 	const char *text = run->prompt;
 	const char *first_end = strpbrk(text, ".\n");
@@ -359,7 +349,7 @@ static void doc_outline(struct agp__run *run)
 		agp__run_printf(run, "(none)\n");
 }
 
-static void debug_trace(struct agp__run *run)
+void agp__runner_debug_trace(struct agp__run *run)
 {
 	size_t found = 0;
 	for (const char *line = run->prompt; *line;) {
@@ -412,7 +402,7 @@ static void debug_trace(struct agp__run *run)
 		agp__run_printf(run, "%zu location%s found\n", found, found == 1 ? "" : "s");
 }
 
-static void refactor(struct agp__run *run)
+void agp__runner_refactor(struct agp__run *run)
 {
 	size_t blank_run = 0;
 	bool any = false;
@@ -446,21 +436,4 @@ static void refactor(struct agp__run *run)
 	while (run->output_length >= 2 && run->output[run->output_length - 1] == '\n' &&
 	       run->output[run->output_length - 2] == '\n')
 		run->output[--run->output_length] = '\0';
-}
-
-bool agp__seed_runner_run(const char *name, struct agp__run *run)
-{
-	if (strcmp(name, "code-review") == 0)
-		code_review(run);
-	else if (strcmp(name, "test-run") == 0)
-		test_run(run);
-	else if (strcmp(name, "doc-outline") == 0)
-		doc_outline(run);
-	else if (strcmp(name, "debug-trace") == 0)
-		debug_trace(run);
-	else if (strcmp(name, "refactor") == 0)
-		refactor(run);
-	else
-		return false;
-	return true;
 }

@@ -23,34 +23,6 @@
 
 #include "shm/clock.h"
 
-void agp__run_printf(struct agp__run *run, const char *format, ...)
-{
-	size_t room = run->output_max - 1 - run->output_length;
-	va_list args;
-	va_start(args, format);
-	int wanted = vsnprintf(run->output + run->output_length, room + 1, format, args);
-	va_end(args);
-	if (wanted < 0)
-		return;
-	if ((size_t)wanted > room) {
-		run->output_length += room;
-		run->output_truncated = true;
-	} else
-		run->output_length += (size_t)wanted;
-}
-
-void agp__run_fail(struct agp__run *run, enum agp_task_status status, const char *format, ...)
-{
-	va_list args;
-	va_start(args, format);
-	int length = vsnprintf(run->error, run->error_max, format, args);
-	va_end(args);
-	run->error_length = length < 0                         ? 0
-	                    : (size_t)length >= run->error_max ? run->error_max - 1
-	                                                       : (size_t)length;
-	run->status = status;
-}
-
 static const char *const builtin_names[] = {"echo", "empty", "sleep", "spin",
                                             "fail", "crash", "alloc"};
 
@@ -59,7 +31,7 @@ bool agp__builtin_known(const char *name)
 	for (size_t i = 0; i < sizeof(builtin_names) / sizeof(builtin_names[0]); i++)
 		if (strcmp(name, builtin_names[i]) == 0)
 			return true;
-	return agp__seed_runner_known(name);
+	return agp__module_runner_known(name);
 }
 
 /* The builtin's numeric argument: arg of the definition, else the prompt's leading number. */
@@ -141,7 +113,8 @@ void agp__builtin_run(struct agp__run *run)
 		raise(SIGSEGV);
 	} else if (strcmp(name, "alloc") == 0) {
 		run_alloc(run);
-	} else if (!agp__seed_runner_run(name, run)) {
+	} else {
+		/* The seed runners are in the runners module: the worker calls them directly. */
 		agp__run_fail(run, AGP_TASK_FAILED, "no builtin runner named '%s'", name);
 	}
 }

@@ -23,6 +23,7 @@
 
 #include "shm/clock.h"
 #include "common/error.h"
+#include "agents/task/worker/runner.h"
 
 #define READY_TIMEOUT_NS 10000000000ull
 #define STOP_GRACE_MS    1000
@@ -161,6 +162,8 @@ int agp__pool_start(struct agp__pool *pool, const struct agp__agent_def *def,
 	for (unsigned i = 0; i < def->workers; i++)
 		pool->pidfds[i] = -1;
 	if (def->kind == AGP__RUNNER_PLUGIN && (error = load_plugin(pool)))
+		goto fail;
+	if ((error = agp__module_runner_resolve(def, &pool->module_runner)))
 		goto fail;
 
 	for (unsigned i = 0; i < def->workers; i++)

@@ -21,10 +21,14 @@
 #include "agents/task/worker/region.h"
 #include "agents/task/defs.h"
 
+struct agp__run;
+
 struct agp__pool {
 	const struct agp__agent_def *def;
 	agp_task_plugin_fn plugin;
 	void *plugin_handle;
+	/* The runners module's runner for def (exec, seed builtins), NULL for none (runner.h). */
+	void (*module_runner)(struct agp__run *run);
 	struct agp__region *region;
 	unsigned worker_count;
 	char deployment[80]; /* "" for the default resolution */
@@ -53,7 +57,8 @@ void agp__supervisor_poke(struct agp__supervisor *supervisor);
 /*
  * Makes the region and forks every worker, then waits until all are ready.
  * Errors: -ENOMEM, the errno of mmap/fork, -ETIMEDOUT (a worker never got
- * ready), -ELIBACC (plugin did not load; message names path and symbol).
+ * ready), -ELIBACC (the plugin or the runners module did not load; the
+ * message names the path and the symbol or runner).
  */
 int agp__pool_start(struct agp__pool *pool, const struct agp__agent_def *def,
                     const char *deployment);

@@ -1,7 +1,8 @@
 /*
  * What a runner sees of a task inside the worker, and the runners that
- * execute it: the built-in ones (test helpers and the five seed agents),
- * plugins and exec templates.
+ * execute it: the built-in test helpers (builtin.c), plugins, and the
+ * runners module (the five seed agents' runners and the exec template
+ * runner, agents/task/runners/, loaded by runner_module.c).
  */
 #ifndef AGP_AGENTS_TASK_RUNNER_H
 #define AGP_AGENTS_TASK_RUNNER_H
@@ -49,11 +50,18 @@ void agp__run_fail(struct agp__run *run, enum agp_task_status status, const char
 /* Runs a builtin in the worker; the outcome is in run. */
 void agp__builtin_run(struct agp__run *run);
 
-/* The five seed agents' runners (task_seed_runners.c); false when name is not one. */
-bool agp__seed_runner_run(const char *name, struct agp__run *run);
-bool agp__seed_runner_known(const char *name);
+/* A runner of the runners module; the outcome is in run. */
+typedef void (*agp__module_runner_fn)(struct agp__run *run);
 
-/* The exec runner: substitutes the template and runs it (task_exec_runner.c). */
-void agp__exec_runner_run(struct agp__run *run);
+/* True when name is a builtin runner that the runners module provides (a seed agent's). */
+bool agp__module_runner_known(const char *name);
+
+/*
+ * The runner of the runners module that def needs (kind exec, or a builtin
+ * that agp__module_runner_known), loading the module on first use; *out is
+ * NULL when def needs none. Call before forking workers. Errors: -ELIBACC
+ * with a message naming the path tried and why it failed, -ENAMETOOLONG.
+ */
+int agp__module_runner_resolve(const struct agp__agent_def *def, agp__module_runner_fn *out);
 
 #endif

@@ -166,6 +166,39 @@ static void arm_alarm(uint64_t deadline_ns)
 	}
 }
 
+/* Runs the definition's runner: exec runners time themselves, in-worker ones run under SIGALRM. */
+static void run_runner(struct agp__pool *pool, struct agp__task_slot *slot, struct agp__run *run)
+{
+	const struct agp__agent_def *def = pool->def;
+	if (def->kind == AGP__RUNNER_EXEC) {
+		pool->module_runner(run); /* the exec template runner (pool start resolved it) */
+		return;
+	}
+	/*
+	 * Relaxed: read by our own SIGALRM handler (this thread) and by the
+	 * supervisor after this process died, ordered by waitpid.
+	 */
+	atomic_store_explicit(&slot->alarm_armed, 1, memory_order_relaxed);
+	arm_alarm(run->deadline_ns);
+	if (def->kind == AGP__RUNNER_PLUGIN) {
+		size_t length = 0;
+		int rc = pool->plugin(run->prompt, run->description, run->output,
+		                      AGP__SIDE_OUT_SIZE - 1, &length);
+		run->output_length = length < AGP__SIDE_OUT_SIZE ? length : AGP__SIDE_OUT_SIZE - 1;
+		if (rc != 0)
+			agp__run_fail(run, AGP_TASK_FAILED, "plugin %s:%s returned %d: %.*s",
+			              def->plugin_path, def->plugin_symbol, rc,
+			              (int)(run->output_length > 1024 ? 1024 : run->output_length),
+			              run->output);
+	} else if (pool->module_runner) {
+		pool->module_runner(run); /* a seed agent's runner */
+	} else {
+		agp__builtin_run(run);
+	}
+	/* Relaxed: as above; a handler running after this lets the timer rest. */
+	atomic_store_explicit(&slot->alarm_armed, 0, memory_order_relaxed);
+}
+
 static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
 {
 	struct agp__region *region = pool->region;
@@ -199,33 +232,7 @@ static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
 	output[0] = '\0';
 	slot->error[0] = '\0';
 
-	if (def->kind == AGP__RUNNER_EXEC) {
-		agp__exec_runner_run(&run);
-	} else {
-		/*
-		 * Relaxed: read by our own SIGALRM handler (this thread) and by the
-		 * supervisor after this process died, ordered by waitpid.
-		 */
-		atomic_store_explicit(&slot->alarm_armed, 1, memory_order_relaxed);
-		arm_alarm(deadline_ns);
-		if (def->kind == AGP__RUNNER_PLUGIN) {
-			size_t length = 0;
-			int rc = pool->plugin(run.prompt, run.description, output,
-			                      AGP__SIDE_OUT_SIZE - 1, &length);
-			run.output_length =
-			    length < AGP__SIDE_OUT_SIZE ? length : AGP__SIDE_OUT_SIZE - 1;
-			if (rc != 0)
-				agp__run_fail(
-				    &run, AGP_TASK_FAILED, "plugin %s:%s returned %d: %.*s",
-				    def->plugin_path, def->plugin_symbol, rc,
-				    (int)(run.output_length > 1024 ? 1024 : run.output_length),
-				    output);
-		} else {
-			agp__builtin_run(&run);
-		}
-		/* Relaxed: as above; a handler running after this lets the timer rest. */
-		atomic_store_explicit(&slot->alarm_armed, 0, memory_order_relaxed);
-	}
+	run_runner(pool, slot, &run);
 	/* Relaxed: a hint for the supervisor and our handler, as when it was set. */
 	atomic_store_explicit(&slot->deadline_ns, 0, memory_order_relaxed);
 	uint64_t end_ns = agp_clock_now_ns(agent);
