@@ -50,7 +50,8 @@ static char *read_prompt(int fd, const char *what)
 			capacity *= 2;
 			char *bigger = realloc(text, capacity + 1);
 			if (!bigger) {
-				fprintf(stderr, "agentperf: out of memory reading the prompt from %s\n",
+				fprintf(stderr,
+				        "agentperf: out of memory reading the prompt from %s\n",
 				        what);
 				goto fail;
 			}
@@ -69,9 +70,10 @@ static char *read_prompt(int fd, const char *what)
 		length += (size_t)got;
 	}
 	if (length > AGP_TASK_PROMPT_MAX) {
-		fprintf(stderr,
-		        "agentperf: the prompt from %s is longer than the limit of %u bytes (1 MiB)\n",
-		        what, AGP_TASK_PROMPT_MAX);
+		fprintf(
+		    stderr,
+		    "agentperf: the prompt from %s is longer than the limit of %u bytes (1 MiB)\n",
+		    what, AGP_TASK_PROMPT_MAX);
 		goto fail;
 	}
 	const char *nul = memchr(text, '\0', length);
@@ -95,9 +97,10 @@ static size_t utf8_sequence(const unsigned char *text, size_t left)
 	unsigned char lead = text[0];
 	if (lead < 0x80)
 		return 1;
-	size_t length = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3
-	                                              : lead >= 0xf0 && lead <= 0xf4   ? 4
-	                                                                               : 0;
+	size_t length = lead >= 0xc2 && lead <= 0xdf   ? 2
+	                : lead >= 0xe0 && lead <= 0xef ? 3
+	                : lead >= 0xf0 && lead <= 0xf4 ? 4
+	                                               : 0;
 	if (!length || length > left)
 		return 0;
 	for (size_t i = 1; i < length; i++)
@@ -216,8 +219,8 @@ static int task_command(int argc, char **argv)
 	if (prompt_file) {
 		int fd = open(prompt_file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			fprintf(stderr, "agentperf: cannot open the prompt file %s: %s\n", prompt_file,
-			        strerror(errno));
+			fprintf(stderr, "agentperf: cannot open the prompt file %s: %s\n",
+			        prompt_file, strerror(errno));
 			return 2;
 		}
 		read_text = read_prompt(fd, prompt_file);
@@ -315,7 +318,8 @@ static int agents_command(int argc, char **argv)
 			json_object_set_new(agent, "memory_limit_mb",
 			                    json_integer(agents[i].memory_limit_mb));
 			json_object_set_new(agent, "source", json_string(agents[i].source));
-			json_object_set_new(agent, "confinement", json_string(agents[i].confinement));
+			json_object_set_new(agent, "confinement",
+			                    json_string(agents[i].confinement));
 			json_array_append_new(list, agent);
 		}
 		print_json(list);
