@@ -71,6 +71,8 @@ static int remove_folder(void **state)
 	char command[128];
 	snprintf(command, sizeof(command), "rm -rf %s", folder);
 	assert_int_equal(system(command), 0);
+	unsetenv("AGENTPERF_TASK_ASSUME_MISSING");
+	unsetenv("AGENTPERF_AGENTS_DIR");
 	return tt_teardown(state);
 }
 
@@ -186,6 +188,41 @@ static void test_runner_cannot_write_or_connect(void **state)
 			assert_non_null(strstr(agents[i].confinement, "exec:allowed"));
 		}
 	assert_true(seen);
+	tt_stop(&t);
+}
+
+static void unenforceable_capability_is_refused(void **state)
+{
+	(void)state;
+	/* As on a machine without Landlock: whoever lacks WRITE_FILES is refused, not unguarded. */
+	setenv("AGENTPERF_TASK_ASSUME_MISSING", "landlock", 1);
+	assert_int_equal(tt_start(&t, NULL, 0, 0), 0);
+	const struct agp_agent_info *agents;
+	int count = agp_list_agents(&agents);
+	assert_int_equal(count, 5);
+	for (int i = 0; i < count; i++) {
+		bool writes = strstr(agents[i].capabilities, "WRITE_FILES") != NULL;
+		printf("# %s: %.120s\n", agents[i].id, agents[i].confinement);
+		assert_int_equal(strncmp(agents[i].confinement, "REFUSED: ", 9) == 0, !writes);
+	}
+	struct agp_task_result result;
+	run("code-reviewer", "int x;", &result);
+	assert_false(result.success);
+	assert_non_null(strstr(result.error, "cannot enforce 'no writes outside the scratch "
+	                                     "folder'"));
+	assert_non_null(strstr(result.error, "WRITE_FILES"));
+	assert_int_equal(result.metadata.worker_pid, 0); /* no worker ever saw it */
+	agp_task_result_free(&result);
+	run("doc-writer", "A title. Some text.", &result);
+	assert_true(result.success);
+	agp_task_result_free(&result);
+
+	setenv("AGENTPERF_TASK_ASSUME_MISSING", "landlok", 1);
+	run("doc-writer", "A title. Some text.", &result);
+	assert_false(result.success);
+	assert_non_null(strstr(result.error, "AGENTPERF_TASK_ASSUME_MISSING has 'landlok'"));
+	agp_task_result_free(&result);
+	unsetenv("AGENTPERF_TASK_ASSUME_MISSING");
 	tt_stop(&t);
 }
 
@@ -468,6 +505,8 @@ int main(int argc, char **argv)
 		storm();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_runner_cannot_write_or_connect, make_folder,
+	                                    remove_folder),
+	    cmocka_unit_test_setup_teardown(unenforceable_capability_is_refused, make_folder,
 	                                    remove_folder),
 	    cmocka_unit_test_setup_teardown(exec_agent_starts_only_its_program, make_folder,
 	                                    remove_folder),

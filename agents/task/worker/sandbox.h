@@ -45,7 +45,9 @@ const struct agp__sandbox_support *agp__sandbox_support(void);
 /*
  * 0 when every restriction the agent's missing capabilities imply can be
  * enforced here; otherwise -ENOTSUP with a sentence in why naming the
- * capability, the guarantee and what the machine lacks.
+ * capability, the guarantee and what the machine lacks. The environment's
+ * AGENTPERF_TASK_ASSUME_MISSING (landlock, netns, seccomp) takes those
+ * away from what the probe found (-EINVAL for another word).
  */
 int agp__sandbox_check(const struct agp__agent_def *def, char *why, size_t why_len);
 
