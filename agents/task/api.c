@@ -235,6 +235,9 @@ static void manager_free(struct manager *manager)
 		}
 		free(manager->pools);
 	}
+	/* Every worker is reaped: their scratch folders and cgroup leaves can go. */
+	agp__sandbox_release();
+	agp__cgroup_release();
 	free(manager->infos);
 	free(manager->confinements);
 	agp__agent_defs_free(&manager->defs);
@@ -277,6 +280,9 @@ static int manager_create(const struct agp_task_options *options, struct manager
 	}
 	if ((error = build_infos(manager)))
 		goto fail;
+	/* Best effort: a worker that then cannot be confined refuses its tasks with the reason. */
+	agp__sandbox_prepare();
+	agp__cgroup_prepare();
 	manager->pools =
 	    calloc(manager->defs.count ? manager->defs.count : 1, sizeof(*manager->pools));
 	if (!manager->pools) {

@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -350,7 +351,25 @@ static void fork_storm_is_bounded_and_ends(void **state)
 	if (bounded)
 		assert_true(most <= 128); /* AGP__TASK_PROCESS_MAX: the runner's whole leaf */
 	assert_true(wait_unmarked(marker, 3.0));
+	/* Where the leaves are: "processes: cgroup v1 pids (/sys/fs/cgroup/pids)". */
+	char base[256] = "";
+	const char *open_paren = strstr(agents[0].confinement, "pids (");
+	if (open_paren)
+		sscanf(open_paren + 6, "%255[^)]", base);
 	tt_stop(&t);
+
+	/* Nothing of the workers stays: no scratch folder, no cgroup leaf (the caller removed
+	 * them). */
+	char pattern[320];
+	const char *tmp = getenv("TMPDIR");
+	snprintf(pattern, sizeof(pattern), "%s/agentperf-scratch.%d.*", tmp ? tmp : "/tmp",
+	         (int)getpid());
+	glob_t found;
+	assert_int_equal(glob(pattern, 0, NULL, &found), GLOB_NOMATCH);
+	if (base[0]) {
+		snprintf(pattern, sizeof(pattern), "%s/agentperf-%d-*", base, (int)getpid());
+		assert_int_equal(glob(pattern, 0, NULL, &found), GLOB_NOMATCH);
+	}
 }
 
 /* Runs the CLI with standard output and error in files; returns its exit status. */

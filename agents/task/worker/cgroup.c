@@ -3,6 +3,7 @@
  */
 #include "agents/task/worker/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,6 +22,8 @@ static char base[400];
 static bool base_v2;
 static char where[sizeof(base) + 96] = "none";
 static pthread_once_t base_once = PTHREAD_ONCE_INIT;
+/* The caller whose workers' leaves these are (agp__cgroup_prepare); inherited by the workers. */
+static pid_t owner;
 
 /* Our cgroup's path in the v2 hierarchy (controllers "") or the v1 one that lists `controller`. */
 static bool own_path(const char *controller, char *path, size_t path_len)
@@ -152,7 +155,8 @@ int agp__cgroup_create(struct agp__cgroup *leaf)
 	pthread_once(&base_once, find_base);
 	if (!base[0])
 		return agp__error(-ENOTSUP, "no pids cgroup: %s", where);
-	snprintf(leaf->path, sizeof(leaf->path), "%s/agentperf-%d", base, (int)getpid());
+	snprintf(leaf->path, sizeof(leaf->path), "%s/agentperf-%d-%d", base,
+	         (int)(owner ? owner : getppid()), (int)getpid());
 	leaf->v2 = base_v2;
 	if (mkdir(leaf->path, 0755) != 0 && errno != EEXIST) {
 		int error = agp__error(-errno, "cannot make the cgroup %s: %s", leaf->path,
@@ -227,10 +231,38 @@ void agp__cgroup_remove(pid_t worker)
 	if (!base[0])
 		return;
 	char folder[600];
-	snprintf(folder, sizeof(folder), "%s/agentperf-%d", base, (int)worker);
+	snprintf(folder, sizeof(folder), "%s/agentperf-%d-%d", base,
+	         (int)(owner ? owner : getpid()), (int)worker);
 	struct stat info;
 	if (stat(folder, &info) != 0)
 		return;
 	kill_folder(folder);
 	rmdir(folder);
+}
+
+void agp__cgroup_prepare(void)
+{
+	owner = getpid();
+	pthread_once(&base_once, find_base);
+}
+
+void agp__cgroup_release(void)
+{
+	pthread_once(&base_once, find_base);
+	if (!base[0])
+		return;
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "agentperf-%d-", (int)(owner ? owner : getpid()));
+	DIR *folder = opendir(base);
+	if (!folder)
+		return;
+	for (struct dirent *entry; (entry = readdir(folder));) {
+		if (strncmp(entry->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		char leaf[sizeof(base) + sizeof(entry->d_name) + 2];
+		snprintf(leaf, sizeof(leaf), "%s/%s", base, entry->d_name);
+		kill_folder(leaf);
+		rmdir(leaf);
+	}
+	closedir(folder);
 }

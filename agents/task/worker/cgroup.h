@@ -23,7 +23,7 @@ struct agp__cgroup {
 };
 
 /*
- * Makes the leaf agentperf-<worker pid> with pids.max = AGP__TASK_PROCESS_MAX
+ * Makes the leaf agentperf-<caller pid>-<worker pid> with pids.max = AGP__TASK_PROCESS_MAX
  * and opens its cgroup.procs (kept open: the runner's child joins by writing
  * "0" to it, which Landlock does not check on an open descriptor). 0, or a
  * negative errno with a sentence in common/error.h; leaf->procs_fd is -1 then.
@@ -36,8 +36,18 @@ void agp__cgroup_join(const struct agp__cgroup *leaf);
 /* Kills every process in the leaf until it is empty (bounded by 2 s). */
 void agp__cgroup_kill_all(const struct agp__cgroup *leaf);
 
-/* Kills what is left in the leaf of worker pid and removes it (the worker or its supervisor). */
+/*
+ * In the caller: kills what is left in the leaf of worker pid and removes it
+ * (a confined worker cannot remove its own: that is a change to the folder
+ * above it).
+ */
 void agp__cgroup_remove(pid_t worker);
+
+/* In the caller, before it forks workers: leaves are named agentperf-<caller>-<worker>. */
+void agp__cgroup_prepare(void);
+
+/* In the caller, once every worker is gone: removes every leaf of its workers. */
+void agp__cgroup_release(void);
 
 /* "cgroup v1 pids", "cgroup v2 pids" or "none (...)": where fork storms are bounded. */
 const char *agp__cgroup_where(void);

@@ -72,6 +72,14 @@ static struct sock_filter deny_exec_filter[] = EXEC_FILTER(SECCOMP_RET_ERRNO | E
 static struct sock_filter notify_exec_filter[] = EXEC_FILTER(SECCOMP_RET_USER_NOTIF);
 #endif
 
+/*
+ * The caller's folder of scratch folders (agp__sandbox_prepare), inherited by
+ * the workers it forks: a confined worker cannot remove its own scratch
+ * folder (that is a change to the folder above it), so the caller does.
+ */
+static char scratch_base[400];
+static char scratch_base_why[480] = "agp__sandbox_prepare was not called";
+
 static struct agp__sandbox_support support;
 static pthread_once_t support_once = PTHREAD_ONCE_INIT;
 
@@ -327,10 +335,10 @@ int agp__sandbox_enter(const struct agp__agent_def *def, char *scratch, size_t s
 		return error;
 	}
 	if (!(caps & AGP__CAP_WRITE_FILES)) {
-		const char *tmp = getenv("TMPDIR");
-		snprintf(scratch, scratch_len, "%s/agentperf-scratch.%d.XXXXXX",
-		         tmp && *tmp == '/' ? tmp : "/tmp", (int)getpid());
-		if (!mkdtemp(scratch)) {
+		if (!scratch_base[0])
+			return agp__error(-ENOENT, "no scratch folder: %s", scratch_base_why);
+		snprintf(scratch, scratch_len, "%s/%d", scratch_base, (int)getpid());
+		if (mkdir(scratch, 0700) != 0) {
 			error = agp__error(-errno, "cannot make the scratch folder %s: %s", scratch,
 			                   strerror(errno));
 			scratch[0] = '\0';
@@ -372,6 +380,40 @@ void agp__sandbox_clean_scratch(const char *scratch, bool remove_folder)
 	nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	if (remove_folder)
 		rmdir(scratch);
+}
+
+int agp__sandbox_prepare(void)
+{
+	if (scratch_base[0])
+		return 0;
+	const char *tmp = getenv("TMPDIR");
+	snprintf(scratch_base, sizeof(scratch_base), "%s/agentperf-scratch.%d.XXXXXX",
+	         tmp && *tmp == '/' && strlen(tmp) < 300 ? tmp : "/tmp", (int)getpid());
+	if (!mkdtemp(scratch_base)) {
+		int error = errno;
+		snprintf(scratch_base_why, sizeof(scratch_base_why), "cannot make %s: %s",
+		         scratch_base, strerror(error));
+		scratch_base[0] = '\0';
+		return agp__error(-error, "%s", scratch_base_why);
+	}
+	return 0;
+}
+
+void agp__sandbox_forget_worker(pid_t worker)
+{
+	if (!scratch_base[0])
+		return;
+	char folder[sizeof(scratch_base) + 16];
+	snprintf(folder, sizeof(folder), "%s/%d", scratch_base, (int)worker);
+	agp__sandbox_clean_scratch(folder, true);
+}
+
+void agp__sandbox_release(void)
+{
+	if (!scratch_base[0])
+		return;
+	agp__sandbox_clean_scratch(scratch_base, true);
+	scratch_base[0] = '\0';
 }
 
 int agp__single_exec_arm(int socket_fd)

@@ -5,7 +5,8 @@
  *  - without WRITE_FILES: Landlock (ABI 3 or later, which also covers
  *    truncate) lets the worker and everything it starts write, create,
  *    remove, rename or link only beneath a private scratch folder
- *    ($TMPDIR for the runner) and write to /dev/null;
+ *    ($TMPDIR for the runner; made in a folder of the caller, which removes
+ *    it) and write to /dev/null;
  *  - without NETWORK_ACCESS: a new network namespace (only a loopback that
  *    is down; a user namespace is entered first when not root);
  *  - without EXECUTE_COMMANDS: a seccomp filter makes execve and execveat
@@ -67,6 +68,19 @@ int agp__sandbox_enter(const struct agp__agent_def *def, char *scratch, size_t s
 
 /* Empties the scratch folder (after a task) and, with remove_folder, removes it. */
 void agp__sandbox_clean_scratch(const char *scratch, bool remove_folder);
+
+/*
+ * In the caller, before it forks workers: makes the folder that holds each
+ * worker's scratch folder ($TMPDIR/agentperf-scratch.PID.XXXXXX/WORKER_PID).
+ * 0 or -errno with a sentence (workers lacking WRITE_FILES then refuse tasks).
+ */
+int agp__sandbox_prepare(void);
+
+/* In the caller: removes a reaped worker's scratch folder. */
+void agp__sandbox_forget_worker(pid_t worker);
+
+/* In the caller, once every worker is gone: removes the whole folder. */
+void agp__sandbox_release(void);
 
 /*
  * The exec runner's single exec. In the child after fork (async-signal-safe

@@ -30,6 +30,7 @@
 #include "common/error.h"
 #include "agents/task/worker/cgroup.h"
 #include "agents/task/worker/exec.h"
+#include "agents/task/worker/sandbox.h"
 
 #define IDLE_POLL_MS      200
 #define MEMORY_POLL_MS    10
@@ -138,6 +139,7 @@ static void handle_death(struct agp__supervisor *supervisor, struct agp__pool *p
 	if (pgid > 0)
 		kill(-pgid, SIGKILL);
 	agp__cgroup_remove(pool->pids[index]); /* and whatever else its runners left there */
+	agp__sandbox_forget_worker(pool->pids[index]);
 	fail_task(pool, index, wait_status);
 	pool->pids[index] = 0;
 	/* Acquire: stopping is set before the pools are torn down; see it and leave them be. */

@@ -275,12 +275,12 @@ static void enter_confinement(const struct agp__agent_def *def)
 	                          runner_leaf.procs_fd >= 0 ? &runner_leaf : NULL);
 }
 
+/* The caller removes the folder and the leaf once it reaped us (we may not). */
 static void leave_confinement(void)
 {
-	agp__sandbox_clean_scratch(scratch_folder, true);
+	agp__sandbox_clean_scratch(scratch_folder, false);
 	if (runner_leaf.procs_fd >= 0)
 		close(runner_leaf.procs_fd);
-	agp__cgroup_remove(getpid());
 }
 
 /* A task this worker must not run: it could not be confined (confinement_error). */
