@@ -204,9 +204,13 @@ static int build_infos(struct manager *manager)
 		char *confinement = manager->confinements[i];
 		agp__sandbox_describe(def, confinement, AGP__CONFINEMENT_TEXT_MAX);
 		size_t used = strlen(confinement);
+		const char *where = agp__cgroup_where();
+		bool no_leaf = strncmp(where, "none", 4) == 0;
 		snprintf(confinement + used, AGP__CONFINEMENT_TEXT_MAX - used,
-		         "; processes: %s; memory: resident size polled every 10 ms",
-		         agp__cgroup_where());
+		         "; processes: %s%s; memory: resident size polled every 10 ms", where,
+		         no_leaf && agp__sandbox_will_enter_user_namespace(def)
+		             ? ", RLIMIT_NPROC 128 in the worker's user namespace"
+		             : "");
 		manager->infos[i] = (struct agp_agent_info){
 		    .id = def->id,
 		    .name = def->name,

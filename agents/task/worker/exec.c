@@ -81,11 +81,14 @@ void agp__exec_set_runner_address_limit(unsigned long long soft_limit)
 
 static bool single_exec;
 static const struct agp__cgroup *runner_cgroup;
+static rlim_t process_limit; /* RLIMIT_NPROC of runners; 0: left as it is */
 
-void agp__exec_set_confinement(bool only_the_named_program, const struct agp__cgroup *leaf)
+void agp__exec_set_confinement(bool only_the_named_program, const struct agp__cgroup *leaf,
+                               unsigned max_processes)
 {
 	single_exec = only_the_named_program;
 	runner_cgroup = leaf;
+	process_limit = max_processes;
 }
 
 int agp__exec_track_descendants(void)
@@ -116,6 +119,10 @@ static void __attribute__((noreturn)) child_exec(char *const *argv, const char *
 {
 	setpgid(0, 0);
 	agp__cgroup_join(runner_cgroup);
+	if (process_limit) {
+		struct rlimit processes = {process_limit, process_limit};
+		setrlimit(RLIMIT_NPROC, &processes);
+	}
 	if (restore_address_limit) {
 		struct rlimit limit;
 		if (getrlimit(RLIMIT_AS, &limit) == 0) {

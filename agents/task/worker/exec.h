@@ -55,9 +55,11 @@ struct agp__cgroup;
  * The worker's confinement of what it starts (set once, before any runner
  * starts): with only_the_named_program, each runner gets exactly one execve
  * (its own) and every later one fails with EPERM, named in the error text;
- * with a leaf, each runner joins that pids cgroup (cgroup.h).
+ * with a leaf, each runner joins that pids cgroup (cgroup.h); with
+ * max_processes, each runner gets that RLIMIT_NPROC (0: unchanged).
  */
-void agp__exec_set_confinement(bool only_the_named_program, const struct agp__cgroup *leaf);
+void agp__exec_set_confinement(bool only_the_named_program, const struct agp__cgroup *leaf,
+                               unsigned max_processes);
 
 /*
  * Makes the worker a child subreaper, so that what a runner leaves behind

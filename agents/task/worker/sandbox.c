@@ -81,6 +81,18 @@ static char scratch_base[400];
 static char scratch_base_why[480] = "agp__sandbox_prepare was not called";
 
 static struct agp__sandbox_support support;
+/* Set in a worker that made its own user namespace (enter_network_namespace). */
+static bool in_user_namespace;
+
+bool agp__sandbox_in_user_namespace(void)
+{
+	return in_user_namespace;
+}
+
+bool agp__sandbox_will_enter_user_namespace(const struct agp__agent_def *def)
+{
+	return !(def->capabilities & AGP__CAP_NETWORK_ACCESS) && geteuid() != 0;
+}
 static pthread_once_t support_once = PTHREAD_ONCE_INIT;
 
 /* The child of the probe: can it have a network namespace of its own? */
@@ -255,6 +267,7 @@ static int enter_network_namespace(void)
 		return 0;
 	int first = errno;
 	/* Not privileged: a user namespace first, mapping only our own ids. */
+	in_user_namespace = true;
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)

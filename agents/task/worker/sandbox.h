@@ -66,6 +66,14 @@ void agp__sandbox_describe(const struct agp__agent_def *def, char *text, size_t 
  */
 int agp__sandbox_enter(const struct agp__agent_def *def, char *scratch, size_t scratch_len);
 
+/*
+ * True in a worker that made a user namespace of its own (not root, no
+ * NETWORK_ACCESS): RLIMIT_NPROC there counts only the worker's processes.
+ * The second: whether a worker of def will (root needs none).
+ */
+bool agp__sandbox_in_user_namespace(void);
+bool agp__sandbox_will_enter_user_namespace(const struct agp__agent_def *def);
+
 /* Empties the scratch folder (after a task) and, with remove_folder, removes it. */
 void agp__sandbox_clean_scratch(const char *scratch, bool remove_folder);
 

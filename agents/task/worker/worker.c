@@ -270,9 +270,15 @@ static void enter_confinement(const struct agp__agent_def *def)
 		snprintf(confinement_error, sizeof(confinement_error), "%s", agp__error_message());
 		return;
 	}
-	agp__exec_set_confinement(def->kind == AGP__RUNNER_EXEC &&
-	                              !(def->capabilities & AGP__CAP_EXECUTE_COMMANDS),
-	                          runner_leaf.procs_fd >= 0 ? &runner_leaf : NULL);
+	/*
+	 * Without a pids cgroup, RLIMIT_NPROC bounds a storm where it counts only our
+	 * processes: in our own user namespace (the worker itself is one of them).
+	 */
+	bool leaf = runner_leaf.procs_fd >= 0;
+	agp__exec_set_confinement(
+	    def->kind == AGP__RUNNER_EXEC && !(def->capabilities & AGP__CAP_EXECUTE_COMMANDS),
+	    leaf ? &runner_leaf : NULL,
+	    !leaf && agp__sandbox_in_user_namespace() ? AGP__TASK_PROCESS_MAX + 1 : 0);
 }
 
 /* The caller removes the folder and the leaf once it reaped us (we may not). */
