@@ -227,6 +227,30 @@ static void unenforceable_capability_is_refused(void **state)
 	tt_stop(&t);
 }
 
+static void scratch_is_emptied_between_tasks(void **state)
+{
+	(void)state;
+	const struct tt_file files[] = {
+	    {"one.json", "{\"id\": \"one\", \"capabilities\": [\"READ_FILES\", "
+	                 "\"EXECUTE_COMMANDS\"], \"runner\": {\"kind\": \"builtin\", \"name\": "
+	                 "\"test-run\"}, \"workers\": 1}"},
+	};
+	assert_int_equal(tt_start(&t, files, 1, 0), 0);
+	struct agp_task_result result;
+	run("one", "$ sh -c \"mkdir $TMPDIR/d && echo a > $TMPDIR/d/left && ls -R $TMPDIR\"",
+	    &result);
+	assert_true(result.success);
+	assert_non_null(strstr(result.output, "left"));
+	int worker = result.metadata.worker_pid;
+	agp_task_result_free(&result);
+	run("one", "$ sh -c \"ls -A $TMPDIR; echo end\"", &result);
+	assert_true(result.success);
+	assert_int_equal(result.metadata.worker_pid, worker); /* the same worker and folder */
+	assert_non_null(strstr(result.output, "--- output ---\nend\n"));
+	agp_task_result_free(&result);
+	tt_stop(&t);
+}
+
 static void exec_agent_starts_only_its_program(void **state)
 {
 	(void)state;
@@ -527,6 +551,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_runner_cannot_write_or_connect, make_folder,
 	                                    remove_folder),
 	    cmocka_unit_test_setup_teardown(unenforceable_capability_is_refused, make_folder,
+	                                    remove_folder),
+	    cmocka_unit_test_setup_teardown(scratch_is_emptied_between_tasks, make_folder,
 	                                    remove_folder),
 	    cmocka_unit_test_setup_teardown(exec_agent_starts_only_its_program, make_folder,
 	                                    remove_folder),

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -81,6 +82,8 @@ static char scratch_base[400];
 static char scratch_base_why[480] = "agp__sandbox_prepare was not called";
 
 static struct agp__sandbox_support support;
+/* In a worker with a scratch folder: an inotify descriptor watching it, or -1. */
+static int scratch_watch = -1;
 /* Set in a worker that made its own user namespace (enter_network_namespace). */
 static bool in_user_namespace;
 
@@ -359,6 +362,13 @@ int agp__sandbox_enter(const struct agp__agent_def *def, char *scratch, size_t s
 		}
 		/* The runner's temporary files go where it may write. */
 		setenv("TMPDIR", scratch, 1);
+		/* Anything a task leaves starts with an entry made in the folder itself. */
+		scratch_watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (scratch_watch >= 0 &&
+		    inotify_add_watch(scratch_watch, scratch, IN_CREATE | IN_MOVED_TO) < 0) {
+			close(scratch_watch);
+			scratch_watch = -1;
+		}
 	}
 	if (!(caps & AGP__CAP_NETWORK_ACCESS) && (error = enter_network_namespace()) != 0)
 		return error;
@@ -393,6 +403,22 @@ void agp__sandbox_clean_scratch(const char *scratch, bool remove_folder)
 	nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	if (remove_folder)
 		rmdir(scratch);
+}
+
+void agp__sandbox_clean_scratch_if_used(const char *scratch)
+{
+	if (!scratch || !*scratch)
+		return;
+	if (scratch_watch >= 0) {
+		/* One read that finds nothing (EAGAIN) is the common case: nothing to clean. */
+		char events[4096];
+		ssize_t got = read(scratch_watch, events, sizeof(events));
+		if (got <= 0)
+			return;
+		while (read(scratch_watch, events, sizeof(events)) > 0)
+			continue;
+	}
+	agp__sandbox_clean_scratch(scratch, false);
 }
 
 int agp__sandbox_prepare(void)

@@ -74,8 +74,14 @@ int agp__sandbox_enter(const struct agp__agent_def *def, char *scratch, size_t s
 bool agp__sandbox_in_user_namespace(void);
 bool agp__sandbox_will_enter_user_namespace(const struct agp__agent_def *def);
 
-/* Empties the scratch folder (after a task) and, with remove_folder, removes it. */
+/* Empties the scratch folder and, with remove_folder, removes it. */
 void agp__sandbox_clean_scratch(const char *scratch, bool remove_folder);
+
+/*
+ * After a task: empties the scratch folder only when something was made in it
+ * since the last time (an inotify watch; one read when nothing was).
+ */
+void agp__sandbox_clean_scratch_if_used(const char *scratch);
 
 /*
  * In the caller, before it forks workers: makes the folder that holds each

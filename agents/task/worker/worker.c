@@ -388,7 +388,7 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 			continue;
 		}
 		run_task(pool, index, agent);
-		agp__sandbox_clean_scratch(scratch_folder, false);
+		agp__sandbox_clean_scratch_if_used(scratch_folder);
 	}
 	leave_confinement();
 	agp_agent_close(agent);
