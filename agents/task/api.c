@@ -27,7 +27,9 @@
 
 #include "shm/clock.h"
 #include "common/error.h"
+#include "agents/task/worker/cgroup.h"
 #include "agents/task/worker/pool.h"
+#include "agents/task/worker/sandbox.h"
 #include "agents/task/defs.h"
 
 #define DEFAULT_CONCURRENCY 10u
@@ -47,6 +49,7 @@ struct manager {
 	struct agp__agent_defs defs;
 	struct agp__pool *pools;
 	struct agp_agent_info *infos;
+	char (*confinements)[AGP__CONFINEMENT_TEXT_MAX]; /* one per definition, for the listing */
 	struct agp__supervisor *supervisor;
 	char deployment[80];
 	char agents_dir[4096];
@@ -191,8 +194,23 @@ static int build_infos(struct manager *manager)
 	    calloc(manager->defs.count ? manager->defs.count : 1, sizeof(*manager->infos));
 	if (!manager->infos)
 		return -ENOMEM;
+	manager->confinements =
+	    calloc(manager->defs.count ? manager->defs.count : 1, sizeof(*manager->confinements));
+	if (!manager->confinements)
+		return -ENOMEM;
 	for (size_t i = 0; i < manager->defs.count; i++) {
 		const struct agp__agent_def *def = &manager->defs.defs[i];
+		/* What the kernel enforces for this agent, and where fork storms are bounded. */
+		char *confinement = manager->confinements[i];
+		agp__sandbox_describe(def, confinement, AGP__CONFINEMENT_TEXT_MAX);
+		size_t used = strlen(confinement);
+		const char *where = agp__cgroup_where();
+		bool no_leaf = strncmp(where, "none", 4) == 0;
+		snprintf(confinement + used, AGP__CONFINEMENT_TEXT_MAX - used,
+		         "; processes: %s%s; memory: resident size polled every 10 ms", where,
+		         no_leaf && agp__sandbox_will_enter_user_namespace(def)
+		             ? ", RLIMIT_NPROC 128 in the worker's user namespace"
+		             : "");
 		manager->infos[i] = (struct agp_agent_info){
 		    .id = def->id,
 		    .name = def->name,
@@ -203,6 +221,7 @@ static int build_infos(struct manager *manager)
 		    .timeout_s = def->timeout_s,
 		    .memory_limit_mb = def->memory_limit_mb,
 		    .source = def->source,
+		    .confinement = confinement,
 		};
 	}
 	return 0;
@@ -220,7 +239,11 @@ static void manager_free(struct manager *manager)
 		}
 		free(manager->pools);
 	}
+	/* Every worker is reaped: their scratch folders and cgroup leaves can go. */
+	agp__sandbox_release();
+	agp__cgroup_release();
 	free(manager->infos);
+	free(manager->confinements);
 	agp__agent_defs_free(&manager->defs);
 	agp_agent_close(manager->caller_agent);
 	pthread_mutex_destroy(&manager->record_lock);
@@ -261,6 +284,9 @@ static int manager_create(const struct agp_task_options *options, struct manager
 	}
 	if ((error = build_infos(manager)))
 		goto fail;
+	/* Best effort: a worker that then cannot be confined refuses its tasks with the reason. */
+	agp__sandbox_prepare();
+	agp__cgroup_prepare();
 	manager->pools =
 	    calloc(manager->defs.count ? manager->defs.count : 1, sizeof(*manager->pools));
 	if (!manager->pools) {
@@ -421,10 +447,15 @@ static int check_task(struct manager *manager, const char *agent_type, const cha
 		       agent_type);
 		return -ENOENT;
 	}
-	char why[256];
+	char why[512];
 	if (agp__capability_gate(def->capabilities, prompt, description, why, sizeof(why))) {
 		refuse(result, agent_type, 0, "agent '%s' refused the task: %s", agent_type, why);
 		return -EPERM;
+	}
+	/* Never unguarded: a lacking capability the kernel here cannot enforce refuses the task. */
+	if (agp__sandbox_check(def, why, sizeof(why)) != 0) {
+		refuse(result, agent_type, 0, "agent '%s' refused the task: %s", agent_type, why);
+		return -ENOTSUP;
 	}
 	*pool_out = &manager->pools[def - manager->defs.defs];
 	return 0;

@@ -112,6 +112,13 @@ struct agp_agent_info {
 	double timeout_s;
 	unsigned memory_limit_mb; /* 0: none */
 	const char *source;       /* the file it came from, or "(default)" */
+	/*
+	 * What the kernel enforces for the capabilities it lacks, e.g.
+	 * "writes:scratch-only(landlock) network:none(netns) exec:allowed; processes:
+	 * cgroup v1 pids (...); memory: ...", or "REFUSED: ..." when this machine
+	 * cannot enforce one (its tasks are then refused).
+	 */
+	const char *confinement;
 };
 
 /*

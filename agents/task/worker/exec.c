@@ -13,18 +13,26 @@
  */
 #include "agents/task/worker/exec.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "agents/task/worker/cgroup.h"
+#include "agents/task/worker/sandbox.h"
+#include "common/error.h"
 #include "shm/clock.h"
 
 uint64_t agp__resident_bytes(int pid)
@@ -71,11 +79,50 @@ void agp__exec_set_runner_address_limit(unsigned long long soft_limit)
 	runner_address_limit = (rlim_t)soft_limit;
 }
 
-/* In the child, between fork and exec: only async-signal-safe calls. */
-static void __attribute__((noreturn))
-child_exec(char *const *argv, int in_fd, int out_fd, int err_fd)
+static bool single_exec;
+static const struct agp__cgroup *runner_cgroup;
+static rlim_t process_limit; /* RLIMIT_NPROC of runners; 0: left as it is */
+
+void agp__exec_set_confinement(bool only_the_named_program, const struct agp__cgroup *leaf,
+                               unsigned max_processes)
+{
+	single_exec = only_the_named_program;
+	runner_cgroup = leaf;
+	process_limit = max_processes;
+}
+
+int agp__exec_track_descendants(void)
+{
+	/* Orphans of a runner (setsid, double fork) become our children, so we can end them. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+		return agp__error(-errno, "cannot become a child subreaper: %s", strerror(errno));
+	return 0;
+}
+
+static void child_say(const char *what, const char *name, int error)
+{
+	(void)!write(2, what, strlen(what));
+	(void)!write(2, name, strlen(name));
+	(void)!write(2, ": ", 2);
+	const char *reason = strerror(error);
+	(void)!write(2, reason, strlen(reason));
+}
+
+/*
+ * In the child, between fork and exec: only async-signal-safe calls. With
+ * listener_socket >= 0 the exec is the only one the child and its
+ * descendants get (sandbox.h), and argv[0] was resolved by the parent, so
+ * that exactly one execve is made.
+ */
+static void __attribute__((noreturn)) child_exec(char *const *argv, const char *program, int in_fd,
+                                                 int out_fd, int err_fd, int listener_socket)
 {
 	setpgid(0, 0);
+	agp__cgroup_join(runner_cgroup);
+	if (process_limit) {
+		struct rlimit processes = {process_limit, process_limit};
+		setrlimit(RLIMIT_NPROC, &processes);
+	}
 	if (restore_address_limit) {
 		struct rlimit limit;
 		if (getrlimit(RLIMIT_AS, &limit) == 0) {
@@ -91,15 +138,93 @@ child_exec(char *const *argv, int in_fd, int out_fd, int err_fd)
 			signal(signal_number, SIG_DFL);
 	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
 		_exit(127);
-	execvp(argv[0], argv);
-	int error = errno;
-	static const char prefix[] = "cannot execute ";
-	(void)!write(2, prefix, sizeof(prefix) - 1);
-	(void)!write(2, argv[0], strlen(argv[0]));
-	(void)!write(2, ": ", 2);
-	const char *reason = strerror(error);
-	(void)!write(2, reason, strlen(reason));
+	if (listener_socket >= 0) {
+		int error = agp__single_exec_arm(listener_socket);
+		if (error) {
+			child_say("cannot install the execve filter for ", argv[0], -error);
+			_exit(126);
+		}
+		execv(program, argv);
+	} else {
+		execvp(argv[0], argv);
+	}
+	child_say("cannot execute ", argv[0], errno);
 	_exit(127);
+}
+
+/* argv[0] as execvp would find it in PATH, into path; false when it is nowhere. */
+static bool resolve_program(const char *name, char *path, size_t path_len)
+{
+	if (strchr(name, '/')) {
+		snprintf(path, path_len, "%s", name);
+		return true;
+	}
+	const char *search = getenv("PATH");
+	if (!search || !*search)
+		search = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *cursor = search; *cursor;) {
+		size_t length = strcspn(cursor, ":");
+		snprintf(path, path_len, "%.*s/%s", (int)(length ? length : 1),
+		         length ? cursor : ".", name);
+		struct stat info;
+		if (stat(path, &info) == 0 && S_ISREG(info.st_mode) && access(path, X_OK) == 0)
+			return true;
+		cursor += length + (cursor[length] == ':');
+	}
+	return false;
+}
+
+/*
+ * After the runner was reaped: end whatever it left (its group, its cgroup
+ * leaf, and every orphan that the subreaper made our child, with what those
+ * started in turn) and reap it all. Bounded by 2 s.
+ */
+static void end_leftovers(pid_t group)
+{
+	kill(-group, SIGKILL);
+	agp__cgroup_kill_all(runner_cgroup);
+	pid_t self = getpid();
+	uint64_t give_up = agp_monotonic_ns() + 2000000000ull;
+	for (;;) {
+		int status;
+		pid_t reaped = waitpid(-1, &status, WNOHANG);
+		if (reaped > 0)
+			continue;
+		if (reaped < 0 || agp_monotonic_ns() > give_up)
+			return; /* ECHILD: nothing of the runner is left */
+		/* Children still live: kill every one of them (and their groups), then look again.
+		 */
+		DIR *proc = opendir("/proc");
+		if (!proc)
+			return;
+		for (struct dirent *entry; (entry = readdir(proc));) {
+			int pid = atoi(entry->d_name);
+			if (pid <= 0)
+				continue;
+			char path[64], text[512];
+			snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			ssize_t length = read(fd, text, sizeof(text) - 1);
+			close(fd);
+			if (length <= 0)
+				continue;
+			text[length] = '\0';
+			const char *after_name = strrchr(text, ')');
+			int parent = 0, process_group = 0;
+			if (after_name &&
+			    sscanf(after_name + 1, " %*c %d %d", &parent, &process_group) == 2 &&
+			    parent == self) {
+				kill(pid, SIGKILL);
+				if (process_group > 1 && process_group != self)
+					kill(-process_group, SIGKILL);
+			}
+		}
+		closedir(proc);
+		const struct timespec pause = {0, 1000000};
+		nanosleep(&pause, NULL);
+	}
 }
 
 struct capture {
@@ -152,12 +277,35 @@ int agp__exec_run(const struct agp__exec_request *request, char *output, size_t 
 	if (pipe2(err_pipe, O_CLOEXEC) < 0)
 		goto fail_out;
 
+	char program[4096];
+	int listener_pair[2] = {-1, -1};
+	if (single_exec) {
+		if (!resolve_program(request->argv[0], program, sizeof(program))) {
+			errno = ENOENT;
+			goto fail_err;
+		}
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, listener_pair) != 0)
+			goto fail_err;
+	}
+
 	pid_t pid = fork();
 	if (pid < 0)
-		goto fail_err;
+		goto fail_pair;
 	if (pid == 0)
-		child_exec(request->argv, in_pipe[0], out_pipe[1], err_pipe[1]);
+		child_exec(request->argv, program, in_pipe[0], out_pipe[1], err_pipe[1],
+		           listener_pair[1]);
 	setpgid(pid, pid); /* may fail with EACCES after the exec: then the child did it */
+	int listener = -1;
+	bool first_exec_allowed = false;
+	char refused[512] = "";
+	if (single_exec) {
+		close(listener_pair[1]);
+		/* The child sends it before its execve, which then waits for our answer. */
+		listener = agp__single_exec_receive(listener_pair[0]);
+		close(listener_pair[0]);
+		if (listener >= 0)
+			fcntl(listener, F_SETFL, O_NONBLOCK);
+	}
 	if (request->pgid_out)
 		/* Relaxed: read by the supervisor only after it saw this worker die. */
 		atomic_store_explicit(request->pgid_out, pid, memory_order_relaxed);
@@ -180,9 +328,14 @@ int agp__exec_run(const struct agp__exec_request *request, char *output, size_t 
 	bool exited = false;
 	int wait_status = 0;
 	while (!exited) {
-		struct pollfd fds[4];
+		struct pollfd fds[5];
 		int count = 0;
-		int out_index = -1, err_index = -1, in_index = -1, pid_index = -1;
+		int out_index = -1, err_index = -1, in_index = -1, pid_index = -1,
+		    listener_index = -1;
+		if (listener >= 0) {
+			listener_index = count;
+			fds[count++] = (struct pollfd){listener, POLLIN, 0};
+		}
 		if (out.open) {
 			out_index = count;
 			fds[count++] = (struct pollfd){out_pipe[0], POLLIN, 0};
@@ -231,6 +384,14 @@ int agp__exec_run(const struct agp__exec_request *request, char *output, size_t 
 				exited = true;
 			continue;
 		}
+		if (listener_index >= 0 && fds[listener_index].revents) {
+			if (agp__single_exec_answer(listener, pid, &first_exec_allowed, refused,
+			                            sizeof(refused)) < 0 ||
+			    (fds[listener_index].revents & (POLLHUP | POLLERR))) {
+				close(listener); /* nobody is left under the filter */
+				listener = -1;
+			}
+		}
 		if (out_index >= 0 && fds[out_index].revents)
 			capture_read(out_pipe[0], &out);
 		if (err_index >= 0 && fds[err_index].revents)
@@ -257,9 +418,30 @@ int agp__exec_run(const struct agp__exec_request *request, char *output, size_t 
 		capture_read(out_pipe[0], &out);
 	if (err.open)
 		capture_read(err_pipe[0], &err);
-	kill(-pid, SIGKILL);
+	if (listener >= 0)
+		close(listener); /* pending and later execve calls of leftovers now fail */
+	end_leftovers(pid);
 	if (request->pgid_out)
 		atomic_store_explicit(request->pgid_out, 0, memory_order_relaxed);
+	if (refused[0]) {
+		/* Say why in the error text, after what the runner itself wrote. */
+		char note[700];
+		snprintf(note, sizeof(note),
+		         "%s[agentperf: refused to start %s: the agent lacks EXECUTE_COMMANDS, so "
+		         "only the program its definition names may run]",
+		         err.length && error[err.length - 1] != '\n' ? "\n" : "", refused);
+		size_t note_length = strlen(note);
+		size_t room = err.max - 1 - err.length;
+		if (note_length > room) {
+			/* Keep the note: it replaces the end of what was captured. */
+			err.length = err.max - 1 > note_length ? err.max - 1 - note_length : 0;
+			note_length = err.max - 1 - err.length < note_length
+			                  ? err.max - 1 - err.length
+			                  : note_length;
+		}
+		memcpy(error + err.length, note, note_length);
+		err.length += note_length;
+	}
 	if (in_fd >= 0)
 		close(in_fd);
 	if (pidfd >= 0)
@@ -274,6 +456,11 @@ int agp__exec_run(const struct agp__exec_request *request, char *output, size_t 
 	outcome->output_truncated = out.truncated;
 	return 0;
 
+fail_pair:
+	if (listener_pair[0] >= 0) {
+		close(listener_pair[0]);
+		close(listener_pair[1]);
+	}
 fail_err:
 	close(err_pipe[0]);
 	close(err_pipe[1]);

@@ -49,6 +49,25 @@ int agp__exec_run(const struct agp__exec_request *request, char *output, size_t 
  */
 void agp__exec_set_runner_address_limit(unsigned long long soft_limit);
 
+struct agp__cgroup;
+
+/*
+ * The worker's confinement of what it starts (set once, before any runner
+ * starts): with only_the_named_program, each runner gets exactly one execve
+ * (its own) and every later one fails with EPERM, named in the error text;
+ * with a leaf, each runner joins that pids cgroup (cgroup.h); with
+ * max_processes, each runner gets that RLIMIT_NPROC (0: unchanged).
+ */
+void agp__exec_set_confinement(bool only_the_named_program, const struct agp__cgroup *leaf,
+                               unsigned max_processes);
+
+/*
+ * Makes the worker a child subreaper, so that what a runner leaves behind
+ * (a setsid grandchild, a double fork) is reparented to the worker and
+ * killed and reaped when the runner's task ends. 0 or -errno with a sentence.
+ */
+int agp__exec_track_descendants(void);
+
 /* "exit status 3", "killed by SIGKILL" ... into text. */
 void agp__describe_wait_status(int wait_status, char *text, size_t text_len);
 

@@ -28,7 +28,9 @@
 
 #include "shm/clock.h"
 #include "common/error.h"
+#include "agents/task/worker/cgroup.h"
 #include "agents/task/worker/exec.h"
+#include "agents/task/worker/sandbox.h"
 
 #define IDLE_POLL_MS      200
 #define MEMORY_POLL_MS    10
@@ -136,6 +138,8 @@ static void handle_death(struct agp__supervisor *supervisor, struct agp__pool *p
 	int32_t pgid = atomic_exchange_explicit(&slot->runner_pgid, 0, memory_order_relaxed);
 	if (pgid > 0)
 		kill(-pgid, SIGKILL);
+	agp__cgroup_remove(pool->pids[index]); /* and whatever else its runners left there */
+	agp__sandbox_forget_worker(pool->pids[index]);
 	fail_task(pool, index, wait_status);
 	pool->pids[index] = 0;
 	/* Acquire: stopping is set before the pools are torn down; see it and leave them be. */

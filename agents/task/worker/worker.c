@@ -27,8 +27,11 @@
 #include <unistd.h>
 
 #include "shm/clock.h"
+#include "common/error.h"
+#include "agents/task/worker/cgroup.h"
 #include "agents/task/worker/exec.h"
 #include "agents/task/worker/runner.h"
+#include "agents/task/worker/sandbox.h"
 
 /* How long a worker sleeps between checks that its parent still lives. */
 #define PARENT_CHECK_NS 500000000L
@@ -266,6 +269,65 @@ static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
 	agp__slot_set_wake(slot, AGP__SLOT_DONE);
 }
 
+/*
+ * The confinement of this worker and its runners (sandbox.h, cgroup.h):
+ * entered once, before the first task. When it cannot be entered, every
+ * task is refused with confinement_error instead of running unguarded.
+ */
+static char scratch_folder[512];
+static char confinement_error[AGP__ERROR_MAX - 128];
+static struct agp__cgroup runner_leaf = {.procs_fd = -1};
+
+static void enter_confinement(const struct agp__agent_def *def)
+{
+	/* Best effort: without a pids cgroup, fork storms are bounded only by the sweep. */
+	if (agp__cgroup_create(&runner_leaf) != 0)
+		runner_leaf.procs_fd = -1;
+	int error = agp__exec_track_descendants();
+	if (!error)
+		error = agp__sandbox_enter(def, scratch_folder, sizeof(scratch_folder));
+	if (error) {
+		snprintf(confinement_error, sizeof(confinement_error), "%s", agp__error_message());
+		return;
+	}
+	/*
+	 * Without a pids cgroup, RLIMIT_NPROC bounds a storm where it counts only our
+	 * processes: in our own user namespace (the worker itself is one of them).
+	 */
+	bool leaf = runner_leaf.procs_fd >= 0;
+	agp__exec_set_confinement(
+	    def->kind == AGP__RUNNER_EXEC && !(def->capabilities & AGP__CAP_EXECUTE_COMMANDS),
+	    leaf ? &runner_leaf : NULL,
+	    !leaf && agp__sandbox_in_user_namespace() ? AGP__TASK_PROCESS_MAX + 1 : 0);
+}
+
+/* The caller removes the folder and the leaf once it reaped us (we may not). */
+static void leave_confinement(void)
+{
+	agp__sandbox_clean_scratch(scratch_folder, false);
+	if (runner_leaf.procs_fd >= 0)
+		close(runner_leaf.procs_fd);
+}
+
+/* A task this worker must not run: it could not be confined (confinement_error). */
+static void refuse_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
+{
+	struct agp__task_slot *slot = &pool->region->slots[index];
+	slot->begin_ns = agp_clock_now_ns(agent);
+	slot->pid_that_ran = worker_pid;
+	slot->output[0] = '\0';
+	slot->output_length = 0;
+	slot->output_truncated = false;
+	snprintf(slot->error, AGP__ERROR_MAX,
+	         "agent '%s' refused the task: its worker could not be confined: %s", pool->def->id,
+	         confinement_error);
+	slot->error_length = (uint32_t)strlen(slot->error);
+	slot->status = AGP_TASK_FAILED;
+	slot->resident_bytes = resident_bytes();
+	slot->end_ns = agp_clock_now_ns(agent);
+	agp__slot_set_wake(slot, AGP__SLOT_DONE);
+}
+
 void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns, uint64_t died_ns)
 {
 	struct agp__task_slot *slot = &pool->region->slots[index];
@@ -318,6 +380,8 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 		}
 	}
 
+	enter_confinement(pool->def);
+
 	uint64_t ready_ns = agp_clock_now_ns(agent);
 	agp_record_at(agent, AGP_METRIC_AGENT_INITIALIZATION, (int64_t)(ready_ns - forked_ns), 0,
 	              ready_ns, 0);
@@ -339,8 +403,14 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 				break;
 			continue;
 		}
+		if (confinement_error[0]) {
+			refuse_task(pool, index, agent);
+			continue;
+		}
 		run_task(pool, index, agent);
+		agp__sandbox_clean_scratch_if_used(scratch_folder);
 	}
+	leave_confinement();
 	agp_agent_close(agent);
 	_exit(0);
 }
