@@ -61,7 +61,7 @@ void agp_control_options_default(struct agp_control_options *options)
 	options->request_timeout_ms = 5000;
 	options->idle_timeout_ms = 60000;
 	options->max_clients = 64;
-	options->pressure_idle_timeout_ms = 1000;
+	options->pressure_idle_timeout_ms = 2000;
 }
 
 const char *agp_control_server_path(const struct agp_control_server *server)
