@@ -83,7 +83,11 @@ static int64_t now_ms(void)
 	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-/* Moves length bytes in direction (write when out != NULL); 0 or -errno (-ETIMEDOUT). */
+/*
+ * Moves length bytes in direction (write when out != NULL); 0 or -errno:
+ * -ETIMEDOUT, -ENOTCONN when the peer closed before the first byte came in,
+ * -ECONNRESET when it closed after.
+ */
 static int transfer(int fd, const char *out, char *in, size_t length, int64_t deadline)
 {
 	size_t done = 0;
@@ -104,7 +108,7 @@ static int transfer(int fd, const char *out, char *in, size_t length, int64_t de
 		if (n < 0)
 			return -errno;
 		if (n == 0)
-			return -ECONNRESET;
+			return done ? -ECONNRESET : -ENOTCONN;
 		done += (size_t)n;
 	}
 	return 0;
@@ -142,17 +146,36 @@ static int exchange(struct cli *cli, const msgpack_sbuffer *frame, char **payloa
 	if (error && error != -EPIPE && error != -ECONNRESET)
 		return error;
 	int read_error = read_reply(cli->fd, deadline, payload, length);
+	if (read_error == -ENOTCONN)
+		return -ENOTCONN; /* closed without a word, whether or not the request went out */
 	return read_error && error ? error : read_error;
+}
+
+/*
+ * The exchange on the open connection, or on a new one. A connection kept
+ * from an earlier request that the daemon closed in the meantime (idle, or
+ * to make room: it only ever closes an idle connection without a reply)
+ * gets one new connection and one more try: the request never reached it.
+ */
+static int exchange_connected(struct cli *cli, const msgpack_sbuffer *frame, char **payload,
+                              uint32_t *length, int *status)
+{
+	bool reused = cli->fd >= 0;
+	if (!reused && (*status = connect_daemon(cli)))
+		return 0;
+	int error = exchange(cli, frame, payload, length);
+	if (error == -ENOTCONN && reused) {
+		cli_disconnect(cli);
+		if ((*status = connect_daemon(cli)))
+			return 0;
+		error = exchange(cli, frame, payload, length);
+	}
+	return error;
 }
 
 int cli_request_quiet(struct cli *cli, const char *verb, json_t *args, json_t **result, int *code,
                       char *err, size_t errlen)
 {
-	if (cli->fd < 0) {
-		int status = connect_daemon(cli);
-		if (status)
-			return status;
-	}
 	msgpack_sbuffer frame;
 	msgpack_sbuffer_init(&frame);
 	int error = agp_protocol_encode_request(&frame, verb, args);
@@ -163,12 +186,17 @@ int cli_request_quiet(struct cli *cli, const char *verb, json_t *args, json_t **
 	}
 	char *payload = NULL;
 	uint32_t length = 0;
-	error = exchange(cli, &frame, &payload, &length);
+	int status = 0;
+	error = exchange_connected(cli, &frame, &payload, &length, &status);
 	msgpack_sbuffer_destroy(&frame);
+	if (status)
+		return status;
 	if (error) {
 		cli_disconnect(cli);
 		fprintf(stderr, "agentperf: collector unreachable: request %s on %s: %s\n", verb,
-		        cli->path, strerror(-error));
+		        cli->path,
+		        error == -ENOTCONN ? "the collector closed the connection without a reply"
+		                           : strerror(-error));
 		return CLI_UNREACHABLE;
 	}
 	struct agp_reply reply;

@@ -43,7 +43,8 @@ struct agp_control_options {
 	const char *socket_path; /* NULL: agp_control_socket_path() of the deployment */
 	int request_timeout_ms;  /* a started request or reply must move on within; 5000 */
 	int idle_timeout_ms;     /* an idle connection is closed after; 60000 */
-	/* ... or after this, while more than half of max_clients are connected; 1000 */
+	/* ... or after this, while more than half of max_clients are connected; 2000
+	 * (longer than the 1 s between the requests of `top` and `alerts --follow`) */
 	int pressure_idle_timeout_ms;
 	/* A new client in a full table replaces the idle one quiet the longest; when none
 	 * is idle, it is refused with a reply saying so. 64 */

@@ -61,7 +61,7 @@ void agp_control_options_default(struct agp_control_options *options)
 	options->request_timeout_ms = 5000;
 	options->idle_timeout_ms = 60000;
 	options->max_clients = 64;
-	options->pressure_idle_timeout_ms = 1000;
+	options->pressure_idle_timeout_ms = 2000;
 }
 
 const char *agp_control_server_path(const struct agp_control_server *server)
@@ -312,7 +312,7 @@ static int64_t client_deadline(const struct agp_control_server *server, const st
  * False when every client is in the middle of a request or a reply (each of
  * those ends within request_timeout_ms).
  */
-static bool evict_oldest_idle(struct agp_control_server *server, int64_t now)
+static unsigned oldest_idle(const struct agp_control_server *server)
 {
 	unsigned oldest = server->client_count;
 	for (unsigned i = 0; i < server->client_count; i++)
@@ -320,6 +320,31 @@ static bool evict_oldest_idle(struct agp_control_server *server, int64_t now)
 		    (oldest == server->client_count ||
 		     server->clients[i].active_ms < server->clients[oldest].active_ms))
 			oldest = i;
+	return oldest; /* client_count when none is idle */
+}
+
+/* Whether a request has arrived that the loop has not read yet. */
+static bool input_waiting(const struct client *client)
+{
+	char byte;
+	return recv(client->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+static bool evict_oldest_idle(struct agp_control_server *server, int64_t now)
+{
+	/*
+	 * A client whose request is waiting is not idle: it is served in the next
+	 * turn. Marked active, it is passed over; each client is looked at once.
+	 */
+	unsigned oldest = oldest_idle(server);
+	for (unsigned looked = 0; oldest < server->client_count; looked++) {
+		if (looked == server->client_count)
+			return false; /* every idle client has a request waiting */
+		if (!input_waiting(&server->clients[oldest]))
+			break;
+		server->clients[oldest].active_ms = now;
+		oldest = oldest_idle(server);
+	}
 	if (oldest == server->client_count)
 		return false;
 	/* One log line a second at most: a flood of connections must not flood the log. */
@@ -356,10 +381,11 @@ static int refusal(struct agp_control_server *server, const struct ucred *peer, 
 	}
 	if (server->client_count >= server->options.max_clients &&
 	    !evict_oldest_idle(server, now_ms())) {
-		snprintf(message, size,
-		         "refused: too many clients (%u connected, every one in the middle of a "
-		         "request); try again in a few seconds",
-		         server->client_count);
+		snprintf(
+		    message, size,
+		    "refused: too many clients (%u connected, each in the middle of a request or "
+		    "sending one); try again in a few seconds",
+		    server->client_count);
 		return -EBUSY;
 	}
 	return 0;

@@ -120,6 +120,8 @@ static int64_t now_ms(void)
  * a flood of connections must not flood the log.
  */
 static void log_limited(void *context, const char *format, va_list args)
+    __attribute__((format(printf, 2, 0)));
+static void log_limited(void *context, const char *format, va_list args)
 {
 	struct agp_http_metrics *http = context;
 	int64_t now = now_ms();

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "tests/support/cli_test_util.h"
+#include "tests/support/fake_daemon.h"
 
 #include "common/protocol.h"
 
@@ -45,40 +46,6 @@ static char folder[64];
 static char socket_path[128];
 static pid_t fake_pid = -1;
 
-static bool read_exactly(int fd, void *buffer, size_t length)
-{
-	for (size_t done = 0; done < length;) {
-		ssize_t got = read(fd, (char *)buffer + done, length - done);
-		if (got <= 0)
-			return false;
-		done += (size_t)got;
-	}
-	return true;
-}
-
-/* The fake daemon: for every connection, every request gets the handcrafted reply. */
-static void serve(int listen_fd)
-{
-	for (;;) {
-		int fd = accept(listen_fd, NULL, NULL);
-		if (fd < 0)
-			_exit(errno == EINTR ? 0 : 1);
-		unsigned char header[AGP_PROTOCOL_FRAME_HEADER];
-		static unsigned char payload[AGP_PROTOCOL_REQUEST_MAX];
-		while (read_exactly(fd, header, sizeof(header))) {
-			uint32_t length = agp_frame_length(header);
-			if (length > sizeof(payload) || !read_exactly(fd, payload, length))
-				break;
-			unsigned char frame[AGP_PROTOCOL_FRAME_HEADER] = {
-			    0, 0, 0, (unsigned char)sizeof(reply)};
-			if (write(fd, frame, sizeof(frame)) != sizeof(frame) ||
-			    write(fd, reply, sizeof(reply)) != sizeof(reply))
-				break;
-		}
-		close(fd);
-	}
-}
-
 static int start(void **state)
 {
 	(void)state;
@@ -86,15 +53,7 @@ static int start(void **state)
 	if (!mkdtemp(folder) || chdir(folder))
 		return -1;
 	snprintf(socket_path, sizeof(socket_path), "%s/fake-%d.sock", folder, (int)getpid());
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un address = {.sun_family = AF_UNIX};
-	memcpy(address.sun_path, socket_path, strlen(socket_path) + 1);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&address, sizeof(address)) || listen(fd, 8))
-		return -1;
-	fake_pid = fork();
-	if (fake_pid == 0)
-		serve(fd);
-	close(fd);
+	fake_pid = fake_daemon_start(socket_path, reply, sizeof(reply), false, -1);
 	return fake_pid > 0 ? 0 : -1;
 }
 
