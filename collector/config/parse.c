@@ -92,7 +92,7 @@ static void assign_key(struct agp__config_problems *p, const char *source, struc
 static void parse_section(struct agp__config_problems *p, const char *source,
                           struct agp_config *cfg, const char *section, json_t *obj)
 {
-	const char *names[agp__config_key_count];
+	const char *names[AGP__CONFIG_KEYS_MAX];
 	size_t n = 0;
 	for (size_t i = 0; i < agp__config_key_count; i++)
 		if (strcmp(agp__config_keys[i].section, section) == 0)

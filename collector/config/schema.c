@@ -93,6 +93,8 @@ const struct agp__config_key agp__config_keys[] = {
      .max = HOURS_MAX * 3600, .zero_unset = true},
 };
 const size_t agp__config_key_count = sizeof(agp__config_keys) / sizeof(agp__config_keys[0]);
+_Static_assert(sizeof(agp__config_keys) / sizeof(agp__config_keys[0]) <= AGP__CONFIG_KEYS_MAX,
+               "AGP__CONFIG_KEYS_MAX is below the number of keys");
 
 const char *const agp__config_sections[AGP__CONFIG_SECTION_COUNT] = {"thresholds", "baseline",
                                                                      "monitoring"};

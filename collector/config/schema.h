@@ -63,6 +63,8 @@ struct agp__config_key {
 
 extern const struct agp__config_key agp__config_keys[];
 extern const size_t agp__config_key_count;
+/* At least agp__config_key_count, for arrays of one entry per key (checked in schema.c). */
+#define AGP__CONFIG_KEYS_MAX 64
 
 /* The seed's three sections, in the order a file is written. */
 #define AGP__CONFIG_SECTION_COUNT 3
