@@ -264,21 +264,37 @@ static void kill_group(pid_t pgid, struct agp__exec_outcome *outcome)
 	kill(-pgid, SIGKILL);
 }
 
-int agp__exec_run(const struct agp__exec_request *request, char *output, size_t output_max,
-                  size_t *output_length, char *error, size_t error_max, size_t *error_length,
-                  struct agp__exec_outcome *outcome)
+/* One run of a program: the child, the descriptors the worker keeps to it, what came back. */
+struct exec_run {
+	pid_t pid;
+	int pidfd;    /* -1 where pidfd_open is missing: then waitpid polls every 10 ms */
+	int listener; /* the execve filter's notifications (single exec), or -1 */
+	int in_fd;    /* the child's standard input, -1 once all of it is written */
+	int out_fd, err_fd;
+	size_t written; /* of request->input */
+	struct capture out, err;
+	bool first_exec_allowed;
+	char refused[512]; /* programs the filter refused, for the error text */
+	bool exited;
+	int wait_status;
+};
+
+/*
+ * Makes the pipes (and, for a single exec, the filter's socket pair), forks
+ * the child and keeps the worker's ends. 0, or -1 with errno and nothing left
+ * open.
+ */
+static int start_child(const struct agp__exec_request *request, struct exec_run *run)
 {
 	int in_pipe[2], out_pipe[2], err_pipe[2];
-	memset(outcome, 0, sizeof(*outcome));
+	int listener_pair[2] = {-1, -1};
+	char program[4096];
 	if (pipe2(in_pipe, O_CLOEXEC) < 0)
 		goto fail_start;
 	if (pipe2(out_pipe, O_CLOEXEC) < 0)
 		goto fail_in;
 	if (pipe2(err_pipe, O_CLOEXEC) < 0)
 		goto fail_out;
-
-	char program[4096];
-	int listener_pair[2] = {-1, -1};
 	if (single_exec) {
 		if (!resolve_program(request->argv[0], program, sizeof(program))) {
 			errno = ENOENT;
@@ -287,173 +303,40 @@ int agp__exec_run(const struct agp__exec_request *request, char *output, size_t 
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, listener_pair) != 0)
 			goto fail_err;
 	}
-
-	pid_t pid = fork();
-	if (pid < 0)
+	run->pid = fork();
+	if (run->pid < 0)
 		goto fail_pair;
-	if (pid == 0)
+	if (run->pid == 0)
 		child_exec(request->argv, program, in_pipe[0], out_pipe[1], err_pipe[1],
 		           listener_pair[1]);
-	setpgid(pid, pid); /* may fail with EACCES after the exec: then the child did it */
-	int listener = -1;
-	bool first_exec_allowed = false;
-	char refused[512] = "";
+	setpgid(run->pid,
+	        run->pid); /* may fail with EACCES after the exec: then the child did it */
+	run->listener = -1;
 	if (single_exec) {
 		close(listener_pair[1]);
 		/* The child sends it before its execve, which then waits for our answer. */
-		listener = agp__single_exec_receive(listener_pair[0]);
+		run->listener = agp__single_exec_receive(listener_pair[0]);
 		close(listener_pair[0]);
-		if (listener >= 0)
-			fcntl(listener, F_SETFL, O_NONBLOCK);
+		if (run->listener >= 0)
+			fcntl(run->listener, F_SETFL, O_NONBLOCK);
 	}
 	if (request->pgid_out)
 		/* Relaxed: read by the supervisor only after it saw this worker die. */
-		atomic_store_explicit(request->pgid_out, pid, memory_order_relaxed);
+		atomic_store_explicit(request->pgid_out, run->pid, memory_order_relaxed);
 	close(in_pipe[0]);
 	close(out_pipe[1]);
 	close(err_pipe[1]);
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-
-	fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
-	fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
-	fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);
-	struct capture out = {output, output_max, 0, false, true};
-	struct capture err = {error, error_max, 0, false, true};
-	size_t written = 0;
-	int in_fd = in_pipe[1];
+	run->pidfd = (int)syscall(SYS_pidfd_open, run->pid, 0);
+	run->in_fd = in_pipe[1];
+	run->out_fd = out_pipe[0];
+	run->err_fd = err_pipe[0];
+	fcntl(run->in_fd, F_SETFL, O_NONBLOCK);
+	fcntl(run->out_fd, F_SETFL, O_NONBLOCK);
+	fcntl(run->err_fd, F_SETFL, O_NONBLOCK);
 	if (request->input_length == 0) {
-		close(in_fd);
-		in_fd = -1;
+		close(run->in_fd);
+		run->in_fd = -1;
 	}
-	bool exited = false;
-	int wait_status = 0;
-	while (!exited) {
-		struct pollfd fds[5];
-		int count = 0;
-		int out_index = -1, err_index = -1, in_index = -1, pid_index = -1,
-		    listener_index = -1;
-		if (listener >= 0) {
-			listener_index = count;
-			fds[count++] = (struct pollfd){listener, POLLIN, 0};
-		}
-		if (out.open) {
-			out_index = count;
-			fds[count++] = (struct pollfd){out_pipe[0], POLLIN, 0};
-		}
-		if (err.open) {
-			err_index = count;
-			fds[count++] = (struct pollfd){err_pipe[0], POLLIN, 0};
-		}
-		if (in_fd >= 0) {
-			in_index = count;
-			fds[count++] = (struct pollfd){in_fd, POLLOUT, 0};
-		}
-		if (pidfd >= 0) {
-			pid_index = count;
-			fds[count++] = (struct pollfd){pidfd, POLLIN, 0};
-		}
-		int timeout_ms = pidfd >= 0 ? -1 : 10;
-		uint64_t now = agp_monotonic_ns();
-		if (request->deadline_ns) {
-			if (now >= request->deadline_ns && !outcome->timed_out) {
-				outcome->timed_out = true;
-				kill_group(pid, outcome);
-			}
-			if (!outcome->timed_out) {
-				uint64_t left_ms = (request->deadline_ns - now + 999999) / 1000000;
-				if (timeout_ms < 0 || left_ms < (uint64_t)timeout_ms)
-					timeout_ms = (int)left_ms;
-			}
-		}
-		if (request->memory_limit_mb && !outcome->memory_exceeded) {
-			uint64_t resident = agp__resident_bytes(pid);
-			if (resident > outcome->resident_peak)
-				outcome->resident_peak = resident;
-			if (resident > (uint64_t)request->memory_limit_mb << 20) {
-				outcome->memory_exceeded = true;
-				kill_group(pid, outcome);
-			}
-			if (timeout_ms < 0 || timeout_ms > 10)
-				timeout_ms = 10;
-		}
-		int ready = poll(fds, (nfds_t)count, timeout_ms);
-		if (ready < 0 && errno != EINTR)
-			break;
-		if (ready <= 0) {
-			if (pidfd < 0 && waitpid(pid, &wait_status, WNOHANG) == pid)
-				exited = true;
-			continue;
-		}
-		if (listener_index >= 0 && fds[listener_index].revents) {
-			if (agp__single_exec_answer(listener, pid, &first_exec_allowed, refused,
-			                            sizeof(refused)) < 0 ||
-			    (fds[listener_index].revents & (POLLHUP | POLLERR))) {
-				close(listener); /* nobody is left under the filter */
-				listener = -1;
-			}
-		}
-		if (out_index >= 0 && fds[out_index].revents)
-			capture_read(out_pipe[0], &out);
-		if (err_index >= 0 && fds[err_index].revents)
-			capture_read(err_pipe[0], &err);
-		if (in_index >= 0 && fds[in_index].revents) {
-			ssize_t put =
-			    write(in_fd, request->input + written, request->input_length - written);
-			if (put > 0)
-				written += (size_t)put;
-			if ((put < 0 && errno != EAGAIN && errno != EINTR) ||
-			    written == request->input_length) {
-				close(in_fd);
-				in_fd = -1;
-			}
-		}
-		if (pid_index >= 0 && fds[pid_index].revents &&
-		    waitpid(pid, &wait_status, WNOHANG) == pid)
-			exited = true;
-	}
-	if (!exited)
-		waitpid(pid, &wait_status, 0);
-	/* Take what the runner wrote before it exited, then end whatever it left behind. */
-	if (out.open)
-		capture_read(out_pipe[0], &out);
-	if (err.open)
-		capture_read(err_pipe[0], &err);
-	if (listener >= 0)
-		close(listener); /* pending and later execve calls of leftovers now fail */
-	end_leftovers(pid);
-	if (request->pgid_out)
-		atomic_store_explicit(request->pgid_out, 0, memory_order_relaxed);
-	if (refused[0]) {
-		/* Say why in the error text, after what the runner itself wrote. */
-		char note[700];
-		snprintf(note, sizeof(note),
-		         "%s[agentperf: refused to start %s: the agent lacks EXECUTE_COMMANDS, so "
-		         "only the program its definition names may run]",
-		         err.length && error[err.length - 1] != '\n' ? "\n" : "", refused);
-		size_t note_length = strlen(note);
-		size_t room = err.max - 1 - err.length;
-		if (note_length > room) {
-			/* Keep the note: it replaces the end of what was captured. */
-			err.length = err.max - 1 > note_length ? err.max - 1 - note_length : 0;
-			note_length = err.max - 1 - err.length < note_length
-			                  ? err.max - 1 - err.length
-			                  : note_length;
-		}
-		memcpy(error + err.length, note, note_length);
-		err.length += note_length;
-	}
-	if (in_fd >= 0)
-		close(in_fd);
-	if (pidfd >= 0)
-		close(pidfd);
-	close(out_pipe[0]);
-	close(err_pipe[0]);
-	output[out.length] = '\0';
-	error[err.length] = '\0';
-	*output_length = out.length;
-	*error_length = err.length;
-	outcome->wait_status = wait_status;
-	outcome->output_truncated = out.truncated;
 	return 0;
 
 fail_pair:
@@ -470,11 +353,182 @@ fail_out:
 fail_in:
 	close(in_pipe[0]);
 	close(in_pipe[1]);
-fail_start:;
-	int saved = errno;
-	snprintf(error, error_max, "cannot start '%s': %s", request->argv[0], strerror(saved));
-	*error_length = strlen(error);
-	output[0] = '\0';
-	*output_length = 0;
-	return -saved;
+fail_start:
+	return -1;
+}
+
+/*
+ * Enforces the deadline and the memory limit (killing the group) and says
+ * how long the next poll may sleep: until the deadline, 10 ms while memory
+ * is watched or without a pidfd, else until something happens (-1).
+ */
+static int enforce_limits(const struct agp__exec_request *request, const struct exec_run *run,
+                          struct agp__exec_outcome *outcome)
+{
+	int timeout_ms = run->pidfd >= 0 ? -1 : 10;
+	uint64_t now = agp_monotonic_ns();
+	if (request->deadline_ns) {
+		if (now >= request->deadline_ns && !outcome->timed_out) {
+			outcome->timed_out = true;
+			kill_group(run->pid, outcome);
+		}
+		if (!outcome->timed_out) {
+			uint64_t left_ms = (request->deadline_ns - now + 999999) / 1000000;
+			if (timeout_ms < 0 || left_ms < (uint64_t)timeout_ms)
+				timeout_ms = (int)left_ms;
+		}
+	}
+	if (request->memory_limit_mb && !outcome->memory_exceeded) {
+		uint64_t resident = agp__resident_bytes(run->pid);
+		if (resident > outcome->resident_peak)
+			outcome->resident_peak = resident;
+		if (resident > (uint64_t)request->memory_limit_mb << 20) {
+			outcome->memory_exceeded = true;
+			kill_group(run->pid, outcome);
+		}
+		if (timeout_ms < 0 || timeout_ms > 10)
+			timeout_ms = 10;
+	}
+	return timeout_ms;
+}
+
+/* Writes what the pipe takes of the rest of the input; closes it when done or broken. */
+static void feed_input(const struct agp__exec_request *request, struct exec_run *run)
+{
+	ssize_t put =
+	    write(run->in_fd, request->input + run->written, request->input_length - run->written);
+	if (put > 0)
+		run->written += (size_t)put;
+	if ((put < 0 && errno != EAGAIN && errno != EINTR) ||
+	    run->written == request->input_length) {
+		close(run->in_fd);
+		run->in_fd = -1;
+	}
+}
+
+/* Polls the child's descriptors until it exits, serving each as it becomes ready. */
+static void supervise(const struct agp__exec_request *request, struct exec_run *run,
+                      struct agp__exec_outcome *outcome)
+{
+	while (!run->exited) {
+		struct pollfd fds[5];
+		int count = 0;
+		int out_index = -1, err_index = -1, in_index = -1, pid_index = -1,
+		    listener_index = -1;
+		if (run->listener >= 0) {
+			listener_index = count;
+			fds[count++] = (struct pollfd){run->listener, POLLIN, 0};
+		}
+		if (run->out.open) {
+			out_index = count;
+			fds[count++] = (struct pollfd){run->out_fd, POLLIN, 0};
+		}
+		if (run->err.open) {
+			err_index = count;
+			fds[count++] = (struct pollfd){run->err_fd, POLLIN, 0};
+		}
+		if (run->in_fd >= 0) {
+			in_index = count;
+			fds[count++] = (struct pollfd){run->in_fd, POLLOUT, 0};
+		}
+		if (run->pidfd >= 0) {
+			pid_index = count;
+			fds[count++] = (struct pollfd){run->pidfd, POLLIN, 0};
+		}
+		int ready = poll(fds, (nfds_t)count, enforce_limits(request, run, outcome));
+		if (ready < 0 && errno != EINTR)
+			break;
+		if (ready <= 0) {
+			if (run->pidfd < 0 &&
+			    waitpid(run->pid, &run->wait_status, WNOHANG) == run->pid)
+				run->exited = true;
+			continue;
+		}
+		if (listener_index >= 0 && fds[listener_index].revents) {
+			if (agp__single_exec_answer(run->listener, run->pid,
+			                            &run->first_exec_allowed, run->refused,
+			                            sizeof(run->refused)) < 0 ||
+			    (fds[listener_index].revents & (POLLHUP | POLLERR))) {
+				close(run->listener); /* nobody is left under the filter */
+				run->listener = -1;
+			}
+		}
+		if (out_index >= 0 && fds[out_index].revents)
+			capture_read(run->out_fd, &run->out);
+		if (err_index >= 0 && fds[err_index].revents)
+			capture_read(run->err_fd, &run->err);
+		if (in_index >= 0 && fds[in_index].revents)
+			feed_input(request, run);
+		if (pid_index >= 0 && fds[pid_index].revents &&
+		    waitpid(run->pid, &run->wait_status, WNOHANG) == run->pid)
+			run->exited = true;
+	}
+	if (!run->exited)
+		waitpid(run->pid, &run->wait_status, 0);
+}
+
+/* Says why in the error text, after what the runner itself wrote; the note is kept whole. */
+static void note_refused_programs(struct capture *err, const char *refused)
+{
+	char note[700];
+	snprintf(note, sizeof(note),
+	         "%s[agentperf: refused to start %s: the agent lacks EXECUTE_COMMANDS, so "
+	         "only the program its definition names may run]",
+	         err->length && err->buffer[err->length - 1] != '\n' ? "\n" : "", refused);
+	size_t note_length = strlen(note);
+	size_t room = err->max - 1 - err->length;
+	if (note_length > room) {
+		/* Keep the note: it replaces the end of what was captured. */
+		err->length = err->max - 1 > note_length ? err->max - 1 - note_length : 0;
+		note_length = err->max - 1 - err->length < note_length ? err->max - 1 - err->length
+		                                                       : note_length;
+	}
+	memcpy(err->buffer + err->length, note, note_length);
+	err->length += note_length;
+}
+
+int agp__exec_run(const struct agp__exec_request *request, char *output, size_t output_max,
+                  size_t *output_length, char *error, size_t error_max, size_t *error_length,
+                  struct agp__exec_outcome *outcome)
+{
+	memset(outcome, 0, sizeof(*outcome));
+	struct exec_run run = {
+	    .out = {output, output_max, 0, false, true},
+	    .err = {error, error_max, 0, false, true},
+	};
+	if (start_child(request, &run) != 0) {
+		int saved = errno;
+		snprintf(error, error_max, "cannot start '%s': %s", request->argv[0],
+		         strerror(saved));
+		*error_length = strlen(error);
+		output[0] = '\0';
+		*output_length = 0;
+		return -saved;
+	}
+	supervise(request, &run, outcome);
+	/* Take what the runner wrote before it exited, then end whatever it left behind. */
+	if (run.out.open)
+		capture_read(run.out_fd, &run.out);
+	if (run.err.open)
+		capture_read(run.err_fd, &run.err);
+	if (run.listener >= 0)
+		close(run.listener); /* pending and later execve calls of leftovers now fail */
+	end_leftovers(run.pid);
+	if (request->pgid_out) /* Relaxed: as in start_child */
+		atomic_store_explicit(request->pgid_out, 0, memory_order_relaxed);
+	if (run.refused[0])
+		note_refused_programs(&run.err, run.refused);
+	if (run.in_fd >= 0)
+		close(run.in_fd);
+	if (run.pidfd >= 0)
+		close(run.pidfd);
+	close(run.out_fd);
+	close(run.err_fd);
+	output[run.out.length] = '\0';
+	error[run.err.length] = '\0';
+	*output_length = run.out.length;
+	*error_length = run.err.length;
+	outcome->wait_status = run.wait_status;
+	outcome->output_truncated = run.out.truncated;
+	return 0;
 }
