@@ -67,6 +67,39 @@ static uint64_t read_be(const unsigned char *p, unsigned bytes)
 	return value;
 }
 
+/* Bytes of the fixed-size body after types 0xca..0xd8 (floats, ints, fixext). */
+static const unsigned char fixed_body[] = {
+    [0xca - 0xca] = 4, [0xcb - 0xca] = 8, [0xcc - 0xca] = 1, [0xcd - 0xca] = 2, [0xce - 0xca] = 4,
+    [0xcf - 0xca] = 8, [0xd0 - 0xca] = 1, [0xd1 - 0xca] = 2, [0xd2 - 0xca] = 4, [0xd3 - 0xca] = 8,
+    [0xd4 - 0xca] = 2, [0xd5 - 0xca] = 3, [0xd6 - 0xca] = 5, [0xd7 - 0xca] = 9, [0xd8 - 0xca] = 17,
+};
+
+/* Bytes of the big-endian length or count after a type byte (bin, ext, str, array, map); 0: none.
+ */
+static unsigned length_header(unsigned char type)
+{
+	switch (type) {
+	case 0xc4: /* bin 8 */
+	case 0xc7: /* ext 8 */
+	case 0xd9: /* str 8 */
+		return 1;
+	case 0xc5:
+	case 0xc8:
+	case 0xda:
+	case 0xdc: /* array 16 */
+	case 0xde: /* map 16 */
+		return 2;
+	case 0xc6:
+	case 0xc9:
+	case 0xdb:
+	case 0xdd: /* array 32 */
+	case 0xdf: /* map 32 */
+		return 4;
+	default:
+		return 0;
+	}
+}
+
 /*
  * Returns the position after one object starting at p, or NULL. Every
  * element of a container takes at least one byte, so a declared count larger
@@ -92,53 +125,11 @@ static const unsigned char *walk(const unsigned char *p, const unsigned char *en
 		container = true;
 	} else if (type >= 0xa0 && type <= 0xbf) {
 		length = type & 0x1fu;
+	} else if (type >= 0xca && type <= 0xd8) {
+		return left < fixed_body[type - 0xca] ? NULL : p + fixed_body[type - 0xca];
 	} else {
-		static const unsigned char fixed[] = {
-		    [0xca - 0xca] = 4, [0xcb - 0xca] = 8, [0xcc - 0xca] = 1,  [0xcd - 0xca] = 2,
-		    [0xce - 0xca] = 4, [0xcf - 0xca] = 8, [0xd0 - 0xca] = 1,  [0xd1 - 0xca] = 2,
-		    [0xd2 - 0xca] = 4, [0xd3 - 0xca] = 8, [0xd4 - 0xca] = 2,  [0xd5 - 0xca] = 3,
-		    [0xd6 - 0xca] = 5, [0xd7 - 0xca] = 9, [0xd8 - 0xca] = 17,
-		};
-		unsigned header;
-		switch (type) {
-		case 0xc4:
-		case 0xd9:
-			header = 1;
-			break;
-		case 0xc5:
-		case 0xda:
-			header = 2;
-			break;
-		case 0xc6:
-		case 0xdb:
-			header = 4;
-			break;
-		case 0xc7:
-			header = 1;
-			break;
-		case 0xc8:
-			header = 2;
-			break;
-		case 0xc9:
-			header = 4;
-			break;
-		case 0xdc:
-		case 0xde:
-			header = 2;
-			break;
-		case 0xdd:
-		case 0xdf:
-			header = 4;
-			break;
-		default:
-			if (type >= 0xca && type <= 0xd8) {
-				if (left < fixed[type - 0xca])
-					return NULL;
-				return p + fixed[type - 0xca];
-			}
-			return NULL; /* 0xc1, never used */
-		}
-		if (left < header)
+		unsigned header = length_header(type);
+		if (header == 0 || left < header) /* 0xc1 is never used */
 			return NULL;
 		uint64_t n = read_be(p, header);
 		p += header;
@@ -238,6 +229,68 @@ int agp_msgpack_pack_json(msgpack_packer *packer, const json_t *value, int depth
 	return error ? -ENOMEM : 0;
 }
 
+static int array_to_json(const msgpack_object_array *array, int depth, json_t **out)
+{
+	json_t *value = json_array();
+	if (!value)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < array->size; i++) {
+		json_t *element;
+		int error = agp_msgpack_to_json(&array->ptr[i], depth - 1, &element);
+		if (!error && json_array_append_new(value, element))
+			error = -ENOMEM;
+		if (error) {
+			json_decref(value);
+			return error;
+		}
+	}
+	*out = value;
+	return 0;
+}
+
+static int map_to_json(const msgpack_object_map *map, int depth, json_t **out)
+{
+	json_t *value = json_object();
+	if (!value)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < map->size; i++) {
+		const msgpack_object_kv *pair = &map->ptr[i];
+		int error = 0;
+		json_t *member = NULL;
+		/* msgpack-c may leave ptr NULL for an empty string. */
+		size_t key_size = pair->key.type == MSGPACK_OBJECT_STR ? pair->key.via.str.size : 0;
+		const char *key = key_size ? pair->key.via.str.ptr : "";
+		if (pair->key.type != MSGPACK_OBJECT_STR || memchr(key, 0, key_size))
+			error = -EPROTO; /* JSON keys are strings, read as C strings */
+		else if (json_object_getn(value, key, key_size))
+			error = -EPROTO; /* a duplicate key would silently hide a value */
+		if (!error)
+			error = agp_msgpack_to_json(&pair->val, depth - 1, &member);
+		if (!error && json_object_setn_new(value, key, key_size, member))
+			error = -EPROTO; /* invalid UTF-8 in the key */
+		if (error) {
+			json_decref(value);
+			return error;
+		}
+	}
+	*out = value;
+	return 0;
+}
+
+static int string_to_json(const msgpack_object_str *string, json_t **out)
+{
+	/*
+	 * jansson accepts valid UTF-8 only, which is what a string should be. A NUL
+	 * inside would make C-string readers see a different (shorter) text than
+	 * the one checked, so it is refused.
+	 */
+	if (string->size && memchr(string->ptr, 0, string->size))
+		return -EPROTO;
+	/* msgpack-c may leave ptr NULL for an empty string. */
+	*out = json_stringn(string->size ? string->ptr : "", string->size);
+	return *out ? 0 : -EPROTO;
+}
+
 int agp_msgpack_to_json(const msgpack_object *object, int depth, json_t **out)
 {
 	if (depth < 0)
@@ -265,61 +318,11 @@ int agp_msgpack_to_json(const msgpack_object *object, int depth, json_t **out)
 			return -EPROTO;
 		break;
 	case MSGPACK_OBJECT_STR:
-		/*
-		 * jansson accepts valid UTF-8 only, which is what a string should be. A NUL
-		 * inside would make C-string readers see a different (shorter) text than
-		 * the one checked, so it is refused.
-		 */
-		if (object->via.str.size && memchr(object->via.str.ptr, 0, object->via.str.size))
-			return -EPROTO;
-		/* msgpack-c may leave ptr NULL for an empty string. */
-		value = json_stringn(object->via.str.size ? object->via.str.ptr : "",
-		                     object->via.str.size);
-		if (!value)
-			return -EPROTO;
-		break;
+		return string_to_json(&object->via.str, out);
 	case MSGPACK_OBJECT_ARRAY:
-		value = json_array();
-		if (!value)
-			return -ENOMEM;
-		for (uint32_t i = 0; i < object->via.array.size; i++) {
-			json_t *element;
-			int error =
-			    agp_msgpack_to_json(&object->via.array.ptr[i], depth - 1, &element);
-			if (!error && json_array_append_new(value, element))
-				error = -ENOMEM;
-			if (error) {
-				json_decref(value);
-				return error;
-			}
-		}
-		break;
+		return array_to_json(&object->via.array, depth, out);
 	case MSGPACK_OBJECT_MAP:
-		value = json_object();
-		if (!value)
-			return -ENOMEM;
-		for (uint32_t i = 0; i < object->via.map.size; i++) {
-			const msgpack_object_kv *pair = &object->via.map.ptr[i];
-			int error = 0;
-			json_t *member = NULL;
-			/* msgpack-c may leave ptr NULL for an empty string. */
-			size_t key_size =
-			    pair->key.type == MSGPACK_OBJECT_STR ? pair->key.via.str.size : 0;
-			const char *key = key_size ? pair->key.via.str.ptr : "";
-			if (pair->key.type != MSGPACK_OBJECT_STR || memchr(key, 0, key_size))
-				error = -EPROTO; /* JSON keys are strings, read as C strings */
-			else if (json_object_getn(value, key, key_size))
-				error = -EPROTO; /* a duplicate key would silently hide a value */
-			if (!error)
-				error = agp_msgpack_to_json(&pair->val, depth - 1, &member);
-			if (!error && json_object_setn_new(value, key, key_size, member))
-				error = -EPROTO; /* invalid UTF-8 in the key */
-			if (error) {
-				json_decref(value);
-				return error;
-			}
-		}
-		break;
+		return map_to_json(&object->via.map, depth, out);
 	default: /* bin and ext have no JSON form */
 		return -EPROTO;
 	}
