@@ -189,6 +189,71 @@ static void print_json(json_t *value)
 	json_decref(value);
 }
 
+/* The task's result as the seed's dict: success, output, error, metadata{...}. */
+static json_t *result_json(const struct agp_task_result *result)
+{
+	json_t *root = json_object();
+	json_object_set_new(root, "success", json_boolean(result->success));
+	set_text(root, "output", result->output);
+	set_text(root, "error", result->error);
+	json_t *metadata = json_object();
+	json_object_set_new(metadata, "agent_id", json_string(result->metadata.agent_id));
+	char task_id[32];
+	snprintf(task_id, sizeof(task_id), "%llu", (unsigned long long)result->metadata.task_id);
+	json_object_set_new(metadata, "task_id", json_string(task_id));
+	json_object_set_new(metadata, "status",
+	                    json_string(agp_task_status_name(result->metadata.status)));
+	json_object_set_new(metadata, "execution_time", json_real(result->metadata.execution_time));
+	json_object_set_new(metadata, "coordination_overhead_ms",
+	                    json_real(result->metadata.coordination_overhead * 1e3));
+	json_object_set_new(metadata, "worker_pid", json_integer(result->metadata.worker_pid));
+	json_object_set_new(metadata, "output_truncated",
+	                    json_boolean(result->metadata.output_truncated));
+	json_object_set_new(root, "metadata", metadata);
+	return root;
+}
+
+/* The output on stdout, a failure and the figures on stderr. */
+static void print_result(const struct agp_task_result *result)
+{
+	if (result->output && *result->output)
+		fputs(result->output, stdout);
+	if (result->output && *result->output && result->output[strlen(result->output) - 1] != '\n')
+		putchar('\n');
+	if (!result->success)
+		fprintf(stderr, "agentperf: task %s: %s\n",
+		        agp_task_status_name(result->metadata.status), result->error);
+	fprintf(stderr, "[%s task %llu %s in %.3f ms, coordination %.3f ms]\n",
+	        result->metadata.agent_id, (unsigned long long)result->metadata.task_id,
+	        agp_task_status_name(result->metadata.status),
+	        result->metadata.execution_time * 1e3,
+	        result->metadata.coordination_overhead * 1e3);
+}
+
+/*
+ * The prompt of a file or of standard input ('-'), into *read_text (the
+ * caller frees); 0, or 2 (a usage error) with the message printed.
+ */
+static int read_prompt_source(const char *prompt, const char *prompt_file, char **read_text)
+{
+	*read_text = NULL;
+	if (prompt_file) {
+		int fd = open(prompt_file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, "agentperf: cannot open the prompt file %s: %s\n",
+			        prompt_file, strerror(errno));
+			return 2;
+		}
+		*read_text = read_prompt(fd, prompt_file);
+		close(fd);
+	} else if (strcmp(prompt, "-") == 0) {
+		*read_text = read_prompt(0, "standard input");
+	}
+	if ((prompt_file || strcmp(prompt, "-") == 0) && !*read_text)
+		return 2;
+	return 0;
+}
+
 static int task_command(int argc, char **argv)
 {
 	const char *type = NULL, *prompt = NULL, *description = "", *prompt_file = NULL;
@@ -215,64 +280,16 @@ static int task_command(int argc, char **argv)
 			                "standard input, or --prompt-file\n");
 		return usage();
 	}
-	char *read_text = NULL;
-	if (prompt_file) {
-		int fd = open(prompt_file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			fprintf(stderr, "agentperf: cannot open the prompt file %s: %s\n",
-			        prompt_file, strerror(errno));
-			return 2;
-		}
-		read_text = read_prompt(fd, prompt_file);
-		close(fd);
-	} else if (strcmp(prompt, "-") == 0) {
-		read_text = read_prompt(0, "standard input");
-	}
-	if ((prompt_file || strcmp(prompt, "-") == 0) && !read_text)
+	char *read_text;
+	if (read_prompt_source(prompt, prompt_file, &read_text) != 0)
 		return 2;
-	if (read_text)
-		prompt = read_text;
 	struct agp_task_result result;
-	agp_task(type, prompt, description, &result);
+	agp_task(type, read_text ? read_text : prompt, description, &result);
 	free(read_text);
-	if (as_json) {
-		json_t *root = json_object();
-		json_object_set_new(root, "success", json_boolean(result.success));
-		set_text(root, "output", result.output);
-		set_text(root, "error", result.error);
-		json_t *metadata = json_object();
-		json_object_set_new(metadata, "agent_id", json_string(result.metadata.agent_id));
-		char task_id[32];
-		snprintf(task_id, sizeof(task_id), "%llu",
-		         (unsigned long long)result.metadata.task_id);
-		json_object_set_new(metadata, "task_id", json_string(task_id));
-		json_object_set_new(metadata, "status",
-		                    json_string(agp_task_status_name(result.metadata.status)));
-		json_object_set_new(metadata, "execution_time",
-		                    json_real(result.metadata.execution_time));
-		json_object_set_new(metadata, "coordination_overhead_ms",
-		                    json_real(result.metadata.coordination_overhead * 1e3));
-		json_object_set_new(metadata, "worker_pid",
-		                    json_integer(result.metadata.worker_pid));
-		json_object_set_new(metadata, "output_truncated",
-		                    json_boolean(result.metadata.output_truncated));
-		json_object_set_new(root, "metadata", metadata);
-		print_json(root);
-	} else {
-		if (result.output && *result.output)
-			fputs(result.output, stdout);
-		if (result.output && *result.output &&
-		    result.output[strlen(result.output) - 1] != '\n')
-			putchar('\n');
-		if (!result.success)
-			fprintf(stderr, "agentperf: task %s: %s\n",
-			        agp_task_status_name(result.metadata.status), result.error);
-		fprintf(stderr, "[%s task %llu %s in %.3f ms, coordination %.3f ms]\n",
-		        result.metadata.agent_id, (unsigned long long)result.metadata.task_id,
-		        agp_task_status_name(result.metadata.status),
-		        result.metadata.execution_time * 1e3,
-		        result.metadata.coordination_overhead * 1e3);
-	}
+	if (as_json)
+		print_json(result_json(&result));
+	else
+		print_result(&result);
 	int status = result.success ? 0 : 1;
 	agp_task_result_free(&result);
 	agp_task_shutdown();
