@@ -328,19 +328,14 @@ static void refuse_task(struct agp__pool *pool, uint32_t index, agp_agent *agent
 	agp__slot_set_wake(slot, AGP__SLOT_DONE);
 }
 
-void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns, uint64_t died_ns)
+/*
+ * The caller's descriptors are none of the worker's business, and holding
+ * them would keep its pipes and sockets open after it closed them (a shell
+ * pipeline or a test harness would wait for our EOF). Standard error stays
+ * for diagnostics; the rest of what the worker needs it opens itself.
+ */
+static void leave_the_callers_descriptors(void)
 {
-	struct agp__task_slot *slot = &pool->region->slots[index];
-	pid_t parent = getppid();
-	setpgid(0, 0);
-	reset_signals();
-	agp__manager_forget();
-	/*
-	 * The caller's descriptors are none of the worker's business, and holding
-	 * them would keep its pipes and sockets open after it closed them (a shell
-	 * pipeline or a test harness would wait for our EOF). Standard error stays
-	 * for diagnostics; the rest of what the worker needs it opens itself.
-	 */
 	syscall(SYS_close_range, 3u, ~0u, 0u);
 	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd >= 0) {
@@ -348,6 +343,59 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 		dup2(null_fd, 1);
 		close(null_fd);
 	}
+}
+
+/*
+ * A backstop for in-worker runners: the address space may grow by the limit
+ * beyond what the worker maps now (its code, the segment, the task region).
+ * The supervisor's resident-memory check is the limit itself.
+ */
+static void limit_address_space(unsigned memory_limit_mb)
+{
+	struct rlimit rl;
+	if (!memory_limit_mb || getrlimit(RLIMIT_AS, &rl) != 0)
+		return;
+	agp__exec_set_runner_address_limit(rl.rlim_cur);
+	/* Only the soft limit: exec runners get the old one back (exec.c). */
+	uint64_t limit = virtual_bytes() + ((uint64_t)memory_limit_mb << 20);
+	if (rl.rlim_max == RLIM_INFINITY || limit < rl.rlim_max)
+		rl.rlim_cur = limit;
+	setrlimit(RLIMIT_AS, &rl);
+}
+
+/* Runs the tasks the caller submits until it says stop or is gone. */
+static void serve_tasks(struct agp__pool *pool, uint32_t index, agp_agent *agent, pid_t parent)
+{
+	struct agp__task_slot *slot = &pool->region->slots[index];
+	const struct timespec parent_check = {0, PARENT_CHECK_NS};
+	for (;;) {
+		int64_t state =
+		    agp__slot_wait(slot, (1u << AGP__SLOT_SUBMITTED) | (1u << AGP__SLOT_STOP),
+		                   WORKER_SPIN_NS, &parent_check);
+		if (state == AGP__SLOT_STOP)
+			return;
+		if (state < 0) {
+			if (getppid() != parent)
+				return;
+			continue;
+		}
+		if (confinement_error[0]) {
+			refuse_task(pool, index, agent);
+			continue;
+		}
+		run_task(pool, index, agent);
+		agp__sandbox_clean_scratch_if_used(scratch_folder);
+	}
+}
+
+void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns, uint64_t died_ns)
+{
+	struct agp__task_slot *slot = &pool->region->slots[index];
+	pid_t parent = getppid();
+	setpgid(0, 0);
+	reset_signals();
+	agp__manager_forget();
+	leave_the_callers_descriptors();
 	/* Relaxed: the pid is informative; the ready store below publishes it. */
 	worker_pid = getpid();
 	atomic_store_explicit(&slot->worker_pid, worker_pid, memory_order_relaxed);
@@ -361,25 +409,7 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 	agp_agent *agent = NULL;
 	if (agp_agent_open(name, pool->def->id, &options, &agent) != 0)
 		agent = NULL; /* tasks still run; they are just not measured */
-
-	if (pool->def->memory_limit_mb) {
-		/*
-		 * A backstop for in-worker runners: the address space may grow by the limit
-		 * beyond what the worker maps now (its code, the segment, the task region).
-		 * The supervisor's resident-memory check is the limit itself.
-		 */
-		struct rlimit rl;
-		if (getrlimit(RLIMIT_AS, &rl) == 0) {
-			agp__exec_set_runner_address_limit(rl.rlim_cur);
-			/* Only the soft limit: exec runners get the old one back (task_exec.c). */
-			uint64_t limit =
-			    virtual_bytes() + ((uint64_t)pool->def->memory_limit_mb << 20);
-			if (rl.rlim_max == RLIM_INFINITY || limit < rl.rlim_max)
-				rl.rlim_cur = limit;
-			setrlimit(RLIMIT_AS, &rl);
-		}
-	}
-
+	limit_address_space(pool->def->memory_limit_mb);
 	enter_confinement(pool->def);
 
 	uint64_t ready_ns = agp_clock_now_ns(agent);
@@ -391,25 +421,7 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 	atomic_store_explicit(&slot->ready, 1, memory_order_release);
 	agp__futex_wake(&slot->ready);
 
-	const struct timespec parent_check = {0, PARENT_CHECK_NS};
-	for (;;) {
-		int64_t state =
-		    agp__slot_wait(slot, (1u << AGP__SLOT_SUBMITTED) | (1u << AGP__SLOT_STOP),
-		                   WORKER_SPIN_NS, &parent_check);
-		if (state == AGP__SLOT_STOP)
-			break;
-		if (state < 0) {
-			if (getppid() != parent)
-				break;
-			continue;
-		}
-		if (confinement_error[0]) {
-			refuse_task(pool, index, agent);
-			continue;
-		}
-		run_task(pool, index, agent);
-		agp__sandbox_clean_scratch_if_used(scratch_folder);
-	}
+	serve_tasks(pool, index, agent, parent);
 	leave_confinement();
 	agp_agent_close(agent);
 	_exit(0);
