@@ -33,11 +33,11 @@ void agp_write_lost(enum agp_write_destination destination, const char *file, in
 	 * moves it from 0), and the log line carries no data another thread reads.
 	 */
 	if (atomic_fetch_add_explicit(&outage[destination], 1, memory_order_relaxed) == 0)
-		fprintf(stderr,
-		        "agentperfd: WARNING - cannot write %s: %s; the %s writes lost are counted "
-		        "(agentperf status: lost_writes.%s) and logged again when writing works\n",
-		        file, strerror(error < 0 ? -error : error), names[destination],
-		        names[destination]);
+		fprintf(
+		    stderr,
+		    "agentperfd: WARNING - cannot write %s: %s; until a write succeeds, further "
+		    "losses are counted (agentperf status: lost_writes.%s), not logged\n",
+		    file, strerror(error < 0 ? -error : error), names[destination]);
 }
 
 void agp_write_succeeded(enum agp_write_destination destination, const char *file)
