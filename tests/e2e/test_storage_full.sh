@@ -3,7 +3,8 @@
 # inside the test's own folder, filled until writes fail. While it is full, every alert is
 # either a whole line of alerts.jsonl or counted in `agentperf status` (lost_writes.alerts), the
 # loss is logged once with its reason, the interval log's failed writes are counted and logged
-# once, and `agentperf export --ci` into the full folder (and a read-only one) says why and
+# once, `baseline establish` fails with the reason (counted, no file left), and
+# `agentperf export --ci` into the full folder (and a read-only one) says why and
 # exits 4. When space is freed alerts are stored again and the interval log resumes by itself: every line reads back with the project's reader
 # (hlog_stats), and its count equals what the agents say they recorded (nothing lost or doubled).
 # A storage folder on a read-only tmpfs stops the daemon at start with the file and the reason.
@@ -77,8 +78,10 @@ record() { # AGENT COUNT STEP_NS
 	recorded=$((recorded + $2))
 }
 
-# Before the disk fills: one window of samples below the thresholds reaches the log.
+# Before the disk fills: one window of samples below the thresholds reaches the log, and
+# coordination_overhead samples for a baseline.
 record w0 50 1000000
+"$agent_bin" "$name" worker b0 0 200 500000 0 | grep -q "recorded 200" || fail "agent b0"
 wait_for "the first interval line" has_interval_line
 
 # Fill the tmpfs to the last page.
@@ -124,6 +127,16 @@ sleep 1.2 # another window closes while still full
 	fail "the interval log's failure was not logged exactly once"
 "$cli_bin" -n "$name" status | grep -E "^lost writes +$lost_alerts alerts, [1-9][0-9]* hlog" >/dev/null ||
 	fail "agentperf status does not show the lost writes"
+
+# A baseline cannot be saved: the request fails with the reason, the loss is counted, and no
+# temporary file is left.
+"$cli_bin" -n "$name" baseline establish --min-samples 100 >/dev/null 2>"$dir/baseline.err" &&
+	fail "baseline establish succeeded on a full disk"
+grep -q "No space left on device" "$dir/baseline.err" ||
+	fail "baseline establish did not say why: $(cat "$dir/baseline.err")"
+[ "$(status_field lost_writes.baseline)" -eq 1 ] || fail "the lost baseline.json was not counted"
+[ -z "$(find "$storage" -name 'baseline.json*')" ] || fail "baseline establish left a file behind"
+echo "ok: baseline establish on a full disk: $(cat "$dir/baseline.err"), counted"
 
 # export --ci into the full folder: the reason, and exit 4 (not 1, "requirements violated").
 "$cli_bin" -n "$name" export --ci "$storage/ci.json" 2>"$dir/export.err" >/dev/null
