@@ -4,10 +4,11 @@
 # either a whole line of alerts.jsonl or counted in `agentperf status` (lost_writes.alerts), the
 # loss is logged once with its reason, the interval log's failed writes are counted and logged
 # once, `baseline establish` fails with the reason (counted, no file left), and
-# `agentperf export --ci` into the full folder (and a read-only one) says why and
-# exits 4. When space is freed alerts are stored again and the interval log resumes by itself: every line reads back with the project's reader
-# (hlog_stats), and its count equals what the agents say they recorded (nothing lost or doubled).
-# A storage folder on a read-only tmpfs stops the daemon at start with the file and the reason.
+# `agentperf export --ci` into the full folder (and a read-only one) says why and exits 4.
+# When space is freed alerts are stored again and the interval log resumes by itself: every
+# line reads back with the project's reader (hlog_stats), and its count equals what the agents
+# say they recorded (nothing lost or doubled). A storage folder on a read-only tmpfs stops the
+# daemon at start with the file and the reason.
 # Usage: test_storage_full.sh AGENTPERFD AGENTPERF CLI_AGENT HLOG_STATS. Needs root and tmpfs
 # mounts: else 77.
 set -u
