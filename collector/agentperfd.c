@@ -59,7 +59,7 @@ static void usage(FILE *out)
 	    "      --http-buckets S,S,...  duration bucket bounds in seconds\n"
 	    "      --socket PATH      control socket (default: per deployment, see agentperf(1))\n"
 	    "  -d, --daemon           detach and run in the background\n"
-	    "      --pidfile FILE     write the daemon's pid to FILE\n"
+	    "      --pidfile FILE     write the daemon's pid to FILE (0600, never through a link)\n"
 	    "      --unlink-on-exit   remove the shared segment when stopping\n"
 	    "  -h, --help             show this help\n\n"
 	    "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad options or\n"

@@ -174,10 +174,10 @@ static int adopt_file(int fd, const char *path, mode_t mode, gid_t group, bool t
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
 		error = agp__error(
 		    -EPERM,
-		    "%s is %s (owner uid %u, mode %04o, %u links): refusing to write "
-		    "to it",
-		    path, S_ISREG(st.st_mode) ? "a file" : "not a regular file",
-		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), (unsigned)st.st_nlink);
+		    "%s (%s, owner uid %u, mode %04o, %u links) is not a regular file "
+		    "of the daemon's uid %u with a single link: refusing to write to it",
+		    path, S_ISREG(st.st_mode) ? "a file" : "not a file", (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777), (unsigned)st.st_nlink, (unsigned)geteuid());
 		goto fail;
 	}
 	if (group != AGP_STORAGE_NO_GROUP && st.st_gid != group &&

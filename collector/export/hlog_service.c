@@ -137,6 +137,35 @@ close:
 	return error;
 }
 
+/*
+ * Windows between the watermark and the oldest window any series still holds left the
+ * retention before a write got them to disk (a long outage): they are counted as lost and
+ * logged. Every series keeps the same span of windows, so the oldest one of all says it.
+ */
+static void count_expired(const struct agp_hlog_service *service,
+                          const struct agp_snapshot *snapshot)
+{
+	if (service->written_until_ns == 0)
+		return; /* nothing written yet: no gap to speak of */
+	uint64_t oldest = UINT64_MAX, window_ns = 0;
+	for (size_t s = 0; s < snapshot->series_count; s++) {
+		const struct agp_snapshot_series *series = &snapshot->series[s];
+		if (series->window_count && series->windows[0].start_ns < oldest) {
+			oldest = series->windows[0].start_ns;
+			window_ns = series->windows[0].end_ns - series->windows[0].start_ns;
+		}
+	}
+	if (oldest == UINT64_MAX || oldest <= service->written_until_ns || window_ns == 0)
+		return;
+	uint64_t missing = (oldest - service->written_until_ns + window_ns - 1) / window_ns;
+	agp_write_count_lost(AGP_WRITE_HLOG, missing);
+	fprintf(stderr,
+	        "agentperfd: WARNING - %s: %llu windows (%.3f s of every series) left the "
+	        "retention before they could be written\n",
+	        service->path, (unsigned long long)missing,
+	        (double)(oldest - service->written_until_ns) / 1e9);
+}
+
 static int write_all(int fd, const char *data, size_t length)
 {
 	while (length > 0) {
@@ -199,10 +228,11 @@ int agp_hlog_service_tick(struct agp_hlog_service *service, const struct agp_sna
 	free(text);
 	if (error) {
 		/* Nothing moved: the same windows (and header) are written at a later tick. */
-		agp_write_lost(AGP_WRITE_HLOG, service->path, error);
+		agp_write_failed(AGP_WRITE_HLOG, service->path, error);
 		return 0;
 	}
 	agp_write_succeeded(AGP_WRITE_HLOG, service->path);
+	count_expired(service, snapshot);
 	service->needs_header = false;
 	service->base_ns = service->pending_base_ns;
 	service->written_until_ns = until;

@@ -54,10 +54,10 @@ int agp_hlog_service_open(struct agp_hlog_service *service, const struct agp_sto
 /*
  * Writes the windows closed since the last call, and with final also the open window (the
  * last, partial interval when the collector stops). A write the disk refuses (full, read-only)
- * is cut back out of the file, counted and logged once per outage (write_losses.h), and the
- * same windows are written at a later tick, so the log resumes by itself when space returns
- * (windows that leave the retention before then are not written). 0, or a negative errno
- * (agp_last_error()) when a full file could not be rotated.
+ * is cut back out of the file and logged once per outage (write_losses.h), and the same
+ * windows are written at a later tick, so the log resumes by itself when space returns;
+ * windows that left the retention before then are counted as lost (lost_writes.hlog) and
+ * logged. 0, or a negative errno (agp_last_error()) when a full file could not be rotated.
  */
 int agp_hlog_service_tick(struct agp_hlog_service *service, const struct agp_snapshot *snapshot,
                           bool final);

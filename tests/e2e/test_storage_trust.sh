@@ -78,7 +78,7 @@ expect_refusal alerts-symlink "$dir/s1/alerts.jsonl is a symbolic link" "$dir/s1
 mkdir -m 0700 "$dir/s1h"
 ln "$canary" "$dir/s1h/alerts.jsonl"
 witness="${witness% *} 2" # the canary now has two links; nothing else may change
-expect_refusal alerts-hardlink "$dir/s1h/alerts.jsonl is a file .*2 links" "$dir/s1h"
+expect_refusal alerts-hardlink "$dir/s1h/alerts.jsonl \(a file, owner uid 0, mode 0644, 2 links\) is not a regular file of the daemon's uid 0 with a single link" "$dir/s1h"
 rm "$dir/s1h/alerts.jsonl"
 witness=$(canary_stat "$dir/canary.witness") # one link again
 

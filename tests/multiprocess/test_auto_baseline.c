@@ -4,7 +4,8 @@
  * rewrites baseline.json; its regression limits reach the drain thread, and
  * a window with a worse p95 raises a regression alert when it closes;
  * establish/get as the control socket calls them; the CI export written at
- * stop; a broken baseline.json refused at start with file and key named.
+ * stop; a broken baseline.json refused at start with file and key named; a CI
+ * export that cannot be written counted as a lost write.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +24,7 @@
 
 #include "collector/analysis/baseline_service.h"
 #include "collector/collector.h"
+#include "common/write_losses.h"
 #include "shm/clock.h"
 
 #define US            1000ll
@@ -242,11 +244,40 @@ static void test_broken_baseline_stops_start(void **state)
 	unlink(path);
 }
 
+/* A CI export that cannot be written is an error naming the file, and counted as a lost write. */
+static void test_ci_export_failure_is_counted(void **state)
+{
+	(void)state;
+	struct agp_baseline_service service;
+	assert_int_equal(agp_baseline_service_start(&service, &fx.collector, NULL, NULL), 0);
+	char plain[128], target[AGP_CONFIG_PATH_MAX + 1];
+	snprintf(plain, sizeof(plain), "%s/plain", fx.storage);
+	FILE *file = fopen(plain, "w"); /* a file where the export's folder should be */
+	assert_non_null(file);
+	fclose(file);
+	snprintf(target, sizeof(target), "%s/ci.json", plain);
+	char *ci_file = fx.collector.config.monitoring.ci_export_file;
+	char saved[AGP_CONFIG_PATH_MAX + 1];
+	snprintf(saved, sizeof(saved), "%s", ci_file);
+	snprintf(ci_file, AGP_CONFIG_PATH_MAX + 1, "%s", target);
+	uint64_t lost_before = agp_write_losses(AGP_WRITE_CI_EXPORT);
+	char err[512] = "";
+	assert_int_equal(agp_baseline_service_export_ci(&service, err, sizeof(err)), -ENOTDIR);
+	assert_non_null(strstr(err, target));
+	assert_int_equal(agp_write_losses(AGP_WRITE_CI_EXPORT), lost_before + 1);
+	snprintf(ci_file, AGP_CONFIG_PATH_MAX + 1, "%s", saved);
+	assert_int_equal(agp_baseline_service_export_ci(&service, err, sizeof(err)), 0);
+	assert_int_equal(agp_write_losses(AGP_WRITE_CI_EXPORT), lost_before + 1);
+	agp_baseline_service_stop(&service);
+	unlink(plain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_auto_update_and_regression_alert),
 	    cmocka_unit_test(test_broken_baseline_stops_start),
+	    cmocka_unit_test(test_ci_export_failure_is_counted),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +26,7 @@
 #include "collector/export/hlog_service.h"
 #include "hdr/sparse.h"
 #include "common/storage_dir.h"
+#include "common/write_losses.h"
 #include <agentperf/agent.h>
 
 #define MS     INT64_C(1000000)
@@ -271,6 +274,112 @@ static void test_service_without_rotation_has_every_window(void **state)
 	nftw(folder, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/*
+ * A write the file takes only part of (RLIMIT_FSIZE here, a full disk in production) is cut back
+ * off, and the same windows are written whole at the next tick: nothing is lost or counted.
+ */
+static void test_service_cuts_back_a_partial_write(void **state)
+{
+	(void)state;
+	char folder[] = "/tmp/agp-hlog-test.XXXXXX";
+	assert_non_null(mkdtemp(folder));
+	struct agp_storage_dir storage;
+	assert_int_equal(agp_storage_dir_open(&storage, folder, AGP_STORAGE_NO_GROUP), 0);
+	struct agp_hlog_service service;
+	assert_int_equal(agp_hlog_service_open(&service, &storage, 0, 0, LAYOUT), 0);
+	char path[600];
+	snprintf(path, sizeof(path), "%s/hlog/%s", folder, AGP_HLOG_FILE_NAME);
+
+	/* Beyond the limit write() stops short, then fails with EFBIG (SIGXFSZ ignored). */
+	struct sigaction ignore = {.sa_handler = SIG_IGN}, previous;
+	assert_int_equal(sigaction(SIGXFSZ, &ignore, &previous), 0);
+	struct rlimit unlimited, small;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &unlimited), 0);
+	small = unlimited;
+	small.rlim_cur = 200; /* less than the header block alone */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	uint64_t lost_before = agp_write_losses(AGP_WRITE_HLOG);
+	struct agp_snapshot *s1 = snapshot_new(1, 90, 3, 2); /* 90, 91 closed, 92 open */
+	assert_int_equal(agp_hlog_service_tick(&service, s1, false), 0);
+	assert_int_equal(agp_write_losses(AGP_WRITE_HLOG), lost_before);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0); /* the 200 bytes the file took are cut back off */
+
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &unlimited), 0);
+	assert_int_equal(agp_hlog_service_tick(&service, s1, false), 0);
+	assert_int_equal(agp_write_losses(AGP_WRITE_HLOG), lost_before);
+	agp_hlog_service_close(&service);
+	agp_storage_dir_close(&storage);
+	assert_int_equal(sigaction(SIGXFSZ, &previous, NULL), 0);
+
+	size_t length = 0;
+	char *text = slurp(path, &length);
+	assert_non_null(text);
+	struct read_back back;
+	read_text(text, length, &back); /* one header, every line whole */
+	assert_int_equal(back.lines, 6);
+	assert_int_equal(back.total, 12);
+	free(text);
+	agp_snapshot_free(s1);
+	nftw(folder, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * An outage longer than the retention: the windows that left it before a write succeeded are
+ * counted as lost (lost_writes.hlog), the retained ones written.
+ */
+static void test_service_counts_windows_that_expired_unwritten(void **state)
+{
+	(void)state;
+	char folder[] = "/tmp/agp-hlog-test.XXXXXX";
+	assert_non_null(mkdtemp(folder));
+	struct agp_storage_dir storage;
+	assert_int_equal(agp_storage_dir_open(&storage, folder, AGP_STORAGE_NO_GROUP), 0);
+	struct agp_hlog_service service;
+	assert_int_equal(agp_hlog_service_open(&service, &storage, 0, 0, LAYOUT), 0);
+	char path[600];
+	snprintf(path, sizeof(path), "%s/hlog/%s", folder, AGP_HLOG_FILE_NAME);
+	uint64_t lost_before = agp_write_losses(AGP_WRITE_HLOG);
+	struct agp_snapshot *s1 = snapshot_new(1, 90, 3, 2); /* 90, 91 written; 92 open */
+	assert_int_equal(agp_hlog_service_tick(&service, s1, false), 0);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+
+	struct sigaction ignore = {.sa_handler = SIG_IGN}, previous;
+	assert_int_equal(sigaction(SIGXFSZ, &ignore, &previous), 0);
+	struct rlimit unlimited, small;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &unlimited), 0);
+	small = unlimited;
+	small.rlim_cur = (rlim_t)st.st_size + 10;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	struct agp_snapshot *s2 = snapshot_new(2, 91, 3, 2); /* 92 closed: refused */
+	assert_int_equal(agp_hlog_service_tick(&service, s2, false), 0);
+	assert_int_equal(agp_write_losses(AGP_WRITE_HLOG), lost_before);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &unlimited), 0);
+	assert_int_equal(sigaction(SIGXFSZ, &previous, NULL), 0);
+
+	/* Space again, but the retention now starts at 95: 92, 93 and 94 are gone. */
+	struct agp_snapshot *s3 = snapshot_new(3, 95, 3, 2); /* 95, 96 closed; 97 open */
+	assert_int_equal(agp_hlog_service_tick(&service, s3, false), 0);
+	assert_int_equal(agp_write_losses(AGP_WRITE_HLOG), lost_before + 3);
+	agp_hlog_service_close(&service);
+	agp_storage_dir_close(&storage);
+
+	size_t length = 0;
+	char *text = slurp(path, &length);
+	assert_non_null(text);
+	struct read_back back;
+	read_text(text, length, &back);
+	assert_int_equal(back.lines, 12); /* 90, 91, 95, 96 of three series */
+	assert_int_equal(back.total, 24);
+	free(text);
+	agp_snapshot_free(s1);
+	agp_snapshot_free(s2);
+	agp_snapshot_free(s3);
+	nftw(folder, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 /* A link planted in place of hlog/ or of the log itself is refused, and its target untouched. */
 static void test_service_refuses_links(void **state)
 {
@@ -311,6 +420,8 @@ int main(void)
 	    cmocka_unit_test(test_export_text),
 	    cmocka_unit_test(test_service_writes_each_window_once_and_rotates),
 	    cmocka_unit_test(test_service_without_rotation_has_every_window),
+	    cmocka_unit_test(test_service_cuts_back_a_partial_write),
+	    cmocka_unit_test(test_service_counts_windows_that_expired_unwritten),
 	    cmocka_unit_test(test_service_refuses_links),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
