@@ -254,6 +254,42 @@ static void notify_systemd(const char *state)
 	close(fd);
 }
 
+/* Blocks the stop signals in every thread; the main thread takes them with sigtimedwait. */
+static void block_stop_signals(sigset_t *signals)
+{
+	sigemptyset(signals);
+	sigaddset(signals, SIGTERM);
+	sigaddset(signals, SIGINT);
+	sigaddset(signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The control socket reads snapshots only; it starts once the first one is published. */
+static int start_control(struct agp_collector *collector, const struct daemon_options *options,
+                         struct agp_services *services, struct agp_control_server **control)
+{
+	struct agp_control_options control_options;
+	agp_control_options_default(&control_options);
+	control_options.socket_path = options->socket_path;
+	control_options.baseline = (struct agp_control_baseline_ops){.context = &services->baseline,
+	                                                             .establish = control_establish,
+	                                                             .get = control_baseline};
+	return agp_control_server_start(collector, &control_options, control);
+}
+
+/* Runs the periodic services until SIGTERM or SIGINT. */
+static void serve_until_stopped(const sigset_t *signals, struct agp_services *services)
+{
+	for (;;) {
+		struct timespec tick = {0, SERVICE_TICK_MS * 1000000L};
+		int signal_number = sigtimedwait(signals, NULL, &tick);
+		if (signal_number == SIGTERM || signal_number == SIGINT)
+			return;
+		agp_services_tick(services);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_options options = {0};
@@ -267,14 +303,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "agentperfd: daemon(): %s\n", strerror(errno));
 		return 1;
 	}
-	/* Block the stop signals in every thread; the main thread takes them with sigtimedwait. */
 	sigset_t signals;
-	sigemptyset(&signals);
-	sigaddset(&signals, SIGTERM);
-	sigaddset(&signals, SIGINT);
-	sigaddset(&signals, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &signals, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	block_stop_signals(&signals);
 
 	struct agp_collector_options collector_options;
 	agp_collector_options_default(&collector_options);
@@ -298,14 +328,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "agentperfd: %s\n", agp_last_error());
 		goto stop_services;
 	}
-	/* The control socket reads snapshots only; it starts once the first one is published. */
-	struct agp_control_options control_options;
-	agp_control_options_default(&control_options);
-	control_options.socket_path = options.socket_path;
-	control_options.baseline = (struct agp_control_baseline_ops){
-	    .context = &services.baseline, .establish = control_establish, .get = control_baseline};
 	struct agp_control_server *control = NULL;
-	if (agp_control_server_start(&collector, &control_options, &control)) {
+	if (start_control(&collector, &options, &services, &control)) {
 		fprintf(stderr, "agentperfd: control socket: %s\n", agp_last_error());
 		agp_collector_stop(&collector);
 		goto stop_services;
@@ -317,13 +341,7 @@ int main(int argc, char **argv)
 	        collector.segment.slot_count, agp_control_server_path(control), (int)getpid());
 	notify_systemd("READY=1");
 
-	for (;;) {
-		struct timespec tick = {0, SERVICE_TICK_MS * 1000000L};
-		int signal_number = sigtimedwait(&signals, NULL, &tick);
-		if (signal_number == SIGTERM || signal_number == SIGINT)
-			break;
-		agp_services_tick(&services);
-	}
+	serve_until_stopped(&signals, &services);
 	notify_systemd("STOPPING=1");
 	fprintf(stderr, "agentperfd: stopping: final drain\n");
 	agp_control_server_stop(control);
