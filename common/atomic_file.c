@@ -11,16 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                          ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "common/error.h"
 
 /* Creates every missing folder of dir (mode 0700: the collector's storage is owner-only). */
 static int make_dirs(char *dir)
@@ -96,21 +87,21 @@ int agp_atomic_write_at(int dir_fd, const char *dir_path, const char *name, cons
 	int rc = 0;
 	size_t name_len = strlen(name);
 	if (name_len == 0 || strchr(name, '/')) {
-		set_err(err, errlen, "%s/%s: expected a file name", dir_path, name);
+		agp__error_into(err, errlen, 0, "%s/%s: expected a file name", dir_path, name);
 		return -EINVAL;
 	}
 	size_t tmp_size = name_len + 16;
 	char *tmp = malloc(tmp_size);
 	if (!tmp) {
-		set_err(err, errlen, "%s/%s: out of memory", dir_path, name);
+		agp__error_into(err, errlen, 0, "%s/%s: out of memory", dir_path, name);
 		return -ENOMEM;
 	}
 	/* The temporary file sits in the same folder, so renameat() replaces name atomically. */
 	int fd = create_temporary(dir_fd, name, tmp, tmp_size);
 	if (fd < 0) {
 		rc = fd;
-		set_err(err, errlen, "%s/%s: cannot create a temporary file in %s: %s", dir_path,
-		        name, dir_path, strerror(-rc));
+		agp__error_into(err, errlen, 0, "%s/%s: cannot create a temporary file in %s: %s",
+		                dir_path, name, dir_path, strerror(-rc));
 		tmp[0] = '\0';
 		goto out;
 	}
@@ -124,30 +115,31 @@ int agp_atomic_write_at(int dir_fd, const char *dir_path, const char *name, cons
 	if ((group != (gid_t)-1 && fchown(fd, (uid_t)-1, group) != 0) || fchmod(fd, mode) != 0 ||
 	    (rc = write_all(fd, data, len)) != 0 || fsync(fd) != 0) {
 		rc = rc ? rc : -errno;
-		set_err(err, errlen, "%s/%s: cannot write %s: %s", dir_path, name, tmp,
-		        strerror(-rc));
+		agp__error_into(err, errlen, 0, "%s/%s: cannot write %s: %s", dir_path, name, tmp,
+		                strerror(-rc));
 		goto out;
 	}
 	int closing = fd;
 	fd = -1;
 	if (close(closing) != 0) {
 		rc = -errno;
-		set_err(err, errlen, "%s/%s: cannot close %s: %s", dir_path, name, tmp,
-		        strerror(-rc));
+		agp__error_into(err, errlen, 0, "%s/%s: cannot close %s: %s", dir_path, name, tmp,
+		                strerror(-rc));
 		goto out;
 	}
 	if (renameat(dir_fd, tmp, dir_fd, name) != 0) {
 		rc = -errno;
-		set_err(err, errlen, "%s/%s: cannot rename %s over it: %s", dir_path, name, tmp,
-		        strerror(-rc));
+		agp__error_into(err, errlen, 0, "%s/%s: cannot rename %s over it: %s", dir_path,
+		                name, tmp, strerror(-rc));
 		goto out;
 	}
 	tmp[0] = '\0'; /* renamed: nothing left to remove */
 	/* The rename is an entry of the folder; fsync it so that a crash cannot undo it. */
 	if (fsync(dir_fd) != 0) {
 		rc = -errno;
-		set_err(err, errlen, "%s/%s: written, but cannot fsync the folder %s: %s", dir_path,
-		        name, dir_path, strerror(-rc));
+		agp__error_into(err, errlen, 0,
+		                "%s/%s: written, but cannot fsync the folder %s: %s", dir_path,
+		                name, dir_path, strerror(-rc));
 	}
 out:
 	if (fd >= 0)
@@ -162,12 +154,12 @@ int agp_atomic_write_file(const char *path, const void *data, size_t len, char *
 {
 	size_t path_len = strlen(path);
 	if (path_len == 0 || path[path_len - 1] == '/') {
-		set_err(err, errlen, "\"%s\": expected a file path", path);
+		agp__error_into(err, errlen, 0, "\"%s\": expected a file path", path);
 		return -EINVAL;
 	}
 	char *dir = malloc(path_len + 2);
 	if (!dir) {
-		set_err(err, errlen, "%s: out of memory", path);
+		agp__error_into(err, errlen, 0, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	const char *slash = strrchr(path, '/');
@@ -180,14 +172,15 @@ int agp_atomic_write_file(const char *path, const void *data, size_t len, char *
 		snprintf(dir, path_len + 2, ".");
 	int rc = make_dirs(dir);
 	if (rc != 0) {
-		set_err(err, errlen, "%s: cannot create the folder %s: %s", path, dir,
-		        strerror(-rc));
+		agp__error_into(err, errlen, 0, "%s: cannot create the folder %s: %s", path, dir,
+		                strerror(-rc));
 		goto out;
 	}
 	int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir_fd < 0) {
 		rc = -errno;
-		set_err(err, errlen, "%s: cannot open the folder %s: %s", path, dir, strerror(-rc));
+		agp__error_into(err, errlen, 0, "%s: cannot open the folder %s: %s", path, dir,
+		                strerror(-rc));
 		goto out;
 	}
 	rc = agp_atomic_write_at(dir_fd, dir, name, data, len, AGP_ATOMIC_KEEP_MODE, (gid_t)-1, err,
@@ -197,7 +190,7 @@ int agp_atomic_write_file(const char *path, const void *data, size_t len, char *
 		char detail[512];
 		snprintf(detail, sizeof(detail), "%s", err);
 		const char *rest = strncmp(detail, "./", 2) == 0 ? detail + 2 : detail;
-		set_err(err, errlen, "%s", rest);
+		agp__error_into(err, errlen, 0, "%s", rest);
 	}
 	close(dir_fd);
 out:

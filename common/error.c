@@ -24,6 +24,17 @@ int agp__error(int error, const char *format, ...)
 	return error;
 }
 
+int agp__error_into(char *err, size_t errlen, int error, const char *format, ...)
+{
+	if (err && errlen) {
+		va_list args;
+		va_start(args, format);
+		vsnprintf(err, errlen, format, args);
+		va_end(args);
+	}
+	return error;
+}
+
 const char *agp__error_message(void)
 {
 	return last_error;

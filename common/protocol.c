@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/error.h"
 #include "common/json_u64.h"
 
 static const char *const verb_names[AGP_VERB_COUNT] = {
@@ -42,19 +43,6 @@ uint32_t agp_frame_length(const unsigned char header[AGP_PROTOCOL_FRAME_HEADER])
 {
 	return (uint32_t)header[0] << 24 | (uint32_t)header[1] << 16 | (uint32_t)header[2] << 8 |
 	       (uint32_t)header[3];
-}
-
-static int fail(char *err, size_t errlen, int error, const char *format, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int error, const char *format, ...)
-{
-	if (err && errlen) {
-		va_list args;
-		va_start(args, format);
-		vsnprintf(err, errlen, format, args);
-		va_end(args);
-	}
-	return error;
 }
 
 /* ---- bounded well-formedness walk ---- */
@@ -426,44 +414,46 @@ static int decode_map(const void *payload, size_t length, size_t limit, json_t *
                       size_t errlen)
 {
 	if (length > limit)
-		return fail(err, errlen, -EMSGSIZE, "message of %zu bytes exceeds the limit of %zu",
-		            length, limit);
+		return agp__error_into(err, errlen, -EMSGSIZE,
+		                       "message of %zu bytes exceeds the limit of %zu", length,
+		                       limit);
 	if (length == 0)
-		return fail(err, errlen, -EPROTO, "empty message");
+		return agp__error_into(err, errlen, -EPROTO, "empty message");
 	if (agp_msgpack_check(payload, length, AGP_PROTOCOL_DEPTH_MAX))
-		return fail(err, errlen, -EPROTO,
-		            "malformed or truncated msgpack (or nested deeper than %d)",
-		            AGP_PROTOCOL_DEPTH_MAX);
+		return agp__error_into(err, errlen, -EPROTO,
+		                       "malformed or truncated msgpack (or nested deeper than %d)",
+		                       AGP_PROTOCOL_DEPTH_MAX);
 	msgpack_unpacked unpacked;
 	msgpack_unpacked_init(&unpacked);
 	size_t offset = 0;
 	int error = 0;
 	msgpack_unpack_return result = msgpack_unpack_next(&unpacked, payload, length, &offset);
 	if (result != MSGPACK_UNPACK_SUCCESS || offset != length)
-		error = fail(err, errlen, -EPROTO, "malformed msgpack");
+		error = agp__error_into(err, errlen, -EPROTO, "malformed msgpack");
 	else if (unpacked.data.type != MSGPACK_OBJECT_MAP)
-		error = fail(err, errlen, -EPROTO, "the message is not a map");
+		error = agp__error_into(err, errlen, -EPROTO, "the message is not a map");
 	json_t *map = NULL;
 	if (!error && (error = agp_msgpack_to_json(&unpacked.data, AGP_PROTOCOL_DEPTH_MAX, &map)))
-		error =
-		    fail(err, errlen, error == -ENOMEM ? -ENOMEM : -EPROTO,
-		         "the message holds a value JSON cannot carry (non-string key, duplicate "
-		         "key, invalid UTF-8, binary)");
+		error = agp__error_into(
+		    err, errlen, error == -ENOMEM ? -ENOMEM : -EPROTO,
+		    "the message holds a value JSON cannot carry (non-string key, duplicate "
+		    "key, invalid UTF-8, binary)");
 	msgpack_unpacked_destroy(&unpacked);
 	if (error)
 		return error;
 	json_t *version = json_object_get(map, "v");
 	if (!json_is_integer(version)) {
 		json_decref(map);
-		return fail(err, errlen, -EPROTO,
-		            "the message has no integer protocol version \"v\"");
+		return agp__error_into(err, errlen, -EPROTO,
+		                       "the message has no integer protocol version \"v\"");
 	}
 	if (json_integer_value(version) != AGP_PROTOCOL_VERSION) {
 		long long v = (long long)json_integer_value(version);
 		json_decref(map);
-		return fail(err, errlen, -EPROTONOSUPPORT,
-		            "protocol version %lld is not supported (this side speaks %d)", v,
-		            AGP_PROTOCOL_VERSION);
+		return agp__error_into(
+		    err, errlen, -EPROTONOSUPPORT,
+		    "protocol version %lld is not supported (this side speaks %d)", v,
+		    AGP_PROTOCOL_VERSION);
 	}
 	*out = map;
 	return 0;
@@ -481,26 +471,27 @@ int agp_protocol_decode_request(const void *payload, size_t length, struct agp_r
 	json_object_foreach(map, key, value)
 	{
 		if (strcmp(key, "v") && strcmp(key, "verb") && strcmp(key, "args")) {
-			error = fail(err, errlen, -EPROTO, "unknown request key \"%.64s\"", key);
+			error = agp__error_into(err, errlen, -EPROTO,
+			                        "unknown request key \"%.64s\"", key);
 			goto out;
 		}
 	}
 	json_t *verb_value = json_object_get(map, "verb");
 	if (!json_is_string(verb_value)) {
-		error = fail(err, errlen, -EPROTO, "the request has no string \"verb\"");
+		error = agp__error_into(err, errlen, -EPROTO, "the request has no string \"verb\"");
 		goto out;
 	}
 	enum agp_verb verb;
 	if (agp_verb_from_name(json_string_value(verb_value), json_string_length(verb_value),
 	                       &verb)) {
-		error = fail(err, errlen, -EOPNOTSUPP, "unknown verb \"%.64s\"",
-		             json_string_value(verb_value));
+		error = agp__error_into(err, errlen, -EOPNOTSUPP, "unknown verb \"%.64s\"",
+		                        json_string_value(verb_value));
 		goto out;
 	}
 	json_t *args = json_object_get(map, "args");
 	if (args && !json_is_object(args)) {
-		error = fail(err, errlen, -EPROTO, "\"args\" of verb %s is not a map",
-		             agp_verb_name(verb));
+		error = agp__error_into(err, errlen, -EPROTO, "\"args\" of verb %s is not a map",
+		                        agp_verb_name(verb));
 		goto out;
 	}
 	args = args ? json_incref(args) : json_object();
@@ -525,7 +516,7 @@ int agp_protocol_decode_reply(const void *payload, size_t length, struct agp_rep
 	json_t *ok = json_object_get(map, "ok");
 	if (!json_is_boolean(ok)) {
 		json_decref(map);
-		return fail(err, errlen, -EPROTO, "the reply has no boolean \"ok\"");
+		return agp__error_into(err, errlen, -EPROTO, "the reply has no boolean \"ok\"");
 	}
 	struct agp_reply reply = {.ok = json_is_true(ok)};
 	if (reply.ok) {

@@ -16,25 +16,12 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "common/error.h"
+
 #define V2_COOKIE_BASE            0x1c849303u
 #define V2_COMPRESSED_COOKIE_BASE 0x1c849304u
 #define COOKIE_WORD_SIZE_BITS     0xf0u
 #define MAX_ZIGZAG_BYTES          9
-
-static int fail(int rc, char *err, size_t errlen, const char *format, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(int rc, char *err, size_t errlen, const char *format, ...)
-{
-	va_list args;
-
-	if (err && errlen) {
-		va_start(args, format);
-		vsnprintf(err, errlen, format, args);
-		va_end(args);
-	}
-	return rc;
-}
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
@@ -195,9 +182,10 @@ static int parse_header(const uint8_t *p, struct agp_hdr_config *cfg, struct v2_
 	int rc;
 
 	if ((cookie & ~COOKIE_WORD_SIZE_BITS) != V2_COOKIE_BASE)
-		return fail(cookie == AGP_HDR_V2_COMPRESSION_COOKIE ? -EBADMSG : -ENOTSUP, err,
-		            errlen, "encoding cookie 0x%08x is not the V2 encoding cookie 0x%08x",
-		            cookie, AGP_HDR_V2_ENCODING_COOKIE);
+		return agp__error_into(
+		    err, errlen, cookie == AGP_HDR_V2_COMPRESSION_COOKIE ? -EBADMSG : -ENOTSUP,
+		    "encoding cookie 0x%08x is not the V2 encoding cookie 0x%08x", cookie,
+		    AGP_HDR_V2_ENCODING_COOKIE);
 	hd->payload_len = get_be32(p + 4);
 	hd->significant_figures = (int32_t)get_be32(p + 12);
 	hd->lowest = (int64_t)get_be64(p + 16);
@@ -207,20 +195,22 @@ static int parse_header(const uint8_t *p, struct agp_hdr_config *cfg, struct v2_
 	 * encodes getCountAtIndex()), and hdr-histogram-js writes 1 and the int64 1 there. */
 	rc = agp_hdr_config_init(hd->lowest, hd->highest, hd->significant_figures, cfg);
 	if (rc)
-		return fail(
-		    -EBADMSG, err, errlen,
+		return agp__error_into(
+		    err, errlen, -EBADMSG,
 		    "header values lowest %lld, highest %lld, significant figures %d do not "
 		    "make a histogram (need lowest >= 1, highest >= 2 * lowest, figures 1..5)",
 		    (long long)hd->lowest, (long long)hd->highest, hd->significant_figures);
 	if (agp_hdr_memory_size(cfg) > max_memory)
-		return fail(-E2BIG, err, errlen,
-		            "histogram of %d counts needs %zu bytes, over the limit of %zu",
-		            cfg->counts_len, agp_hdr_memory_size(cfg), max_memory);
+		return agp__error_into(
+		    err, errlen, -E2BIG,
+		    "histogram of %d counts needs %zu bytes, over the limit of %zu",
+		    cfg->counts_len, agp_hdr_memory_size(cfg), max_memory);
 	if ((uint64_t)hd->payload_len > (uint64_t)cfg->counts_len * MAX_ZIGZAG_BYTES)
-		return fail(-EBADMSG, err, errlen,
-		            "payload length %u exceeds the %d counts' maximum of %llu bytes",
-		            hd->payload_len, cfg->counts_len,
-		            (unsigned long long)cfg->counts_len * MAX_ZIGZAG_BYTES);
+		return agp__error_into(
+		    err, errlen, -EBADMSG,
+		    "payload length %u exceeds the %d counts' maximum of %llu bytes",
+		    hd->payload_len, cfg->counts_len,
+		    (unsigned long long)cfg->counts_len * MAX_ZIGZAG_BYTES);
 	return 0;
 }
 
@@ -234,25 +224,26 @@ static int decode_counts(struct agp_hdr *h, const uint8_t *p, const uint8_t *end
 		int64_t v;
 
 		if (!zigzag_get(&p, end, &v))
-			return fail(-EBADMSG, err, errlen,
-			            "payload ends inside a number after count index %d", index);
+			return agp__error_into(err, errlen, -EBADMSG,
+			                       "payload ends inside a number after count index %d",
+			                       index);
 		if (v < 0) {
 			/* -v zeros; INT64_MIN has no positive counterpart. */
 			if (v == INT64_MIN || -v > (int64_t)(h->cfg.counts_len - index))
-				return fail(
-				    -EBADMSG, err, errlen,
+				return agp__error_into(
+				    err, errlen, -EBADMSG,
 				    "zero run of %llu at count index %d passes counts length %d",
 				    0ull - (unsigned long long)v, index, h->cfg.counts_len);
 			index += (int32_t)-v;
 			continue;
 		}
 		if (index >= h->cfg.counts_len)
-			return fail(-EBADMSG, err, errlen,
-			            "count at index %d is beyond counts length %d", index,
-			            h->cfg.counts_len);
+			return agp__error_into(err, errlen, -EBADMSG,
+			                       "count at index %d is beyond counts length %d",
+			                       index, h->cfg.counts_len);
 		if (__builtin_add_overflow(total, v, &total))
-			return fail(-EBADMSG, err, errlen,
-			            "counts overflow a 64-bit total at index %d", index);
+			return agp__error_into(err, errlen, -EBADMSG,
+			                       "counts overflow a 64-bit total at index %d", index);
 		h->counts[index++] = v;
 	}
 	agp__hdr_sums_from_buckets(h);
@@ -266,8 +257,8 @@ static int new_histogram(const struct agp_hdr_config *cfg, struct agp_hdr **out,
 	                        cfg->significant_figures, out);
 
 	if (rc)
-		return fail(rc, err, errlen, "cannot allocate a histogram of %d counts",
-		            cfg->counts_len);
+		return agp__error_into(err, errlen, rc, "cannot allocate a histogram of %d counts",
+		                       cfg->counts_len);
 	return 0;
 }
 
@@ -280,16 +271,16 @@ static int decode_plain(const uint8_t *data, size_t len, size_t max_memory, stru
 	int rc;
 
 	if (len < AGP_HDR_V2_HEADER_SIZE)
-		return fail(-EBADMSG, err, errlen,
-		            "encoding of %zu bytes is shorter than the %d-byte header", len,
-		            AGP_HDR_V2_HEADER_SIZE);
+		return agp__error_into(err, errlen, -EBADMSG,
+		                       "encoding of %zu bytes is shorter than the %d-byte header",
+		                       len, AGP_HDR_V2_HEADER_SIZE);
 	rc = parse_header(data, &cfg, &hd, max_memory, err, errlen);
 	if (rc)
 		return rc;
 	if (hd.payload_len != len - AGP_HDR_V2_HEADER_SIZE)
-		return fail(-EBADMSG, err, errlen,
-		            "payload length %u does not match the %zu bytes present",
-		            hd.payload_len, len - AGP_HDR_V2_HEADER_SIZE);
+		return agp__error_into(err, errlen, -EBADMSG,
+		                       "payload length %u does not match the %zu bytes present",
+		                       hd.payload_len, len - AGP_HDR_V2_HEADER_SIZE);
 	rc = new_histogram(&cfg, &h, err, errlen);
 	if (rc)
 		return rc;
@@ -313,16 +304,16 @@ static int inflate_exact(z_stream *zs, uint8_t *dst, size_t want, bool *ended, c
 		int zrc;
 
 		if (*ended)
-			return fail(-EBADMSG, err, errlen,
-			            "zlib stream ends %u bytes short of the %s", zs->avail_out,
-			            what);
+			return agp__error_into(err, errlen, -EBADMSG,
+			                       "zlib stream ends %u bytes short of the %s",
+			                       zs->avail_out, what);
 		zrc = inflate(zs, Z_NO_FLUSH);
 		if (zrc == Z_STREAM_END)
 			*ended = true;
 		else if (zrc != Z_OK)
-			return fail(-EBADMSG, err, errlen,
-			            "zlib stream is truncated or corrupt in the %s: %s", what,
-			            zs->msg ? zs->msg : "input ended");
+			return agp__error_into(err, errlen, -EBADMSG,
+			                       "zlib stream is truncated or corrupt in the %s: %s",
+			                       what, zs->msg ? zs->msg : "input ended");
 	}
 	return 0;
 }
@@ -341,16 +332,17 @@ static int decode_compressed(const uint8_t *data, size_t len, size_t max_memory,
 	int rc;
 
 	if (len < 8)
-		return fail(-EBADMSG, err, errlen,
-		            "compressed encoding of %zu bytes has no length field", len);
+		return agp__error_into(err, errlen, -EBADMSG,
+		                       "compressed encoding of %zu bytes has no length field", len);
 	zlen = get_be32(data + 4);
 	if (zlen != len - 8)
-		return fail(-EBADMSG, err, errlen,
-		            "compressed length field %u does not match the %zu bytes present", zlen,
-		            len - 8);
+		return agp__error_into(
+		    err, errlen, -EBADMSG,
+		    "compressed length field %u does not match the %zu bytes present", zlen,
+		    len - 8);
 	memset(&zs, 0, sizeof(zs));
 	if (inflateInit(&zs) != Z_OK)
-		return fail(-ENOMEM, err, errlen, "cannot start zlib");
+		return agp__error_into(err, errlen, -ENOMEM, "cannot start zlib");
 	zs.next_in = (Bytef *)(uintptr_t)(data + 8);
 	zs.avail_in = zlen;
 
@@ -362,8 +354,8 @@ static int decode_compressed(const uint8_t *data, size_t len, size_t max_memory,
 		goto end_zlib;
 	payload = malloc(hd.payload_len ? hd.payload_len : 1);
 	if (!payload) {
-		rc =
-		    fail(-ENOMEM, err, errlen, "cannot allocate a %u-byte payload", hd.payload_len);
+		rc = agp__error_into(err, errlen, -ENOMEM, "cannot allocate a %u-byte payload",
+		                     hd.payload_len);
 		goto end_zlib;
 	}
 	rc = inflate_exact(&zs, payload, hd.payload_len, &ended, "payload", err, errlen);
@@ -378,15 +370,16 @@ static int decode_compressed(const uint8_t *data, size_t len, size_t max_memory,
 		zs.avail_out = 1;
 		zrc = inflate(&zs, Z_NO_FLUSH);
 		if (zrc != Z_STREAM_END || zs.avail_out == 0) {
-			rc = fail(-EBADMSG, err, errlen,
-			          "zlib stream holds more than the %u-byte payload or does not end",
-			          hd.payload_len);
+			rc = agp__error_into(
+			    err, errlen, -EBADMSG,
+			    "zlib stream holds more than the %u-byte payload or does not end",
+			    hd.payload_len);
 			goto free_payload;
 		}
 	}
 	if (zs.avail_in != 0) {
-		rc = fail(-EBADMSG, err, errlen, "%u bytes follow the end of the zlib stream",
-		          zs.avail_in);
+		rc = agp__error_into(err, errlen, -EBADMSG,
+		                     "%u bytes follow the end of the zlib stream", zs.avail_in);
 		goto free_payload;
 	}
 	rc = new_histogram(&cfg, &h, err, errlen);
@@ -414,7 +407,8 @@ int agp_hdr_decode(const uint8_t *data, size_t len, size_t max_memory, struct ag
 	if (!max_memory)
 		max_memory = AGP_HDR_DECODE_DEFAULT_MAX_MEMORY;
 	if (len < 4)
-		return fail(-EBADMSG, err, errlen, "encoding of %zu bytes has no cookie", len);
+		return agp__error_into(err, errlen, -EBADMSG, "encoding of %zu bytes has no cookie",
+		                       len);
 	cookie = get_be32(data);
 	switch (cookie & ~COOKIE_WORD_SIZE_BITS) {
 	case V2_COOKIE_BASE:
@@ -422,9 +416,10 @@ int agp_hdr_decode(const uint8_t *data, size_t len, size_t max_memory, struct ag
 	case V2_COMPRESSED_COOKIE_BASE:
 		return decode_compressed(data, len, max_memory, out, err, errlen);
 	default:
-		return fail(-EBADMSG, err, errlen,
-		            "cookie 0x%08x is neither V2 (0x%08x) nor V2 compressed (0x%08x)",
-		            cookie, AGP_HDR_V2_ENCODING_COOKIE, AGP_HDR_V2_COMPRESSION_COOKIE);
+		return agp__error_into(
+		    err, errlen, -EBADMSG,
+		    "cookie 0x%08x is neither V2 (0x%08x) nor V2 compressed (0x%08x)", cookie,
+		    AGP_HDR_V2_ENCODING_COOKIE, AGP_HDR_V2_COMPRESSION_COOKIE);
 	}
 }
 
@@ -482,8 +477,8 @@ int agp_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_l
 	uint8_t *buf;
 
 	if (len % 4)
-		return fail(-EBADMSG, err, errlen,
-		            "base64 text of %zu characters is not a multiple of 4", len);
+		return agp__error_into(err, errlen, -EBADMSG,
+		                       "base64 text of %zu characters is not a multiple of 4", len);
 	if (len && text[len - 1] == '=')
 		padding = (len >= 2 && text[len - 2] == '=') ? 2 : 1;
 	buf = malloc(len / 4 * 3 + 1);
@@ -500,8 +495,8 @@ int agp_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_l
 				v = 0; /* padding position, checked below */
 			else if (v < 0) {
 				free(buf);
-				return fail(
-				    -EBADMSG, err, errlen,
+				return agp__error_into(
+				    err, errlen, -EBADMSG,
 				    "base64 character 0x%02x at offset %zu is not in the alphabet",
 				    (unsigned char)text[i + k], i + k);
 			}

@@ -150,7 +150,7 @@ int agp_config_apply_env(struct agp_config *cfg, char *err, size_t errlen)
 {
 	struct agp_config *copy = malloc(sizeof(*copy));
 	if (!copy) {
-		agp__config_set_err(err, errlen, "environment overrides: out of memory");
+		agp__error_into(err, errlen, 0, "environment overrides: out of memory");
 		return -ENOMEM;
 	}
 	*copy = *cfg;

@@ -67,24 +67,24 @@ int agp_config_resolve_group(const struct agp_config *cfg, const char *source, b
 	gid_t value = 0;
 	int error = parse_gid(name, &value);
 	if (error == -ERANGE) {
-		agp__config_set_err(err, errlen,
-		                    "%s: monitoring.group: found \"%s\", expected a gid below %llu",
-		                    source, name, GID_LIMIT);
+		agp__error_into(err, errlen, 0,
+		                "%s: monitoring.group: found \"%s\", expected a gid below %llu",
+		                source, name, GID_LIMIT);
 		return error;
 	}
 	if (error == -EINVAL) {
 		error = lookup_group(name, &value);
 		if (error == -ENOENT) {
-			agp__config_set_err(err, errlen,
-			                    "%s: monitoring.group: found \"%s\", expected a group "
-			                    "this machine knows (no group has that name)",
-			                    source, name);
+			agp__error_into(err, errlen, 0,
+			                "%s: monitoring.group: found \"%s\", expected a group "
+			                "this machine knows (no group has that name)",
+			                source, name);
 			return error;
 		}
 		if (error) {
-			agp__config_set_err(err, errlen,
-			                    "%s: monitoring.group: looking up group \"%s\": %s",
-			                    source, name, strerror(-error));
+			agp__error_into(err, errlen, 0,
+			                "%s: monitoring.group: looking up group \"%s\": %s", source,
+			                name, strerror(-error));
 			return error;
 		}
 	}

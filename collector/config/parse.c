@@ -295,22 +295,22 @@ static int check_opened_file(int fd, const char *path, char *err, size_t errlen)
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		int rc = -errno;
-		agp__config_set_err(err, errlen, "%s: cannot stat: %s", path, strerror(-rc));
+		agp__error_into(err, errlen, 0, "%s: cannot stat: %s", path, strerror(-rc));
 		return rc;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		agp__config_set_err(err, errlen, "%s: is a directory, expected a JSON file", path);
+		agp__error_into(err, errlen, 0, "%s: is a directory, expected a JSON file", path);
 		return -EISDIR;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		agp__config_set_err(err, errlen, "%s: is not a regular file, expected a JSON file",
-		                    path);
+		agp__error_into(err, errlen, 0, "%s: is not a regular file, expected a JSON file",
+		                path);
 		return -EINVAL;
 	}
 	if (st.st_size > CONFIG_FILE_MAX) {
-		agp__config_set_err(err, errlen,
-		                    "%s: found %lld bytes, expected a config of at most %d bytes",
-		                    path, (long long)st.st_size, CONFIG_FILE_MAX);
+		agp__error_into(err, errlen, 0,
+		                "%s: found %lld bytes, expected a config of at most %d bytes", path,
+		                (long long)st.st_size, CONFIG_FILE_MAX);
 		return -EFBIG;
 	}
 	return 0;
@@ -330,17 +330,15 @@ static int read_to_end(int fd, const char *path, char *text, size_t *len_out, ch
 			continue;
 		if (got < 0) {
 			int rc = -errno;
-			agp__config_set_err(err, errlen, "%s: cannot read: %s", path,
-			                    strerror(-rc));
+			agp__error_into(err, errlen, 0, "%s: cannot read: %s", path, strerror(-rc));
 			return rc;
 		}
 		if (got == 0)
 			break;
 		len += (size_t)got;
 		if (len > CONFIG_FILE_MAX) {
-			agp__config_set_err(err, errlen,
-			                    "%s: expected a config of at most %d bytes", path,
-			                    CONFIG_FILE_MAX);
+			agp__error_into(err, errlen, 0, "%s: expected a config of at most %d bytes",
+			                path, CONFIG_FILE_MAX);
 			return -EFBIG;
 		}
 	}
@@ -356,11 +354,11 @@ static int read_file(const char *path, char **text_out, size_t *len_out, char *e
 	if (fd < 0) {
 		int e = errno;
 		if (e == ENOENT)
-			agp__config_set_err(err, errlen, "%s: no such file (the defaults apply)",
-			                    path);
+			agp__error_into(err, errlen, 0, "%s: no such file (the defaults apply)",
+			                path);
 		else
-			agp__config_set_err(err, errlen, "%s: cannot open for reading: %s", path,
-			                    strerror(e));
+			agp__error_into(err, errlen, 0, "%s: cannot open for reading: %s", path,
+			                strerror(e));
 		return -e;
 	}
 	char *text = NULL;
@@ -371,7 +369,7 @@ static int read_file(const char *path, char **text_out, size_t *len_out, char *e
 	text = malloc(CONFIG_FILE_MAX + 1);
 	if (!text) {
 		rc = -ENOMEM;
-		agp__config_set_err(err, errlen, "%s: out of memory", path);
+		agp__error_into(err, errlen, 0, "%s: out of memory", path);
 		goto out_close;
 	}
 	rc = read_to_end(fd, path, text, &len, err, errlen);
@@ -427,8 +425,8 @@ int agp_config_load_file(const char *path, struct agp_config *cfg, char *err, si
 	if (!root) {
 		char key[96];
 		duplicate_key_name(text, len, &jerr, key, sizeof(key));
-		agp__config_set_err(err, errlen, "%s:%d:%d: not valid JSON: %s%s", path, jerr.line,
-		                    jerr.column, jerr.text, key);
+		agp__error_into(err, errlen, 0, "%s:%d:%d: not valid JSON: %s%s", path, jerr.line,
+		                jerr.column, jerr.text, key);
 		free(text);
 		return -EINVAL;
 	}
@@ -437,7 +435,7 @@ int agp_config_load_file(const char *path, struct agp_config *cfg, char *err, si
 	struct agp_config *copy = malloc(sizeof(*copy));
 	if (!copy) {
 		json_decref(root);
-		agp__config_set_err(err, errlen, "%s: out of memory", path);
+		agp__error_into(err, errlen, 0, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	*copy = *cfg;

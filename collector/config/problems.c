@@ -53,16 +53,6 @@ int agp__config_problems_finish(struct agp__config_problems *p)
 	return p->count ? -EINVAL : 0;
 }
 
-void agp__config_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int agp__config_exact_precision(double x)
 {
 	char text[40];

@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "common/error.h" /* agp__error_into: messages into err */
+
 /*
  * Problem messages in the caller's buffer, one per line. When the buffer runs
  * out, later messages are counted, and a final line says how many were left
@@ -36,10 +38,6 @@ void agp__config_problem(struct agp__config_problems *p, const char *fmt, ...)
 
 /* Writes the "(N more problems)" line if needed; 0 without problems, else -EINVAL. */
 int agp__config_problems_finish(struct agp__config_problems *p);
-
-/* A single message into err (when err is not NULL), for errors that end a step at once. */
-void agp__config_set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* The fewest significant digits (15..17) that give x back exactly. */
 int agp__config_exact_precision(double x);

@@ -166,9 +166,9 @@ int agp_config_preset(struct agp_config *cfg, const char *name, char *err, size_
 				           agp__config_keys[i].preset[p].value);
 		return 0;
 	}
-	agp__config_set_err(err, errlen,
-	                    "unknown preset \"%.60s\", expected \"development\" or \"production\"",
-	                    name ? name : "(null)");
+	agp__error_into(err, errlen, 0,
+	                "unknown preset \"%.60s\", expected \"development\" or \"production\"",
+	                name ? name : "(null)");
 	return -EINVAL;
 }
 

@@ -158,7 +158,7 @@ int agp_config_write_file(const char *path, const struct agp_config *cfg, char *
 {
 	char *text = agp_config_to_string(cfg, 0);
 	if (!text) {
-		agp__config_set_err(err, errlen, "%s: out of memory", path);
+		agp__error_into(err, errlen, 0, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	int rc = agp_atomic_write_file(path, text, strlen(text), err, errlen);
