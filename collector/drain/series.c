@@ -38,9 +38,11 @@ int agp_series_table_init(struct agp_series_table *table, const struct agp_serie
 		return -EINVAL;
 	memset(table, 0, sizeof(*table));
 	table->params = *params;
-	if (agp_map_init(&table->map, sizeof(struct series_key), sizeof(struct agp_series *),
-	                 1024) != 0)
-		return -ENOMEM;
+	/* Room for 64 series to begin with; the map doubles as the deployment grows. */
+	int error =
+	    agp_map_init(&table->map, sizeof(struct series_key), sizeof(struct agp_series *), 64);
+	if (error)
+		return error;
 	table->window_start_ns = now_ns;
 	if (agp_hdr_create(params->lowest, params->highest, params->significant_figures,
 	                   &table->scratch) != 0) {
