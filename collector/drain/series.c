@@ -15,8 +15,8 @@ static struct series_key series_key(const char *agent_type, const char *agent, u
 {
 	struct series_key key;
 	memset(&key, 0, sizeof(key));
-	memcpy(key.agent_type, agent_type, strnlen(agent_type, sizeof(key.agent_type) - 1));
-	memcpy(key.agent, agent, strnlen(agent, sizeof(key.agent) - 1));
+	agp_map_key_string(key.agent_type, sizeof(key.agent_type), agent_type);
+	agp_map_key_string(key.agent, sizeof(key.agent), agent);
 	key.metric_id = metric_id;
 	return key;
 }
