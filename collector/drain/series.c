@@ -308,6 +308,7 @@ int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns)
 			/* The last series moves into place i: look at i again. */
 			agp_map_remove_at(&table->map, i);
 			series_destroy(series, p->window_capacity);
+			table->removals++;
 			continue;
 		}
 		uint64_t samples = series->window_count_open;
