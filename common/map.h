@@ -31,6 +31,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/*
+ * Copies text into a char array of a key that was zeroed: at most
+ * field_size - 1 bytes, so the field stays terminated and a longer text is
+ * cut where a char array of that size would cut it.
+ */
+static inline void agp_map_key_string(char *field, size_t field_size, const char *text)
+{
+	memcpy(field, text, strnlen(text, field_size - 1));
+}
 
 /* Most entries a map holds (its index slots are 32-bit). */
 #define AGP_MAP_CAPACITY_MAX (1u << 30)

@@ -1,7 +1,6 @@
 #include "collector/alerts/alerting.h"
 
 #include <string.h>
-#include <time.h>
 
 /* Distinct keys (metric, agent type, level) tracked for cooldowns. */
 #define LIMITER_KEYS 4096
@@ -32,13 +31,6 @@ void agp_alerting_destroy(struct agp_alerting *alerting)
 	agp_alert_limiter_destroy(&alerting->limiter);
 }
 
-static int64_t wall_time_ms(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 void agp_alerting_raise(struct agp_alerting *alerting, const struct agp_alert_source *source,
                         enum agp_alert_level level, int64_t value, int64_t threshold)
 {
@@ -50,7 +42,7 @@ void agp_alerting_raise(struct agp_alerting *alerting, const struct agp_alert_so
 	struct agp_alert *alert = &alerting->recent[alerting->raised % AGP_ALERT_RING];
 	memset(alert, 0, sizeof(*alert));
 	alert->time_ns = source->time_ns;
-	alert->wall_time_ms = wall_time_ms();
+	alert->wall_time_ms = agp_wall_time_ms(); /* snapshot.h */
 	alert->metric_id = source->metric_id;
 	strncpy(alert->metric, source->metric, sizeof(alert->metric) - 1);
 	strncpy(alert->agent_type, source->agent_type, sizeof(alert->agent_type) - 1);

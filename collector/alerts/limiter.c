@@ -25,14 +25,14 @@ struct limiter_key {
 	char agent_type[AGP_AGENT_TYPE_MAX + 1];
 };
 
-static struct limiter_key limiter_key(uint32_t metric, const char *type, size_t type_len,
-                                      uint8_t level)
+/* agent_type longer than AGP_AGENT_TYPE_MAX bytes is cut there, as the entry's copy is. */
+static struct limiter_key limiter_key(uint32_t metric, const char *agent_type, uint8_t level)
 {
 	struct limiter_key key;
 	memset(&key, 0, sizeof(key));
 	key.metric = metric;
 	key.level = level;
-	memcpy(key.agent_type, type, type_len);
+	agp_map_key_string(key.agent_type, sizeof(key.agent_type), agent_type);
 	return key;
 }
 
@@ -100,36 +100,31 @@ static void list_push_newest(struct agp_alert_limiter *l, uint32_t i)
 	l->newest = i;
 }
 
-bool agp_alert_limiter_check(struct agp_alert_limiter *l, uint32_t metric, const char *agent_type,
-                             unsigned level, uint64_t now_ns, uint64_t *suppressed)
+/* A repeat of the key of entry i: due when its cooldown has passed, else counted. */
+static bool check_known(struct agp_alert_limiter *l, uint32_t i, uint64_t now_ns,
+                        uint64_t *suppressed)
 {
-	const char *type = agent_type ? agent_type : "";
-	size_t type_len = strnlen(type, AGP_AGENT_TYPE_MAX);
-	struct limiter_key key = limiter_key(metric, type, type_len, (uint8_t)level);
-
-	const uint32_t *found = agp_map_find(&l->keys, &key);
-	if (found) {
-		uint32_t i = *found;
-		struct agp_alert_limiter_entry *e = &l->entries[i];
-		list_unlink(l, i);
-		list_push_newest(l, i);
-		e->last_seen_ns = now_ns;
-		bool due =
-		    now_ns >= e->last_alert_ns && now_ns - e->last_alert_ns >= l->cooldown_ns;
-		if (!due) {
-			e->suppressed++;
-			l->stats.suppressed++;
-			return false;
-		}
-		if (suppressed)
-			*suppressed = e->suppressed;
-		e->suppressed = 0;
-		e->last_alert_ns = now_ns;
-		l->stats.passed++;
-		return true;
+	struct agp_alert_limiter_entry *e = &l->entries[i];
+	list_unlink(l, i);
+	list_push_newest(l, i);
+	e->last_seen_ns = now_ns;
+	bool due = now_ns >= e->last_alert_ns && now_ns - e->last_alert_ns >= l->cooldown_ns;
+	if (!due) {
+		e->suppressed++;
+		l->stats.suppressed++;
+		return false;
 	}
+	if (suppressed)
+		*suppressed = e->suppressed;
+	e->suppressed = 0;
+	e->last_alert_ns = now_ns;
+	l->stats.passed++;
+	return true;
+}
 
-	/* A new key: a fresh entry while there are any, else the least recently seen one. */
+/* A new key: a fresh entry while there are any, else the least recently seen key's. */
+static void track_new(struct agp_alert_limiter *l, const struct limiter_key *key, uint64_t now_ns)
+{
 	uint32_t i;
 	if (l->used < l->capacity) {
 		i = l->used++;
@@ -140,23 +135,31 @@ bool agp_alert_limiter_check(struct agp_alert_limiter *l, uint32_t metric, const
 		l->stats.evictions++;
 		l->stats.evicted_suppressed += evicted->suppressed;
 		struct limiter_key evicted_key =
-		    limiter_key(evicted->metric, evicted->agent_type,
-		                strnlen(evicted->agent_type, AGP_AGENT_TYPE_MAX), evicted->level);
+		    limiter_key(evicted->metric, evicted->agent_type, evicted->level);
 		agp_map_remove(&l->keys, &evicted_key);
 		list_unlink(l, i);
 	}
 	struct agp_alert_limiter_entry *e = &l->entries[i];
 	memset(e, 0, sizeof(*e));
-	e->metric = metric;
-	e->level = (uint8_t)level;
-	memcpy(e->agent_type, type, type_len);
-	e->agent_type[type_len] = '\0';
+	e->metric = key->metric;
+	e->level = key->level;
+	memcpy(e->agent_type, key->agent_type, sizeof(e->agent_type));
 	e->last_alert_ns = now_ns;
 	e->last_seen_ns = now_ns;
 	/* Cannot fail: the map holds fewer than capacity keys now, and was made for capacity. */
-	agp_map_insert(&l->keys, &key, &i, NULL);
+	agp_map_insert(&l->keys, key, &i, NULL);
 	list_push_newest(l, i);
 	l->stats.passed++;
+}
+
+bool agp_alert_limiter_check(struct agp_alert_limiter *l, uint32_t metric, const char *agent_type,
+                             unsigned level, uint64_t now_ns, uint64_t *suppressed)
+{
+	struct limiter_key key = limiter_key(metric, agent_type ? agent_type : "", (uint8_t)level);
+	const uint32_t *found = agp_map_find(&l->keys, &key);
+	if (found)
+		return check_known(l, *found, now_ns, suppressed);
+	track_new(l, &key, now_ns);
 	if (suppressed)
 		*suppressed = 0;
 	return true;

@@ -99,6 +99,7 @@ struct slot_tracker {
 	enum agp_lie lie;                 /* the first impossible counter seen; sticky */
 	struct agp_series **type_series;  /* by metric id, allocated on first sample */
 	struct agp_series **agent_series; /* by metric id */
+	uint64_t series_removals_seen;    /* the table's removals when agent_series was valid */
 };
 
 struct retired_totals {
@@ -264,6 +265,22 @@ static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t
 	tracker->lie = AGP_LIE_NONE;
 }
 
+/*
+ * A rotation removes per-agent series idle for a whole retention period,
+ * also those of an agent that is still here: its cached pointers to them
+ * go before its next batch, and a sample of such a metric gets a new
+ * series. Type series are never removed.
+ */
+static void forget_removed_series(struct agp_collector_drain *drain, struct slot_tracker *tracker)
+{
+	if (tracker->series_removals_seen == drain->series.removals)
+		return;
+	tracker->series_removals_seen = drain->series.removals;
+	if (tracker->agent_series)
+		memset(tracker->agent_series, 0,
+		       AGP_REGISTRY_CAPACITY * sizeof(*tracker->agent_series));
+}
+
 static struct agp_series *series_for(struct agp_collector_drain *drain,
                                      struct slot_tracker *tracker, bool per_agent, uint16_t id,
                                      const struct metric_info *info)
@@ -326,6 +343,7 @@ static uint64_t drain_ring(struct agp_collector *collector, struct agp_collector
                            struct slot_tracker *tracker, uint64_t now_ns)
 {
 	uint64_t taken = 0;
+	forget_removed_series(drain, tracker);
 	while (taken < collector->segment.ring_capacity) {
 		uint64_t head_before = tracker->consumer.head;
 		uint64_t limit_ns = agp_clock_read(&collector->segment.clock) + FUTURE_SLACK_NS;

@@ -15,8 +15,8 @@ static struct series_key series_key(const char *agent_type, const char *agent, u
 {
 	struct series_key key;
 	memset(&key, 0, sizeof(key));
-	memcpy(key.agent_type, agent_type, strnlen(agent_type, sizeof(key.agent_type) - 1));
-	memcpy(key.agent, agent, strnlen(agent, sizeof(key.agent) - 1));
+	agp_map_key_string(key.agent_type, sizeof(key.agent_type), agent_type);
+	agp_map_key_string(key.agent, sizeof(key.agent), agent);
 	key.metric_id = metric_id;
 	return key;
 }
@@ -38,9 +38,11 @@ int agp_series_table_init(struct agp_series_table *table, const struct agp_serie
 		return -EINVAL;
 	memset(table, 0, sizeof(*table));
 	table->params = *params;
-	if (agp_map_init(&table->map, sizeof(struct series_key), sizeof(struct agp_series *),
-	                 1024) != 0)
-		return -ENOMEM;
+	/* Room for 64 series to begin with; the map doubles as the deployment grows. */
+	int error =
+	    agp_map_init(&table->map, sizeof(struct series_key), sizeof(struct agp_series *), 64);
+	if (error)
+		return error;
 	table->window_start_ns = now_ns;
 	if (agp_hdr_create(params->lowest, params->highest, params->significant_figures,
 	                   &table->scratch) != 0) {
@@ -306,6 +308,7 @@ int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns)
 			/* The last series moves into place i: look at i again. */
 			agp_map_remove_at(&table->map, i);
 			series_destroy(series, p->window_capacity);
+			table->removals++;
 			continue;
 		}
 		uint64_t samples = series->window_count_open;

@@ -121,7 +121,12 @@ struct agp_series_table {
 	struct agp_series_params params;
 	struct agp_map map;       /* (agent type, agent, metric id) -> struct agp_series *, owned */
 	uint64_t window_start_ns; /* start of the open window */
-	struct agp_hdr *scratch;  /* for encoding staged windows */
+	/*
+	 * Per-agent series removed so far: whoever keeps pointers to series
+	 * (the drain's slot trackers) drops them when this has changed.
+	 */
+	uint64_t removals;
+	struct agp_hdr *scratch; /* for encoding staged windows */
 };
 
 int agp_series_table_init(struct agp_series_table *table, const struct agp_series_params *params,

@@ -283,10 +283,9 @@ static struct state_key state_key(const struct agp_snapshot_series *series)
 {
 	struct state_key key;
 	memset(&key, 0, sizeof(key));
-	memcpy(key.agent_type, series->agent_type,
-	       strnlen(series->agent_type, sizeof(key.agent_type) - 1));
-	memcpy(key.agent, series->agent, strnlen(series->agent, sizeof(key.agent) - 1));
-	memcpy(key.metric, series->metric, strnlen(series->metric, sizeof(key.metric) - 1));
+	agp_map_key_string(key.agent_type, sizeof(key.agent_type), series->agent_type);
+	agp_map_key_string(key.agent, sizeof(key.agent), series->agent);
+	agp_map_key_string(key.metric, sizeof(key.metric), series->metric);
 	return key;
 }
 
