@@ -90,7 +90,7 @@ static int check_label(const char *what, const char *value, size_t max)
 	return 0;
 }
 
-static void retire_handle(agp_agent *agent);
+static void retire_handle(agp_agent *agent, bool unmap);
 
 /*
  * Fork: the child has a copy of every handle, pointing at its parent's
@@ -116,7 +116,12 @@ static void disown_after_fork(void)
 	open_agents = NULL;
 	while (agent) {
 		agp_agent *next = agent->next_open;
-		retire_handle(agent);
+		/*
+		 * The mapping stays: unmapping would cost every fork (and every
+		 * exec right after one) a page-table teardown, and a closed
+		 * handle never touches it again.
+		 */
+		retire_handle(agent, false);
 		agent = next;
 	}
 	pthread_mutex_unlock(&open_lock);
@@ -200,14 +205,15 @@ void agp_agent_close(agp_agent *agent)
 	forget_open(agent);
 	agent->closed = true;
 	agp_slot_close(&agent->segment, agent->slot_index);
-	retire_handle(agent);
+	retire_handle(agent, true);
 }
 
 /* Makes the handle a no-op for good: it points at closed_slot and joins the closed list. */
-static void retire_handle(agp_agent *agent)
+static void retire_handle(agp_agent *agent, bool unmap)
 {
 	agent->closed = true;
-	agp_segment_detach(&agent->segment);
+	if (unmap)
+		agp_segment_detach(&agent->segment);
 	agent->producer.slot = &closed_slot;
 	agent->producer.records = NULL;
 	agent->producer.capacity = 0;
