@@ -1,23 +1,29 @@
 /*
  * bench/soak: a real agentperfd under a steady load for a long time.
  *
- *   soak [--seconds N] [--rate SAMPLES_PER_S] [--agents K]      (defaults 600, 1000000, 4)
+ *   soak [--seconds N] [--rate SAMPLES_PER_S] [--agents K] [--warmup S]
+ *        [--window-seconds S] [--retention-hours H]
  *
- * Starts agentperfd on a private deployment (soak-PID, its own config, storage and socket
- * folders), forks K agent processes that together record RATE samples per second, paced
- * against the clock (task_execution_time, values spread over 1 us .. 1 ms), for N seconds.
- * Once a second it reads the daemon's resident memory and CPU time from /proc. At the end each
- * agent reports over a pipe what it wrote (agp_agent_recorded + agp_agent_dropped, its own
- * count), the daemon's totals are read through `agentperf status --json` once nothing is
- * pending, and it prints:
+ * (defaults: 600 s, 1000000/s, 4 agents, a tenth of the run but at least 5 s, and the daemon's
+ * own defaults for the window and the retention: 5 min and 24 h.) Starts agentperfd on a
+ * private deployment (soak-PID, its own config, storage and socket folders), forks K agent
+ * processes that together record RATE samples per second, paced against the clock
+ * (task_execution_time, values spread over 1 us .. 1 ms), for N seconds. Once a second it reads the
+ * daemon's resident memory and CPU time from /proc. At the end each agent reports over a pipe what
+ * it wrote (agp_agent_recorded + agp_agent_dropped, its own count), the daemon's totals are read
+ * through `agentperf status --json` once nothing is pending, and it prints:
  *
  *   - the achieved rate;
- *   - the daemon's RSS after the warm-up (the first tenth of the run, at least 5 s), at the end
+ *   - the daemon's RSS after the warm-up, at the end
  *     and at its highest after the warm-up, and the drift (highest - after warm-up) relative to
  *     after warm-up (target: within 1 %);
  *   - the daemon's CPU seconds per million samples, over the whole run;
  *   - unaccounted samples: the agents' own counts against the daemon's written, and written
  *     against aggregated + invalid + dropped + pending + earlier (target: 0 and 0).
+ *
+ * Closed windows are kept for the retention, so with the defaults the daemon's memory grows by
+ * one closed window every 5 minutes for 24 hours; a warm-up longer than a short retention
+ * (e.g. --window-seconds 10 --retention-hours 0.02 --warmup 120) measures the steady state.
  *
  * Exit status 0 when every target is met, 1 otherwise.
  */
@@ -46,6 +52,9 @@ struct soak {
 	long seconds;
 	long rate;
 	int agents;
+	long warmup;            /* 0: a tenth of the run, at least 5 s */
+	long window_seconds;    /* 0: the daemon's default */
+	double retention_hours; /* 0: the daemon's default */
 	char folder[64];
 	char name[32];
 	char config[128];
@@ -168,18 +177,37 @@ static int parse(int argc, char **argv, struct soak *soak)
 	soak->seconds = 600;
 	soak->rate = 1000000;
 	soak->agents = 4;
+	soak->warmup = 0;
+	soak->window_seconds = 0;
+	soak->retention_hours = 0;
 	for (int i = 1; i < argc; i++) {
 		long *target = NULL;
 		long agents = 0;
+		if (strcmp(argv[i], "--retention-hours") == 0 && i + 1 < argc) {
+			char *end;
+			soak->retention_hours = strtod(argv[++i], &end);
+			if (*end || !(soak->retention_hours > 0)) {
+				fprintf(stderr,
+				        "soak: --retention-hours '%s' is not a positive number\n",
+				        argv[i]);
+				return 2;
+			}
+			continue;
+		}
 		if (strcmp(argv[i], "--seconds") == 0)
 			target = &soak->seconds;
+		else if (strcmp(argv[i], "--warmup") == 0)
+			target = &soak->warmup;
+		else if (strcmp(argv[i], "--window-seconds") == 0)
+			target = &soak->window_seconds;
 		else if (strcmp(argv[i], "--rate") == 0)
 			target = &soak->rate;
 		else if (strcmp(argv[i], "--agents") == 0)
 			target = &agents;
 		if (!target || i + 1 >= argc) {
 			fprintf(stderr,
-			        "usage: soak [--seconds N] [--rate SAMPLES_PER_S] [--agents K]\n");
+			        "usage: soak [--seconds N] [--rate SAMPLES_PER_S] [--agents K] "
+			        "[--warmup S] [--window-seconds S] [--retention-hours H]\n");
 			return 2;
 		}
 		char *end;
@@ -198,6 +226,11 @@ static int parse(int argc, char **argv, struct soak *soak)
 			}
 			soak->agents = (int)agents;
 		}
+	}
+	if (soak->warmup >= soak->seconds) {
+		fprintf(stderr, "soak: --warmup %ld must be shorter than --seconds %ld\n",
+		        soak->warmup, soak->seconds);
+		return 2;
 	}
 	return 0;
 }
@@ -223,7 +256,15 @@ int main(int argc, char **argv)
 		perror("soak: config");
 		return 1;
 	}
-	fprintf(config, "{\"monitoring\": {\"storage_dir\": \"%s/storage\"}}\n", soak.folder);
+	fprintf(
+	    config,
+	    "{\"monitoring\": {\"storage_dir\": \"%s/storage\", \"ci_export_file\": \"%s/ci.json\"",
+	    soak.folder, soak.folder);
+	if (soak.window_seconds)
+		fprintf(config, ", \"aggregation_window_seconds\": %ld", soak.window_seconds);
+	if (soak.retention_hours > 0)
+		fprintf(config, ", \"metric_retention_hours\": %g", soak.retention_hours);
+	fprintf(config, "}}\n");
 	fclose(config);
 
 	soak.daemon = start_daemon(&soak);
@@ -247,7 +288,7 @@ int main(int argc, char **argv)
 	}
 	close(reports[1]);
 
-	long warmup = soak.seconds / 10 < 5 ? 5 : soak.seconds / 10;
+	long warmup = soak.warmup ? soak.warmup : soak.seconds / 10 < 5 ? 5 : soak.seconds / 10;
 	uint64_t rss_warm = 0, rss_high = 0, rss_end = 0, cpu_end = 0;
 	for (long second = 1; second <= soak.seconds; second++) {
 		uint64_t next = started + (uint64_t)second * 1000000000u, now = agp_bench_now_ns();
@@ -306,8 +347,14 @@ int main(int argc, char **argv)
 	double cpu_s = (double)(cpu_end - cpu_start) / (double)sysconf(_SC_CLK_TCK);
 	double drift = rss_warm ? ((double)rss_high - (double)rss_warm) / (double)rss_warm : 0;
 
-	printf("bench/soak: %d agents, %ld samples/s asked, %ld s (warm-up %ld s)\n", soak.agents,
-	       soak.rate, soak.seconds, warmup);
+	char window[32] = "default (5 min)", retention[32] = "default (24 h)";
+	if (soak.window_seconds)
+		snprintf(window, sizeof(window), "%ld s", soak.window_seconds);
+	if (soak.retention_hours > 0)
+		snprintf(retention, sizeof(retention), "%g h", soak.retention_hours);
+	printf("bench/soak: %d agents, %ld samples/s asked, %ld s (warm-up %ld s), window %s, "
+	       "retention %s\n",
+	       soak.agents, soak.rate, soak.seconds, warmup, window, retention);
 	printf("  samples written          %llu (%.3f M/s achieved), dropped %llu\n",
 	       (unsigned long long)agents_written, (double)agents_written / elapsed_ns * 1e3,
 	       (unsigned long long)field(totals, "dropped"));

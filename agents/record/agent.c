@@ -118,6 +118,13 @@ static void disown_after_fork(void)
 	open_agents = NULL;
 	while (agent) {
 		agp_agent *next = agent->next_open;
+		/*
+		 * The child's copies of the descriptor and of the mapping both
+		 * hold the parent's open file description, and with it the
+		 * parent's slot lock (shm/slot.c): kept, they would keep the
+		 * parent's slot live after the parent's death. So both go, at the
+		 * cost of an unmap per open agent in every forked child.
+		 */
 		retire_handle(agent);
 		agent = next;
 	}
@@ -213,7 +220,11 @@ void agp_agent_close(agp_agent *agent)
 	retire_handle(agent);
 }
 
-/* Makes the handle a no-op for good: it points at closed_slot and joins the closed list. */
+/*
+ * Makes the handle a no-op for good: it points at closed_slot and joins the
+ * closed list. Detaching closes the descriptor without F_UNLCK, which in a
+ * forked child would release the parent's lock.
+ */
 static void retire_handle(agp_agent *agent)
 {
 	agent->closed = true;

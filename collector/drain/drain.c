@@ -381,14 +381,26 @@ static void update_rate(struct slot_tracker *tracker, uint64_t now_ns)
 	tracker->rate_mark_ns = now_ns;
 }
 
+/* True once the segment guard absorbed a truncation this drain has not handled yet. */
+static bool segment_truncated(struct agp_collector *collector, uint64_t *fault_offset)
+{
+	return agp_segment_guard_faults(collector->segment_guard, fault_offset) !=
+	       collector->segment_faults_handled;
+}
+
 /*
  * Takes the dropped count read before the drain only once it is possible
  * (shm/counter_audit.h); the tail it is checked against is head + pending,
- * read after it. A lying occupant keeps its last possible figures.
+ * read after it. A lying occupant keeps its last possible figures. Zeros
+ * read from a truncated segment are no agent's lie: the pass ends, and the
+ * truncation is handled (survive_truncation).
  */
 static void audit_counters(struct agp_collector *collector, struct slot_tracker *tracker,
                            uint64_t dropped)
 {
+	uint64_t fault_offset;
+	if (segment_truncated(collector, &fault_offset))
+		return;
 	if (tracker->lie == AGP_LIE_NONE && tracker->consumer.quarantined)
 		tracker->lie = AGP_LIE_INDICES;
 	if (tracker->lie != AGP_LIE_NONE)
@@ -459,13 +471,6 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 		}
 	}
 	return taken;
-}
-
-/* True once the segment guard absorbed a truncation this drain has not handled yet. */
-static bool segment_truncated(struct agp_collector *collector, uint64_t *fault_offset)
-{
-	return agp_segment_guard_faults(collector->segment_guard, fault_offset) !=
-	       collector->segment_faults_handled;
 }
 
 /*

@@ -633,6 +633,9 @@ static void render_totals(const struct agp_prom_exporter *exporter,
 	render_scalar(t, "agentperf_slots_quarantined", "gauge",
 	              "Slots whose ring indices were scribbled and are no longer read.",
 	              (double)totals->quarantined_slots);
+	render_scalar(t, "agentperf_agents_lying", "gauge",
+	              "Agents whose counters are impossible; their figures are in no total.",
+	              (double)totals->lying_agents);
 	render_scalar(
 	    t, "agentperf_collector_start_time_seconds", "gauge",
 	    "Unix time the collector started (its counters start from zero then).",

@@ -10,6 +10,7 @@
  *   agentperf_records_invalid_total, agentperf_alerts_total   counters
  *   agentperf_samples_clamped_total{agent_type,metric}        counter
  *   agentperf_samples_pending, agentperf_agents_live, agentperf_slots_quarantined gauges
+ *   agentperf_agents_lying gauge (listed or departed liars: shm/counter_audit.h)
  *   agentperf_health_level (0 unknown .. 5 critical) and agentperf_health{level=...} (state set)
  *   agentperf_baseline_* gauges, only when a baseline exists
  *

@@ -9,7 +9,8 @@
  *     }
  *
  * agp_timer_begin()/agp_timer_end() are the same without the scope, for
- * spans that do not follow a block.
+ * spans that do not follow a block. The end records with agp_record_at(),
+ * so the threads, signals and fork contract of agent.h applies.
  */
 #ifndef AGENTPERF_TIMER_H
 #define AGENTPERF_TIMER_H

@@ -7,7 +7,9 @@
  *  - the daemon stays alive and answers `agentperf status` (exit 0) afterwards;
  *  - its log has the one line that names the segment and says it was truncated;
  *  - the segment's name points at a fresh object of the original size again, and a new agent
- *    that opens it is drained: its 500 samples are aggregated exactly.
+ *    that opens it is drained: its 500 samples are aggregated exactly;
+ *  - no agent is taken for a liar, and the totals still add up (written = aggregated + invalid
+ *    + dropped + pending + earlier).
  *
  * The spinning agents whose slot lay beyond the new end die of SIGBUS themselves (the README
  * says so); the test only reaps them. Every process is started and stopped by its own pid.
@@ -261,7 +263,13 @@ static void truncation_under_load(void **state)
 		ct_sleep_ms(20);
 	assert_int_equal(newcomer_aggregated, 500);
 
+	/* The truncated segment's agents are nobody's liars, and the totals still add up. */
 	json_t *status = cli_json("status");
+	assert_int_equal(num(status, "lying_agents"), 0);
+	assert_int_equal(num(status, "written"),
+	                 num(status, "aggregated") + num(status, "invalid") +
+	                     num(status, "dropped") + num(status, "pending") +
+	                     num(status, "earlier"));
 	json_decref(status);
 	assert_int_equal(waitpid(daemon_pid, NULL, WNOHANG), 0);
 	int status_code;

@@ -4,13 +4,14 @@
  *  1. The audit alone: an honest history (drops only once a ring's worth was written, growing
  *     no faster than time allows) is accepted; each impossible read is named, and a refused read
  *     leaves the history as it was.
- *  2. A collector in this process with five agents of this process in one segment (rings of
+ *  2. A collector in this process with seven agents of this process in one segment (rings of
  *     64): an honest agent that really dropped (it filled its ring before the collector came),
- *     an honest one without drops, and four liars that write into their own slot a dropped
+ *     an honest one without drops, and five liars that write into their own slot a dropped
  *     count without a full ring, a decreasing one, one that jumps by 2^40, and a tail four rings
- *     ahead. Each liar is listed with its lie; the totals are exactly the honest agents' own
- *     counts (agp_agent_recorded + agp_agent_dropped: the independent witness), and
- *     lying_agents counts the four.
+ *     ahead, and one that scribbled the consumer's head (2^40) before the collector adopted it.
+ *     Each liar is listed with its lie; the totals are exactly the honest agents' own counts
+ *     (agp_agent_recorded + agp_agent_dropped: the independent witness), and lying_agents
+ *     counts the five.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -134,11 +135,26 @@ static void collector_keeps_liars_apart(void **state)
 	/* Before any collector: the honest dropper fills its ring of 64 and drops 36. */
 	setenv("AGENTPERF_RING_CAPACITY", "64", 1);
 	setenv("AGENTPERF_SLOTS", "8", 1);
-	agp_agent *dropper, *honest, *no_full, *decreasing, *fast, *indices;
+	agp_agent *dropper, *honest, *no_full, *decreasing, *fast, *indices, *adopted;
 	assert_int_equal(agp_agent_open("dropper", "worker", &options, &dropper), 0);
 	record(dropper, 100);
 	assert_int_equal(agp_agent_recorded(dropper), CAPACITY);
 	assert_int_equal(agp_agent_dropped(dropper), 100 - CAPACITY);
+	/*
+	 * And one that scribbles the consumer's head before a collector adopts it: taken as what
+	 * an earlier collector consumed, it would put 2^40 samples into the totals.
+	 */
+	assert_int_equal(agp_agent_open("adopted", "worker", &options, &adopted), 0);
+	record(adopted, 10);
+	struct agp_segment own_view;
+	assert_int_equal(agp_segment_attach(f->deployment, &own_view), 0);
+	for (uint32_t i = 0; i < own_view.slot_count; i++) {
+		struct agp_slot *slot = agp_segment_slot(&own_view, i);
+		if (atomic_load(&slot->state) == AGP_SLOT_LIVE &&
+		    strcmp(slot->name, "adopted") == 0)
+			atomic_store(&slot->head, 1ull << 40);
+	}
+	agp_segment_detach(&own_view);
 
 	agp_config_defaults(&f->config);
 	snprintf(f->config.monitoring.storage_dir, sizeof(f->config.monitoring.storage_dir), "%s",
@@ -150,6 +166,7 @@ static void collector_keeps_liars_apart(void **state)
 	f->collector_open = true;
 	assert_int_equal(agp_collector_start(&f->collector), 0);
 	wait_for_agent(&f->collector, "dropper", AGP_LIE_NONE, 100 - CAPACITY);
+	wait_for_agent(&f->collector, "adopted", AGP_LIE_INDICES, 0);
 
 	assert_int_equal(agp_agent_open("honest", "worker", &options, &honest), 0);
 	assert_int_equal(agp_agent_open("no-full", "worker", &options, &no_full), 0);
@@ -196,7 +213,7 @@ static void collector_keeps_liars_apart(void **state)
 	assert_int_equal(written, honest_written);
 	assert_int_equal(aggregated + dropped + pending, honest_written);
 	assert_int_equal(dropped, 100 - CAPACITY);
-	assert_int_equal(lying, 4);
+	assert_int_equal(lying, 5);
 
 	agp_agent_close(dropper);
 	agp_agent_close(honest);
@@ -204,6 +221,7 @@ static void collector_keeps_liars_apart(void **state)
 	agp_agent_close(decreasing);
 	agp_agent_close(fast);
 	agp_agent_close(indices);
+	agp_agent_close(adopted);
 }
 
 static int teardown(void **state)

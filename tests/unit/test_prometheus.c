@@ -384,6 +384,7 @@ static void test_totals_health_and_no_baseline(void **state)
 	s->totals.invalid = 3;
 	s->totals.alerts = 2;
 	s->totals.agents_live = 4;
+	s->totals.lying_agents = 1;
 	/* Average 120 ms: "good" (100 <= avg < 150 with the default 200 ms critical). */
 	const struct sample samples[] = {{100 * MS, 1}, {140 * MS, 1}};
 	struct agp_sparse_hist *w[] = {window_of(samples, 2)};
@@ -395,6 +396,7 @@ static void test_totals_health_and_no_baseline(void **state)
 	assert_true(value_of(text, "agentperf_records_invalid_total") == 3);
 	assert_true(value_of(text, "agentperf_alerts_total") == 2);
 	assert_true(value_of(text, "agentperf_agents_live") == 4);
+	assert_true(value_of(text, "agentperf_agents_lying") == 1);
 	assert_true(value_of(text, "agentperf_health_level") == 2);
 	assert_true(value_of(text, "agentperf_health{level=\"good\"}") == 1);
 	assert_true(value_of(text, "agentperf_health{level=\"excellent\"}") == 0);
