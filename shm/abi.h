@@ -48,6 +48,15 @@
 
 #define AGP_DEPLOYMENT_NAME_MAX 64
 
+/*
+ * Atomics in shared memory must be lock-free: an implementation that falls
+ * back to a lock keeps it in the process, not in the segment, so two
+ * processes would not exclude each other.
+ */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics in the segment are lock-free");
+_Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
+               "64-bit atomics in the segment are lock-free");
+
 #define AGP_SHM_HEADER_SIZE       512u
 #define AGP_SHM_SLOT_SIZE         (4u * AGP_CACHELINE)
 #define AGP_SHM_METRIC_ENTRY_SIZE 128u
