@@ -47,12 +47,14 @@
  *
  * State machine; every transition is made by a process that holds the
  * slot's lock (the owner, a claimant, or the collector while it frees),
- * so two processes never make one concurrently, and each is still a
- * compare-and-swap so that a scribbled state is never overwritten blind:
+ * so two processes never make one concurrently; each that leaves a state
+ * someone else wrote is still a compare-and-swap, so that a scribbled
+ * state is never overwritten blind:
  *
  *   FREE --agent locks, claims--> CLAIMING --agent publishes--> LIVE
  *   LIVE --agent closes, then unlocks--> CLOSED
  *   CLOSED, or LIVE unlocked (owner dead) --collector, after draining--> FREE
+ *                                         --agent, when no collector serves--> CLAIMING
  *   CLAIMING unlocked (claimant died) --any agent--> CLAIMING (taken over)
  *                                     --collector--> FREE
  *
