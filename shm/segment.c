@@ -268,6 +268,75 @@ static int check_owner(const struct agp_segment *segment, int fd,
 	                  (unsigned)mode, (unsigned)owner->uid, group_part);
 }
 
+/*
+ * Maps the object once its creator has sized it and stored the magic. A
+ * creator may be between shm_open and posix_fallocate (size 0) or before its
+ * magic store (magic 0): wait up to 2 s for it. Any other size below the
+ * header's is a truncated object, refused at once. On success *base and
+ * *mapped_size hold the mapping (the caller unmaps it on a later failure);
+ * on failure nothing stays mapped.
+ */
+static int map_initialised(const struct agp_segment *segment, int fd, void **base_out,
+                           size_t *mapped_size_out)
+{
+	struct stat st;
+	uint64_t magic = 0;
+	void *base = MAP_FAILED;
+	size_t mapped_size = 0;
+	int error = 0;
+	for (int attempt = 0; attempt < 200; attempt++) {
+		if (fstat(fd, &st) != 0) {
+			error =
+			    agp__error(-errno, "fstat(%s): %s", segment->shm_name, strerror(errno));
+			goto fail;
+		}
+		if (st.st_size > 0 && (size_t)st.st_size < sizeof(struct agp_shm_header)) {
+			error = agp__error(-EPROTO,
+			                   "segment %s: object is %lld bytes, shorter than the "
+			                   "%zu-byte header",
+			                   segment->shm_name, (long long)st.st_size,
+			                   sizeof(struct agp_shm_header));
+			goto fail;
+		}
+		if (st.st_size > 0) {
+			if (base != MAP_FAILED && mapped_size != (size_t)st.st_size) {
+				munmap(base, mapped_size); /* it changed size: map it anew */
+				base = MAP_FAILED;
+			}
+			if (base == MAP_FAILED) {
+				base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+				            MAP_SHARED, fd, 0);
+				if (base == MAP_FAILED)
+					return agp__error(-errno, "mapping %s: %s",
+					                  segment->shm_name, strerror(errno));
+				mapped_size = (size_t)st.st_size;
+			}
+			/* Acquire pairs with the creator's release store of the magic. */
+			magic = atomic_load_explicit(&((struct agp_shm_header *)base)->magic,
+			                             memory_order_acquire);
+			if (magic != 0)
+				break;
+		}
+		struct timespec pause = {0, 10 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+	if (magic != AGP_SHM_MAGIC) {
+		error = agp__error(
+		    -EPROTO, "segment %s: header field magic is 0x%016llx, expected 0x%016llx%s",
+		    segment->shm_name, (unsigned long long)magic, (unsigned long long)AGP_SHM_MAGIC,
+		    magic == 0 ? " (never initialised)" : "");
+		goto fail;
+	}
+	*base_out = base;
+	*mapped_size_out = mapped_size;
+	return 0;
+
+fail:
+	if (base != MAP_FAILED)
+		munmap(base, mapped_size);
+	return error;
+}
+
 static int attach(const char *deployment, const struct expected_owner *owner,
                   struct agp_segment *segment_out)
 {
@@ -288,66 +357,11 @@ static int attach(const char *deployment, const struct expected_owner *owner,
 	error = check_close_on_exec(&segment, fd);
 	if (!error && owner)
 		error = check_owner(&segment, fd, owner);
+	if (!error)
+		error = map_initialised(&segment, fd, &segment.base, &segment.size);
 	if (error)
 		goto fail_close;
-
-	/*
-	 * A creator may be between shm_open and posix_fallocate (size 0) or
-	 * before its magic store (magic 0): wait up to 2 s for it. Any other
-	 * size below the header's is a truncated object, refused at once.
-	 */
-	struct stat st;
-	uint64_t magic = 0;
-	void *base = MAP_FAILED;
-	size_t mapped_size = 0;
-	for (int attempt = 0; attempt < 200; attempt++) {
-		if (fstat(fd, &st) != 0) {
-			error =
-			    agp__error(-errno, "fstat(%s): %s", segment.shm_name, strerror(errno));
-			goto fail_unmap;
-		}
-		if (st.st_size > 0 && (size_t)st.st_size < sizeof(struct agp_shm_header)) {
-			error = agp__error(-EPROTO,
-			                   "segment %s: object is %lld bytes, shorter than the "
-			                   "%zu-byte header",
-			                   segment.shm_name, (long long)st.st_size,
-			                   sizeof(struct agp_shm_header));
-			goto fail_unmap;
-		}
-		if (st.st_size > 0) {
-			if (base != MAP_FAILED && mapped_size != (size_t)st.st_size) {
-				munmap(base, mapped_size); /* it changed size: map it anew */
-				base = MAP_FAILED;
-			}
-			if (base == MAP_FAILED) {
-				base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
-				            MAP_SHARED, fd, 0);
-				if (base == MAP_FAILED) {
-					error = agp__error(-errno, "mapping %s: %s",
-					                   segment.shm_name, strerror(errno));
-					goto fail_close;
-				}
-				mapped_size = (size_t)st.st_size;
-			}
-			/* Acquire pairs with the creator's release store of the magic. */
-			magic = atomic_load_explicit(&((struct agp_shm_header *)base)->magic,
-			                             memory_order_acquire);
-			if (magic != 0)
-				break;
-		}
-		struct timespec pause = {0, 10 * 1000 * 1000};
-		nanosleep(&pause, NULL);
-	}
-	if (magic != AGP_SHM_MAGIC) {
-		error = agp__error(
-		    -EPROTO, "segment %s: header field magic is 0x%016llx, expected 0x%016llx%s",
-		    segment.shm_name, (unsigned long long)magic, (unsigned long long)AGP_SHM_MAGIC,
-		    magic == 0 ? " (never initialised)" : "");
-		goto fail_unmap;
-	}
-	segment.base = base;
-	segment.size = mapped_size;
-	error = validate_header(&segment, mapped_size);
+	error = validate_header(&segment, segment.size);
 	if (error)
 		goto fail_unmap;
 	segment.fd = fd;
@@ -355,8 +369,7 @@ static int attach(const char *deployment, const struct expected_owner *owner,
 	return 0;
 
 fail_unmap:
-	if (base != MAP_FAILED)
-		munmap(base, mapped_size);
+	munmap(segment.base, segment.size);
 fail_close:
 	close(fd);
 	return error;
