@@ -13,6 +13,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/group.h"
 
 static mode_t folder_mode(gid_t group)
 {
@@ -247,18 +248,7 @@ int agp_storage_resolve_group(const char *name, gid_t *group)
 	*group = AGP_STORAGE_NO_GROUP;
 	if (!name[0])
 		return 0;
-	char *end;
-	errno = 0;
-	unsigned long number = strtoul(name, &end, 10);
-	if (name[0] >= '0' && name[0] <= '9' && !*end && !errno && number < (gid_t)-1) {
-		*group = (gid_t)number;
-		return 0;
-	}
-	struct group *entry = getgrnam(name);
-	if (!entry)
-		return agp__error(-ENOENT, "monitoring.group '%s' is not a known group", name);
-	*group = entry->gr_gid;
-	return 0;
+	return agp_group_resolve(name, group);
 }
 
 int agp_storage_write_file(const struct agp_storage_dir *dir, const char *name, const void *data,

@@ -33,6 +33,7 @@
 #include "collector/control/verbs.h"
 #include "common/control_path.h"
 #include "common/error.h"
+#include "common/group.h"
 #include "common/protocol.h"
 
 /* Connections accepted per turn of the loop; see accept_clients. */
@@ -83,18 +84,9 @@ static int resolve_group(struct agp_control_server *server)
 	const char *name = server->collector->config.additions.group;
 	if (!name[0])
 		return 0;
-	char *end;
-	errno = 0;
-	unsigned long number = strtoul(name, &end, 10);
-	if (!*end && !errno) {
-		server->group = (gid_t)number;
-	} else {
-		struct group *entry = getgrnam(name);
-		if (!entry)
-			return agp__error(-ENOENT, "monitoring.group '%s' is not a known group",
-			                  name);
-		server->group = entry->gr_gid;
-	}
+	int error = agp_group_resolve(name, &server->group);
+	if (error)
+		return error;
 	server->has_group = true;
 	snprintf(server->group_name, sizeof(server->group_name), "%s", name);
 	return 0;
