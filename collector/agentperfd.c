@@ -139,7 +139,8 @@ static int parse_options(int argc, char **argv, struct daemon_options *options)
 	return 0;
 }
 
-static int load_config(const struct daemon_options *options, struct agp_config *config)
+static int load_config(const struct daemon_options *options, struct agp_config *config,
+                       gid_t *segment_group)
 {
 	char error[4096];
 	agp_config_defaults(config);
@@ -167,6 +168,7 @@ static int load_config(const struct daemon_options *options, struct agp_config *
 		fprintf(stderr, "agentperfd: refusing to start: %s\n", error);
 		return -EINVAL;
 	}
+	*segment_group = has_group ? group : (gid_t)-1; /* the segment is shared with the group */
 	if (options->http_listen) {
 		size_t length = strlen(options->http_listen);
 		if (length >= sizeof(config->additions.http_listen)) {
@@ -296,7 +298,8 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &options))
 		return 2;
 	static struct agp_config config;
-	if (load_config(&options, &config))
+	gid_t segment_group;
+	if (load_config(&options, &config, &segment_group))
 		return 2;
 
 	if (options.daemonize && daemon(1, 0) != 0) {
@@ -309,6 +312,7 @@ int main(int argc, char **argv)
 	struct agp_collector_options collector_options;
 	agp_collector_options_default(&collector_options);
 	collector_options.deployment = options.deployment;
+	collector_options.layout.group = segment_group;
 	static struct agp_collector collector;
 	if (agp_collector_open(&collector, &collector_options, &config)) {
 		fprintf(stderr, "agentperfd: %s\n", agp_last_error());

@@ -188,6 +188,10 @@ for file in "$group_storage/alerts.jsonl" "$group_storage/hlog/agentperf.hlog" "
 	[ "$(stat -c '%a %g' "$file")" = "640 65534" ] ||
 		fail "$file is $(stat -c '%a %g' "$file"), not 640 of gid 65534"
 done
+# The segment is shared with the group too (the kernel's view of the object).
+segment="/dev/shm/agentperf.$name-group"
+[ "$(stat -c '%a %g' "$segment")" = "660 65534" ] ||
+	fail "$segment is $(stat -c '%a %g' "$segment"), not 660 of gid 65534"
 kill "$daemon_pid"
 wait "$daemon_pid" || fail "the group run did not stop cleanly"
 daemon_pid=
