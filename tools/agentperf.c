@@ -25,7 +25,7 @@ static const struct cli_command commands[] = {
     {"config", cli_config, "show | check [FILE] | preset NAME"},
     {"top", cli_top, "live terminal view, refreshed every second (q quits)"},
     {"run", cli_run, "run a command under a collector, then validate, export, report"},
-    {"task", cli_task, "run a task on an agent worker (TYPE PROMPT [--description D])"},
+    {"task", cli_task, "run a task on an agent worker (TYPE PROMPT|- [--prompt-file F] [--description D])"},
     {"hlog", cli_hlog, "HdrHistogram interval log (.hlog) of any window, open one included"},
     {"demo", cli_demo, "the main job: a private collector, tasks, baseline, validation, reports"},
     /* Further subcommands register here, one line each. */
@@ -78,7 +78,8 @@ static void usage(FILE *out)
 	    "  -h, --help         this help; `agentperf COMMAND --help` for a command\n"
 	    "      --version      the version\n\n"
 	    "Exit status: 0 ok, 1 requirement violated (or the collector reported a failure),\n"
-	    "2 usage error, 3 collector unreachable (the socket path tried is printed),\n"
+	    "2 usage error, 3 collector unreachable or refusing the connection (the socket\n"
+	    "path tried and the daemon's reason are printed),\n"
 	    "4 an output file could not be written (export --ci: the file and reason are "
 	    "printed).\n");
 }
