@@ -25,7 +25,7 @@ static const struct cli_command commands[] = {
     {"config", cli_config, "show | check [FILE] | preset NAME"},
     {"top", cli_top, "live terminal view, refreshed every second (q quits)"},
     {"run", cli_run, "run a command under a collector, then validate, export, report"},
-    {"task", cli_task, "run a task on an agent worker (TYPE PROMPT|- [--prompt-file F] [--description D])"},
+    {"task", cli_task, "run a task on an agent worker (TYPE PROMPT|-, --prompt-file F)"},
     {"hlog", cli_hlog, "HdrHistogram interval log (.hlog) of any window, open one included"},
     {"demo", cli_demo, "the main job: a private collector, tasks, baseline, validation, reports"},
     /* Further subcommands register here, one line each. */
