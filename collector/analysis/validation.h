@@ -1,6 +1,6 @@
 /*
  * validate_performance_requirements with the seed's keys and rules
- * (COMPAT.md), thresholds from the config: window = last 30 minutes of
+ * (docs/analysis.md), thresholds from the config: window = last 30 minutes of
  * coordination_overhead; meets_sub_200ms = avg < critical threshold; p95 <
  * max_acceptable; consistency = sample stddev < coordination_variance_threshold;
  * validated = all three. No baseline or no recent samples: validated false
@@ -25,11 +25,11 @@
 json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_config *config,
                      const struct agp_baseline *baseline, bool *validated);
 
-/* The seed's CI export object (COMPAT.md keys plus validation_passed). */
+/* The seed's CI export object (the seed's keys plus validation_passed; docs/analysis.md). */
 json_t *agp_ci_export(const struct agp_snapshot *snapshot, const struct agp_config *config,
                       const struct agp_baseline *baseline, bool *meets_requirements);
 
-/* The seed's report object (COMPAT.md keys). */
+/* The seed's report object (its keys: docs/analysis.md). */
 json_t *agp_report(const struct agp_snapshot *snapshot, const struct agp_config *config,
                    const struct agp_baseline *baseline);
 

@@ -2,7 +2,7 @@
  * The collector's configuration: `.codexplus/performance/config.json`.
  *
  * The first three sections (thresholds, baseline, monitoring) are the seed's
- * schema, key for key and default for default (see shared/COMPAT.md), so a
+ * schema, key for key and default for default (docs/config.md), so a
  * deployment's existing file keeps working. agentperf adds, clearly apart:
  *   - monitoring.http_listen, monitoring.group and
  *     monitoring.aggregation_window_seconds (see struct agp_config_additions);
@@ -138,11 +138,11 @@ struct agp_config {
 	struct agp_config_metric metrics[AGP_CONFIG_METRICS_MAX];
 };
 
-/* The seed's defaults (COMPAT.md) and agentperf's: no HTTP, owner only, no metrics. */
+/* The seed's defaults (docs/config.md) and agentperf's: no HTTP, owner only, no metrics. */
 void agp_config_defaults(struct agp_config *cfg);
 
 /*
- * Applies "development" or "production" (COMPAT.md) over cfg. Returns 0, or
+ * Applies "development" or "production" (docs/config.md) over cfg. Returns 0, or
  * -EINVAL for another name (message in err).
  */
 int agp_config_preset(struct agp_config *cfg, const char *name, char *err, size_t errlen);
@@ -158,7 +158,7 @@ int agp_config_preset(struct agp_config *cfg, const char *name, char *err, size_
 int agp_config_load_file(const char *path, struct agp_config *cfg, char *err, size_t errlen);
 
 /*
- * Applies the six CODEX_* variables of COMPAT.md that are set. Returns 0, or
+ * Applies the six CODEX_* variables (docs/config.md) that are set. Returns 0, or
  * -EINVAL when any is unparsable or out of range (each problem names its
  * variable and value) or when the result is inconsistent (for example a
  * CODEX_COORDINATION_THRESHOLD_MS below the warning threshold). On failure cfg

@@ -1,5 +1,5 @@
 /*
- * Config: the defaults of COMPAT.md key by key, every kind of bad file (each
+ * Config: the seed's defaults (docs/config.md) key by key, every kind of bad file (each
  * message must name the file, the key and the value found), several problems
  * reported at once, the CODEX_* environment, presets, the `metrics` section
  * and its threshold lookups, and write -> load round trips with atomic
