@@ -21,6 +21,7 @@ enum {
 	CLI_OK = 0,
 	CLI_VIOLATED = 1,
 	CLI_USAGE = 2,
+	CLI_BAD_CONFIG = 2, /* what agentperfd exits with for a bad configuration, too */
 	CLI_UNREACHABLE = 3,
 	CLI_WRITE_FAILED = 4,
 };

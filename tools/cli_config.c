@@ -17,7 +17,8 @@ static const char help[] =
     "prints every problem with its file or variable and key; monitoring.group must name a\n"
     "group this machine knows. preset prints the defaults\n"
     "with a preset applied, as a config file.\n"
-    "Exit status: 0 ok, 1 problems found, 2 usage error, 3 collector unreachable (show).\n";
+    "Exit status: 0 ok, 2 usage error or problems found (as agentperfd exits for a bad\n"
+    "configuration), 3 collector unreachable (show).\n";
 
 static int check(struct cli *cli, const char *file)
 {
@@ -59,7 +60,7 @@ static int check(struct cli *cli, const char *file)
 	} else {
 		fprintf(stdout, "%s\n", error);
 	}
-	return ok ? CLI_OK : CLI_VIOLATED;
+	return ok ? CLI_OK : CLI_BAD_CONFIG;
 }
 
 static int preset(const char *name)

@@ -421,7 +421,7 @@ static void alerts_and_config(void **state)
 	fputs("{\"thresholds\": {\"coordination_overhead_critical_ms\": \"fast\"}}\n", file);
 	fclose(file);
 	char *text;
-	assert_int_equal(cli(&text, "--socket /nonexistent config check %s", bad), 1);
+	assert_int_equal(cli(&text, "--socket /nonexistent config check %s", bad), 2);
 	assert_non_null(strstr(text, bad));
 	assert_non_null(strstr(text, "coordination_overhead_critical_ms"));
 	free(text);

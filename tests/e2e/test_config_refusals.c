@@ -3,10 +3,9 @@
  * does not know (config check said "valid"; the daemon created its segment and
  * then failed with exit 1), and CODEX_* numbers in forms docs/config.md does
  * not promise (hex such as 0x10 was read as 16). Both tools must now refuse
- * them as bad configuration: `agentperf config check` with its "problems
- * found" status 1, agentperfd with its configuration-error status 2 before it
- * creates anything. Witnesses: the group database (the name really is
- * unknown), /dev/shm (no segment), each program's own exit status and words.
+ * them as bad configuration with the same status 2: `agentperf config check`
+ * for the problems it finds, agentperfd before it creates anything. Witnesses: the group database
+ * (the name really is unknown), /dev/shm (no segment), each program's own exit status and words.
  *
  * Paths of the programs come from CMake: AGP_DAEMON, AGP_CLI.
  */
@@ -153,15 +152,15 @@ static void test_check_refuses_an_unknown_group(void **state)
 	struct run run;
 	char *check[] = {AGP_CLI, "config", "check", file, NULL};
 	run_program(check, NULL, NULL, &run);
-	if (run.status != 1)
-		fail_msg("config check exited %d, expected 1: %s", run.status, run.output);
+	if (run.status != 2) /* agentperfd's status for a bad configuration (below) */
+		fail_msg("config check exited %d, expected 2: %s", run.status, run.output);
 	assert_message_contains(run.output, file);
 	assert_message_contains(run.output, "monitoring.group");
 	assert_message_contains(run.output, unknown_group);
 
 	char *check_json[] = {AGP_CLI, "config", "check", file, "--json", NULL};
 	run_program(check_json, NULL, NULL, &run);
-	assert_int_equal(run.status, 1);
+	assert_int_equal(run.status, 2);
 	assert_message_contains(run.output, "\"valid\": false");
 
 	/* The process's own group is known: the same file with it is valid. */
@@ -208,8 +207,8 @@ static void test_hex_in_the_environment_is_bad_configuration(void **state)
 		struct run run;
 		char *check[] = {AGP_CLI, "config", "check", file, NULL};
 		run_program(check, variable, values[i], &run);
-		if (run.status != 1)
-			fail_msg("config check with %s exited %d, expected 1: %s", quoted,
+		if (run.status != 2)
+			fail_msg("config check with %s exited %d, expected 2: %s", quoted,
 			         run.status, run.output);
 		assert_message_contains(run.output, quoted);
 
