@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/append.h"
 #include "common/error.h"
 
 /* Creates every missing folder of dir (mode 0700: the collector's storage is owner-only). */
@@ -42,20 +43,6 @@ int agp_make_dirs(const char *path)
 	int rc = make_dirs(copy);
 	free(copy);
 	return rc;
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Creates "<name>.tmp.XXXXXX" in dir_fd exclusively (O_EXCL: a planted name or link fails). */
@@ -113,7 +100,7 @@ int agp_atomic_write_at(int dir_fd, const char *dir_path, const char *name, cons
 		           : 0644;
 	}
 	if ((group != (gid_t)-1 && fchown(fd, (uid_t)-1, group) != 0) || fchmod(fd, mode) != 0 ||
-	    (rc = write_all(fd, data, len)) != 0 || fsync(fd) != 0) {
+	    (rc = agp_write_all(fd, data, len)) != 0 || fsync(fd) != 0) {
 		rc = rc ? rc : -errno;
 		agp__error_into(err, errlen, 0, "%s/%s: cannot write %s: %s", dir_path, name, tmp,
 		                strerror(-rc));

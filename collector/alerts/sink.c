@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/append.h"
 #include "common/atomic_file.h"
 #include "common/units.h"
 #include "common/write_losses.h"
@@ -43,48 +44,20 @@ void agp_alert_sink_close(struct agp_alert_sink *sink)
 	sink->jsonl = -1;
 }
 
-static int write_all(int fd, const char *data, size_t length)
-{
-	while (length > 0) {
-		ssize_t written = write(fd, data, length);
-		if (written < 0 && errno == EINTR)
-			continue;
-		if (written < 0)
-			return -errno;
-		data += written;
-		length -= (size_t)written;
-	}
-	return 0;
-}
-
 /*
  * Appends one line whole or not at all: a line the disk took only part of is cut back off
  * (now, or before the next line when even that failed), so every line of the file parses.
  */
 static int append_line(struct agp_alert_sink *sink, const char *text)
 {
-	if (sink->repair_to >= 0) {
-		if (ftruncate(sink->jsonl, sink->repair_to) != 0)
-			return -errno;
-		sink->repair_to = -1;
-	}
-	struct stat before;
-	if (fstat(sink->jsonl, &before) != 0)
-		return -errno;
 	size_t length = strlen(text);
 	char *line = malloc(length + 2);
 	if (!line)
 		return -ENOMEM;
 	memcpy(line, text, length);
 	line[length] = '\n';
-	int error = write_all(sink->jsonl, line, length + 1);
+	int error = agp_append_whole(sink->jsonl, &sink->repair_to, line, length + 1, NULL);
 	free(line);
-	if (error) {
-		struct stat after;
-		if (fstat(sink->jsonl, &after) == 0 && after.st_size != before.st_size &&
-		    ftruncate(sink->jsonl, before.st_size) != 0)
-			sink->repair_to = before.st_size;
-	}
 	return error;
 }
 

@@ -9,6 +9,7 @@
 
 #include "hdr/interval_log.h"
 #include "collector/export/hlog_export.h"
+#include "common/append.h"
 #include "common/error.h"
 #include "common/write_losses.h"
 
@@ -166,47 +167,6 @@ static void count_expired(const struct agp_hlog_service *service,
 	        (double)(oldest - service->written_until_ns) / 1e9);
 }
 
-static int write_all(int fd, const char *data, size_t length)
-{
-	while (length > 0) {
-		ssize_t written = write(fd, data, length);
-		if (written < 0 && errno == EINTR)
-			continue;
-		if (written < 0)
-			return -errno;
-		data += written;
-		length -= (size_t)written;
-	}
-	return 0;
-}
-
-/*
- * Appends text whole or not at all: what the disk took of a failed write is cut back off (now,
- * or before the next write when even that failed), so the file never holds a partial line.
- */
-static int append_whole(struct agp_hlog_service *service, const char *text, size_t length,
-                        off_t *size)
-{
-	if (service->repair_to >= 0) {
-		if (ftruncate(service->fd, service->repair_to) != 0)
-			return -errno;
-		service->repair_to = -1;
-	}
-	struct stat before;
-	if (fstat(service->fd, &before) != 0)
-		return -errno;
-	int error = write_all(service->fd, text, length);
-	if (error) {
-		struct stat after;
-		if (fstat(service->fd, &after) == 0 && after.st_size != before.st_size &&
-		    ftruncate(service->fd, before.st_size) != 0)
-			service->repair_to = before.st_size;
-		return error;
-	}
-	*size = before.st_size + (off_t)length;
-	return 0;
-}
-
 int agp_hlog_service_tick(struct agp_hlog_service *service, const struct agp_snapshot *snapshot,
                           bool final)
 {
@@ -224,7 +184,8 @@ int agp_hlog_service_tick(struct agp_hlog_service *service, const struct agp_sna
 	}
 	off_t size = 0;
 	if (!error)
-		error = append_whole(service, text, length, &size);
+		/* Whole or not at all: the file never holds a partial line. */
+		error = agp_append_whole(service->fd, &service->repair_to, text, length, &size);
 	free(text);
 	if (error) {
 		/* Nothing moved: the same windows (and header) are written at a later tick. */
