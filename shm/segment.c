@@ -75,24 +75,27 @@ static int check_close_on_exec(const struct agp_segment *segment, int fd)
 	return 0;
 }
 
-static void set_names(struct agp_segment *segment, const char *deployment)
+/* Resolves the deployment's name (NULL: $AGENTPERF_NAME, then "default") and its object's. */
+static int name_segment(struct agp_segment *segment, const char *deployment)
 {
-	snprintf(segment->deployment, sizeof(segment->deployment), "%s", deployment);
-	snprintf(segment->shm_name, sizeof(segment->shm_name), "/agentperf.%s", deployment);
+	char name[AGP_DEPLOYMENT_NAME_MAX + 1];
+	int error = agp_deployment_resolve(deployment, name);
+	if (error)
+		return error;
+	snprintf(segment->deployment, sizeof(segment->deployment), "%s", name);
+	snprintf(segment->shm_name, sizeof(segment->shm_name), "/agentperf.%s", name);
+	return 0;
 }
 
 int agp_segment_create(const char *deployment, const struct agp_segment_layout *layout,
                        struct agp_segment *segment_out)
 {
 	struct agp_segment segment = {0};
-	char name[AGP_DEPLOYMENT_NAME_MAX + 1];
-	int error = agp_deployment_resolve(deployment, name);
+	int error = name_segment(&segment, deployment);
+	if (!error)
+		error = check_layout(layout);
 	if (error)
 		return error;
-	error = check_layout(layout);
-	if (error)
-		return error;
-	set_names(&segment, name);
 	compute_geometry(layout, &segment);
 
 	mode_t mode = layout->group == (gid_t)-1 ? 0600 : 0660;
@@ -148,7 +151,7 @@ int agp_segment_create(const char *deployment, const struct agp_segment_layout *
 	header->created_ns = agp_monotonic_ns();
 	agp_clock_calibrate(&header->clock);
 	segment.clock = header->clock;
-	snprintf(header->deployment, sizeof(header->deployment), "%s", name);
+	snprintf(header->deployment, sizeof(header->deployment), "%s", segment.deployment);
 	agp_registry_init(&segment);
 
 	/* Release: an attacher that reads the magic (acquire) sees every field written above. */
@@ -341,11 +344,9 @@ static int attach(const char *deployment, const struct expected_owner *owner,
                   struct agp_segment *segment_out)
 {
 	struct agp_segment segment = {0};
-	char name[AGP_DEPLOYMENT_NAME_MAX + 1];
-	int error = agp_deployment_resolve(deployment, name);
+	int error = name_segment(&segment, deployment);
 	if (error)
 		return error;
-	set_names(&segment, name);
 
 	int fd = shm_open(segment.shm_name, O_RDWR, 0);
 	if (fd < 0) {
@@ -415,13 +416,11 @@ void agp_segment_detach(struct agp_segment *segment)
 
 int agp_segment_unlink(const char *deployment)
 {
-	char name[AGP_DEPLOYMENT_NAME_MAX + 1];
-	int error = agp_deployment_resolve(deployment, name);
+	struct agp_segment segment = {0};
+	int error = name_segment(&segment, deployment);
 	if (error)
 		return error;
-	char shm_name[AGP_DEPLOYMENT_NAME_MAX + 16];
-	snprintf(shm_name, sizeof(shm_name), "/agentperf.%s", name);
-	if (shm_unlink(shm_name) != 0)
-		return agp__error(-errno, "shm_unlink(%s): %s", shm_name, strerror(errno));
+	if (shm_unlink(segment.shm_name) != 0)
+		return agp__error(-errno, "shm_unlink(%s): %s", segment.shm_name, strerror(errno));
 	return 0;
 }
