@@ -327,8 +327,9 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 	if (!drain->alerting.enabled || !agp_threshold_violated(record->value, info->warning,
 	                                                        info->critical, &level, &threshold))
 		return;
-	struct agp_alert_source source = {record->metric_id, info->name,      tracker->type,
-	                                  tracker->name,     record->task_id, now_ns};
+	struct agp_alert_source source = {
+	    record->metric_id, info->unit,      info->name, tracker->type,
+	    tracker->name,     record->task_id, now_ns};
 	agp_alerting_raise(&drain->alerting, &source, level, record->value, threshold);
 }
 
