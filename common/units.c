@@ -76,8 +76,8 @@ static const struct scale_step byte_steps[] = {
 static int format_scaled(const struct scale_step *steps, double wire, char *out, size_t size)
 {
 	const struct scale_step *step = steps;
-	while (!(fabs(wire) < step->below))
-		step++;
+	while (step->below != INFINITY && !(fabs(wire) < step->below))
+		step++; /* the last step takes everything, infinities too */
 	return snprintf(out, size, "%.*f %s", step->decimals, wire / step->divisor, step->name);
 }
 

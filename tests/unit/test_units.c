@@ -172,6 +172,8 @@ static void test_format_for_people(void **state)
 	assert_formats(AGP_UNIT_COUNT, 42.25, "42.25");
 	assert_formats((enum agp_unit)7, 42, "42");
 	assert_formats(AGP_UNIT_NANOSECONDS, NAN, "-");
+	assert_formats(AGP_UNIT_NANOSECONDS, INFINITY, "inf s");
+	assert_formats(AGP_UNIT_BYTES, -INFINITY, "-inf GiB");
 	/* The widest texts fit the documented room. */
 	char text[AGP_UNIT_TEXT_MAX];
 	assert_true(agp_unit_format(AGP_UNIT_NANOSECONDS, -9223372036854775807.0, text,
