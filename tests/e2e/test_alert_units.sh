@@ -2,7 +2,8 @@
 # The metric's unit in every output that shows an alert's value: a custom count
 # metric (queue_depth), a custom bytes metric (heap_bytes) and a duration
 # (coordination_overhead) raise one alert each against thresholds from the
-# config; the daemon's stderr line, alerts.jsonl, `agentperf alerts` (text and
+# config (a count metric given thresholds in ms has them refused, and raises
+# nothing); the daemon's stderr line, alerts.jsonl, `agentperf alerts` (text and
 # --json), `agentperf top` (in tmux, 80x24) and the report (JSON and HTML) must
 # show each value in its own unit. The witness is what the agents say they
 # recorded ("recorded METRIC VALUE").
@@ -31,13 +32,23 @@ cd "$dir" || exit 1
 cat > config.json <<JSON
 {"monitoring": {"storage_dir": "$dir/storage"},
  "metrics": {"queue_depth": {"warning": 10, "critical": 100},
-             "heap_bytes": {"warning_mb": 1, "critical_mb": 4}}}
+             "heap_bytes": {"warning_mb": 1, "critical_mb": 4},
+             "wrong_unit": {"warning_ms": 1}}}
 JSON
 "$daemon_bin" --name "$name" --config "$dir/config.json" --unlink-on-exit > daemon.log 2>&1 &
 daemon_pid=$!
 i=0
 until "$cli_bin" -n "$name" status >/dev/null 2>&1; do
 	i=$((i + 1)); [ $i -gt 100 ] && fail "agentperfd did not answer"; sleep 0.05
+done
+
+# A count against thresholds in ms: refused when the metric is resolved, before its sample counts.
+"$agent_bin" "$name" unitw u1 wrong_unit count 200 5000000 > wrong.txt || fail "agent wrong_unit"
+grep -qx "recorded wrong_unit 5000000" wrong.txt || fail "wrong_unit not recorded"
+refusal="agentperfd: WARNING - config: metrics.wrong_unit: thresholds in ms, but the metric is registered in count: its thresholds are ignored"
+i=0
+until grep -qxF "$refusal" daemon.log; do
+	i=$((i + 1)); [ $i -gt 200 ] && fail "no refusal of wrong_unit's thresholds"; sleep 0.05
 done
 
 # 42 is above the warning (10), 3.5 MiB above 1 MiB, 250.5 ms above the default critical 200 ms.
