@@ -74,7 +74,10 @@ bool cli_probe(struct cli *cli);
 /* Prints value as indented JSON on stdout. */
 void cli_print_json(const json_t *value);
 
-/* "12.3 ms", "1.50 s", "512 KiB": a value of a unit ("nanoseconds", "bytes", "count"). */
+/*
+ * "12.30 ms", "1.500 s", "512.0 KiB", "42": a value of a unit ("nanoseconds", "bytes",
+ * "count"; any other name is a count) scaled to its magnitude (agp_unit_format); "-" for NaN.
+ */
 void cli_format_value(double value, const char *unit, char *out, size_t size);
 
 /*
@@ -98,7 +101,7 @@ struct cli_threshold {
  */
 int cli_thresholds(const json_t *config, const char *metric, struct cli_threshold *out, int max);
 
-/* An alert's "value" or "threshold" as the collector shows it ("3000.0 ms"). */
+/* An alert's "value" or "threshold" in the alert's "unit" ("3.000 s", "42", "1.5 KiB"). */
 void cli_alert_value(const json_t *alert, const char *key, char *out, size_t size);
 /* An alert's time ("time_ms", Unix ms) as "YYYY-MM-DD HH:MM:SS" UTC. */
 void cli_alert_time(const json_t *alert, char *out, size_t size);

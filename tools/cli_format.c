@@ -12,6 +12,7 @@
 #include "tools/cli.h"
 
 #include "common/json_u64.h"
+#include "common/units.h"
 
 void cli_print_json(const json_t *value)
 {
@@ -25,30 +26,12 @@ void cli_print_json(const json_t *value)
 
 void cli_format_value(double value, const char *unit, char *out, size_t size)
 {
+	enum agp_unit parsed = AGP_UNIT_COUNT; /* an unknown unit name: the plain number */
+	agp_unit_parse(unit, &parsed);
 	if (isnan(value)) {
 		snprintf(out, size, "-");
-	} else if (unit && strcmp(unit, "nanoseconds") == 0) {
-		double a = fabs(value);
-		if (a < 1e3)
-			snprintf(out, size, "%.0f ns", value);
-		else if (a < 1e6)
-			snprintf(out, size, "%.2f us", value / 1e3);
-		else if (a < 1e9)
-			snprintf(out, size, "%.2f ms", value / 1e6);
-		else
-			snprintf(out, size, "%.3f s", value / 1e9);
-	} else if (unit && strcmp(unit, "bytes") == 0) {
-		double a = fabs(value);
-		if (a < 1024)
-			snprintf(out, size, "%.0f B", value);
-		else if (a < 1024.0 * 1024)
-			snprintf(out, size, "%.1f KiB", value / 1024);
-		else if (a < 1024.0 * 1024 * 1024)
-			snprintf(out, size, "%.1f MiB", value / 1048576);
-		else
-			snprintf(out, size, "%.2f GiB", value / 1073741824);
 	} else {
-		snprintf(out, size, "%.6g", value);
+		agp_unit_format(parsed, value, out, size);
 	}
 }
 
@@ -219,13 +202,7 @@ void cli_statistic_cells(const json_t *statistics, const char *unit, const char 
 
 void cli_alert_value(const json_t *alert, const char *key, char *out, size_t size)
 {
-	char display_key[32];
-	snprintf(display_key, sizeof(display_key), "%s_display", key);
-	double value = cli_num(alert, display_key);
-	if (isnan(value))
-		cli_format_value(cli_num(alert, key), "nanoseconds", out, size);
-	else
-		snprintf(out, size, "%.1f %s", value, cli_str(alert, "display_unit"));
+	cli_format_value(cli_num(alert, key), cli_str(alert, "unit"), out, size);
 }
 
 void cli_alert_time(const json_t *alert, char *out, size_t size)

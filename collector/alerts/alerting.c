@@ -44,6 +44,7 @@ void agp_alerting_raise(struct agp_alerting *alerting, const struct agp_alert_so
 	alert->time_ns = source->time_ns;
 	alert->wall_time_ms = agp_wall_time_ms(); /* snapshot.h */
 	alert->metric_id = source->metric_id;
+	alert->unit = source->unit;
 	strncpy(alert->metric, source->metric, sizeof(alert->metric) - 1);
 	strncpy(alert->agent_type, source->agent_type, sizeof(alert->agent_type) - 1);
 	strncpy(alert->agent, source->agent, sizeof(alert->agent) - 1);

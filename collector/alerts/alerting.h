@@ -35,6 +35,8 @@ void agp_alerting_destroy(struct agp_alerting *alerting);
 /* The sample's context for an alert. */
 struct agp_alert_source {
 	uint16_t metric_id;
+	enum agp_unit
+	    unit; /* the metric's registered unit, for every output that shows the alert */
 	const char *metric;
 	const char *agent_type;
 	const char *agent;

@@ -31,8 +31,9 @@ static int check_series(struct agp_series *series, void *context)
 	int64_t p95 = agp_hdr_value_at_percentile(scratch, 95.0);
 	if (p95 <= bound)
 		return 0;
-	struct agp_alert_source source = {
-	    series->metric_id, series->metric, series->agent_type, "", 0, check->now_ns};
+	struct agp_alert_source source = {series->metric_id,  series->unit, series->metric,
+	                                  series->agent_type, "",           0,
+	                                  check->now_ns};
 	agp_alerting_raise(check->alerting, &source, AGP_ALERT_REGRESSION, p95, bound);
 	return 0;
 }

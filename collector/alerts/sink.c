@@ -73,53 +73,67 @@ static void store_alert(struct agp_alert_sink *sink, const char *text)
 		agp_write_succeeded(AGP_WRITE_ALERTS, sink->path);
 }
 
-/*
- * The unit an alert's values are shown in, in the seed's units (ms, MB).
- * memory_usage is the one built-in metric in bytes; every other metric is
- * shown as a duration, custom metrics included, whatever their registered
- * unit (a count shows as ms: kept as it is until counts get their own display).
- */
-static enum agp_unit shown_unit(const struct agp_alert *alert)
+/* The seed's line without the context: "Performance threshold violation: M = V (Level: L)". */
+int agp_alert_format_message(const struct agp_alert *alert, char *out, size_t size)
 {
-	return strcmp(alert->metric, "memory_usage") == 0 ? AGP_UNIT_BYTES : AGP_UNIT_NANOSECONDS;
-}
-
-static double display_value(const struct agp_alert *alert, int64_t value)
-{
-	return agp_unit_to_seed(shown_unit(alert), (double)value);
-}
-
-static const char *display_unit(const struct agp_alert *alert)
-{
-	return agp_unit_seed_name(shown_unit(alert));
+	char value[AGP_UNIT_TEXT_MAX];
+	agp_unit_format_seed(alert->unit, (double)alert->value, value, sizeof(value));
+	return snprintf(out, size, "Performance threshold violation: %s = %s (Level: %s)",
+	                alert->metric, value, alert->level);
 }
 
 int agp_alert_format_line(const struct agp_alert *alert, char *out, size_t size)
 {
-	char suppressed[64] = "";
+	char message[256], threshold[AGP_UNIT_TEXT_MAX], suppressed[64] = "";
+	agp_alert_format_message(alert, message, sizeof(message));
+	agp_unit_format_seed(alert->unit, (double)alert->threshold, threshold, sizeof(threshold));
 	if (alert->suppressed)
 		snprintf(suppressed, sizeof(suppressed), " (%llu similar alerts suppressed)",
 		         (unsigned long long)alert->suppressed);
-	return snprintf(out, size,
-	                "Performance threshold violation: %s = %.1f%s (Level: %s) agent_type=%s "
-	                "agent=%s task_id=%llu threshold=%.1f%s%s",
-	                alert->metric, display_value(alert, alert->value), display_unit(alert),
-	                alert->level, alert->agent_type, alert->agent[0] ? alert->agent : "-",
-	                (unsigned long long)alert->task_id, display_value(alert, alert->threshold),
-	                display_unit(alert), suppressed);
+	return snprintf(out, size, "%s agent_type=%s agent=%s task_id=%llu threshold=%s%s", message,
+	                alert->agent_type, alert->agent[0] ? alert->agent : "-",
+	                (unsigned long long)alert->task_id, threshold, suppressed);
+}
+
+/*
+ * The seed's figures beside the wire values: value_ms and threshold_ms for a
+ * duration, value_mb and threshold_mb for bytes; a count has none (its value
+ * is already in the seed's unit).
+ */
+static int add_seed_figures(json_t *object, const struct agp_alert *alert)
+{
+	const char *suffix = agp_unit_seed_suffix(alert->unit);
+	if (!suffix[0])
+		return 0;
+	char key[32];
+	snprintf(key, sizeof(key), "value%s", suffix);
+	if (json_object_set_new(object, key,
+	                        json_real(agp_unit_to_seed(alert->unit, (double)alert->value))))
+		return -ENOMEM;
+	snprintf(key, sizeof(key), "threshold%s", suffix);
+	if (json_object_set_new(object, key,
+	                        json_real(agp_unit_to_seed(alert->unit, (double)alert->threshold))))
+		return -ENOMEM;
+	return 0;
 }
 
 json_t *agp_alert_to_json(const struct agp_alert *alert)
 {
-	return json_pack(
-	    "{s:I, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:s, s:s, s:I}", "sequence",
-	    (json_int_t)alert->sequence, "time_ms", (json_int_t)alert->wall_time_ms, "metric",
-	    alert->metric, "agent_type", alert->agent_type, "agent", alert->agent, "task_id",
-	    (json_int_t)alert->task_id, "value", (json_int_t)alert->value, "threshold",
-	    (json_int_t)alert->threshold, "value_display", display_value(alert, alert->value),
-	    "threshold_display", display_value(alert, alert->threshold), "display_unit",
-	    display_unit(alert), "level", alert->level, "suppressed",
-	    (json_int_t)alert->suppressed);
+	char message[256];
+	agp_alert_format_message(alert, message, sizeof(message));
+	json_t *object =
+	    json_pack("{s:I, s:I, s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:s, s:I}", "sequence",
+	              (json_int_t)alert->sequence, "time_ms", (json_int_t)alert->wall_time_ms,
+	              "metric", alert->metric, "agent_type", alert->agent_type, "agent",
+	              alert->agent, "task_id", (json_int_t)alert->task_id, "level", alert->level,
+	              "unit", agp_unit_wire_name(alert->unit), "value", (json_int_t)alert->value,
+	              "threshold", (json_int_t)alert->threshold, "message", message, "suppressed",
+	              (json_int_t)alert->suppressed);
+	if (object && add_seed_figures(object, alert) != 0) {
+		json_decref(object);
+		return NULL;
+	}
+	return object;
 }
 
 /* Runs the hook with the alert on standard input; bounded in time, never fatal. */

@@ -39,10 +39,22 @@ int agp_alert_sink_open(struct agp_alert_sink *sink, const struct agp_config *co
 void agp_alert_sink_deliver(struct agp_alert_sink *sink, const struct agp_snapshot *snapshot);
 void agp_alert_sink_close(struct agp_alert_sink *sink);
 
-/* The alert as a JSON object (the caller owns the reference). */
+/*
+ * The alert as a JSON object (the caller owns the reference; NULL without memory):
+ * sequence, time_ms (Unix ms), metric, agent_type, agent, task_id, level, unit (the
+ * metric's wire unit: "nanoseconds", "bytes" or "count"), value and threshold (whole
+ * numbers in unit), the seed's figures value_ms/threshold_ms (durations only) or
+ * value_mb/threshold_mb (bytes only), message (agp_alert_format_message) and suppressed.
+ */
 json_t *agp_alert_to_json(const struct agp_alert *alert);
 
-/* The seed's log line: "Performance threshold violation: M = V (Level: L)". */
+/*
+ * The seed's message in the metric's unit (agp_unit_format_seed): "Performance threshold
+ * violation: coordination_overhead = 250.5ms (Level: critical)", "... queue_depth = 42 ...".
+ */
+int agp_alert_format_message(const struct agp_alert *alert, char *out, size_t size);
+
+/* The log line: the message, then agent_type=, agent=, task_id=, threshold= and repeats. */
 int agp_alert_format_line(const struct agp_alert *alert, char *out, size_t size);
 
 #endif

@@ -8,6 +8,7 @@
  * additions say their unit beside the value.
  */
 #include "collector/analysis/validation.h"
+#include "collector/alerts/sink.h"
 #include "common/json_values.h"
 #include "common/units.h"
 
@@ -586,36 +587,29 @@ static json_t *metric_trend(const struct agp_snapshot *snapshot, struct agp_hdr 
 	return trend;
 }
 
-static json_t *alert_to_json(const struct agp_alert *alert, enum agp_unit unit)
+/*
+ * An alert in the seed's report: its unit is the seed's ("ms", "MB", "count") and value and
+ * threshold are in it, as everywhere in the report; message is the seed's line (sink.h).
+ */
+static json_t *alert_to_json(const struct agp_alert *alert)
 {
-	double scale = agp_unit_seed_divisor(unit);
 	char message[256];
-	/* The seed's log line, kept word for word. */
-	snprintf(message, sizeof(message),
-	         "Performance threshold violation: %s = %.1f%s (Level: %s)", alert->metric,
-	         (double)alert->value / scale,
-	         unit == AGP_UNIT_COUNT ? "" : agp_unit_seed_name(unit), alert->level);
+	agp_alert_format_message(alert, message, sizeof(message));
 	json_t *object = json_object();
 	json_object_set_new(object, "timestamp", agp_json_iso_time(alert->wall_time_ms));
 	json_object_set_new(object, "metric", json_string(alert->metric));
 	json_object_set_new(object, "agent_type", json_string(alert->agent_type));
 	json_object_set_new(object, "agent", json_string(alert->agent));
 	json_object_set_new(object, "task_id", json_integer((json_int_t)alert->task_id));
-	json_object_set_new(object, "unit", json_string(agp_unit_seed_name(unit)));
-	json_object_set_new(object, "value", json_real((double)alert->value / scale));
-	json_object_set_new(object, "threshold", json_real((double)alert->threshold / scale));
+	json_object_set_new(object, "unit", json_string(agp_unit_seed_name(alert->unit)));
+	json_object_set_new(object, "value",
+	                    json_real(agp_unit_to_seed(alert->unit, (double)alert->value)));
+	json_object_set_new(object, "threshold",
+	                    json_real(agp_unit_to_seed(alert->unit, (double)alert->threshold)));
 	json_object_set_new(object, "level", json_string(alert->level));
 	json_object_set_new(object, "suppressed", json_integer((json_int_t)alert->suppressed));
 	json_object_set_new(object, "message", json_string(message));
 	return object;
-}
-
-static enum agp_unit unit_of_metric_id(const struct agp_snapshot *snapshot, uint16_t metric_id)
-{
-	for (size_t s = 0; s < snapshot->series_count; s++)
-		if (snapshot->series[s].metric_id == metric_id)
-			return snapshot->series[s].unit;
-	return agp_builtin_metric_unit(metric_id);
 }
 
 /* The tasks of the task_execution_time series since the collector started. */
@@ -695,10 +689,7 @@ json_t *agp_report(const struct agp_snapshot *snapshot, const struct agp_config 
 	    metric_window(snapshot, scratch, COORDINATION, window_since, UINT64_MAX, &coordination))
 		goto fail;
 	for (size_t a = 0; a < snapshot->alert_count; a++)
-		json_array_append_new(
-		    violations,
-		    alert_to_json(&snapshot->alerts[a],
-		                  unit_of_metric_id(snapshot, snapshot->alerts[a].metric_id)));
+		json_array_append_new(violations, alert_to_json(&snapshot->alerts[a]));
 
 	char report_id[64];
 	snprintf(report_id, sizeof(report_id), "perf_report_%lld",

@@ -55,6 +55,7 @@
 #include "collector/drain/segment_replace.h"
 #include "collector/drain/series.h"
 #include "collector/drain/snapshot_build.h"
+#include "common/units.h"
 #include "shm/clock.h"
 #include "shm/registry.h"
 #include "shm/slot.h"
@@ -186,6 +187,26 @@ void agp_drain_destroy(struct agp_collector_drain *drain)
 	free(drain);
 }
 
+/*
+ * A `metrics` entry's thresholds are in one unit family (ms, MB or a count): for a metric
+ * registered in another unit they would be compared in the wrong unit, so they are refused,
+ * and said so once (a metric is resolved once per collector).
+ */
+static bool thresholds_fit_unit(const struct agp_config *config,
+                                const struct agp_metric_info *entry)
+{
+	const struct agp_config_metric *configured = agp_config_metric_find(config, entry->name);
+	if (!configured || configured->unit == AGP_CONFIG_UNIT_NONE ||
+	    agp_config_threshold_wire_unit(configured->unit) == entry->unit)
+		return true;
+	fprintf(stderr,
+	        "agentperfd: WARNING - config: metrics.%s: thresholds in %s, but the metric is "
+	        "registered in %s: its thresholds are ignored\n",
+	        entry->name, agp_unit_seed_name(agp_config_threshold_wire_unit(configured->unit)),
+	        agp_unit_name(entry->unit));
+	return false;
+}
+
 static const struct metric_info *resolve_metric(struct agp_collector *collector,
                                                 struct agp_collector_drain *drain, uint16_t id)
 {
@@ -202,7 +223,8 @@ static const struct metric_info *resolve_metric(struct agp_collector *collector,
 	info->expected_interval_ns = configured ? configured : entry.expected_interval_ns;
 	uint64_t warning = 0, critical = 0;
 	if (agp_config_metric_thresholds(&collector->config, entry.name, &warning, &critical) ==
-	    0) {
+	        0 &&
+	    thresholds_fit_unit(&collector->config, &entry)) {
 		info->warning = warning > INT64_MAX ? INT64_MAX : (int64_t)warning;
 		info->critical = critical > INT64_MAX ? INT64_MAX : (int64_t)critical;
 	}
@@ -327,8 +349,9 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 	if (!drain->alerting.enabled || !agp_threshold_violated(record->value, info->warning,
 	                                                        info->critical, &level, &threshold))
 		return;
-	struct agp_alert_source source = {record->metric_id, info->name,      tracker->type,
-	                                  tracker->name,     record->task_id, now_ns};
+	struct agp_alert_source source = {
+	    record->metric_id, info->unit,      info->name, tracker->type,
+	    tracker->name,     record->task_id, now_ns};
 	agp_alerting_raise(&drain->alerting, &source, level, record->value, threshold);
 }
 

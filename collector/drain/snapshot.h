@@ -129,12 +129,13 @@ struct agp_alert {
 	uint64_t time_ns;     /* deployment clock */
 	int64_t wall_time_ms; /* Unix time in milliseconds */
 	uint16_t metric_id;
+	enum agp_unit unit; /* the metric's registered unit: value's and threshold's */
 	char metric[AGP_METRIC_NAME_MAX + 1];
 	char agent_type[AGP_AGENT_TYPE_MAX + 1];
 	char agent[AGP_AGENT_NAME_MAX + 1];
 	uint64_t task_id;
-	int64_t value;     /* in the metric's unit (ns, bytes) */
-	int64_t threshold; /* in the metric's unit */
+	int64_t value;     /* in unit (ns, bytes, a count) */
+	int64_t threshold; /* in unit */
 	char level[16];    /* "warning", "critical" or "regression" */
 	uint64_t
 	    suppressed;    /* repeats swallowed by the cooldown since the last alert of this key */

@@ -155,11 +155,59 @@ static void test_link_is_refused(void **state)
 	nftw(folder, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The keys an alert's JSON must not have, by the unit it must be in. */
+static void assert_no_key(const json_t *object, const char *key)
+{
+	if (json_object_get(object, key))
+		fail_msg("alert JSON has %s", key);
+}
+
+static void test_regression_of_a_count_is_a_count(void **state)
+{
+	(void)state;
+	struct agp_alert alert = {.metric_id = 9,
+	                          .unit = AGP_UNIT_COUNT,
+	                          .value = 1234567,
+	                          .threshold = 1000,
+	                          .sequence = 4};
+	snprintf(alert.metric, sizeof(alert.metric), "queue_depth");
+	snprintf(alert.agent_type, sizeof(alert.agent_type), "worker");
+	snprintf(alert.level, sizeof(alert.level), "regression");
+	char line[512];
+	agp_alert_format_line(&alert, line, sizeof(line));
+	assert_string_equal(line, "Performance threshold violation: queue_depth = 1234567 (Level: "
+	                          "regression) agent_type=worker agent=- task_id=0 threshold=1000");
+	json_t *object = agp_alert_to_json(&alert);
+	assert_non_null(object);
+	assert_string_equal(json_string_value(json_object_get(object, "unit")), "count");
+	assert_int_equal(json_integer_value(json_object_get(object, "value")), 1234567);
+	assert_int_equal(json_integer_value(json_object_get(object, "threshold")), 1000);
+	static const char *const seed_keys[] = {"value_ms", "threshold_ms", "value_mb",
+	                                        "threshold_mb"};
+	for (size_t k = 0; k < 4; k++)
+		assert_no_key(object, seed_keys[k]);
+	json_decref(object);
+
+	/* The same figures as a duration: ns on the wire, the seed's ms beside them. */
+	alert.unit = AGP_UNIT_NANOSECONDS;
+	object = agp_alert_to_json(&alert);
+	assert_non_null(object);
+	assert_string_equal(json_string_value(json_object_get(object, "unit")), "nanoseconds");
+	assert_true(json_real_value(json_object_get(object, "value_ms")) == 1.234567);
+	assert_true(json_real_value(json_object_get(object, "threshold_ms")) == 0.001);
+	assert_no_key(object, "value_mb");
+	assert_string_equal(json_string_value(json_object_get(object, "message")),
+	                    "Performance threshold violation: queue_depth = 1.234567ms (Level: "
+	                    "regression)");
+	json_decref(object);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_partial_line_is_cut_back),
 	    cmocka_unit_test(test_link_is_refused),
+	    cmocka_unit_test(test_regression_of_a_count_is_a_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

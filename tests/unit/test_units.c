@@ -9,10 +9,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
 #include "common/units.h"
+
+#include <agentperf/metrics.h>
 
 static const enum agp_unit all_units[] = {AGP_UNIT_NANOSECONDS, AGP_UNIT_BYTES, AGP_UNIT_COUNT};
 
@@ -116,6 +119,98 @@ static void test_prometheus_divisor(void **state)
 	assert_true(2500000000.0 / agp_unit_prometheus_divisor(AGP_UNIT_NANOSECONDS) == 2.5);
 }
 
+/* The wire names agree with libagentperf's agp_unit_name (shm/metrics.c) and parse back. */
+static void test_wire_names_parse_back(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(all_units) / sizeof(all_units[0]); i++) {
+		enum agp_unit parsed = (enum agp_unit)7;
+		assert_string_equal(agp_unit_wire_name(all_units[i]), agp_unit_name(all_units[i]));
+		assert_int_equal(agp_unit_parse(agp_unit_name(all_units[i]), &parsed), 0);
+		assert_int_equal(parsed, all_units[i]);
+	}
+	enum agp_unit untouched = AGP_UNIT_BYTES;
+	assert_int_equal(agp_unit_parse("ms", &untouched), -EINVAL);
+	assert_int_equal(agp_unit_parse(NULL, &untouched), -EINVAL);
+	assert_int_equal(untouched, AGP_UNIT_BYTES);
+}
+
+static void assert_formats(enum agp_unit unit, double wire, const char *expected)
+{
+	char text[AGP_UNIT_TEXT_MAX];
+	int length = agp_unit_format(unit, wire, text, sizeof(text));
+	if (strcmp(text, expected) != 0)
+		fail_msg("agp_unit_format(%s, %.17g) = \"%s\", expected \"%s\"",
+		         agp_unit_name(unit), wire, text, expected);
+	assert_int_equal(length, (int)strlen(expected));
+}
+
+/* For people: each unit scaled to its magnitude; a rounded figure never reads 1000 (1024). */
+static void test_format_for_people(void **state)
+{
+	(void)state;
+	assert_formats(AGP_UNIT_NANOSECONDS, 850, "850 ns");
+	assert_formats(AGP_UNIT_NANOSECONDS, 999.4, "999 ns");
+	assert_formats(AGP_UNIT_NANOSECONDS, 999.5, "1.00 us");
+	assert_formats(AGP_UNIT_NANOSECONDS, 12345, "12.35 us");
+	assert_formats(AGP_UNIT_NANOSECONDS, 999994, "999.99 us");
+	assert_formats(AGP_UNIT_NANOSECONDS, 999995, "1.00 ms");
+	assert_formats(AGP_UNIT_NANOSECONDS, 250500000, "250.50 ms");
+	assert_formats(AGP_UNIT_NANOSECONDS, 999995000, "1.000 s");
+	assert_formats(AGP_UNIT_NANOSECONDS, 1500000000, "1.500 s");
+	assert_formats(AGP_UNIT_NANOSECONDS, -2500, "-2.50 us");
+	assert_formats(AGP_UNIT_BYTES, 512, "512 B");
+	assert_formats(AGP_UNIT_BYTES, 1023.6, "1.0 KiB");
+	assert_formats(AGP_UNIT_BYTES, 1536, "1.5 KiB");
+	assert_formats(AGP_UNIT_BYTES, 1048576 - 52, "1023.9 KiB");
+	assert_formats(AGP_UNIT_BYTES, 1048576 - 51, "1.0 MiB");
+	assert_formats(AGP_UNIT_BYTES, 600.0 * 1048576, "600.0 MiB");
+	assert_formats(AGP_UNIT_BYTES, 2.0 * 1073741824, "2.00 GiB");
+	assert_formats(AGP_UNIT_COUNT, 42, "42");
+	assert_formats(AGP_UNIT_COUNT, 0, "0");
+	assert_formats(AGP_UNIT_COUNT, 1234567, "1234567");
+	assert_formats(AGP_UNIT_COUNT, 42.25, "42.25");
+	assert_formats((enum agp_unit)7, 42, "42");
+	assert_formats(AGP_UNIT_NANOSECONDS, NAN, "-");
+	assert_formats(AGP_UNIT_NANOSECONDS, INFINITY, "inf s");
+	assert_formats(AGP_UNIT_BYTES, -INFINITY, "-inf GiB");
+	/* The widest texts fit the documented room. */
+	char text[AGP_UNIT_TEXT_MAX];
+	assert_true(agp_unit_format(AGP_UNIT_NANOSECONDS, -9223372036854775807.0, text,
+	                            sizeof(text)) < AGP_UNIT_TEXT_MAX);
+	assert_true(agp_unit_format(AGP_UNIT_COUNT, -9223372036854775807.0, text, sizeof(text)) <
+	            AGP_UNIT_TEXT_MAX);
+}
+
+static void assert_formats_seed(enum agp_unit unit, double wire, const char *expected)
+{
+	char text[AGP_UNIT_TEXT_MAX];
+	agp_unit_format_seed(unit, wire, text, sizeof(text));
+	if (strcmp(text, expected) != 0)
+		fail_msg("agp_unit_format_seed(%s, %.17g) = \"%s\", expected \"%s\"",
+		         agp_unit_name(unit), wire, text, expected);
+}
+
+/* The seed's alert line: ms and MB to the nanosecond's decimal, trailing zeros dropped; counts
+ * plain. */
+static void test_format_for_the_seed_line(void **state)
+{
+	(void)state;
+	assert_formats_seed(AGP_UNIT_NANOSECONDS, 250500000, "250.5ms");
+	assert_formats_seed(AGP_UNIT_NANOSECONDS, 250000000, "250.0ms");
+	assert_formats_seed(AGP_UNIT_NANOSECONDS, 250500123, "250.500123ms");
+	assert_formats_seed(AGP_UNIT_NANOSECONDS, 401, "0.000401ms");
+	assert_formats_seed(AGP_UNIT_NANOSECONDS, 0, "0.0ms");
+	assert_formats_seed(AGP_UNIT_BYTES, 600.0 * 1048576, "600.0MB");
+	assert_formats_seed(AGP_UNIT_BYTES, 1572864, "1.5MB");
+	assert_formats_seed(AGP_UNIT_COUNT, 42, "42");
+	assert_formats_seed(AGP_UNIT_COUNT, 2.5, "2.5");
+	assert_formats_seed(AGP_UNIT_COUNT, NAN, "-");
+	char text[AGP_UNIT_TEXT_MAX];
+	assert_true(agp_unit_format_seed(AGP_UNIT_NANOSECONDS, 9223372036854775807.0, text,
+	                                 sizeof(text)) < AGP_UNIT_TEXT_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +221,9 @@ int main(void)
 	    cmocka_unit_test(test_from_seed_rounds_and_zero_is_none),
 	    cmocka_unit_test(test_seed_max_fits_the_wire),
 	    cmocka_unit_test(test_prometheus_divisor),
+	    cmocka_unit_test(test_wire_names_parse_back),
+	    cmocka_unit_test(test_format_for_people),
+	    cmocka_unit_test(test_format_for_the_seed_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
