@@ -15,9 +15,13 @@
 /*
  * A living registrar that holds an entry this long (stopped, or starved)
  * is passed by: we probe on. A dead one costs nothing: its lock is gone and
- * the next registrar that meets the entry takes it over at once.
+ * the next registrar that meets the entry takes it over at once. So the
+ * wait only ever covers a writer that is alive: it is long (writing an
+ * entry takes microseconds, but a starved writer on a loaded machine can be
+ * off its core for tens of milliseconds), because passing by a writer of
+ * the same name would give that name a second id.
  */
-#define WRITER_WAIT_NS (100ull * 1000 * 1000)
+#define WRITER_WAIT_NS (2000ull * 1000 * 1000)
 
 void agp_registry_init(struct agp_segment *segment)
 {
