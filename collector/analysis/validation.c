@@ -167,7 +167,7 @@ static json_t *regression_entry(const struct agp_baseline *baseline,
 	struct agp_quantile_reference reference;
 	int error =
 	    agp_quantile_reference_from_baseline(entry, baseline->confidence_interval, &reference);
-	struct agp_quantile_test_result result = {0};
+	struct agp_quantile_test_result result = {.p_value = NAN}; /* untested */
 	if (!error)
 		agp_quantile_test_histogram(&reference, window, AGP_QUANTILE_TEST_ALPHA, &result);
 	*regressed = result.regressed;

@@ -161,6 +161,7 @@ static void validate_says_what_it_cannot_check(void **state)
 		assert_true(json_is_false(json_object_get(regression, "checked")));
 		assert_true(json_is_null(json_object_get(regression, "regressed")));
 		assert_true(json_is_null(json_object_get(regression, "baseline_p95")));
+		assert_true(json_is_null(json_object_get(regression, "p_value")));
 		const char *reason = json_string_value(json_object_get(regression, "reason"));
 		assert_non_null(reason);
 		assert_non_null(strstr(reason, "no percentiles"));

@@ -510,6 +510,7 @@ static void test_regression(void **state)
 	assert_false(flag(regression, "checked"));
 	assert_true(json_is_null(json_object_get(regression, "regressed")));
 	assert_true(json_is_null(json_object_get(regression, "baseline_p95")));
+	assert_true(json_is_null(json_object_get(regression, "p_value")));
 	assert_non_null(
 	    strstr(json_string_value(json_object_get(regression, "reason")), "no percentiles"));
 	json_decref(regression);
