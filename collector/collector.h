@@ -17,6 +17,9 @@
 
 #include <urcu-bp.h>
 
+#include <agentperf/agent.h>
+
+#include "collector/analysis/quantile_test.h"
 #include "collector/config/config.h"
 #include "shm/ring_consumer.h"
 #include "shm/segment.h"
@@ -35,9 +38,22 @@ struct agp_collector_options {
 
 void agp_collector_options_default(struct agp_collector_options *options);
 
-/* Per-metric p95 limits the drain thread checks closed windows against (baseline regression). */
+/*
+ * What the drain thread tests closed (agent type, metric) windows against
+ * (baseline regression, collector/analysis/quantile_test.h): one reference
+ * per baseline entry with percentiles, by metric id and agent type.
+ */
+struct agp_regression_limit {
+	uint16_t metric_id;
+	char agent_type[AGP_AGENT_TYPE_MAX + 1];
+	struct agp_quantile_reference reference;
+};
+
+#define AGP_REGRESSION_LIMITS_MAX 512 /* a baseline's entries at most */
+
 struct agp_regression_limits {
-	int64_t p95_upper[AGP_REGISTRY_CAPACITY]; /* 0: no limit for that metric id */
+	size_t count;
+	struct agp_regression_limit limit[AGP_REGRESSION_LIMITS_MAX];
 	struct rcu_head rcu;
 };
 

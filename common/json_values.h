@@ -15,9 +15,13 @@
 void agp_format_iso8601(int64_t unix_ms, char *out, size_t size);
 /* Parses ISO 8601 (fraction and zone optional; no zone = local time). 0 or -EINVAL. */
 int agp_parse_iso8601(const char *text, int64_t *unix_ms);
+/* The same to the microsecond (baseline timestamps keep what the seed wrote). */
+void agp_format_iso8601_us(int64_t unix_us, char *out, size_t size);
+int agp_parse_iso8601_us(const char *text, int64_t *unix_us);
 
 /* A new JSON string of agp_format_iso8601(unix_ms). */
 json_t *agp_json_iso_time(int64_t unix_ms);
+json_t *agp_json_iso_time_us(int64_t unix_us);
 /* A new JSON real, or null when value is not finite. */
 json_t *agp_json_number_or_null(double value);
 

@@ -40,6 +40,11 @@ static void print_baseline(const json_t *baseline)
 		static const char *const keys[] = {"mean", "stddev", "p50", "p95", "p99"};
 		char cells[6][CLI_CELL_MAX];
 		cli_statistic_cells(metric, unit, keys, 5, cells);
+		/* A means-only entry (the original's baseline.json) has null percentiles. */
+		if (json_is_null(json_object_get(metric, "p95")))
+			for (size_t k = 3; k < 6; k++)
+				snprintf(cells[k], CLI_CELL_MAX, "%s",
+				         k == 3 ? "no percentiles" : "-");
 		const char *type = cli_str(metric, "agent_type");
 		const char *row[] = {cli_str(metric, "metric"),
 		                     type[0] ? type : "*",

@@ -57,6 +57,7 @@ void agp_baseline_metric_compute(const struct agp_hdr *histogram, double confide
 	double mean = 0, variance = NAN;
 	agp_baseline_moments(histogram, &mean, &variance);
 	entry->count = n;
+	entry->has_percentiles = n > 0;
 	entry->mean = mean;
 	entry->stddev = sqrt(variance);
 	struct agp_confidence_interval ci;
@@ -279,8 +280,8 @@ int agp_baseline_establish(const struct agp_snapshot *snapshot, double measureme
 	      compare_entries);
 
 	baseline->established = true;
-	baseline->established_at_ms = snapshot->taken_wall_ms;
-	baseline->last_updated_ms = snapshot->taken_wall_ms;
+	baseline->established_at_us = snapshot->taken_wall_ms * 1000;
+	baseline->last_updated_us = snapshot->taken_wall_ms * 1000;
 	baseline->measurement_period_hours = measurement_period_hours;
 	baseline->confidence_interval = confidence_interval;
 	memcpy(out, baseline, sizeof(*out));
@@ -323,11 +324,12 @@ static json_t *metric_to_json(const struct agp_baseline_metric *entry)
 	json_object_set_new(object, "stddev", agp_json_number_or_null(entry->stddev));
 	json_object_set_new(object, "mean_ci_low", agp_json_number_or_null(entry->mean_ci_low));
 	json_object_set_new(object, "mean_ci_high", agp_json_number_or_null(entry->mean_ci_high));
-	json_object_set_new(object, "p50", json_integer(entry->p50));
-	json_object_set_new(object, "p95", json_integer(entry->p95));
-	json_object_set_new(object, "p99", json_integer(entry->p99));
-	json_object_set_new(object, "max", json_integer(entry->max));
-	json_object_set_new(object, "p95_upper", json_integer(entry->p95_upper));
+	/* Without percentiles (a seed import) they are null, never a flattering 0. */
+	const char *const keys[] = {"p50", "p95", "p99", "max", "p95_upper"};
+	const int64_t values[] = {entry->p50, entry->p95, entry->p99, entry->max, entry->p95_upper};
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		json_object_set_new(object, keys[k],
+		                    entry->has_percentiles ? json_integer(values[k]) : json_null());
 	return object;
 }
 
@@ -354,8 +356,9 @@ json_t *agp_baseline_to_json(const struct agp_baseline *baseline)
 	json_object_set_new(object, "confidence_interval",
 	                    json_real(baseline->confidence_interval));
 	json_object_set_new(object, "established_at",
-	                    agp_json_iso_time(baseline->established_at_ms));
-	json_object_set_new(object, "last_updated", agp_json_iso_time(baseline->last_updated_ms));
+	                    agp_json_iso_time_us(baseline->established_at_us));
+	json_object_set_new(object, "last_updated",
+	                    agp_json_iso_time_us(baseline->last_updated_us));
 	for (size_t i = 0; i < baseline->metric_count; i++)
 		json_array_append_new(metrics, metric_to_json(&baseline->metrics[i]));
 	json_object_set_new(object, "metrics", metrics);
@@ -410,7 +413,7 @@ static int read_count(struct reader *reader, const json_t *object, const char *k
 static int read_time(struct reader *reader, const json_t *object, const char *key, int64_t *out)
 {
 	const json_t *value = json_object_get(object, key);
-	if (!json_is_string(value) || agp_parse_iso8601(json_string_value(value), out) != 0)
+	if (!json_is_string(value) || agp_parse_iso8601_us(json_string_value(value), out) != 0)
 		return wrong(reader, key, "an ISO 8601 time such as \"2026-01-31T12:00:00+00:00\"",
 		             value);
 	return 0;
@@ -443,6 +446,32 @@ static int read_unit(struct reader *reader, const json_t *object, enum agp_unit 
 	return wrong(reader, "unit", "\"nanoseconds\", \"bytes\" or \"count\"", value);
 }
 
+/*
+ * p50, p95, p99, max and p95_upper: all non-negative integers, or all null
+ * (an entry without percentiles).
+ */
+static int read_percentiles(struct reader *reader, const json_t *object,
+                            struct agp_baseline_metric *entry)
+{
+	static const char *const keys[] = {"p50", "p95", "p99", "max", "p95_upper"};
+	int64_t *const values[] = {&entry->p50, &entry->p95, &entry->p99, &entry->max,
+	                           &entry->p95_upper};
+	entry->has_percentiles = !json_is_null(json_object_get(object, keys[0]));
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const json_t *value = json_object_get(object, keys[k]);
+		if (!entry->has_percentiles && json_is_null(value)) {
+			*values[k] = 0;
+			continue;
+		}
+		if (!entry->has_percentiles)
+			return wrong(reader, keys[k], "null, as p50 is null", value);
+		int error = read_count(reader, object, keys[k], values[k]);
+		if (error)
+			return error;
+	}
+	return 0;
+}
+
 static int read_metric(struct reader *reader, const json_t *object,
                        struct agp_baseline_metric *entry)
 {
@@ -450,7 +479,7 @@ static int read_metric(struct reader *reader, const json_t *object,
 		reader->path[strlen(reader->path) - 1] = '\0'; /* "metrics[3]" without the dot */
 		return wrong(reader, "", "an object", object);
 	}
-	int64_t count, p50, p95, p99, max, p95_upper;
+	int64_t count;
 	int error =
 	    read_name(reader, object, "metric", false, entry->metric, sizeof(entry->metric));
 	if (!error)
@@ -468,31 +497,16 @@ static int read_metric(struct reader *reader, const json_t *object,
 		error = read_number(reader, object, "mean_ci_low", true, &entry->mean_ci_low);
 	if (!error)
 		error = read_number(reader, object, "mean_ci_high", true, &entry->mean_ci_high);
-	if (!error)
-		error = read_count(reader, object, "p50", &p50);
-	if (!error)
-		error = read_count(reader, object, "p95", &p95);
-	if (!error)
-		error = read_count(reader, object, "p99", &p99);
-	if (!error)
-		error = read_count(reader, object, "max", &max);
-	if (!error)
-		error = read_count(reader, object, "p95_upper", &p95_upper);
 	if (error)
 		return error;
 	entry->count = (uint64_t)count;
-	entry->p50 = p50;
-	entry->p95 = p95;
-	entry->p99 = p99;
-	entry->max = max;
-	entry->p95_upper = p95_upper;
-	return 0;
+	return read_percentiles(reader, object, entry);
 }
 
 /*
  * A file of the original system has the seed keys only: its means become
- * all-types entries (no deviation, percentiles or bound, so no regression
- * limits) until the first baseline agentperf establishes itself.
+ * all-types entries (no deviation, no percentiles: has_percentiles false, so
+ * no quantile test) until the first baseline agentperf establishes itself.
  */
 static void entries_from_seed_keys(const json_t *json, struct agp_baseline *baseline)
 {
@@ -543,9 +557,9 @@ int agp_baseline_from_json(const json_t *json, struct agp_baseline *out, char *e
 		error = wrong(&reader, "confidence_interval", "a level between 0 and 1 (exclusive)",
 		              json_object_get(json, "confidence_interval"));
 	if (!error)
-		error = read_time(&reader, json, "established_at", &baseline->established_at_ms);
+		error = read_time(&reader, json, "established_at", &baseline->established_at_us);
 	if (!error)
-		error = read_time(&reader, json, "last_updated", &baseline->last_updated_ms);
+		error = read_time(&reader, json, "last_updated", &baseline->last_updated_us);
 	if (error)
 		goto out;
 	baseline->samples_count = (uint64_t)samples;

@@ -33,7 +33,9 @@ struct agp_hdr;
  * (from the histogram's integer running sums); p50/p95/p99/max are the
  * HdrHistogram reference's (highest value equivalent to the bucket that
  * holds the rank); p95_upper is a bucket value of the same convention.
- * stddev and the interval are NAN with fewer than two samples.
+ * stddev and the interval are NAN with fewer than two samples. An entry
+ * imported from the original's baseline.json has a mean only:
+ * has_percentiles is false and p50 .. p95_upper are 0 and mean nothing.
  */
 struct agp_baseline_metric {
 	char metric[AGP_METRIC_NAME_MAX + 1];
@@ -43,14 +45,15 @@ struct agp_baseline_metric {
 	double mean;   /* in the metric's unit (ns, bytes) */
 	double stddev; /* sample standard deviation */
 	double mean_ci_low, mean_ci_high;
+	bool has_percentiles; /* p50, p95, p99, max and p95_upper were measured */
 	int64_t p50, p95, p99, max;
 	int64_t p95_upper; /* upper confidence bound of the p95 (order statistics) */
 };
 
 struct agp_baseline {
 	bool established;
-	int64_t established_at_ms; /* Unix ms */
-	int64_t last_updated_ms;
+	int64_t established_at_us; /* Unix microseconds (the seed's files have them) */
+	int64_t last_updated_us;
 	double measurement_period_hours;
 	double confidence_interval;
 	uint64_t samples_count; /* coordination_overhead samples it rests on (seed key) */

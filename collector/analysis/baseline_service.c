@@ -39,6 +39,9 @@ static uint64_t export_period_ns(const struct agp_config *config)
 	           : 0;
 }
 
+_Static_assert(AGP_REGRESSION_LIMITS_MAX >= AGP_BASELINE_METRICS_MAX,
+               "every baseline entry fits in the regression limits");
+
 struct agp_regression_limits *agp_baseline_regression_limits(const struct agp_baseline *baseline,
                                                              const struct agp_segment *segment,
                                                              size_t *unresolved)
@@ -49,7 +52,10 @@ struct agp_regression_limits *agp_baseline_regression_limits(const struct agp_ba
 	size_t missing = 0;
 	for (size_t i = 0; i < baseline->metric_count; i++) {
 		const struct agp_baseline_metric *entry = &baseline->metrics[i];
-		if (entry->agent_type[0] || entry->p95_upper <= 0)
+		struct agp_quantile_reference reference;
+		/* Entries without percentiles (a seed import) have nothing to test against. */
+		if (agp_quantile_reference_from_baseline(entry, baseline->confidence_interval,
+		                                         &reference) != 0)
 			continue;
 		uint16_t id;
 		if (agp_registry_find(segment, entry->metric, &id) != 0 ||
@@ -57,7 +63,10 @@ struct agp_regression_limits *agp_baseline_regression_limits(const struct agp_ba
 			missing++;
 			continue;
 		}
-		limits->p95_upper[id] = entry->p95_upper;
+		struct agp_regression_limit *limit = &limits->limit[limits->count++];
+		limit->metric_id = id;
+		snprintf(limit->agent_type, sizeof(limit->agent_type), "%s", entry->agent_type);
+		limit->reference = reference;
 	}
 	*unresolved = missing;
 	return limits;
@@ -197,7 +206,7 @@ static int establish_locked(struct agp_baseline_service *service, bool auto_upda
 	agp_snapshot_read_end(snapshot);
 	/* An automatic update refreshes the baseline: established_at stays, last_updated moves. */
 	if (error == 0 && auto_update && service->baseline->established)
-		fresh->established_at_ms = service->baseline->established_at_ms;
+		fresh->established_at_us = service->baseline->established_at_us;
 	if (error == 0)
 		error = save(service, fresh, err, errlen);
 	if (error == 0) {

@@ -83,10 +83,11 @@ int agp_baseline_service_get(struct agp_baseline_service *service, struct agp_ba
 int agp_baseline_service_export_ci(struct agp_baseline_service *service, char *err, size_t errlen);
 
 /*
- * The regression limits of a baseline: p95_upper of its all-types entries
- * by metric id, ids looked up by name in the segment's registry. *unresolved
- * gets how many bounded metrics are not registered (yet). NULL when out of
- * memory.
+ * The regression limits of a baseline: the quantile test's reference
+ * (quantile_test.h) of each entry with percentiles, per (metric id, agent
+ * type; "" for all types), ids looked up by name in the segment's registry.
+ * *unresolved gets how many such metrics are not registered (yet). NULL
+ * when out of memory.
  */
 struct agp_regression_limits *agp_baseline_regression_limits(const struct agp_baseline *baseline,
                                                              const struct agp_segment *segment,

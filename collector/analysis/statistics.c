@@ -314,3 +314,23 @@ int agp_confidence_interval(uint64_t n, double mean, double stddev, double level
 	out->t = t;
 	return 0;
 }
+
+/* ---------------------------------------------------------------- binomial tail */
+
+/*
+ * P(X >= k) = I_p(k, n - k + 1) for 1 <= k <= n: the regularized incomplete
+ * beta above, so that a tail of 1e-300 keeps its relative precision where a
+ * sum of probability terms, or 1 minus the lower tail, would not.
+ */
+double agp_binomial_upper_tail(uint64_t k, uint64_t n, double p)
+{
+	if (!(p >= 0 && p <= 1))
+		return NAN;
+	if (k == 0)
+		return 1.0;
+	if (k > n || p == 0)
+		return 0.0;
+	if (p == 1)
+		return 1.0;
+	return incomplete_beta((double)k, (double)(n - k + 1), p, 1 - p);
+}

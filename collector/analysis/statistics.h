@@ -1,6 +1,7 @@
 /*
  * Sample statistics for baselines: mean, sample variance, Student t
- * quantiles and the confidence interval of the mean.
+ * quantiles, the confidence interval of the mean and the binomial upper
+ * tail (for the regression test, quantile_test.h).
  *
  * Means and variances come either from raw values (Welford's update, which
  * stays accurate when the spread is tiny beside the values, e.g. 100 ms +- 1
@@ -76,5 +77,13 @@ struct agp_confidence_interval {
  */
 int agp_confidence_interval(uint64_t n, double mean, double stddev, double level,
                             struct agp_confidence_interval *out);
+
+/*
+ * P(X >= k) for X ~ Binomial(n, p), 0 <= p <= 1: 1 for k = 0, 0 for k > n,
+ * NAN when p is outside [0, 1]. From the regularized incomplete beta
+ * I_p(k, n - k + 1), accurate to about 1e-13 relative even for tails far
+ * below the double epsilon.
+ */
+double agp_binomial_upper_tail(uint64_t k, uint64_t n, double p);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "hdr/histogram.h"
 #include "collector/analysis/level.h"
+#include "collector/analysis/quantile_test.h"
 #include "hdr/sparse.h"
 
 #define COORDINATION "coordination_overhead"
@@ -153,22 +154,54 @@ static json_t *metric_verdict(const struct agp_config *config, const char *metri
 	return verdict;
 }
 
-/* Regression of each metric's current p95 against the baseline's upper bound. */
-static json_t *regression_entry(const struct agp_baseline_metric *entry,
-                                const struct window_stats *stats, bool *regressed)
+/*
+ * One metric's regression verdict: the quantile test (quantile_test.h) of
+ * the window's samples against the baseline's p95, or why it could not be
+ * made ("checked" false, "reason", "regressed" null).
+ */
+static json_t *regression_entry(const struct agp_baseline *baseline,
+                                const struct agp_baseline_metric *entry,
+                                const struct window_stats *stats, const struct agp_hdr *window,
+                                bool *regressed)
 {
 	double scale = agp_unit_seed_divisor(entry->unit);
-	*regressed = stats->count > 0 && stats->p95 > entry->p95_upper;
+	struct agp_quantile_reference reference;
+	int error =
+	    agp_quantile_reference_from_baseline(entry, baseline->confidence_interval, &reference);
+	struct agp_quantile_test_result result = {.p_value = NAN}; /* untested */
+	if (!error)
+		agp_quantile_test_histogram(&reference, window, AGP_QUANTILE_TEST_ALPHA, &result);
+	*regressed = result.regressed;
+
 	json_t *object = json_object();
 	json_object_set_new(object, "metric", json_string(entry->metric));
 	json_object_set_new(object, "unit", json_string(agp_unit_seed_name(entry->unit)));
+	json_object_set_new(object, "test",
+	                    json_string("binomial test of the samples above the "
+	                                "baseline's p95"));
+	json_object_set_new(object, "alpha", json_real(AGP_QUANTILE_TEST_ALPHA));
 	json_object_set_new(object, "samples", json_integer((json_int_t)stats->count));
 	json_object_set_new(object, "current_p95",
 	                    stats->count ? json_real((double)stats->p95 / scale) : json_null());
-	json_object_set_new(object, "baseline_p95", json_real((double)entry->p95 / scale));
-	json_object_set_new(object, "baseline_p95_upper",
-	                    json_real((double)entry->p95_upper / scale));
-	json_object_set_new(object, "regressed", json_boolean(*regressed));
+	json_object_set_new(object, "baseline_p95",
+	                    error ? json_null() : json_real((double)reference.value / scale));
+	json_object_set_new(object, "samples_above_baseline_p95",
+	                    error ? json_null() : json_integer((json_int_t)result.above));
+	json_object_set_new(object, "expected_fraction_above",
+	                    error ? json_null() : json_real(reference.exceedance));
+	json_object_set_new(object, "p_value", agp_json_number_or_null(result.p_value));
+	json_object_set_new(object, "checked", json_boolean(result.tested));
+	char reason[160] = "";
+	if (error)
+		snprintf(reason, sizeof(reason),
+		         "the baseline has no percentiles (a means-only baseline.json of the "
+		         "original): the quantile test needs its p95");
+	else if (!result.tested)
+		snprintf(reason, sizeof(reason), "%llu samples in the window, the test needs %d",
+		         (unsigned long long)stats->count, AGP_QUANTILE_TEST_MIN_SAMPLES);
+	json_object_set_new(object, "reason", reason[0] ? json_string(reason) : json_null());
+	json_object_set_new(object, "regressed",
+	                    result.tested ? json_boolean(result.regressed) : json_null());
 	return object;
 }
 
@@ -301,7 +334,10 @@ static int judge_metrics(const struct agp_snapshot *snapshot, struct agp_hdr *sc
 	return error;
 }
 
-/* Regressions against the baseline's p95 bound (all agent types of a metric). */
+/*
+ * Regressions: every all-types baseline entry's quantile test over the
+ * window (all agent types of a metric); entries it cannot test say why.
+ */
 static int judge_regressions(const struct agp_snapshot *snapshot, struct agp_hdr *scratch,
                              const struct agp_baseline *baseline, uint64_t window_since,
                              json_t *regressions, json_t *recommendations, bool *detected)
@@ -309,7 +345,7 @@ static int judge_regressions(const struct agp_snapshot *snapshot, struct agp_hdr
 	*detected = false;
 	for (size_t i = 0; i < baseline->metric_count; i++) {
 		const struct agp_baseline_metric *entry = &baseline->metrics[i];
-		if (entry->agent_type[0] || entry->p95_upper <= 0)
+		if (entry->agent_type[0])
 			continue;
 		struct window_stats stats;
 		int error = metric_window(snapshot, scratch, entry->metric, window_since,
@@ -317,14 +353,15 @@ static int judge_regressions(const struct agp_snapshot *snapshot, struct agp_hdr
 		if (error)
 			return error;
 		bool regressed;
-		json_array_append_new(regressions, regression_entry(entry, &stats, &regressed));
+		json_array_append_new(
+		    regressions, regression_entry(baseline, entry, &stats, scratch, &regressed));
 		if (regressed) {
 			*detected = true;
 			char text[256];
-			snprintf(
-			    text, sizeof(text),
-			    "%s regressed: current p95 is above the baseline's p95 upper bound",
-			    entry->metric);
+			snprintf(text, sizeof(text),
+			         "%s regressed: more samples above the baseline's p95 than an "
+			         "unchanged workload gives (binomial test, alpha %g)",
+			         entry->metric, AGP_QUANTILE_TEST_ALPHA);
 			recommend(recommendations, text);
 		}
 	}
@@ -352,7 +389,7 @@ static void set_seed_keys(json_t *result, const struct requirements *r,
 	json_object_set_new(result, "meets_consistency_requirement", json_boolean(r->consistent));
 	json_object_set_new(result, "recommendations", recommendations);
 	json_object_set_new(result, "baseline_established_at",
-	                    r->have_baseline ? agp_json_iso_time(baseline->established_at_ms)
+	                    r->have_baseline ? agp_json_iso_time_us(baseline->established_at_us)
 	                                     : json_null());
 	json_object_set_new(result, "validation_timestamp",
 	                    agp_json_iso_time(snapshot->taken_wall_ms));

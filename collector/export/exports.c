@@ -84,14 +84,14 @@ int agp_exports_set_baseline(struct agp_exports *exports, const struct agp_basel
 		return 0;
 	bool shown = baseline && baseline->established;
 	if (shown == exports->baseline_shown &&
-	    (!shown || (baseline->established_at_ms == exports->baseline_established_ms &&
-	                baseline->last_updated_ms == exports->baseline_updated_ms)))
+	    (!shown || (baseline->established_at_us == exports->baseline_established_us &&
+	                baseline->last_updated_us == exports->baseline_updated_us)))
 		return 0;
 	int error = agp_http_metrics_set_baseline(exports->http, shown ? baseline : NULL);
 	if (error)
 		return error;
 	exports->baseline_shown = shown;
-	exports->baseline_established_ms = shown ? baseline->established_at_ms : 0;
-	exports->baseline_updated_ms = shown ? baseline->last_updated_ms : 0;
+	exports->baseline_established_us = shown ? baseline->established_at_us : 0;
+	exports->baseline_updated_us = shown ? baseline->last_updated_us : 0;
 	return 0;
 }

@@ -29,7 +29,7 @@ struct agp_exports {
 	bool hlog_open;
 	bool hlog_failed; /* reported once, then the log stays off */
 	bool baseline_shown;
-	int64_t baseline_established_ms, baseline_updated_ms; /* of the baseline shown */
+	int64_t baseline_established_us, baseline_updated_us; /* of the baseline shown */
 };
 
 /* 0, or a negative errno with agp_last_error() (bad buckets, address in use, ...). */

@@ -739,10 +739,10 @@ static void render_baseline(const struct agp_baseline *baseline, struct text *t)
 		return;
 	render_scalar(t, "agentperf_baseline_established_timestamp_seconds", "gauge",
 	              "Unix time the baseline was established.",
-	              (double)baseline->established_at_ms / 1e3);
+	              (double)baseline->established_at_us / 1e6);
 	render_scalar(t, "agentperf_baseline_last_updated_timestamp_seconds", "gauge",
 	              "Unix time the baseline was last updated.",
-	              (double)baseline->last_updated_ms / 1e3);
+	              (double)baseline->last_updated_us / 1e6);
 	text_family(t, "agentperf_baseline_samples", "gauge",
 	            "Samples each baseline entry rests on.");
 	for (size_t m = 0; m < baseline->metric_count; m++) {
@@ -767,18 +767,21 @@ static void render_baseline(const struct agp_baseline *baseline, struct text *t)
 			const struct {
 				const char *name;
 				double value;
+				bool percentile; /* absent from a seed import */
 			} statistics[] = {
-			    {"mean", metric->mean},
-			    {"stddev", metric->stddev},
-			    {"mean_ci_low", metric->mean_ci_low},
-			    {"mean_ci_high", metric->mean_ci_high},
-			    {"p50", (double)metric->p50},
-			    {"p95", (double)metric->p95},
-			    {"p99", (double)metric->p99},
-			    {"max", (double)metric->max},
-			    {"p95_upper", (double)metric->p95_upper},
+			    {"mean", metric->mean, false},
+			    {"stddev", metric->stddev, false},
+			    {"mean_ci_low", metric->mean_ci_low, false},
+			    {"mean_ci_high", metric->mean_ci_high, false},
+			    {"p50", (double)metric->p50, true},
+			    {"p95", (double)metric->p95, true},
+			    {"p99", (double)metric->p99, true},
+			    {"max", (double)metric->max, true},
+			    {"p95_upper", (double)metric->p95_upper, true},
 			};
 			for (size_t i = 0; i < sizeof(statistics) / sizeof(statistics[0]); i++) {
+				if (statistics[i].percentile && !metric->has_percentiles)
+					continue;
 				text_printf(t, "%s{", family->name);
 				baseline_labels(t, metric);
 				text_printf(t, ",statistic=\"%s\"} ", statistics[i].name);

@@ -158,22 +158,36 @@ static void test_auto_update_and_regression_alert(void **state)
 	json_decref(first);
 	json_decref(second);
 
-	/* The drain thread holds the all-types p95 bound as its limit for coordination_overhead. */
+	/*
+	 * The drain thread tests (planner, coordination_overhead) windows against
+	 * the planner entry's p95, with the exceedance bound of 80 samples.
+	 */
 	assert_int_equal(agp_baseline_service_get(&service, got), 0);
 	const struct agp_baseline_metric *entry =
-	    agp_baseline_find(got, "coordination_overhead", NULL);
+	    agp_baseline_find(got, "coordination_overhead", "planner");
 	assert_non_null(entry);
-	assert_true(entry->p95_upper > 1 * MS && entry->p95_upper < 2 * MS);
+	assert_true(entry->p95 > 1 * MS && entry->p95 < 2 * MS);
+	struct agp_quantile_reference expected;
+	assert_int_equal(
+	    agp_quantile_reference_from_baseline(entry, got->confidence_interval, &expected), 0);
 	/* Copied under the read lock, checked after it: a failed check must not leave it held. */
 	const struct agp_regression_limits *limits = agp_regression_read_begin(&fx.collector);
-	struct agp_regression_limits seen = {0};
-	if (limits)
-		memcpy(seen.p95_upper, limits->p95_upper, sizeof(seen.p95_upper));
+	struct agp_regression_limit planner = {0};
+	bool task_limit = false;
+	for (size_t i = 0; limits && i < limits->count; i++) {
+		const struct agp_regression_limit *limit = &limits->limit[i];
+		if (limit->metric_id == AGP_METRIC_COORDINATION_OVERHEAD &&
+		    strcmp(limit->agent_type, "planner") == 0)
+			planner = *limit;
+		task_limit |= limit->metric_id == AGP_METRIC_TASK_EXECUTION_TIME;
+	}
 	agp_regression_read_end(limits);
-	assert_int_equal(seen.p95_upper[AGP_METRIC_COORDINATION_OVERHEAD], entry->p95_upper);
-	assert_int_equal(seen.p95_upper[AGP_METRIC_TASK_EXECUTION_TIME], 0);
+	assert_int_equal(planner.reference.value, entry->p95);
+	assert_true(planner.reference.exceedance == expected.exceedance);
+	assert_true(expected.exceedance > 0.05 && expected.exceedance < 0.2);
+	assert_false(task_limit); /* no task samples, no entry, no limit */
 
-	/* No regression so far: the samples stayed within the bound. */
+	/* No regression so far: the samples are the baseline's own workload. */
 	uint64_t regressions = 0;
 	const struct agp_snapshot *snapshot = agp_snapshot_read_begin(&fx.collector);
 	for (size_t a = 0; a < snapshot->alert_count; a++)
@@ -197,7 +211,7 @@ static void test_auto_update_and_regression_alert(void **state)
 	}
 	assert_string_equal(alert.metric, "coordination_overhead");
 	assert_string_equal(alert.agent_type, "planner");
-	assert_int_equal(alert.threshold, entry->p95_upper);
+	assert_int_equal(alert.threshold, entry->p95); /* the p95 the test compares with */
 	assert_true(alert.value >= 10 * MS);
 
 	/* establish/get as the control socket calls them: config defaults, then too few. */

@@ -299,8 +299,8 @@ static void test_save_load_round_trip(void **state)
 	struct agp_baseline *loaded = calloc(1, sizeof(*loaded));
 	assert_int_equal(agp_baseline_load(fx.storage, loaded, err, sizeof(err)), 0);
 	assert_true(loaded->established);
-	assert_int_equal(loaded->established_at_ms, baseline->established_at_ms);
-	assert_int_equal(loaded->last_updated_ms, baseline->last_updated_ms);
+	assert_int_equal(loaded->established_at_us, baseline->established_at_us);
+	assert_int_equal(loaded->last_updated_us, baseline->last_updated_us);
 	assert_int_equal(loaded->samples_count, baseline->samples_count);
 	assert_true(loaded->measurement_period_hours == baseline->measurement_period_hours);
 	assert_true(loaded->confidence_interval == baseline->confidence_interval);
@@ -315,6 +315,7 @@ static void test_save_load_round_trip(void **state)
 		/* 17 significant digits: doubles come back bit for bit. */
 		assert_true(a->mean == b->mean && a->stddev == b->stddev);
 		assert_true(a->mean_ci_low == b->mean_ci_low && a->mean_ci_high == b->mean_ci_high);
+		assert_true(a->has_percentiles && b->has_percentiles);
 		assert_int_equal(a->p50, b->p50);
 		assert_int_equal(a->p95, b->p95);
 		assert_int_equal(a->p99, b->p99);
@@ -429,6 +430,12 @@ static void test_broken_files(void **state)
 	              "{" SEED_PART "\"samples_count\": 50, \"measurement_period_hours\": 1, "
 	              "\"confidence_interval\": 0.95, " TIMES_PART ", \"metrics\": {}}",
 	              "'metrics'");
+	/* Percentiles are all numbers or all null: a null p95 beside a p50 names the key. */
+	expect_broken(folder,
+	              "{" SEED_PART "\"samples_count\": 50, \"measurement_period_hours\": 1, "
+	              "\"confidence_interval\": 0.95, " TIMES_PART
+	              ", \"metrics\": [" ENTRY("\"p95\": null, ") "]}",
+	              "'metrics[0].p95'");
 
 	/* A file of the original system (seed keys only) loads: its means become entries. */
 	write_file(folder,
@@ -442,8 +449,31 @@ static void test_broken_files(void **state)
 	assert_non_null(entry);
 	assert_true(entry->mean == 120.5e6);
 	assert_int_equal(entry->count, 50);
-	assert_int_equal(entry->p95_upper, 0); /* no bound: no regression limit from it */
+	/* Means only: it says it has no percentiles, and shows them as null, not 0. */
+	assert_false(entry->has_percentiles);
+	struct agp_quantile_reference reference;
+	assert_int_equal(agp_quantile_reference_from_baseline(entry, 0.95, &reference), -ENODATA);
 	assert_null(agp_baseline_find(out, "task_execution_time", NULL));
+	/* The seed's microseconds survive (.123456), read and written. */
+	assert_int_equal(out->established_at_us % 1000000, 123456);
+	assert_int_equal(out->last_updated_us, out->established_at_us);
+	json_t *json = agp_baseline_to_json(out);
+	assert_non_null(json);
+	const char *established = json_string_value(json_object_get(json, "established_at"));
+	assert_non_null(established);
+	assert_non_null(strstr(established, ".123456+00:00"));
+	const json_t *written = json_array_get(json_object_get(json, "metrics"), 0);
+	const char *const percentiles[] = {"p50", "p95", "p99", "max", "p95_upper"};
+	for (size_t k = 0; k < 5; k++)
+		assert_true(json_is_null(json_object_get(written, percentiles[k])));
+	/* And it reads back as the same: no percentiles, the same microsecond. */
+	struct agp_baseline *again = calloc(1, sizeof(*again));
+	assert_non_null(again);
+	assert_int_equal(agp_baseline_from_json(json, again, err, sizeof(err)), 0);
+	assert_int_equal(again->established_at_us, out->established_at_us);
+	assert_false(agp_baseline_find(again, "coordination_overhead", NULL)->has_percentiles);
+	free(again);
+	json_decref(json);
 	free(out);
 	char command[128];
 	snprintf(command, sizeof(command), "rm -rf '%s'", folder);

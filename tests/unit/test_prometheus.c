@@ -189,13 +189,19 @@ static void test_help_and_type_for_every_family(void **state)
 	series_add(s, "worker", "", "queue_depth", 9, AGP_UNIT_COUNT, 0, w3, 1);
 	struct agp_baseline *baseline = calloc(1, sizeof(*baseline));
 	baseline->established = true;
-	baseline->metric_count = 1;
+	baseline->metric_count = 2;
 	snprintf(baseline->metrics[0].metric, sizeof(baseline->metrics[0].metric),
 	         "coordination_overhead");
 	baseline->metrics[0].unit = AGP_UNIT_NANOSECONDS;
 	baseline->metrics[0].count = 10;
 	baseline->metrics[0].mean = 5e6;
+	baseline->metrics[0].has_percentiles = true;
 	baseline->metrics[0].p95 = 5 * MS;
+	/* A means-only entry (the original's baseline.json): no percentile samples. */
+	snprintf(baseline->metrics[1].metric, sizeof(baseline->metrics[1].metric),
+	         "task_execution_time");
+	baseline->metrics[1].unit = AGP_UNIT_NANOSECONDS;
+	baseline->metrics[1].mean = 2e6;
 
 	char *text = render(exporter, s, baseline);
 	/* Every sample line belongs to a family announced by HELP then TYPE before it. */
@@ -246,6 +252,10 @@ static void test_help_and_type_for_every_family(void **state)
 	                   "depth\"} 10") != NULL);
 	assert_true(value_of(text, "agentperf_baseline_duration_seconds{metric=\"coordination_"
 	                           "overhead\",statistic=\"p95\"}") == 0.005);
+	assert_true(value_of(text, "agentperf_baseline_duration_seconds{metric=\"task_execution_"
+	                           "time\",statistic=\"mean\"}") == 0.002);
+	assert_false(has_line_starting(text, "agentperf_baseline_duration_seconds{metric=\"task_"
+	                                     "execution_time\",statistic=\"p95\"}"));
 	assert_true(value_of(text, "agentperf_baseline_established") == 1);
 	free(text);
 	free(baseline);

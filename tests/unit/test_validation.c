@@ -1,9 +1,9 @@
 /*
  * Validation, CI export and report on snapshots built by hand (windows
  * encoded from histograms of known values): each seed rule at its boundary,
- * no baseline, no recent samples, per-metric verdicts, regression against
- * the baseline's p95 bound, the seed's keys, trends, task counts, alerts and
- * the "unknown" level without samples.
+ * no baseline, no recent samples, per-metric verdicts, the regression test
+ * against the baseline's p95 (and what it cannot check), the seed's keys, trends, task counts,
+ * alerts and the "unknown" level without samples.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,8 +92,8 @@ static struct agp_baseline *some_baseline(void)
 	struct agp_baseline *baseline = calloc(1, sizeof(*baseline));
 	assert_non_null(baseline);
 	baseline->established = true;
-	baseline->established_at_ms = WALL_MS - 3600 * 1000;
-	baseline->last_updated_ms = baseline->established_at_ms;
+	baseline->established_at_us = (WALL_MS - 3600 * 1000) * 1000;
+	baseline->last_updated_us = baseline->established_at_us;
 	baseline->measurement_period_hours = 1;
 	baseline->confidence_interval = 0.95;
 	baseline->samples_count = 100;
@@ -105,7 +105,8 @@ static struct agp_baseline *some_baseline(void)
 	entry->mean = 100.0 * MS;
 	entry->stddev = 1.0 * MS;
 	entry->p50 = entry->p95 = entry->p99 = entry->max = 100 * MS;
-	entry->p95_upper = 0; /* no regression bound unless a test sets one */
+	entry->p95_upper = 0;
+	entry->has_percentiles = false; /* nothing to test regressions against unless a test says */
 	return baseline;
 }
 
@@ -417,40 +418,102 @@ static void test_metric_verdicts(void **state)
 	free(baseline);
 }
 
+/* The one regression object of a validation of values against baseline. */
+static json_t *regression_of(struct agp_baseline *baseline, const int64_t *values, size_t count)
+{
+	struct agp_config config;
+	agp_config_defaults(&config);
+	struct agp_snapshot *snapshot = coordination_snapshot(values, count);
+	json_t *result = validate(snapshot, &config, baseline, NULL);
+	agp_snapshot_free(snapshot);
+	const json_t *regressions = json_object_get(result, "regressions");
+	assert_int_equal(json_array_size(regressions), 1);
+	json_t *regression = json_incref(json_array_get(regressions, 0));
+	const json_t *regressed = json_object_get(regression, "regressed");
+	/* regression_detected agrees with the entry, and is false when it was not checked. */
+	assert_int_equal(flag(result, "regression_detected"), json_is_true(regressed));
+	json_decref(result);
+	return regression;
+}
+
+/* P(X >= k), X ~ Binomial(n, p), by summing the terms (the witness for small n). */
+static double binomial_tail_by_sum(unsigned k, unsigned n, double p)
+{
+	long double total = 0;
+	for (unsigned j = k; j <= n; j++) {
+		long double choose = 1;
+		for (unsigned i = 0; i < j; i++)
+			choose = choose * (n - i) / (i + 1);
+		total += choose * powl(p, j) * powl(1 - p, n - j);
+	}
+	return (double)total;
+}
+
 static void test_regression(void **state)
 {
 	(void)state;
-	struct agp_config config;
-	agp_config_defaults(&config);
 	struct agp_baseline *baseline = some_baseline();
+	struct agp_baseline_metric *entry = &baseline->metrics[0];
 	struct agp_hdr *probe;
 	assert_int_equal(agp_hdr_create(1, 3600ll * 1000 * 1000 * 1000, 3, &probe), 0);
-	/* The bound is a bucket's highest value, as the p95 it is compared with. */
-	baseline->metrics[0].p95_upper = agp_hdr_highest_equivalent(probe, 120 * MS);
-	int64_t next_bucket = baseline->metrics[0].p95_upper + 1;
+	/* The baseline's p95 is a bucket's highest value, as establish computes it. */
+	entry->has_percentiles = true;
+	entry->count = 45000;
+	entry->p95 = agp_hdr_highest_equivalent(probe, 120 * MS);
+	int64_t next_bucket = entry->p95 + 1;
 	agp_hdr_destroy(probe);
 
-	int64_t values[20];
-	fill(values, 20, 120 * MS);
-	struct agp_snapshot *snapshot = coordination_snapshot(values, 20);
-	json_t *result = validate(snapshot, &config, baseline, NULL);
-	const json_t *regressions = json_object_get(result, "regressions");
-	assert_int_equal(json_array_size(regressions), 1);
-	assert_false(flag(json_array_get(regressions, 0), "regressed"));
-	assert_false(flag(result, "regression_detected"));
-	json_decref(result);
-	agp_snapshot_free(snapshot);
+	/* 40 samples, none above the baseline's p95 (at it is not above). */
+	int64_t values[40];
+	fill(values, 40, 120 * MS);
+	json_t *regression = regression_of(baseline, values, 40);
+	assert_true(flag(regression, "checked"));
+	assert_false(flag(regression, "regressed"));
+	assert_int_equal(
+	    json_integer_value(json_object_get(regression, "samples_above_baseline_p95")), 0);
+	assert_true(number(regression, "p_value") == 1.0);
+	json_decref(regression);
 
-	fill(values, 20, next_bucket);
-	snapshot = coordination_snapshot(values, 20);
-	result = validate(snapshot, &config, baseline, NULL);
-	regressions = json_object_get(result, "regressions");
-	assert_true(flag(json_array_get(regressions, 0), "regressed"));
-	assert_true(flag(result, "regression_detected"));
-	assert_true(number(json_array_get(regressions, 0), "current_p95") >
-	            number(json_array_get(regressions, 0), "baseline_p95_upper"));
-	json_decref(result);
-	agp_snapshot_free(snapshot);
+	/* 6 of 40 above: p = P(X >= 6 | 40, p0) ~ 0.016, not below alpha. */
+	for (size_t i = 0; i < 6; i++)
+		values[i] = next_bucket;
+	regression = regression_of(baseline, values, 40);
+	double p0 = number(regression, "expected_fraction_above");
+	assert_true(p0 > 0.05 && p0 < 0.053);
+	assert_int_equal(
+	    json_integer_value(json_object_get(regression, "samples_above_baseline_p95")), 6);
+	double witness = binomial_tail_by_sum(6, 40, p0);
+	assert_true(fabs(number(regression, "p_value") - witness) <= 1e-9 * witness);
+	assert_true(witness > 0.001);
+	assert_false(flag(regression, "regressed"));
+	json_decref(regression);
+
+	/* All 40 above: regressed. */
+	fill(values, 40, next_bucket);
+	regression = regression_of(baseline, values, 40);
+	assert_true(flag(regression, "regressed"));
+	assert_true(number(regression, "current_p95") > number(regression, "baseline_p95"));
+	json_decref(regression);
+
+	/* 10 samples, all above: too few to test, and it says so. */
+	regression = regression_of(baseline, values, 10);
+	assert_false(flag(regression, "checked"));
+	assert_true(json_is_null(json_object_get(regression, "regressed")));
+	assert_non_null(strstr(json_string_value(json_object_get(regression, "reason")),
+	                       "10 samples in the window"));
+	json_decref(regression);
+
+	/* A means-only entry (the original's baseline.json): not checked, and why. */
+	entry->has_percentiles = false;
+	entry->p95 = 0;
+	regression = regression_of(baseline, values, 40);
+	assert_false(flag(regression, "checked"));
+	assert_true(json_is_null(json_object_get(regression, "regressed")));
+	assert_true(json_is_null(json_object_get(regression, "baseline_p95")));
+	assert_true(json_is_null(json_object_get(regression, "p_value")));
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(regression, "reason")), "no percentiles"));
+	json_decref(regression);
 	free(baseline);
 }
 
