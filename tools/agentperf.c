@@ -80,7 +80,8 @@ static void usage(FILE *out)
 	    "Exit status: 0 ok, 1 requirement violated (or the collector reported a failure),\n"
 	    "2 usage error, 3 collector unreachable (the socket path tried is printed),\n"
 	    "4 an output file could not be written (export --ci: the file and reason are "
-	    "printed).\n");
+	    "printed),\n5 no data: validate --fail-on-violation and run found no samples to "
+	    "judge.\n");
 }
 
 int main(int argc, char **argv)
