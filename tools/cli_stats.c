@@ -37,7 +37,8 @@ static void print_stats_table(const json_t *result)
 		                                   "p95",  "p99",    "max"};
 		char cells[8][CLI_CELL_MAX];
 		cli_statistic_cells(series, unit, keys, 7, cells);
-		if (cli_num(series, "count") == 0) /* null figures: say so once, not "-" seven times */
+		/* Null figures: say so once rather than "-" seven times. */
+		if (cli_num(series, "count") == 0)
 			snprintf(cells[1], CLI_CELL_MAX, "no data");
 		const char *agent = cli_str(series, "agent");
 		const char *row[] = {cli_str(series, "metric"),

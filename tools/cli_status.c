@@ -67,7 +67,8 @@ int cli_status(struct cli *cli, int argc, char **argv)
 			       "ci_export\n",
 			       cli_num(lost, "alerts"), cli_num(lost, "hlog"),
 			       cli_num(lost, "baseline"), cli_num(lost, "ci_export"));
-		/* Tasks whose worker's clock read earlier than the caller's: clamped to 0, counted. */
+		/* Tasks whose worker's clock read earlier than the caller's: clamped to 0, counted.
+		 */
 		printf("clock skew     %.0f negative caller-vs-worker differences\n",
 		       cli_num(result, "clock_skew_negative"));
 		const char *health = cli_str(result, "health");

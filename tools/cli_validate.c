@@ -23,14 +23,18 @@ static void print_requirement(const char *label, const json_t *validation, const
 {
 	const json_t *value = json_object_get(validation, key);
 	printf("%-26s%s\n", label,
-	       json_is_true(value) ? "met" : json_is_false(value) ? "NOT met" : "no data");
+	       json_is_true(value)    ? "met"
+	       : json_is_false(value) ? "NOT met"
+	                              : "no data");
 }
 
 static void print_validation(const json_t *validation)
 {
 	bool validated = json_is_true(json_object_get(validation, "validated"));
 	bool has_data = json_is_true(json_object_get(validation, "has_data"));
-	printf("validated                 %s\n", validated ? "yes" : has_data ? "NO" : "NO (no data)");
+	printf("validated                 %s\n", validated  ? "yes"
+	                                         : has_data ? "NO"
+	                                                    : "NO (no data)");
 	print_ms("avg coordination overhead", validation, "avg_coordination_overhead_ms",
 	         "no data");
 	print_ms("p95 coordination overhead", validation, "p95_coordination_overhead_ms",
@@ -128,8 +132,8 @@ static int export_ci(struct cli *cli, const char *file, bool print, int *failing
 		fprintf(stderr, "agentperf: CI export written to %s\n", path);
 	free(text);
 	bool fail_on = json_is_true(json_object_get(result, "ci_fail_on_threshold_violation"));
-	*failing = fail_on ? verdict_status(json_object_get(export, "performance_validation"))
-	                   : CLI_OK;
+	*failing =
+	    fail_on ? verdict_status(json_object_get(export, "performance_validation")) : CLI_OK;
 	json_decref(result);
 	return CLI_OK;
 }

@@ -319,8 +319,8 @@ static int manager_create(const struct agp_task_options *options, struct manager
 		manager->caller_agent = NULL;
 	/* Negative cross-process differences, counted (agp__caller_difference); best effort too. */
 	if (manager->caller_agent &&
-	    agp_metric_register(manager->caller_agent, AGP_TASK_CLOCK_SKEW_METRIC, AGP_UNIT_NANOSECONDS,
-	                        0, &manager->skew_metric) != 0)
+	    agp_metric_register(manager->caller_agent, AGP_TASK_CLOCK_SKEW_METRIC,
+	                        AGP_UNIT_NANOSECONDS, 0, &manager->skew_metric) != 0)
 		manager->skew_metric = 0;
 
 	if ((error =

@@ -160,9 +160,8 @@ static const char *name_candidate(const struct agp_control_server *server,
  * known: coordination_overhead, task_execution_time, ...". A known name without samples is no
  * error: it has no data.
  */
-static bool name_known(const struct agp_control_server *server,
-                       const struct agp_snapshot *snapshot, enum name_kind kind, const char *name,
-                       struct answer *answer)
+static bool name_known(const struct agp_control_server *server, const struct agp_snapshot *snapshot,
+                       enum name_kind kind, const char *name, struct answer *answer)
 {
 	if (!name)
 		return true;
@@ -285,7 +284,8 @@ static uint64_t metric_total(const struct agp_snapshot *snapshot, const char *me
 {
 	uint64_t total = 0;
 	for (size_t s = 0; s < snapshot->series_count; s++)
-		if (!snapshot->series[s].agent[0] && strcmp(snapshot->series[s].metric, metric) == 0)
+		if (!snapshot->series[s].agent[0] &&
+		    strcmp(snapshot->series[s].metric, metric) == 0)
 			total += snapshot->series[s].total_count;
 	return total;
 }

@@ -140,17 +140,16 @@ static void stats_without_samples(void **state)
 static void validate_without_samples(void **state)
 {
 	(void)state;
-	const char *const wanted[] = {"avg coordination overhead no data",
-	                              "p95 coordination overhead no data",
-	                              "sub-200ms requirement     no data",
-	                              "consistency requirement   no data", NULL};
+	const char *const wanted[] = {
+	    "avg coordination overhead no data", "p95 coordination overhead no data",
+	    "sub-200ms requirement     no data", "consistency requirement   no data", NULL};
 	expect("validate", 0, wanted, no_nan);
 	expect("validate --fail-on-violation", 5, wanted, no_nan);
 	json_t *validation = cli_json(0, "validate");
 	static const char *const null_keys[] = {
-	    "avg_coordination_overhead_ms",  "p95_coordination_overhead_ms",
-	    "meets_sub_200ms_requirement",   "meets_consistency_requirement",
-	    "meets_p95_requirement",         "stddev_coordination_overhead_ms",
+	    "avg_coordination_overhead_ms", "p95_coordination_overhead_ms",
+	    "meets_sub_200ms_requirement",  "meets_consistency_requirement",
+	    "meets_p95_requirement",        "stddev_coordination_overhead_ms",
 	    "baseline_overhead_ms",
 	};
 	for (size_t k = 0; k < sizeof(null_keys) / sizeof(null_keys[0]); k++)
@@ -266,9 +265,9 @@ static void names_known_after_samples(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(stats_without_samples),    cmocka_unit_test(validate_without_samples),
+	    cmocka_unit_test(stats_without_samples),     cmocka_unit_test(validate_without_samples),
 	    cmocka_unit_test(ci_export_without_samples), cmocka_unit_test(run_true_without_samples),
-	    cmocka_unit_test(status_without_samples),   cmocka_unit_test(unknown_names_refused),
+	    cmocka_unit_test(status_without_samples),    cmocka_unit_test(unknown_names_refused),
 	    cmocka_unit_test(names_known_after_samples),
 	};
 	return cmocka_run_group_tests(tests, start, stop);

@@ -425,8 +425,8 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 		agent = NULL; /* tasks still run; they are just not measured */
 	/* Registered before the confinement, which may refuse what registering needs. */
 	uint16_t skew_metric = 0;
-	if (agent && agp_metric_register(agent, AGP_TASK_CLOCK_SKEW_METRIC, AGP_UNIT_NANOSECONDS,
-	                                 0, &skew_metric) != 0)
+	if (agent && agp_metric_register(agent, AGP_TASK_CLOCK_SKEW_METRIC, AGP_UNIT_NANOSECONDS, 0,
+	                                 &skew_metric) != 0)
 		skew_metric = 0;
 	limit_address_space(pool->def->memory_limit_mb);
 	enter_confinement(pool->def);
