@@ -81,7 +81,8 @@ static void usage(FILE *out)
 	    "2 usage error, 3 collector unreachable or refusing the connection (the socket\n"
 	    "path tried and the daemon's reason are printed),\n"
 	    "4 an output file could not be written (export --ci: the file and reason are "
-	    "printed).\n");
+	    "printed),\n5 no data: validate --fail-on-violation and run found no samples to "
+	    "judge.\n");
 }
 
 int main(int argc, char **argv)

@@ -24,6 +24,7 @@ enum {
 	CLI_BAD_CONFIG = 2, /* what agentperfd exits with for a bad configuration, too */
 	CLI_UNREACHABLE = 3,
 	CLI_WRITE_FAILED = 4,
+	CLI_NO_DATA = 5, /* validate --fail-on-violation, run: no samples, nothing was judged */
 };
 
 struct cli {
@@ -63,6 +64,14 @@ int cli_request(struct cli *cli, const char *verb, json_t *args, json_t **result
 /* Like cli_request, but prints nothing on a daemon error; message copied to err. */
 int cli_request_quiet(struct cli *cli, const char *verb, json_t *args, json_t **result, int *code,
                       char *err, size_t errlen);
+
+/*
+ * cli_request for a verb whose arguments name a metric, agent type or agent (cli_stats.c):
+ * a name the collector does not know (its code ENOENT) is a usage error, CLI_USAGE, printed
+ * as "agentperf COMMAND: no metric 'x'; known: ...".
+ */
+int cli_request_selection(struct cli *cli, const char *command, const char *verb, json_t *args,
+                          json_t **result);
 
 void cli_disconnect(struct cli *cli);
 

@@ -42,7 +42,8 @@ static const char hlog_help[] =
     "  --storage DIR    the storage folder of --files (implies it; default:\n"
     "                   monitoring.storage_dir of ./.codexplus/performance/config.json)\n"
     "  --json           accepted; the output is the .hlog text either way\n"
-    "Exit status: 0 ok, 1 no matching interval or a collector error, 2 usage error,\n"
+    "Exit status: 0 ok, 1 no matching interval or a collector error, 2 usage error (from\n"
+    "the daemon: a metric or agent type it does not know; the known names are printed),\n"
     "3 collector unreachable.\n";
 
 static const char hgrm_help[] =
@@ -53,10 +54,12 @@ static const char hgrm_help[] =
     "series and intervals: durations in milliseconds, bytes as bytes. Percentiles follow\n"
     "HdrHistogram_c (docs/hdr.md). --window D is the last D (30s, 5m, 2h); the other options\n"
     "are those of `agentperf hlog`; --json is accepted, the output is the table either way.\n"
-    "Exit status: 0 ok, 1 no matching interval or a collector error, 2 usage error,\n"
+    "Exit status: 0 ok, 1 no matching interval or a collector error, 2 usage error (from\n"
+    "the daemon: a metric or agent type it does not know; the known names are printed),\n"
     "3 collector unreachable.\n";
 
 struct selection {
+	const char *command; /* "hlog" or "stats", for messages */
 	const char *metric;
 	const char *agent_type;
 	double since_s; /* absolute Unix seconds; 0 = everything */
@@ -126,6 +129,7 @@ static int parse_selection(struct cli *cli, const char *command, const char *hel
                            char **argv, struct selection *sel)
 {
 	memset(sel, 0, sizeof(*sel));
+	sel->command = command;
 	const char *storage = NULL;
 	bool hgrm = false; /* stats --hgrm: what chose this parser; nothing more to do */
 	struct cli_option options[] = {
@@ -252,10 +256,12 @@ static int read_daemon(struct cli *cli, const struct selection *sel, entry_fn fn
 	json_t *args = json_object();
 	if (sel->metric)
 		json_object_set_new(args, "metric", json_string(sel->metric));
+	if (sel->agent_type) /* only checked by the daemon: an unknown one is status 2 */
+		json_object_set_new(args, "agent_type", json_string(sel->agent_type));
 	if (sel->since_s > 0)
 		json_object_set_new(args, "window_s", json_real(now_s() - sel->since_s));
 	json_t *result = NULL;
-	int status = cli_request(cli, "hlog", args, &result, NULL);
+	int status = cli_request_selection(cli, sel->command, "hlog", args, &result);
 	json_decref(args);
 	if (status != CLI_OK)
 		return status;

@@ -5,7 +5,8 @@
  * CMD runs with AGENTPERF_NAME set, so its agents find the collector; then
  * the requirements are validated, the CI JSON exported and the report
  * written. Exit status: CMD's failure if it failed, else 1 when a
- * requirement is violated, else 0.
+ * requirement is violated (or there is no baseline), else 5 when there were
+ * no coordination_overhead samples to judge, else 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +30,9 @@ static const char help[] =
     "(default performance_report.html), and stops the private collector.\n"
     "The collector binary is $AGENTPERFD, else agentperfd beside this program or on PATH.\n"
     "Exit status: CMD's status when it failed (128+signal when killed), 1 when a\n"
-    "requirement is violated, 2 usage error, 3 collector unreachable.\n";
+    "requirement is violated (or there is no baseline), 2 usage error, 3 collector\n"
+    "unreachable, 4 the CI file could not be written, 5 no data: CMD recorded no\n"
+    "coordination_overhead samples, so nothing was judged (the summary says \"no data\").\n";
 
 static void sleep_ms(long ms)
 {

@@ -1,4 +1,5 @@
 /* `agentperf stats`: statistics per metric, in units people read. */
+#include <errno.h>
 #include <stdio.h>
 
 #include "tools/cli.h"
@@ -11,11 +12,19 @@ static const char help[] =
     "(or per agent with --agent), over the last --window (default: all retained).\n"
     "--corrected uses the coordinated-omission corrected histograms (metrics with an\n"
     "expected interval). --json gives raw values in the metric's unit (ns, bytes).\n"
-    "Exit status: 0 ok, 1 collector error, 2 usage error, 3 collector unreachable.\n";
+    "A series without samples in the window shows \"no data\" (null in --json); when\n"
+    "nothing matches, \"no data\" is printed instead of a table.\n"
+    "Exit status: 0 ok (no data included), 1 collector error, 2 usage error (a\n"
+    "metric, agent type or agent the collector does not know: the known names are\n"
+    "printed), 3 collector unreachable.\n";
 
-/* One row per series, values in units people read. */
+/* One row per series, values in units people read; "no data" when there is no series. */
 static void print_stats_table(const json_t *result)
 {
+	if (json_array_size(json_object_get(result, "series")) == 0) {
+		printf("no data\n");
+		return;
+	}
 	static const char *const header[] = {"METRIC", "TYPE", "AGENT", "COUNT", "MEAN", "STDDEV",
 	                                     "MIN",    "P50",  "P95",   "P99",   "MAX"};
 	struct cli_table *table = cli_table_new(11, header);
@@ -28,6 +37,9 @@ static void print_stats_table(const json_t *result)
 		                                   "p95",  "p99",    "max"};
 		char cells[8][CLI_CELL_MAX];
 		cli_statistic_cells(series, unit, keys, 7, cells);
+		/* Null figures: say so once rather than "-" seven times. */
+		if (cli_num(series, "count") == 0)
+			snprintf(cells[1], CLI_CELL_MAX, "no data");
 		const char *agent = cli_str(series, "agent");
 		const char *row[] = {cli_str(series, "metric"),
 		                     cli_str(series, "agent_type"),
@@ -84,7 +96,7 @@ int cli_stats(struct cli *cli, int argc, char **argv)
 		return status;
 	json_t *args = stats_arguments(metric, agent_type, agent, window_s, corrected);
 	json_t *result;
-	status = cli_request(cli, "stats", args, &result, NULL);
+	status = cli_request_selection(cli, "stats", "stats", args, &result);
 	json_decref(args);
 	if (status)
 		return status;
@@ -94,4 +106,19 @@ int cli_stats(struct cli *cli, int argc, char **argv)
 		print_stats_table(result);
 	json_decref(result);
 	return CLI_OK;
+}
+
+int cli_request_selection(struct cli *cli, const char *command, const char *verb, json_t *args,
+                          json_t **result)
+{
+	char message[512] = "";
+	int code = 0;
+	int status = cli_request_quiet(cli, verb, args, result, &code, message, sizeof(message));
+	if (status == CLI_VIOLATED && code == ENOENT) {
+		fprintf(stderr, "agentperf %s: %s\n", command, message);
+		return CLI_USAGE;
+	}
+	if (status == CLI_VIOLATED || (status == CLI_USAGE && message[0]))
+		fprintf(stderr, "agentperf: %s: %s\n", verb, message);
+	return status;
 }

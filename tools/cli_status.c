@@ -20,7 +20,9 @@ int cli_status(struct cli *cli, int argc, char **argv)
 	    cli, argc, argv,
 	    "Usage: agentperf status [--json]\n"
 	    "Whether the collector is up, its uptime, live agents, samples/s, drops, invalid\n"
-	    "samples, alerts and overall health.\n"
+	    "samples, alerts, negative caller-vs-worker clock differences the Task API\n"
+	    "counted (clock_skew_negative) and overall health (\"no data\" without\n"
+	    "coordination_overhead samples in the last 30 minutes; \"unknown\" in --json).\n"
 	    "Exit status: 0 up, 2 usage error, 3 collector unreachable.\n");
 	if (status != CLI_PARSED)
 		return status;
@@ -65,7 +67,15 @@ int cli_status(struct cli *cli, int argc, char **argv)
 			       "ci_export\n",
 			       cli_num(lost, "alerts"), cli_num(lost, "hlog"),
 			       cli_num(lost, "baseline"), cli_num(lost, "ci_export"));
-		printf("health         %s\n", cli_str(result, "health"));
+		/* Tasks whose worker's clock read earlier than the caller's: clamped to 0, counted.
+		 */
+		printf("clock skew     %.0f negative caller-vs-worker differences\n",
+		       cli_num(result, "clock_skew_negative"));
+		const char *health = cli_str(result, "health");
+		printf("health         %s\n",
+		       strcmp(health, "unknown") == 0
+		           ? "no data (no coordination_overhead samples in the last 30 minutes)"
+		           : health);
 		printf("socket         %s\n", cli_str(result, "socket"));
 	}
 	json_decref(result);

@@ -7,24 +7,43 @@
 #include "tools/cli.h"
 #include "tools/cli_options.h"
 
+/* A figure in ms, or what stands for its absence (null in the JSON). */
+static void print_ms(const char *label, const json_t *validation, const char *key,
+                     const char *absent)
+{
+	double value = cli_num(validation, key);
+	if (value == value) /* not NAN: the key holds a number */
+		printf("%-26s%.3f ms\n", label, value);
+	else
+		printf("%-26s%s\n", label, absent);
+}
+
+/* true: met, false: NOT met, null (no samples): no data. */
+static void print_requirement(const char *label, const json_t *validation, const char *key)
+{
+	const json_t *value = json_object_get(validation, key);
+	printf("%-26s%s\n", label,
+	       json_is_true(value)    ? "met"
+	       : json_is_false(value) ? "NOT met"
+	                              : "no data");
+}
+
 static void print_validation(const json_t *validation)
 {
 	bool validated = json_is_true(json_object_get(validation, "validated"));
-	printf("validated                 %s\n", validated ? "yes" : "NO");
-	printf("avg coordination overhead %.3f ms\n",
-	       cli_num(validation, "avg_coordination_overhead_ms"));
-	printf("p95 coordination overhead %.3f ms\n",
-	       cli_num(validation, "p95_coordination_overhead_ms"));
+	bool has_data = json_is_true(json_object_get(validation, "has_data"));
+	printf("validated                 %s\n", validated  ? "yes"
+	                                         : has_data ? "NO"
+	                                                    : "NO (no data)");
+	print_ms("avg coordination overhead", validation, "avg_coordination_overhead_ms",
+	         "no data");
+	print_ms("p95 coordination overhead", validation, "p95_coordination_overhead_ms",
+	         "no data");
 	printf("samples analyzed          %.0f\n", cli_num(validation, "samples_analyzed"));
-	printf("baseline overhead         %.3f ms\n", cli_num(validation, "baseline_overhead_ms"));
-	printf("sub-200ms requirement     %s\n",
-	       json_is_true(json_object_get(validation, "meets_sub_200ms_requirement"))
-	           ? "met"
-	           : "NOT met");
-	printf("consistency requirement   %s\n",
-	       json_is_true(json_object_get(validation, "meets_consistency_requirement"))
-	           ? "met"
-	           : "NOT met");
+	print_ms("baseline overhead", validation, "baseline_overhead_ms", "no baseline");
+	print_requirement("sub-200ms requirement", validation, "meets_sub_200ms_requirement");
+	print_requirement("p95 requirement", validation, "meets_p95_requirement");
+	print_requirement("consistency requirement", validation, "meets_consistency_requirement");
 	const char *error = cli_str(validation, "error");
 	if (error[0])
 		printf("error                     %s\n", error);
@@ -34,14 +53,25 @@ static void print_validation(const json_t *validation)
 	    printf("  - %s\n", json_string_value(line) ? json_string_value(line) : "");
 }
 
+/* What a validation means for an exit status that fails on violations. */
+static int verdict_status(const json_t *validation)
+{
+	if (!json_is_true(json_object_get(validation, "has_data")))
+		return CLI_NO_DATA;
+	return json_is_true(json_object_get(validation, "validated")) ? CLI_OK : CLI_VIOLATED;
+}
+
 static const char validate_help[] =
     "Usage: agentperf validate [--fail-on-violation] [--json]\n"
     "Validates the performance requirements over the last 30 minutes of\n"
     "coordination_overhead: average below the critical threshold, p95 below\n"
     "max_acceptable, standard deviation below the variance threshold, and a\n"
-    "baseline established.\n"
-    "Exit status: 0 ok (or violated without --fail-on-violation), 1 violated\n"
-    "with --fail-on-violation, 2 usage error, 3 collector unreachable.\n";
+    "baseline established. Without samples in the window a requirement is\n"
+    "neither met nor violated: \"no data\" (null in --json, has_data false).\n"
+    "Exit status: 0 ok (or not validated without --fail-on-violation), 1 not\n"
+    "validated (a requirement violated, or no baseline) with --fail-on-violation,\n"
+    "2 usage error, 3 collector unreachable, 5 no samples to judge with\n"
+    "--fail-on-violation.\n";
 
 int cli_validate(struct cli *cli, int argc, char **argv)
 {
@@ -59,17 +89,20 @@ int cli_validate(struct cli *cli, int argc, char **argv)
 	status = cli_request(cli, "validate", NULL, &result, NULL);
 	if (status)
 		return status;
-	bool validated = json_is_true(json_object_get(result, "validated"));
+	int verdict = verdict_status(result);
 	if (cli->json)
 		cli_print_json(result);
 	else
 		print_validation(result);
 	json_decref(result);
-	return fail && !validated ? CLI_VIOLATED : CLI_OK;
+	return fail ? verdict : CLI_OK;
 }
 
-/* Fetches the CI export and writes it to file (NULL: CODEX_CI_EXPORT_FILE, then the config's). */
-static int export_ci(struct cli *cli, const char *file, bool print, bool *violated)
+/*
+ * Fetches the CI export and writes it to file (NULL: CODEX_CI_EXPORT_FILE, then the config's).
+ * *failing: what ci_fail_on_threshold_violation makes of it (CLI_OK when it is off).
+ */
+static int export_ci(struct cli *cli, const char *file, bool print, int *failing)
 {
 	json_t *result;
 	int status = cli_request(cli, "export.ci", NULL, &result, NULL);
@@ -98,9 +131,9 @@ static int export_ci(struct cli *cli, const char *file, bool print, bool *violat
 	else
 		fprintf(stderr, "agentperf: CI export written to %s\n", path);
 	free(text);
-	bool meets = json_is_true(json_object_get(result, "meets_requirements"));
-	*violated =
-	    !meets && json_is_true(json_object_get(result, "ci_fail_on_threshold_violation"));
+	bool fail_on = json_is_true(json_object_get(result, "ci_fail_on_threshold_violation"));
+	*failing =
+	    fail_on ? verdict_status(json_object_get(export, "performance_validation")) : CLI_OK;
 	json_decref(result);
 	return CLI_OK;
 }
@@ -116,7 +149,8 @@ static const char export_help[] =
     "Exit status: 0 ok, 1 requirements not met while\n"
     "monitoring.ci_fail_on_threshold_violation is on, 2 usage error,\n"
     "3 collector unreachable, 4 FILE could not be written (the reason\n"
-    "is printed).\n";
+    "is printed), 5 no samples to judge while\n"
+    "monitoring.ci_fail_on_threshold_violation is on.\n";
 
 int cli_export(struct cli *cli, int argc, char **argv)
 {
@@ -135,11 +169,9 @@ int cli_export(struct cli *cli, int argc, char **argv)
 		return cli_usage_error("export", "say --ci (the only export format here)");
 	if (argc - file > 1)
 		return cli_usage_error("export", "more than one FILE");
-	bool violated = false;
-	status = export_ci(cli, file < argc ? argv[file] : NULL, cli->json, &violated);
-	if (status)
-		return status;
-	return violated ? CLI_VIOLATED : CLI_OK;
+	int failing = CLI_OK;
+	status = export_ci(cli, file < argc ? argv[file] : NULL, cli->json, &failing);
+	return status ? status : failing;
 }
 
 int cli_validate_and_export(struct cli *cli, const char *ci_file, const char *html_file, bool quiet)
@@ -148,16 +180,16 @@ int cli_validate_and_export(struct cli *cli, const char *ci_file, const char *ht
 	int status = cli_request(cli, "validate", NULL, &validation, NULL);
 	if (status)
 		return status;
-	bool validated = json_is_true(json_object_get(validation, "validated"));
+	int verdict = verdict_status(validation);
 	if (!quiet)
 		print_validation(validation);
 	json_decref(validation);
-	bool violated = false;
-	status = export_ci(cli, ci_file, false, &violated);
+	int failing = CLI_OK;
+	status = export_ci(cli, ci_file, false, &failing);
 	if (status)
 		return status;
 	status = cli_write_report(cli, NULL, html_file);
 	if (status)
 		return status;
-	return validated ? CLI_OK : CLI_VIOLATED;
+	return verdict;
 }

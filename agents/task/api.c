@@ -56,6 +56,7 @@ struct manager {
 
 	pthread_mutex_t record_lock; /* the caller agent's ring has one producer at a time */
 	agp_agent *caller_agent;
+	uint16_t skew_metric; /* "clock_skew_negative"; 0 when it could not be registered */
 
 	pthread_mutex_t lock; /* the cap, the queue and the dispatchers */
 	pthread_cond_t cap_free;
@@ -118,6 +119,16 @@ void agp__caller_record(uint16_t metric, int64_t value, uint64_t task_id, uint16
 	agp_record_at(manager->caller_agent, metric, value, task_id,
 	              agp_clock_now_ns(manager->caller_agent), flags);
 	pthread_mutex_unlock(&manager->record_lock);
+}
+
+uint64_t agp__caller_difference(uint64_t later, uint64_t earlier, uint64_t task_id)
+{
+	if (later >= earlier)
+		return later - earlier;
+	struct manager *manager = current();
+	if (manager && manager->skew_metric)
+		agp__caller_record(manager->skew_metric, (int64_t)(earlier - later), task_id, 0);
+	return 0;
 }
 
 /* ---- results ---- */
@@ -306,6 +317,11 @@ static int manager_create(const struct agp_task_options *options, struct manager
 	                                                                 : NULL};
 	if (agp_agent_open(name, "task-api", &agent_options, &manager->caller_agent) != 0)
 		manager->caller_agent = NULL;
+	/* Negative cross-process differences, counted (agp__caller_difference); best effort too. */
+	if (manager->caller_agent &&
+	    agp_metric_register(manager->caller_agent, AGP_TASK_CLOCK_SKEW_METRIC,
+	                        AGP_UNIT_NANOSECONDS, 0, &manager->skew_metric) != 0)
+		manager->skew_metric = 0;
 
 	if ((error =
 	         agp__supervisor_start(&manager->supervisor, manager->pools, manager->defs.count)))

@@ -385,8 +385,11 @@ static void set_seed_keys(json_t *result, const struct requirements *r,
 	                    json_integer((json_int_t)coordination->count));
 	json_object_set_new(result, "baseline_overhead_ms",
 	                    ms_or_null(base != NULL, base ? base->mean : 0));
-	json_object_set_new(result, "meets_sub_200ms_requirement", json_boolean(r->sub_critical));
-	json_object_set_new(result, "meets_consistency_requirement", json_boolean(r->consistent));
+	/* Without samples a requirement is neither met nor violated: null, not false. */
+	json_object_set_new(result, "meets_sub_200ms_requirement",
+	                    r->have_samples ? json_boolean(r->sub_critical) : json_null());
+	json_object_set_new(result, "meets_consistency_requirement",
+	                    r->have_samples ? json_boolean(r->consistent) : json_null());
 	json_object_set_new(result, "recommendations", recommendations);
 	json_object_set_new(result, "baseline_established_at",
 	                    r->have_baseline ? agp_json_iso_time_us(baseline->established_at_us)
@@ -405,7 +408,9 @@ static void set_additions(json_t *result, const struct requirements *r,
 	struct agp_level_bands bands;
 	agp_level_bands_from_config(config, &bands);
 	enum agp_level level = agp_level_classify(&bands, coordination->count, coordination->mean);
-	json_object_set_new(result, "meets_p95_requirement", json_boolean(r->p95_ok));
+	json_object_set_new(result, "meets_p95_requirement",
+	                    r->have_samples ? json_boolean(r->p95_ok) : json_null());
+	json_object_set_new(result, "has_data", json_boolean(r->have_samples));
 	json_object_set_new(result, "stddev_coordination_overhead_ms",
 	                    ms_or_null(r->have_samples, coordination->stddev));
 	json_object_set_new(result, "window_minutes",

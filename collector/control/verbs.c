@@ -124,6 +124,73 @@ static void answer_error(struct answer *answer, int code, const char *format, ..
 	answer->code = code;
 }
 
+/* ---------------------------------------------------------------- names */
+
+/* What a selection names: the collector knows each by the series, agents and config it holds. */
+enum name_kind { NAME_METRIC, NAME_AGENT_TYPE, NAME_AGENT };
+
+static const char *const name_kind_words[] = {"metric", "agent type", "agent"};
+
+/* The i-th candidate name of kind (NULL: none at i; "" is skipped), in a fixed order. */
+static const char *name_candidate(const struct agp_control_server *server,
+                                  const struct agp_snapshot *snapshot, enum name_kind kind,
+                                  size_t i)
+{
+	const struct agp_config *config = &server->collector->config;
+	if (kind == NAME_METRIC) {
+		if (i < AGP_METRIC_FIRST_CUSTOM)
+			return agp_builtin_metric_name((unsigned)i);
+		i -= AGP_METRIC_FIRST_CUSTOM;
+		if (i < config->metric_count)
+			return config->metrics[i].name;
+		i -= config->metric_count;
+		return i < snapshot->series_count ? snapshot->series[i].metric : NULL;
+	}
+	if (i < snapshot->agent_count)
+		return kind == NAME_AGENT ? snapshot->agents[i].name : snapshot->agents[i].type;
+	i -= snapshot->agent_count;
+	if (i >= snapshot->series_count)
+		return NULL;
+	return kind == NAME_AGENT ? snapshot->series[i].agent : snapshot->series[i].agent_type;
+}
+
+/*
+ * Whether name (NULL: nothing asked) is a known metric, agent type or agent. When it is not,
+ * answers -ENOENT (the CLI's usage error, status 2) with the known names: "no metric 'nope';
+ * known: coordination_overhead, task_execution_time, ...". A known name without samples is no
+ * error: it has no data.
+ */
+static bool name_known(const struct agp_control_server *server, const struct agp_snapshot *snapshot,
+                       enum name_kind kind, const char *name, struct answer *answer)
+{
+	if (!name)
+		return true;
+	const char *candidate;
+	for (size_t i = 0; (candidate = name_candidate(server, snapshot, kind, i)) != NULL; i++)
+		if (strcmp(candidate, name) == 0)
+			return true;
+	char known[400] = "";
+	size_t used = 0;
+	for (size_t i = 0; (candidate = name_candidate(server, snapshot, kind, i)) != NULL; i++) {
+		bool seen = !candidate[0];
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(name_candidate(server, snapshot, kind, j), candidate) == 0;
+		if (seen)
+			continue;
+		int wrote = snprintf(known + used, sizeof(known) - used, "%s%s", used ? ", " : "",
+		                     candidate);
+		if (wrote < 0 || (size_t)wrote >= sizeof(known) - used) {
+			snprintf(known + (used < sizeof(known) - 6 ? used : sizeof(known) - 6), 6,
+			         ", ...");
+			break;
+		}
+		used += (size_t)wrote;
+	}
+	answer_error(answer, -ENOENT, "no %s '%.64s'; known: %s", name_kind_words[kind], name,
+	             used ? known : "(none yet)");
+	return false;
+}
+
 /* What a client multiplies a wire value by to show it in agp_unit_display_name's unit. */
 static double display_scale(enum agp_unit unit)
 {
@@ -212,6 +279,17 @@ static json_t *with_counts(json_t *object, const struct named_count *counts, siz
 	return object;
 }
 
+/* Samples of metric over all agent types since their series started (what status counts). */
+static uint64_t metric_total(const struct agp_snapshot *snapshot, const char *metric)
+{
+	uint64_t total = 0;
+	for (size_t s = 0; s < snapshot->series_count; s++)
+		if (!snapshot->series[s].agent[0] &&
+		    strcmp(snapshot->series[s].metric, metric) == 0)
+			total += snapshot->series[s].total_count;
+	return total;
+}
+
 static void verb_status(struct agp_control_server *server, const struct agp_snapshot *snapshot,
                         const json_t *args, struct answer *answer)
 {
@@ -235,6 +313,8 @@ static void verb_status(struct agp_control_server *server, const struct agp_snap
 	    {"alerts", t->alerts},
 	    {"quarantined_slots", t->quarantined_slots},
 	    {"lying_agents", t->lying_agents},
+	    /* The Task API's negative caller-vs-worker clock differences (agentperf/task.h). */
+	    {"clock_skew_negative", metric_total(snapshot, AGP_TASK_CLOCK_SKEW_METRIC)},
 	    {"snapshot_generation", snapshot->generation},
 	};
 	status = with_counts(status, counts, sizeof(counts) / sizeof(counts[0]));
@@ -288,7 +368,6 @@ static void verb_agents(struct agp_control_server *server, const struct agp_snap
 static void verb_stats(struct agp_control_server *server, const struct agp_snapshot *snapshot,
                        const json_t *args, struct answer *answer)
 {
-	(void)server;
 	static const char *const allowed[] = {"metric",   "agent_type", "agent",
 	                                      "window_s", "corrected",  NULL};
 	struct args_error err = {{0}};
@@ -304,6 +383,10 @@ static void verb_stats(struct agp_control_server *server, const struct agp_snaps
 		answer_error(answer, -EINVAL, "%s", err.message);
 		return;
 	}
+	if (!name_known(server, snapshot, NAME_METRIC, metric, answer) ||
+	    !name_known(server, snapshot, NAME_AGENT_TYPE, agent_type, answer) ||
+	    !name_known(server, snapshot, NAME_AGENT, agent, answer))
+		return;
 	uint64_t since_ns = window_since(snapshot, window_s);
 	json_t *list = json_array();
 	for (size_t s = 0; list && s < snapshot->series_count; s++) {
@@ -356,6 +439,10 @@ static void verb_percentiles(struct agp_control_server *server, const struct agp
 		answer_error(answer, -EINVAL, "verb percentiles needs argument metric");
 		return;
 	}
+	if (!name_known(server, snapshot, NAME_METRIC, metric, answer) ||
+	    !name_known(server, snapshot, NAME_AGENT_TYPE, agent_type, answer) ||
+	    !name_known(server, snapshot, NAME_AGENT, agent, answer))
+		return;
 	if (ticks > 100)
 		ticks = 100;
 	struct agp_hdr *histogram;
@@ -566,16 +653,21 @@ static void verb_config_show(struct agp_control_server *server, const struct agp
 static void verb_hlog(struct agp_control_server *server, const struct agp_snapshot *snapshot,
                       const json_t *args, struct answer *answer)
 {
-	static const char *const allowed[] = {"metric", "window_s", NULL};
+	/* agent_type is only checked (unknown: -ENOENT); the client selects the intervals. */
+	static const char *const allowed[] = {"metric", "agent_type", "window_s", NULL};
 	struct args_error err = {{0}};
-	const char *metric = NULL;
+	const char *metric = NULL, *agent_type = NULL;
 	double window_s = 0;
 	if (check_arg_keys(args, allowed, "hlog", &err) ||
 	    arg_string(args, "metric", &metric, &err) ||
+	    arg_string(args, "agent_type", &agent_type, &err) ||
 	    arg_number(args, "window_s", 0, &window_s, &err)) {
 		answer_error(answer, -EINVAL, "%s", err.message);
 		return;
 	}
+	if (!name_known(server, snapshot, NAME_METRIC, metric, answer) ||
+	    !name_known(server, snapshot, NAME_AGENT_TYPE, agent_type, answer))
+		return;
 	const struct agp_collector_options *o = &server->collector->options;
 	size_t length = 0;
 	char *text = agp_hlog_export_layout(snapshot, metric, window_since(snapshot, window_s),

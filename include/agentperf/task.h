@@ -53,6 +53,15 @@ struct agp_task_result {
 #define AGP_TASK_PROMPT_MAX (1u << 20)
 #define AGP_TASK_OUTPUT_MAX (1u << 20)
 
+/*
+ * The custom metric (nanoseconds) the Task API records, on its "task-api" agent, once for each
+ * difference between the caller's clock and a worker's that came out negative (the worker's
+ * reading earlier than the caller's: clock skew). The sample is the size of the negative
+ * difference; the coordination_overhead or result_processing sample of that task is then 0.
+ * `agentperf status` shows the count as clock_skew_negative.
+ */
+#define AGP_TASK_CLOCK_SKEW_METRIC "clock_skew_negative"
+
 struct agp_task_options {
 	const char *agents_dir; /* NULL: $AGENTPERF_AGENTS_DIR, then ".codexplus/agents" */
 	const char *deployment; /* NULL: $AGENTPERF_NAME, then "default" */

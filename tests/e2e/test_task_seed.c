@@ -339,8 +339,14 @@ static void twenty_tasks_three_types(void **state)
 		json_decref(memory);
 	}
 	assert_int_equal(executions, 20);
-	/* Types without tasks never started their workers. */
-	assert_int_equal(daemon_count("agent_initialization", "test-runner"), 0);
+	/* Types without tasks never started their workers: the collector never saw the type. */
+	char command[512], *refusal = NULL;
+	snprintf(command, sizeof(command), "%s -n %s stats --agent-type test-runner 2>&1", AGP_CLI,
+	         name);
+	assert_int_equal(ct_run(&refusal, command), 2);
+	assert_non_null(strstr(refusal, "no agent type 'test-runner'; known: "));
+	assert_non_null(strstr(refusal, "code-reviewer"));
+	free(refusal);
 	stop();
 }
 

@@ -323,6 +323,11 @@ static void test_no_recent_samples(void **state)
 	assert_int_equal(json_integer_value(json_object_get(result, "samples_analyzed")), 0);
 	assert_non_null(strstr(json_string_value(json_object_get(result, "error")), "No recent"));
 	assert_true(json_is_null(json_object_get(result, "avg_coordination_overhead_ms")));
+	/* Nothing judged: neither met nor violated. */
+	assert_true(json_is_null(json_object_get(result, "meets_sub_200ms_requirement")));
+	assert_true(json_is_null(json_object_get(result, "meets_p95_requirement")));
+	assert_true(json_is_null(json_object_get(result, "meets_consistency_requirement")));
+	assert_true(json_is_false(json_object_get(result, "has_data")));
 	assert_string_equal(json_string_value(json_object_get(result, "performance_level")),
 	                    "unknown");
 	assert_true(number(result, "baseline_overhead_ms") == 100.0);

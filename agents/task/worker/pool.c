@@ -302,19 +302,19 @@ void agp__pool_run(struct agp__pool *pool, const struct agp__trip *trip,
 	}
 	if (begin_ns) {
 		result->metadata.execution_time = (double)(end_ns - begin_ns) / 1e9;
-		result->metadata.coordination_overhead =
-		    begin_ns > trip->call_ns ? (double)(begin_ns - trip->call_ns) / 1e9 : 0;
+		/* The caller's clock against the worker's: a negative difference is counted. */
+		uint64_t coordination_ns =
+		    agp__caller_difference(begin_ns, trip->call_ns, trip->task_id);
+		result->metadata.coordination_overhead = (double)coordination_ns / 1e9;
 		uint16_t flags = result->metadata.status == AGP_TASK_COMPLETED ? 0
 		                 : result->metadata.status == AGP_TASK_TIMEOUT
 		                     ? AGP_RECORD_TIMEOUT | AGP_RECORD_FAILED
 		                     : AGP_RECORD_FAILED;
-		agp__caller_record(
-		    AGP_METRIC_COORDINATION_OVERHEAD,
-		    (int64_t)(begin_ns > trip->call_ns ? begin_ns - trip->call_ns : 0),
-		    trip->task_id, flags);
+		agp__caller_record(AGP_METRIC_COORDINATION_OVERHEAD, (int64_t)coordination_ns,
+		                   trip->task_id, flags);
 		uint64_t now = agp__caller_now();
 		agp__caller_record(AGP_METRIC_RESULT_PROCESSING,
-		                   (int64_t)(now > end_ns ? now - end_ns : 0), trip->task_id,
-		                   flags);
+		                   (int64_t)agp__caller_difference(now, end_ns, trip->task_id),
+		                   trip->task_id, flags);
 	}
 }

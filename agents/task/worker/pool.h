@@ -46,6 +46,13 @@ struct agp__pool {
 /* Caller-side recording through the manager's own "task-api" agent (task_api.c). */
 void agp__caller_record(uint16_t metric, int64_t value, uint64_t task_id, uint16_t flags);
 uint64_t agp__caller_now(void);
+/*
+ * later - earlier for two readings of the deployment clock taken in different processes (the
+ * caller's and a worker's). A negative difference (clock skew between the two) gives 0, and its
+ * size is recorded as a sample of the count metric "clock_skew_negative" (nanoseconds), so the
+ * clamp is counted, never silent (task_api.c).
+ */
+uint64_t agp__caller_difference(uint64_t later, uint64_t earlier, uint64_t task_id);
 
 /* Drops the caller's manager in a worker after fork (task_api.c). */
 void agp__manager_forget(void);

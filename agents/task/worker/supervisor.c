@@ -115,8 +115,9 @@ static bool record_recovery(struct agp__pool *pool, uint32_t index)
 	if (!pool->died_ns[index] || !atomic_load_explicit(&slot->ready, memory_order_acquire))
 		return false;
 	uint64_t died = pool->died_ns[index];
+	/* The replacement's clock against ours: a negative difference is counted. */
 	agp__caller_record(AGP_METRIC_ERROR_RECOVERY_TIME,
-	                   (int64_t)(slot->ready_ns > died ? slot->ready_ns - died : 0), 0, 0);
+	                   (int64_t)agp__caller_difference(slot->ready_ns, died, 0), 0, 0);
 	pool->died_ns[index] = 0;
 	pthread_cond_broadcast(&pool->changed);
 	return true;

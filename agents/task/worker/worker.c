@@ -388,6 +388,20 @@ static void serve_tasks(struct agp__pool *pool, uint32_t index, agp_agent *agent
 	}
 }
 
+/*
+ * ready_ns (this worker's clock) - forked_ns (the caller's): a negative difference, clock skew,
+ * gives 0 and is recorded as a clock_skew_negative sample of its size (agentperf/task.h).
+ */
+static int64_t initialization_ns(agp_agent *agent, uint16_t skew_metric, uint64_t ready_ns,
+                                 uint64_t forked_ns)
+{
+	if (ready_ns >= forked_ns)
+		return (int64_t)(ready_ns - forked_ns);
+	if (skew_metric)
+		agp_record_at(agent, skew_metric, (int64_t)(forked_ns - ready_ns), 0, ready_ns, 0);
+	return 0;
+}
+
 void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns, uint64_t died_ns)
 {
 	struct agp__task_slot *slot = &pool->region->slots[index];
@@ -409,12 +423,17 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 	agp_agent *agent = NULL;
 	if (agp_agent_open(name, pool->def->id, &options, &agent) != 0)
 		agent = NULL; /* tasks still run; they are just not measured */
+	/* Registered before the confinement, which may refuse what registering needs. */
+	uint16_t skew_metric = 0;
+	if (agent && agp_metric_register(agent, AGP_TASK_CLOCK_SKEW_METRIC, AGP_UNIT_NANOSECONDS, 0,
+	                                 &skew_metric) != 0)
+		skew_metric = 0;
 	limit_address_space(pool->def->memory_limit_mb);
 	enter_confinement(pool->def);
 
 	uint64_t ready_ns = agp_clock_now_ns(agent);
-	agp_record_at(agent, AGP_METRIC_AGENT_INITIALIZATION, (int64_t)(ready_ns - forked_ns), 0,
-	              ready_ns, 0);
+	agp_record_at(agent, AGP_METRIC_AGENT_INITIALIZATION,
+	              initialization_ns(agent, skew_metric, ready_ns, forked_ns), 0, ready_ns, 0);
 	(void)died_ns; /* the supervisor records the recovery once it sees us ready */
 	slot->ready_ns = ready_ns;
 	/* Release: a caller that sees ready sees the slot's worker fields. */
