@@ -125,6 +125,7 @@ struct agp_collector_drain {
 	bool window_thresholds;     /* enable_threshold_alerts without real_time_monitoring */
 	uint64_t series_max;        /* monitoring.max_metrics_in_memory */
 	uint64_t series_refused;    /* samples discarded because the table held series_max series */
+	bool series_limit_hit;      /* series_for's last NULL was the limit (not out of memory) */
 	uint64_t published_generation;
 	uint64_t last_publish_ns;
 	uint64_t last_published_alert;
@@ -301,12 +302,12 @@ static void forget_removed_series(struct agp_collector_drain *drain, struct slot
 }
 
 /*
- * NULL when out of memory, or (*at_limit set) when the series does not exist
- * and the table already holds max_metrics_in_memory series.
+ * NULL when out of memory, or (series_limit_hit set) when the series does not
+ * exist and the table already holds max_metrics_in_memory series.
  */
 static struct agp_series *series_for(struct agp_collector_drain *drain,
                                      struct slot_tracker *tracker, bool per_agent, uint16_t id,
-                                     const struct metric_info *info, bool *at_limit)
+                                     const struct metric_info *info)
 {
 	struct agp_series ***table = per_agent ? &tracker->agent_series : &tracker->type_series;
 	if (!*table) {
@@ -319,7 +320,7 @@ static struct agp_series *series_for(struct agp_collector_drain *drain,
 		struct agp_series *found =
 		    agp_series_find(&drain->series, tracker->type, agent, id);
 		if (!found && agp_series_table_count(&drain->series) >= drain->series_max) {
-			*at_limit = true;
+			drain->series_limit_hit = true;
 			return NULL;
 		}
 		(*table)[id] =
@@ -335,18 +336,18 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
                       uint64_t now_ns)
 {
 	const struct metric_info *info = resolve_metric(collector, drain, record->metric_id);
-	bool at_limit = false;
 	struct agp_series *by_type =
-	    info ? series_for(drain, tracker, false, record->metric_id, info, &at_limit) : NULL;
+	    info ? series_for(drain, tracker, false, record->metric_id, info) : NULL;
 	struct agp_series *by_agent =
-	    by_type ? series_for(drain, tracker, true, record->metric_id, info, &at_limit) : NULL;
+	    by_type ? series_for(drain, tracker, true, record->metric_id, info) : NULL;
 	if (!by_type || !by_agent) {
 		/*
 		 * The series limit, out of memory or a registry scribbled after validation:
 		 * the sample is lost, and counted.
 		 */
 		tracker->consumer.consumed--;
-		if (at_limit) {
+		if (drain->series_limit_hit) {
+			drain->series_limit_hit = false;
 			tracker->discarded++;
 			drain->series_refused++;
 		} else {
