@@ -52,6 +52,15 @@ int cli_status(struct cli *cli, int argc, char **argv)
 		if (cli_num(result, "earlier") > 0)
 			printf(", %.0f by an earlier collector", cli_num(result, "earlier"));
 		printf("\n");
+		/* Drained but kept out of the aggregates by the config (docs/config.md). */
+		if (json_is_false(json_object_get(result, "monitoring_enabled")))
+			printf("monitoring     disabled (monitoring.enabled): %.0f samples "
+			       "discarded\n",
+			       cli_num(result, "discarded"));
+		else if (cli_num(result, "series_refused") > 0)
+			printf("discarded      %.0f (new series beyond "
+			       "monitoring.max_metrics_in_memory)\n",
+			       cli_num(result, "series_refused"));
 		printf("drops          %.0f\n", cli_num(result, "dropped"));
 		printf("invalid        %.0f\n", cli_num(result, "invalid"));
 		printf("alerts         %.0f\n", cli_num(result, "alerts"));

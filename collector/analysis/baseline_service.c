@@ -25,16 +25,17 @@ static uint64_t hours_ns(double hours)
 	return ns >= 1.8e19 ? UINT64_MAX : (uint64_t)ns;
 }
 
+/* Both periodic jobs are monitoring.background_monitoring's (docs/config.md). */
 static uint64_t update_period_ns(const struct agp_config *config)
 {
-	return config->baseline.auto_update_baseline
+	return config->baseline.auto_update_baseline && config->monitoring.background_monitoring
 	           ? hours_ns(config->baseline.update_frequency_hours)
 	           : 0;
 }
 
 static uint64_t export_period_ns(const struct agp_config *config)
 {
-	return config->monitoring.ci_export_enabled
+	return config->monitoring.ci_export_enabled && config->monitoring.background_monitoring
 	           ? (uint64_t)config->monitoring.export_frequency_minutes * 60000000000ull
 	           : 0;
 }

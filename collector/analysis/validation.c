@@ -428,6 +428,28 @@ static void set_additions(json_t *result, const struct requirements *r,
 	json_object_set_new(result, "metrics_passed", json_boolean(metrics_passed));
 	json_object_set_new(result, "regressions", regressions);
 	json_object_set_new(result, "regression_detected", json_boolean(regression_detected));
+
+	/*
+	 * baseline.max_variance_coefficient: coordination overhead's standard
+	 * deviation relative to its mean. Reported with a recommendation, and not
+	 * part of `validated`, which stays the seed's three requirements.
+	 */
+	double variation = r->have_samples && coordination->mean > 0
+	                       ? coordination->stddev / coordination->mean
+	                       : NAN;
+	bool variation_ok = variation <= config->baseline.max_variance_coefficient;
+	json_object_set_new(result, "coefficient_of_variation", agp_json_number_or_null(variation));
+	json_object_set_new(result, "meets_variation_requirement", json_boolean(variation_ok));
+	json_object_set_new(thresholds, "max_variance_coefficient",
+	                    json_real(config->baseline.max_variance_coefficient));
+	if (isfinite(variation) && !variation_ok) {
+		char text[256];
+		snprintf(text, sizeof(text),
+		         "Coordination overhead's coefficient of variation %.3f is above "
+		         "baseline.max_variance_coefficient %g: its spread is large for its mean",
+		         variation, config->baseline.max_variance_coefficient);
+		recommend(json_object_get(result, "recommendations"), text);
+	}
 }
 
 json_t *agp_validate(const struct agp_snapshot *snapshot, const struct agp_config *config,

@@ -66,6 +66,23 @@ static bool valid_group(const char *s)
 	return true;
 }
 
+/* Whether a key that is not a string holds its default. */
+static bool key_has_default(const struct agp_config *cfg, const struct agp__config_key *k)
+{
+	const void *ptr = agp__config_key_cptr(cfg, k);
+	switch (k->type) {
+	case AGP__KEY_BOOL:
+		return *(const bool *)ptr == (k->default_value != 0);
+	case AGP__KEY_NUMBER:
+		return *(const double *)ptr == k->default_value;
+	case AGP__KEY_INTEGER:
+		return *(const int64_t *)ptr == (int64_t)k->default_value;
+	case AGP__KEY_STRING:
+		break;
+	}
+	return true;
+}
+
 /* Checks one key's value; a problem reads "<source>: <section.key>: found V, expected E". */
 void agp__config_check_key(struct agp__config_problems *p, const char *source,
                            const struct agp_config *cfg, const struct agp__config_key *k)
@@ -92,6 +109,14 @@ void agp__config_check_key(struct agp__config_problems *p, const char *source,
 			ok = valid_group(s);
 		break;
 	}
+	}
+	if (ok && k->only_default && !key_has_default(cfg, k)) {
+		char value[128], fallback[40];
+		agp__config_key_value_text(cfg, k, value, sizeof(value));
+		agp__config_format_double(fallback, sizeof(fallback), k->default_value);
+		agp__config_problem(p, "%s: %s.%s: found %s, but %s: expected the default %s",
+		                    source, k->section, k->name, value, k->only_default, fallback);
+		return;
 	}
 	if (ok)
 		return;

@@ -62,7 +62,13 @@ const struct agp__config_key agp__config_keys[] = {
     {AT(baseline, auto_update_baseline), BOOLEAN(true)},
     {AT(baseline, update_frequency_hours), POSITIVE(HOURS_MAX), DEFAULT(6.0), DEVELOPMENT(2.0),
      PRODUCTION(12.0)},
-    {AT(baseline, baseline_retention_days), INTEGER(1, 3650), DEFAULT(30)},
+    /*
+     * The original expired old baselines after this many days; agentperf keeps
+     * one baseline.json, replaced at every update, so there is nothing to expire.
+     */
+    {AT(baseline, baseline_retention_days), INTEGER(1, 3650), DEFAULT(30),
+     .only_default = "agentperf keeps a single baseline (baseline.json, replaced at every "
+                     "update) and no older ones that could expire"},
     {AT(baseline, min_success_rate), .type = AGP__KEY_NUMBER, .min = 0, .max = 1, DEFAULT(0.90)},
     {AT(baseline, max_variance_coefficient), POSITIVE(1e6), DEFAULT(0.5)},
 

@@ -58,6 +58,12 @@ struct agp__config_key {
 	bool addition;   /* agentperf's key: written only when not default */
 	bool may_empty;  /* strings: "" is allowed */
 	enum agp__config_key_rule rule;
+	/*
+	 * Non-NULL for a seed key agentperf can give no honest effect: only the
+	 * default is accepted (so that seed files still load), any other value is
+	 * refused with this reason.
+	 */
+	const char *only_default;
 	struct agp__config_preset_value preset[AGP__PRESET_COUNT];
 };
 

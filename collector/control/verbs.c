@@ -310,6 +310,8 @@ static void verb_status(struct agp_control_server *server, const struct agp_snap
 	    {"dropped", t->dropped},
 	    {"pending", t->pending},
 	    {"earlier", t->earlier},
+	    {"discarded", t->discarded},
+	    {"series_refused", t->series_refused},
 	    {"alerts", t->alerts},
 	    {"quarantined_slots", t->quarantined_slots},
 	    {"lying_agents", t->lying_agents},
@@ -326,6 +328,9 @@ static void verb_status(struct agp_control_server *server, const struct agp_snap
 		json_decref(status);
 		status = NULL;
 	}
+	if (status) /* false: samples are drained and discarded (docs/config.md) */
+		json_object_set_new(status, "monitoring_enabled",
+		                    json_boolean(server->collector->config.monitoring.enabled));
 	if (status) /* writes the disk refused, per destination (write_losses.h) */
 		json_object_set_new(status, "lost_writes", agp_write_losses_json());
 	answer->result = status;
@@ -353,6 +358,9 @@ static void verb_agents(struct agp_control_server *server, const struct agp_snap
 		    {"pending", agent->pending}, {"earlier", agent->earlier},
 		};
 		entry = with_counts(entry, counts, sizeof(counts) / sizeof(counts[0]));
+		/* Kept out of the aggregates by the config (docs/config.md). */
+		const struct named_count discarded = {"discarded", agent->discarded};
+		entry = with_counts(entry, &discarded, 1);
 		if (json_array_append_new(list, entry)) {
 			json_decref(list);
 			list = NULL;

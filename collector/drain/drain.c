@@ -25,7 +25,9 @@
  * through a futex, so what it sees is never older than its request.
  *
  * Accounting per occupant is exact at every snapshot:
- *   written (tail + dropped) = aggregated + invalid + dropped + pending.
+ *   written (tail + dropped) = aggregated + invalid + discarded + dropped + pending,
+ * where discarded are valid samples the config kept out of the aggregates
+ * (monitoring.enabled false, or the max_metrics_in_memory series limit).
  * Occupants that left keep counting in the totals through `retired`.
  *
  * Here: the loop and the slot tracking (including the agents' part of a
@@ -50,6 +52,7 @@
 #include "collector/alerts/alerting.h"
 #include "collector/alerts/regression.h"
 #include "collector/alerts/threshold.h"
+#include "collector/alerts/window_threshold.h"
 #include "collector/collector.h"
 #include "collector/drain/segment_guard.h"
 #include "collector/drain/segment_replace.h"
@@ -88,7 +91,8 @@ struct slot_tracker {
 	char type[AGP_AGENT_TYPE_MAX + 1];
 	uint64_t dropped;
 	uint64_t pending; /* tail - head when last read; with head and dropped, the written count */
-	uint64_t earlier; /* records a previous collector took out before we adopted the agent */
+	uint64_t discarded; /* drained, valid, not aggregated: monitoring off or the series limit */
+	uint64_t earlier;   /* records a previous collector took out before we adopted the agent */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
 	uint64_t departed_ns;
@@ -104,7 +108,7 @@ struct slot_tracker {
 };
 
 struct retired_totals {
-	uint64_t written, aggregated, invalid, dropped, earlier;
+	uint64_t written, aggregated, invalid, dropped, earlier, discarded;
 	uint64_t lying_agents; /* who left lying; their figures are in none of the above */
 };
 
@@ -116,6 +120,13 @@ struct agp_collector_drain {
 	struct agp_series_table series;
 	struct agp_alerting alerting;
 	struct retired_totals retired;
+	/* What the config's monitoring switches ask of the drain (docs/config.md). */
+	bool aggregating;           /* monitoring.enabled */
+	bool per_sample_thresholds; /* enable_threshold_alerts and real_time_monitoring */
+	bool window_thresholds;     /* enable_threshold_alerts without real_time_monitoring */
+	uint64_t series_max;        /* monitoring.max_metrics_in_memory */
+	uint64_t series_refused;    /* samples discarded because the table held series_max series */
+	bool series_limit_hit;      /* series_for's last NULL was the limit (not out of memory) */
 	uint64_t published_generation;
 	uint64_t last_publish_ns;
 	uint64_t last_published_alert;
@@ -161,6 +172,13 @@ int agp_drain_create(struct agp_collector *collector, struct agp_collector_drain
 	error = agp_alerting_init(&drain->alerting, config);
 	if (error)
 		goto fail_series;
+	const struct agp_config_monitoring *monitoring = &config->monitoring;
+	drain->aggregating = monitoring->enabled;
+	drain->per_sample_thresholds =
+	    monitoring->enable_threshold_alerts && monitoring->real_time_monitoring;
+	drain->window_thresholds =
+	    monitoring->enable_threshold_alerts && !monitoring->real_time_monitoring;
+	drain->series_max = (uint64_t)monitoring->max_metrics_in_memory;
 	*out = drain;
 	return 0;
 
@@ -249,6 +267,7 @@ static void retire(struct agp_collector *collector, struct agp_collector_drain *
 		drain->retired.invalid += tracker->consumer.invalid;
 		drain->retired.dropped += tracker->dropped;
 		drain->retired.earlier += tracker->earlier;
+		drain->retired.discarded += tracker->discarded;
 	}
 	free(tracker->type_series);
 	free(tracker->agent_series);
@@ -276,6 +295,7 @@ static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t
 	sanitize_label(tracker->type, slot->type, sizeof(tracker->type));
 	tracker->dropped = 0;
 	tracker->pending = 0;
+	tracker->discarded = 0;
 	tracker->first_seen_ns = now_ns;
 	tracker->last_sample_ns = 0;
 	tracker->departed_ns = 0;
@@ -303,6 +323,10 @@ static void forget_removed_series(struct agp_collector_drain *drain, struct slot
 		       AGP_REGISTRY_CAPACITY * sizeof(*tracker->agent_series));
 }
 
+/*
+ * NULL when out of memory, or (series_limit_hit set) when the series does not
+ * exist and the table already holds max_metrics_in_memory series.
+ */
 static struct agp_series *series_for(struct agp_collector_drain *drain,
                                      struct slot_tracker *tracker, bool per_agent, uint16_t id,
                                      const struct metric_info *info)
@@ -313,10 +337,19 @@ static struct agp_series *series_for(struct agp_collector_drain *drain,
 		if (!*table)
 			return NULL;
 	}
-	if (!(*table)[id])
+	if (!(*table)[id]) {
+		const char *agent = per_agent ? tracker->name : "";
+		struct agp_series *found =
+		    agp_series_find(&drain->series, tracker->type, agent, id);
+		if (!found && agp_series_table_count(&drain->series) >= drain->series_max) {
+			drain->series_limit_hit = true;
+			return NULL;
+		}
 		(*table)[id] =
-		    agp_series_get(&drain->series, tracker->type, per_agent ? tracker->name : "",
-		                   id, info->unit, info->name, info->expected_interval_ns);
+		    found ? found
+		          : agp_series_get(&drain->series, tracker->type, agent, id, info->unit,
+		                           info->name, info->expected_interval_ns);
+	}
 	return (*table)[id];
 }
 
@@ -328,12 +361,20 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 	struct agp_series *by_type =
 	    info ? series_for(drain, tracker, false, record->metric_id, info) : NULL;
 	struct agp_series *by_agent =
-	    info ? series_for(drain, tracker, true, record->metric_id, info) : NULL;
+	    by_type ? series_for(drain, tracker, true, record->metric_id, info) : NULL;
 	if (!by_type || !by_agent) {
-		/* Out of memory or a registry scribbled after validation: the sample is lost, and
-		 * counted. */
+		/*
+		 * The series limit, out of memory or a registry scribbled after validation:
+		 * the sample is lost, and counted.
+		 */
 		tracker->consumer.consumed--;
-		tracker->consumer.invalid++;
+		if (drain->series_limit_hit) {
+			drain->series_limit_hit = false;
+			tracker->discarded++;
+			drain->series_refused++;
+		} else {
+			tracker->consumer.invalid++;
+		}
 		return;
 	}
 	agp_series_record(&drain->series, by_type, record->value, now_ns);
@@ -346,8 +387,9 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 
 	enum agp_alert_level level;
 	int64_t threshold;
-	if (!drain->alerting.enabled || !agp_threshold_violated(record->value, info->warning,
-	                                                        info->critical, &level, &threshold))
+	if (!drain->per_sample_thresholds ||
+	    !agp_threshold_violated(record->value, info->warning, info->critical, &level,
+	                            &threshold))
 		return;
 	struct agp_alert_source source = {
 	    record->metric_id, info->unit,      info->name, tracker->type,
@@ -373,8 +415,15 @@ static uint64_t drain_ring(struct agp_collector *collector, struct agp_collector
 		size_t valid =
 		    agp_ring_drain_spsc(&collector->segment, &drain->metric_cache,
 		                        &tracker->consumer, limit_ns, drain->buffer, BATCH);
-		for (size_t i = 0; i < valid; i++)
-			aggregate(collector, drain, tracker, &drain->buffer[i], now_ns);
+		if (drain->aggregating) {
+			for (size_t i = 0; i < valid; i++)
+				aggregate(collector, drain, tracker, &drain->buffer[i], now_ns);
+		} else {
+			/* monitoring.enabled is false: taken out of the ring so that it never
+			 * fills, counted, never aggregated nor checked. */
+			tracker->consumer.consumed -= valid;
+			tracker->discarded += valid;
+		}
 		uint64_t advanced = tracker->consumer.head - head_before;
 		taken += advanced;
 		if (advanced < BATCH)
@@ -557,6 +606,7 @@ static void snapshot_agent(const struct slot_tracker *tracker, uint32_t index,
 	out->dropped = tracker->dropped;
 	out->pending = tracker->pending;
 	out->earlier = tracker->earlier;
+	out->discarded = tracker->discarded;
 	out->samples_per_second = tracker->state == AGP_AGENT_DEAD ? 0 : tracker->rate;
 	out->first_seen_ns = tracker->first_seen_ns;
 	out->last_sample_ns = tracker->last_sample_ns;
@@ -577,6 +627,8 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 	totals->invalid = drain->retired.invalid;
 	totals->dropped = drain->retired.dropped;
 	totals->earlier = drain->retired.earlier;
+	totals->discarded = drain->retired.discarded;
+	totals->series_refused = drain->series_refused;
 	totals->lying_agents = drain->retired.lying_agents;
 	for (uint32_t index = 0; index < drain->tracker_count; index++) {
 		const struct slot_tracker *tracker = &drain->trackers[index];
@@ -596,6 +648,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 		totals->dropped += agent->dropped;
 		totals->pending += agent->pending;
 		totals->earlier += agent->earlier;
+		totals->discarded += agent->discarded;
 		totals->samples_per_second += agent->samples_per_second;
 	}
 
@@ -626,8 +679,12 @@ int agp_drain_publish(struct agp_collector *collector, struct agp_collector_drai
 static void rotate_windows(struct agp_collector *collector, struct agp_collector_drain *drain,
                            uint64_t now_ns)
 {
-	if (agp_series_table_rotate(&drain->series, now_ns) <= 0)
+	int closed = agp_series_table_rotate(&drain->series, now_ns);
+	if (closed <= 0)
 		return;
+	if (drain->window_thresholds)
+		agp_window_threshold_check(&collector->config, &drain->series, &drain->alerting,
+		                           (size_t)closed, now_ns);
 	agp_regression_check(collector, &drain->series, &drain->alerting, now_ns);
 }
 

@@ -104,8 +104,8 @@ void agp_series_table_destroy(struct agp_series_table *table)
 	memset(table, 0, sizeof(*table));
 }
 
-static struct agp_series *find_series(const struct agp_series_table *table, const char *agent_type,
-                                      const char *agent, uint16_t metric_id)
+struct agp_series *agp_series_find(const struct agp_series_table *table, const char *agent_type,
+                                   const char *agent, uint16_t metric_id)
 {
 	struct series_key key = series_key(agent_type, agent, metric_id);
 	struct agp_series *const *found = agp_map_find(&table->map, &key);
@@ -116,7 +116,7 @@ struct agp_series *agp_series_get(struct agp_series_table *table, const char *ag
                                   const char *agent, uint16_t metric_id, enum agp_unit unit,
                                   const char *metric, uint64_t expected_interval_ns)
 {
-	struct agp_series *found = find_series(table, agent_type, agent, metric_id);
+	struct agp_series *found = agp_series_find(table, agent_type, agent, metric_id);
 	if (found)
 		return found;
 
@@ -272,7 +272,7 @@ static int close_type_window(struct agp_series_table *table, struct agp_series *
 static void chain_to_type(struct agp_series_table *table, struct agp_series *series,
                           uint64_t samples)
 {
-	struct agp_series *type = find_series(table, series->agent_type, "", series->metric_id);
+	struct agp_series *type = agp_series_find(table, series->agent_type, "", series->metric_id);
 	if (!type || samples == 0)
 		return;
 	const struct agp_series_window *window =

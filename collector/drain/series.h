@@ -139,6 +139,10 @@ static inline size_t agp_series_table_count(const struct agp_series_table *table
 	return agp_map_count(&table->map);
 }
 
+/* The series for (agent_type, agent, metric), or NULL when there is none. */
+struct agp_series *agp_series_find(const struct agp_series_table *table, const char *agent_type,
+                                   const char *agent, uint16_t metric_id);
+
 /* Finds or creates the series for (agent_type, agent, metric); NULL when out of memory. */
 struct agp_series *agp_series_get(struct agp_series_table *table, const char *agent_type,
                                   const char *agent, uint16_t metric_id, enum agp_unit unit,

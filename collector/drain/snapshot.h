@@ -39,8 +39,10 @@ enum agp_agent_state {
 };
 const char *agp_agent_state_name(enum agp_agent_state state);
 
-/* One occupant of a slot, with exact accounting: written == aggregated + invalid + dropped +
- * pending. */
+/*
+ * One occupant of a slot, with exact accounting: written == aggregated + invalid + discarded +
+ * dropped + pending (+ earlier, taken by a previous collector).
+ */
 struct agp_snapshot_agent {
 	uint32_t slot;
 	uint32_t generation;
@@ -56,6 +58,7 @@ struct agp_snapshot_agent {
 	uint64_t dropped;
 	uint64_t pending;
 	uint64_t earlier;
+	uint64_t discarded;        /* drained but kept out of the aggregates by the config */
 	double samples_per_second; /* over the last rate interval */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
@@ -144,6 +147,12 @@ struct agp_alert {
 
 struct agp_snapshot_totals {
 	uint64_t written, aggregated, invalid, dropped, pending, earlier;
+	/*
+	 * Drained but not aggregated: every sample while monitoring.enabled is
+	 * false, and (series_refused of them) those that needed a new series when
+	 * max_metrics_in_memory series were held.
+	 */
+	uint64_t discarded, series_refused;
 	uint64_t alerts;
 	uint64_t agents_live;
 	uint64_t quarantined_slots;
