@@ -89,6 +89,10 @@ void cli_print_json(const json_t *value);
  */
 void cli_format_value(double value, const char *unit, char *out, size_t size);
 
+/* object's key, a figure in ms, as "12.345 ms", or absent where it is null or missing. */
+void cli_format_ms(const json_t *object, const char *key, const char *absent, char *out,
+                   size_t size);
+
 /*
  * A table row's cells of a statistics object (a series, a baseline metric):
  * cells[0] its "count", then cells[1 + k] the value of keys[k] in unit,

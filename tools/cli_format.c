@@ -214,3 +214,13 @@ void cli_alert_time(const json_t *alert, char *out, size_t size)
 	    !strftime(out, size, "%Y-%m-%d %H:%M:%S", &utc))
 		snprintf(out, size, "-");
 }
+
+void cli_format_ms(const json_t *object, const char *key, const char *absent, char *out,
+                   size_t size)
+{
+	double value = cli_num(object, key);
+	if (value == value) /* not NAN: the key holds a number */
+		snprintf(out, size, "%.3f ms", value);
+	else
+		snprintf(out, size, "%s", absent);
+}

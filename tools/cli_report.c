@@ -303,15 +303,16 @@ static void html_head(FILE *out, const json_t *report, bool baseline)
 	const char *health = cli_str(report, "overall_health");
 	fprintf(out, "<tr><th>overall health</th><td>");
 	html_escape(out, health[0] ? health : "unknown");
+	char avg[64], p95[64], p99[64];
+	cli_format_ms(report, "avg_coordination_overhead", "no data", avg, sizeof(avg));
+	cli_format_ms(report, "p95_coordination_overhead", "no data", p95, sizeof(p95));
+	cli_format_ms(report, "p99_coordination_overhead", "no data", p99, sizeof(p99));
 	fprintf(out,
-	        "</td></tr>\n<tr><th>avg coordination overhead</th><td>%.3f ms</td></tr>\n"
-	        "<tr><th>p95 coordination overhead</th><td>%.3f ms</td></tr>\n"
-	        "<tr><th>p99 coordination overhead</th><td>%.3f ms</td></tr>\n"
+	        "</td></tr>\n<tr><th>avg coordination overhead</th><td>%s</td></tr>\n"
+	        "<tr><th>p95 coordination overhead</th><td>%s</td></tr>\n"
+	        "<tr><th>p99 coordination overhead</th><td>%s</td></tr>\n"
 	        "<tr><th>baseline</th><td>%s</td></tr>\n</table>\n",
-	        cli_num(report, "avg_coordination_overhead"),
-	        cli_num(report, "p95_coordination_overhead"),
-	        cli_num(report, "p99_coordination_overhead"),
-	        baseline ? "established" : "none established");
+	        avg, p95, p99, baseline ? "established" : "none established");
 }
 
 static void html_recommendations(FILE *out, const json_t *report)
@@ -474,12 +475,13 @@ int cli_write_report(struct cli *cli, const char *json_file, const char *html_fi
 		{
 			printf("report                    %s\n", cli_str(report, "report_id"));
 			printf("overall health            %s\n", cli_str(report, "overall_health"));
-			printf("avg coordination overhead %.3f ms\n",
-			       cli_num(report, "avg_coordination_overhead"));
-			printf("p95 coordination overhead %.3f ms\n",
-			       cli_num(report, "p95_coordination_overhead"));
-			printf("p99 coordination overhead %.3f ms\n",
-			       cli_num(report, "p99_coordination_overhead"));
+			static const char *const keys[] = {"avg", "p95", "p99"};
+			for (size_t k = 0; k < 3; k++) {
+				char key[64], text[64];
+				snprintf(key, sizeof(key), "%s_coordination_overhead", keys[k]);
+				cli_format_ms(report, key, "no data", text, sizeof(text));
+				printf("%s coordination overhead %s\n", keys[k], text);
+			}
 			printf(
 			    "tasks                     %.0f executed, %.0f ok, %.0f failed, %.0f "
 			    "timed out\n",

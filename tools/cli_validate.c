@@ -11,11 +11,9 @@
 static void print_ms(const char *label, const json_t *validation, const char *key,
                      const char *absent)
 {
-	double value = cli_num(validation, key);
-	if (value == value) /* not NAN: the key holds a number */
-		printf("%-26s%.3f ms\n", label, value);
-	else
-		printf("%-26s%s\n", label, absent);
+	char text[64];
+	cli_format_ms(validation, key, absent, text, sizeof(text));
+	printf("%-26s%s\n", label, text);
 }
 
 /* true: met, false: NOT met, null (no samples): no data. */

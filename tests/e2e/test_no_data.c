@@ -190,6 +190,28 @@ static void run_true_without_samples(void **state)
 	expect(args, 5, wanted, no_nan);
 }
 
+/* report: its text and its HTML page say "no data" where there is no figure. */
+static void report_without_samples(void **state)
+{
+	(void)state;
+	const char *const wanted[] = {"avg coordination overhead no data",
+	                              "p99 coordination overhead no data", NULL};
+	expect("report", 0, wanted, no_nan);
+	char path[128], args[160];
+	snprintf(path, sizeof(path), "%s/empty.html", folder);
+	snprintf(args, sizeof(args), "report --html %s", path);
+	expect(args, 0, NULL, NULL);
+	FILE *page = fopen(path, "r");
+	assert_non_null(page);
+	char *html = NULL;
+	size_t length = 0;
+	assert_true(getdelim(&html, &length, '\0', page) > 0);
+	fclose(page);
+	if (strstr(html, "nan ms") || !strstr(html, "<td>no data</td>"))
+		fail_msg("report --html without samples:\n%s", html);
+	free(html);
+}
+
 /* status: health "no data" in text ("unknown" in JSON), and no clock skew counted. */
 static void status_without_samples(void **state)
 {
@@ -265,9 +287,13 @@ static void names_known_after_samples(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(stats_without_samples),     cmocka_unit_test(validate_without_samples),
-	    cmocka_unit_test(ci_export_without_samples), cmocka_unit_test(run_true_without_samples),
-	    cmocka_unit_test(status_without_samples),    cmocka_unit_test(unknown_names_refused),
+	    cmocka_unit_test(stats_without_samples),
+	    cmocka_unit_test(validate_without_samples),
+	    cmocka_unit_test(ci_export_without_samples),
+	    cmocka_unit_test(run_true_without_samples),
+	    cmocka_unit_test(status_without_samples),
+	    cmocka_unit_test(report_without_samples),
+	    cmocka_unit_test(unknown_names_refused),
 	    cmocka_unit_test(names_known_after_samples),
 	};
 	return cmocka_run_group_tests(tests, start, stop);
