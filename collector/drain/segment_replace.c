@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "shm/ownership.h"
 
 /* The size of the object the segment's name points at now; -1 when there is none. */
 static long long object_size(const char *shm_name)
@@ -31,8 +32,8 @@ static int make_fresh(const struct agp_segment *old, gid_t group, struct agp_seg
 	if (error && error != -ENOENT)
 		return error;
 	error = agp_segment_create(old->deployment, &layout, fresh);
-	if (error == -EEXIST) /* an agent made one between our unlink and create: take it */
-		error = agp_segment_attach(old->deployment, fresh);
+	if (error == -EEXIST) /* an agent made one between our unlink and create: ours only */
+		error = agp_segment_adopt(old->deployment, geteuid(), group, fresh);
 	if (error)
 		return error;
 	if (fresh->size != old->size || fresh->slots_offset != old->slots_offset ||
@@ -67,6 +68,16 @@ int agp_segment_replace(struct agp_segment *segment, gid_t group, uint64_t fault
 		agp_segment_detach(&fresh);
 		goto fail;
 	}
+	/*
+	 * The ownership locks live on the object's descriptor (shm/ownership.h): the old
+	 * object's mean nothing now. Keep the fresh one's descriptor, and be its collector
+	 * there, so that its agents see us and we see their locks.
+	 */
+	close(segment->fd);
+	segment->fd = fresh.fd;
+	error = agp_collector_presence_take(segment);
+	if (error)
+		goto fail;
 	fprintf(
 	    stderr,
 	    "agentperfd: segment %s was truncated to %lld of %zu bytes by a process of the "

@@ -35,6 +35,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "shm/abi.h"
 #include "tests/support/cli_test_util.h"
 
 #define SPINNERS 3
@@ -166,6 +167,38 @@ static int64_t num(const json_t *object, const char *key)
 	return (int64_t)llround(ct_num(object, key));
 }
 
+/* Whether the kernel sees the collector's presence lock on the object the name points at now. */
+static bool collector_lock_held(void)
+{
+	char shm_name[64];
+	snprintf(shm_name, sizeof(shm_name), "/agentperf.%s", name);
+	int fd = shm_open(shm_name, O_RDONLY, 0);
+	assert_true(fd >= 0);
+	struct flock lock = {.l_type = F_WRLCK,
+	                     .l_whence = SEEK_SET,
+	                     .l_start = offsetof(struct agp_shm_header, collector_pid),
+	                     .l_len = 1};
+	assert_int_equal(fcntl(fd, F_OFD_GETLK, &lock), 0);
+	close(fd);
+	return lock.l_type != F_UNLCK;
+}
+
+/* The `agents` entry of pid's state, "" when it is not listed. */
+static void state_of(pid_t pid, char *state, size_t size)
+{
+	json_t *agents = cli_json("agents");
+	size_t index;
+	json_t *entry;
+	state[0] = '\0';
+	json_array_foreach(json_object_get(agents, "agents"), index, entry)
+	{
+		if (num(entry, "pid") == pid)
+			snprintf(state, size, "%s",
+			         json_string_value(json_object_get(entry, "state")));
+	}
+	json_decref(agents);
+}
+
 /* The `agents` entry of pid's aggregated count, -1 when it is not listed. */
 static int64_t aggregated_of(pid_t pid)
 {
@@ -262,6 +295,19 @@ static void truncation_under_load(void **state)
 	     waited += 20)
 		ct_sleep_ms(20);
 	assert_int_equal(newcomer_aggregated, 500);
+	/*
+	 * The collector owns the fresh object as it owned the old one (its lock is there), and
+	 * sees the newcomer's slot lock there: the newcomer stays live across liveness checks
+	 * (one a second), it is not taken for dead.
+	 */
+	assert_true(collector_lock_held());
+	for (int waited = 0; waited < 1500; waited += 100) {
+		char seen[32];
+		state_of(newcomer.pid, seen, sizeof(seen));
+		if (strcmp(seen, "live") != 0)
+			fail_msg("the newcomer is '%s' after %d ms, not live", seen, waited);
+		ct_sleep_ms(100);
+	}
 
 	/* The truncated segment's agents are nobody's liars, and the totals still add up. */
 	json_t *status = cli_json("status");
