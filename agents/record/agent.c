@@ -270,10 +270,16 @@ static inline bool push_guarded(agp_agent *agent, uint64_t timestamp_ns, int64_t
 		return false;
 	}
 	atomic_store_explicit(&agent->recording, 1, memory_order_relaxed);
-	atomic_signal_fence(memory_order_seq_cst); /* compiler-only: the flag before the ring */
+	/*
+	 * Compiler-only (a signal fence emits no instruction). seq_cst, not release: the
+	 * push's loads of its indices must also stay after the flag's store, or a handler
+	 * could run between those loads and the store and push under our feet.
+	 */
+	atomic_signal_fence(memory_order_seq_cst);
 	bool taken =
 	    agp_ring_push_spsc(&agent->producer, timestamp_ns, value, task_id, metric_id, flags);
-	atomic_signal_fence(memory_order_seq_cst); /* compiler-only: the ring before the flag */
+	/* Compiler-only; release: the ring's stores (and loads) before the flag's clearing. */
+	atomic_signal_fence(memory_order_release);
 	atomic_store_explicit(&agent->recording, 0, memory_order_relaxed);
 	return taken;
 }
