@@ -45,7 +45,7 @@ static char config_path[128];
 static pid_t daemon_pid = -1;
 static pid_t live_agent_pid = -1;
 
-/* The CLI against this test's deployment (tests/cli_test_util.h). */
+/* The CLI against this test's deployment (tests/support/cli_test_util.h). */
 #define cli(out, ...)          ct_cli(folder, name, out, __VA_ARGS__)
 #define cli_json(status, args) ct_cli_json(folder, name, status, args)
 #define num                    ct_num
@@ -156,20 +156,8 @@ static int stop(void **state)
 		kill(live_agent_pid, SIGTERM);
 		waitpid(live_agent_pid, NULL, 0);
 	}
-	int daemon_status = 0;
-	if (daemon_pid > 0) {
-		kill(daemon_pid, SIGTERM);
-		waitpid(daemon_pid, &daemon_status, 0);
-	}
 	/* A clean stop exits 0; a sanitizer report or a crash would not. */
-	if (!WIFEXITED(daemon_status) || WEXITSTATUS(daemon_status) != 0) {
-		fprintf(stderr, "agentperfd ended with status %#x; its log is in %s/daemon.log\n",
-		        daemon_status, folder);
-		return -1;
-	}
-	char command[160];
-	snprintf(command, sizeof(command), "rm -rf %s", folder);
-	return system(command) == 0 ? 0 : -1;
+	return ct_daemon_stop(daemon_pid, folder);
 }
 
 static void status_and_agents(void **state)

@@ -137,28 +137,8 @@ static int start(void **state)
 	fprintf(config, "{\"monitoring\": {\"storage_dir\": \"%s/storage\"}}\n", folder);
 	fclose(config);
 	snprintf(log, sizeof(log), "%s/daemon.log", folder);
-	daemon_pid = fork();
-	if (daemon_pid < 0)
+	if (ct_daemon_start(folder, name, config_path, log, &daemon_pid) < 0)
 		return -1;
-	if (daemon_pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		char *argv[] = {AGP_DAEMON,  "--name",           name, "--config",
-		                config_path, "--unlink-on-exit", NULL};
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int status = 1;
-	for (int waited = 0; waited < 5000 && status; waited += 20) {
-		status = cli(NULL, "status");
-		if (status)
-			ct_sleep_ms(20);
-	}
-	if (status) {
-		fprintf(stderr, "agentperfd did not answer; its log is %s\n", log);
-		return -1;
-	}
 	char agents[128];
 	snprintf(agents, sizeof(agents), "%s/no-agents", folder); /* the five seed agents */
 	struct agp_task_options options = {.agents_dir = agents, .deployment = name, .eager = true};
@@ -169,19 +149,7 @@ static int stop(void **state)
 {
 	(void)state;
 	agp_task_shutdown();
-	int daemon_status = 0;
-	if (daemon_pid > 0) {
-		kill(daemon_pid, SIGTERM);
-		waitpid(daemon_pid, &daemon_status, 0);
-	}
-	if (!WIFEXITED(daemon_status) || WEXITSTATUS(daemon_status) != 0) {
-		fprintf(stderr, "agentperfd ended with status %#x; its log is in %s/daemon.log\n",
-		        daemon_status, folder);
-		return -1;
-	}
-	char command[160];
-	snprintf(command, sizeof(command), "rm -rf %s", folder);
-	return system(command) == 0 ? 0 : -1;
+	return ct_daemon_stop(daemon_pid, folder);
 }
 
 /* Clocks that agree: the tasks' trips are recorded and nothing is counted as skew. */

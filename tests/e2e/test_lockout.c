@@ -114,19 +114,7 @@ static int start(void **state)
 static int stop(void **state)
 {
 	(void)state;
-	int daemon_status = 0;
-	if (daemon_pid > 0) {
-		kill(daemon_pid, SIGTERM);
-		waitpid(daemon_pid, &daemon_status, 0);
-	}
-	if (!WIFEXITED(daemon_status) || WEXITSTATUS(daemon_status) != 0) {
-		fprintf(stderr, "agentperfd ended with status %#x; its log is in %s/daemon.log\n",
-		        daemon_status, folder);
-		return -1;
-	}
-	char command[160];
-	snprintf(command, sizeof(command), "rm -rf %s", folder);
-	return system(command) == 0 ? 0 : -1;
+	return ct_daemon_stop(daemon_pid, folder);
 }
 
 /*

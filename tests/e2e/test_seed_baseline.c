@@ -76,42 +76,13 @@ static int start(void **state)
 	unsetenv("CODEX_CI_EXPORT_FILE");
 	char log[128];
 	snprintf(log, sizeof(log), "%s/daemon.log", folder);
-	daemon_pid = fork();
-	if (daemon_pid < 0)
-		return -1;
-	if (daemon_pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(AGP_DAEMON, AGP_DAEMON, "--name", name, "--config", config_path,
-		      "--unlink-on-exit", (char *)NULL);
-		_exit(127);
-	}
-	for (int waited = 0; waited < 5000; waited += 20) {
-		if (cli(NULL, "status") == 0)
-			return 0;
-		ct_sleep_ms(20);
-	}
-	fprintf(stderr, "agentperfd did not answer within 5 s; its log is in %s\n", log);
-	return -1;
+	return ct_daemon_start(folder, name, config_path, log, &daemon_pid) < 0 ? -1 : 0;
 }
 
 static int stop(void **state)
 {
 	(void)state;
-	int status = 0;
-	if (daemon_pid > 0) {
-		kill(daemon_pid, SIGTERM);
-		waitpid(daemon_pid, &status, 0);
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "agentperfd ended with status %#x; its log is in %s/daemon.log\n",
-		        status, folder);
-		return -1;
-	}
-	char command[160];
-	snprintf(command, sizeof(command), "rm -rf '%s'", folder);
-	return system(command) == 0 ? 0 : -1;
+	return ct_daemon_stop(daemon_pid, folder);
 }
 
 static void show_says_no_percentiles(void **state)

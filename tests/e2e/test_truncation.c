@@ -59,23 +59,10 @@ static struct agent_proc newcomer = {-1, NULL, NULL};
 
 static pid_t start_daemon(void)
 {
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(AGP_DAEMON, AGP_DAEMON, "--name", name, "--config", config_path,
-		      "--unlink-on-exit", (char *)NULL);
-		_exit(127);
-	}
-	for (int waited = 0; waited < 5000; waited += 20) {
-		if (cli(NULL, "status") == 0)
-			return pid;
-		ct_sleep_ms(20);
-	}
-	fail_msg("agentperfd did not answer within 5 s; log in %s", log_path);
-	return -1;
+	pid_t pid;
+	if (ct_daemon_start(folder, name, config_path, log_path, &pid) < 0)
+		fail_msg("agentperfd did not answer within 5 s; log in %s", log_path);
+	return pid;
 }
 
 static void agent_start(struct agent_proc *agent, const char *agent_name)

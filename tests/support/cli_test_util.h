@@ -10,9 +10,12 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline void ct_sleep_ms(long ms)
 {
@@ -79,6 +82,60 @@ static inline double ct_num(const json_t *object, const char *key)
 	if (!json_is_number(value))
 		fail_msg("key %s missing or not a number", key);
 	return json_number_value(value);
+}
+
+#ifdef AGP_DAEMON
+/*
+ * Starts `agentperfd --name NAME --config CONFIG --unlink-on-exit` with its output appended to
+ * LOG and waits, 5 s at most, until `agentperf status` answers (the condition, not a delay).
+ * Returns the daemon's pid, or -1 with the log's path on stderr (the daemon is left to the
+ * caller's stop, which kills it by that pid).
+ */
+static inline pid_t ct_daemon_start(const char *folder, const char *name, const char *config,
+                                    const char *log, pid_t *pid_out)
+{
+	pid_t pid = fork();
+	*pid_out = pid;
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(AGP_DAEMON, AGP_DAEMON, "--name", name, "--config", config,
+		      "--unlink-on-exit", (char *)NULL);
+		_exit(127);
+	}
+	for (int waited = 0; waited < 5000; waited += 20) {
+		if (ct_cli(folder, name, NULL, "status") == 0)
+			return pid;
+		ct_sleep_ms(20);
+	}
+	fprintf(stderr, "agentperfd did not answer within 5 s; its log is %s\n", log);
+	return -1;
+}
+#endif
+
+/*
+ * Stops the daemon by its own pid (SIGTERM, then reaps it) and removes folder. 0 when the
+ * daemon exited 0 (a clean stop: final drain, files flushed), else -1 with its status and the
+ * log's place on stderr, the folder kept for a look.
+ */
+static inline int ct_daemon_stop(pid_t pid, const char *folder)
+{
+	int status = 0;
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, &status, 0);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "agentperfd ended with status %#x; its log is in %s/daemon.log\n",
+		        status, folder);
+		return -1;
+	}
+	char command[160];
+	snprintf(command, sizeof(command), "rm -rf '%s'", folder);
+	return system(command) == 0 ? 0 : -1;
 }
 
 #endif
