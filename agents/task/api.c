@@ -217,11 +217,17 @@ static int build_infos(struct manager *manager)
 		size_t used = strlen(confinement);
 		const char *where = agp__cgroup_where();
 		bool no_leaf = strncmp(where, "none", 4) == 0;
+		const char *memory_where = agp__cgroup_memory_where();
+		bool memory_leaf = strncmp(memory_where, "none", 4) != 0;
 		snprintf(confinement + used, AGP__CONFINEMENT_TEXT_MAX - used,
-		         "; processes: %s%s; memory: resident size polled every 10 ms", where,
+		         "; processes: %s%s; memory: %s%s", where,
 		         no_leaf && agp__sandbox_will_enter_user_namespace(def)
 		             ? ", RLIMIT_NPROC 128 in the worker's user namespace"
-		             : "");
+		             : "",
+		         !def->memory_limit_mb ? "no limit"
+		         : memory_leaf         ? "held to the limit by the kernel in "
+		                       : "resident size polled every 10 ms; memory cgroup: ",
+		         !def->memory_limit_mb ? "" : memory_where);
 		manager->infos[i] = (struct agp_agent_info){
 		    .id = def->id,
 		    .name = def->name,

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -214,39 +215,95 @@ static void shell_text_is_one_argument(void **state)
 	tt_stop(&t);
 }
 
+/* The confinement text of agent id, as the listing gives it. */
+static const char *confinement_of(const char *id)
+{
+	const struct agp_agent_info *agents;
+	int count = agp_list_agents(&agents);
+	for (int i = 0; i < count; i++)
+		if (strcmp(agents[i].id, id) == 0)
+			return agents[i].confinement;
+	fail_msg("agent %s is not listed", id);
+	return "";
+}
+
+/* True when this machine's memory cgroup holds agent id to its limit (root, a memory controller).
+ */
+static bool kernel_holds_memory(const char *id)
+{
+	const char *text = confinement_of(id);
+	bool held = strstr(text, "memory: held to the limit by the kernel") != NULL;
+	assert_true(held || strstr(text, "memory: resident size polled") != NULL);
+	/* Root on a machine with a writable memory cgroup must use it. */
+	if (geteuid() == 0 && access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) == 0)
+		assert_true(held);
+	return held;
+}
+
 static void memory_limit_enforced(void **state)
 {
-	char json[1024];
-	snprintf(json, sizeof(json),
+	char hog[1024], fork_hog[1024];
+	snprintf(hog, sizeof(hog),
 	         "{\"id\": \"hog\", \"runner\": {\"kind\": \"exec\", \"argv\": [\"%s\", \"--hog\", "
 	         "\"400\"]}, \"workers\": 1, \"memory_limit_mb\": 48, \"timeout_s\": 20}",
 	         tt_self());
+	snprintf(fork_hog, sizeof(fork_hog),
+	         "{\"id\": \"fork-hog\", \"runner\": {\"kind\": \"exec\", \"argv\": [\"%s\", "
+	         "\"--fork-hog\", \"4\", \"24\"]}, "
+	         "\"workers\": 1, \"memory_limit_mb\": 48, \"timeout_s\": 20}",
+	         tt_self());
 	const struct tt_file files[] = {
-	    {"hog.json", json},
+	    {"hog.json", hog},
+	    {"fork-hog.json", fork_hog},
 	    {"alloc.json", "{\"id\": \"alloc\", \"runner\": {\"kind\": \"builtin\", \"name\": "
 	                   "\"alloc\"}, \"workers\": 1, \"memory_limit_mb\": 32}"},
 	};
-	assert_int_equal(tt_start(&t, files, 2, 0), 0);
+	assert_int_equal(tt_start(&t, files, 3, 0), 0);
+	bool kernel = kernel_holds_memory("hog");
 	struct agp_task_result result;
 	agp_task("hog", "eat", "", &result);
 	assert_false(result.success);
 	assert_int_equal(result.metadata.status, AGP_TASK_FAILED);
 	assert_non_null(strstr(result.error, "memory limit exceeded"));
 	assert_non_null(strstr(result.error, "memory_limit_mb 48"));
+	assert_non_null(strstr(result.error, kernel ? "the kernel held" : "resident"));
 	assert_true(result.metadata.execution_time < 15.0);
+	agp_task_result_free(&result);
+
+	/*
+	 * Four children of 24 MB each: 96 MB together, but no process over the
+	 * limit of 48. Polling the runner's own resident size cannot see it; the
+	 * task's memory cgroup holds them together.
+	 */
+	agp_task("fork-hog", "eat", "", &result);
+	if (kernel) {
+		assert_false(result.success);
+		assert_non_null(strstr(result.error, "memory limit exceeded: the kernel held"));
+		assert_null(strstr(result.output, "not stopped"));
+	} else {
+		assert_true(result.success); /* what the fallback cannot enforce, shown */
+	}
 	agp_task_result_free(&result);
 
 	agp_task("alloc", "256", "", &result);
 	assert_false(result.success);
 	assert_non_null(strstr(result.error, "memory limit"));
 	agp_task_result_free(&result);
-	/*
-	 * Within the address-space backstop but, with the worker's own pages, over
-	 * the resident limit while it holds the memory: the supervisor's check.
-	 */
-	agp_task("alloc", "31 2000", "", &result);
-	assert_false(result.success);
-	assert_non_null(strstr(result.error, "memory limit exceeded: the worker held"));
+	if (kernel) {
+		/* Within the address space, over the limit: the kernel kills the worker. */
+		agp_task("alloc", "40 2000", "", &result);
+		assert_false(result.success);
+		assert_non_null(
+		    strstr(result.error, "memory limit exceeded: the kernel killed the worker"));
+	} else {
+		/*
+		 * Within the address-space backstop but, with the worker's own pages, over
+		 * the resident limit while it holds the memory: the supervisor's check.
+		 */
+		agp_task("alloc", "31 2000", "", &result);
+		assert_false(result.success);
+		assert_non_null(strstr(result.error, "memory limit exceeded: the worker held"));
+	}
 	assert_true(result.metadata.execution_time < 1.5);
 	agp_task_result_free(&result);
 	agp_task("alloc", "4", "", &result); /* under the limit: fine */
@@ -273,10 +330,52 @@ static int hog(const char *megabytes)
 	return 0;
 }
 
+/*
+ * Re-entered as an exec runner: children children of megabytes each, touched
+ * and held together until every one has its memory; none alone is over the limit.
+ */
+static int fork_hog(const char *children_text, const char *megabytes_text)
+{
+	int children = atoi(children_text);
+	size_t bytes = (size_t)atol(megabytes_text) << 20;
+	int ready[2];
+	pid_t pids[16];
+	if (children < 1 || children > 16 || pipe(ready) != 0)
+		return 3;
+	for (int i = 0; i < children; i++) {
+		if ((pids[i] = fork()) == 0) {
+			close(ready[0]);
+			char *block = malloc(bytes);
+			if (!block)
+				_exit(3);
+			memset(block, 1, bytes);
+			__asm__ volatile("" : : "r"(block) : "memory");
+			(void)!write(ready[1], "+", 1);
+			pause(); /* held until the group is killed or the parent ends it */
+			_exit(0);
+		}
+	}
+	close(ready[1]);
+	int got = 0;
+	char mark;
+	while (got < children && read(ready[0], &mark, 1) == 1)
+		got++;
+	if (got == children)
+		printf("%d children held %s MB each and were not stopped\n", children,
+		       megabytes_text);
+	for (int i = 0; i < children; i++) {
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], NULL, 0);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--hog") == 0)
 		return hog(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "--fork-hog") == 0)
+		return fork_hog(argv[2], argv[3]);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(exec_timeout_kills_whole_group, tt_teardown),
 	    cmocka_unit_test_teardown(in_worker_timeout_replaces_worker, tt_teardown),

@@ -94,6 +94,14 @@ void agp__runner_exec_template(struct agp__run *run)
 		agp__run_fail(run, AGP_TASK_TIMEOUT,
 		              "timed out after %g s; its process group was killed; stderr: %s",
 		              run->def->timeout_s, stderr_text ? stderr_text : "");
+	else if (outcome.memory_exceeded && outcome.memory_kills)
+		agp__run_fail(
+		    run, AGP_TASK_FAILED,
+		    "memory limit exceeded: the kernel held the task's processes to "
+		    "memory_limit_mb %u (a memory cgroup) and killed %llu of them; process "
+		    "group killed; stderr: %s",
+		    run->def->memory_limit_mb, (unsigned long long)outcome.memory_kills,
+		    stderr_text ? stderr_text : "");
 	else if (outcome.memory_exceeded)
 		agp__run_fail(
 		    run, AGP_TASK_FAILED,

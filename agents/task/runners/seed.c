@@ -286,8 +286,10 @@ void agp__runner_test_run(struct agp__run *run)
 			              display);
 		else if (outcome.memory_exceeded)
 			agp__run_fail(run, AGP_TASK_FAILED,
-			              "test-run: '%s' exceeded memory_limit_mb %u", display,
-			              run->def->memory_limit_mb);
+			              "test-run: '%s' exceeded memory_limit_mb %u (%s)", display,
+			              run->def->memory_limit_mb,
+			              outcome.memory_kills ? "held by a memory cgroup"
+			                                   : "resident size polled");
 		else if (!WIFEXITED(outcome.wait_status) || WEXITSTATUS(outcome.wait_status) != 0)
 			agp__run_fail(run, AGP_TASK_FAILED, "test-run: '%s' %s: %s", display, how,
 			              error);

@@ -277,6 +277,8 @@ struct exec_run {
 	char refused[512]; /* programs the filter refused, for the error text */
 	bool exited;
 	int wait_status;
+	uint64_t
+	    memory_kills_before; /* the runner leaf's kills for its memory limit at the start */
 };
 
 /*
@@ -357,6 +359,17 @@ fail_start:
 	return -1;
 }
 
+/* Ends the task once the kernel killed one of its processes for the leaf's memory limit. */
+static void notice_memory_kill(const struct exec_run *run, struct agp__exec_outcome *outcome)
+{
+	uint64_t kills = agp__cgroup_memory_kills(runner_cgroup);
+	if (kills <= run->memory_kills_before)
+		return;
+	outcome->memory_exceeded = true;
+	outcome->memory_kills = kills - run->memory_kills_before;
+	kill_group(run->pid, outcome);
+}
+
 /*
  * Enforces the deadline and the memory limit (killing the group) and says
  * how long the next poll may sleep: until the deadline, 10 ms while memory
@@ -378,7 +391,13 @@ static int enforce_limits(const struct agp__exec_request *request, const struct 
 				timeout_ms = (int)left_ms;
 		}
 	}
-	if (request->memory_limit_mb && !outcome->memory_exceeded) {
+	if (request->memory_limit_mb && !outcome->memory_exceeded &&
+	    agp__cgroup_limits_memory(runner_cgroup)) {
+		/* The kernel holds the leaf to the limit; a kill in it ends the whole task. */
+		notice_memory_kill(run, outcome);
+		if (timeout_ms < 0 || timeout_ms > 10)
+			timeout_ms = 10;
+	} else if (request->memory_limit_mb && !outcome->memory_exceeded) {
 		uint64_t resident = agp__resident_bytes(run->pid);
 		if (resident > outcome->resident_peak)
 			outcome->resident_peak = resident;
@@ -496,6 +515,7 @@ int agp__exec_run(const struct agp__exec_request *request, char *output, size_t 
 	    .out = {output, output_max, 0, false, true},
 	    .err = {error, error_max, 0, false, true},
 	};
+	run.memory_kills_before = agp__cgroup_memory_kills(runner_cgroup);
 	if (start_child(request, &run) != 0) {
 		int saved = errno;
 		snprintf(error, error_max, "cannot start '%s': %s", request->argv[0],
@@ -506,6 +526,11 @@ int agp__exec_run(const struct agp__exec_request *request, char *output, size_t 
 		return -saved;
 	}
 	supervise(request, &run, outcome);
+	/* The kernel's kill may have been the runner's own end, which supervise did not wait past.
+	 */
+	if (request->memory_limit_mb && !outcome->memory_exceeded &&
+	    agp__cgroup_limits_memory(runner_cgroup))
+		notice_memory_kill(&run, outcome);
 	/* Take what the runner wrote before it exited, then end whatever it left behind. */
 	if (run.out.open)
 		capture_read(run.out_fd, &run.out);

@@ -18,7 +18,7 @@ struct agp__exec_request {
 	const char *input; /* written to standard input, then closed */
 	size_t input_length;
 	uint64_t deadline_ns;      /* CLOCK_MONOTONIC; 0: none */
-	unsigned memory_limit_mb;  /* 0: none; polled from /proc every 10 ms */
+	unsigned memory_limit_mb;  /* 0: none; the runner leaf's memory cgroup, else polled RSS */
 	_Atomic int32_t *pgid_out; /* receives the group while it runs (may be NULL) */
 };
 
@@ -26,6 +26,8 @@ struct agp__exec_outcome {
 	int wait_status; /* as from waitpid */
 	bool timed_out;
 	bool memory_exceeded;
+	uint64_t
+	    memory_kills; /* processes the kernel killed for the memory cgroup's limit (0: RSS) */
 	bool output_truncated;
 	uint64_t resident_peak; /* bytes, highest RSS seen of the runner */
 	uint64_t kill_ns;       /* CLOCK_MONOTONIC when the group was killed, 0 when it was not */
@@ -55,7 +57,7 @@ struct agp__cgroup;
  * The worker's confinement of what it starts (set once, before any runner
  * starts): with only_the_named_program, each runner gets exactly one execve
  * (its own) and every later one fails with EPERM, named in the error text;
- * with a leaf, each runner joins that pids cgroup (cgroup.h); with
+ * with a leaf, each runner joins its cgroups (cgroup.h); with
  * max_processes, each runner gets that RLIMIT_NPROC (0: unchanged).
  */
 void agp__exec_set_confinement(bool only_the_named_program, const struct agp__cgroup *leaf,

@@ -73,11 +73,12 @@ struct agp__task_slot {
 	_Atomic int32_t runner_pgid; /* process group of a running exec runner, 0 when none */
 	_Atomic uint32_t
 	    kill_reason; /* enum agp__kill_reason, set by the supervisor before a kill */
-	_Atomic uint32_t alarm_armed; /* 1 while an in-worker runner runs under SIGALRM */
+	_Atomic uint32_t alarm_armed;      /* 1 while an in-worker runner runs under SIGALRM */
+	_Atomic uint32_t memory_by_cgroup; /* 1 when the worker's memory cgroup holds its limit */
 	_Atomic uint64_t
 	    deadline_ns;   /* CLOCK_MONOTONIC deadline of the running task, 0 when none */
 	uint64_t ready_ns; /* deployment clock when the worker got ready (before ready = 1) */
-	uint8_t pad0[64 - 40];
+	uint8_t pad0[64 - 48];
 
 	/* Task, written by the caller before SUBMITTED. */
 	uint64_t task_id;

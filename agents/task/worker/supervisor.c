@@ -53,7 +53,7 @@ void agp__supervisor_poke(struct agp__supervisor *supervisor)
 	(void)!write(supervisor->event_fd, &one, sizeof(one));
 }
 
-static void fail_task(struct agp__pool *pool, uint32_t index, int wait_status)
+static void fail_task(struct agp__pool *pool, uint32_t index, int wait_status, bool memory_kill)
 {
 	struct agp__task_slot *slot = &pool->region->slots[index];
 	uint32_t state =
@@ -73,6 +73,12 @@ static void fail_task(struct agp__pool *pool, uint32_t index, int wait_status)
 		         "timed out after %g s: the worker running it was killed and is being "
 		         "replaced",
 		         slot->timeout_s);
+	} else if (memory_kill) {
+		snprintf(
+		    slot->error, AGP__ERROR_MAX,
+		    "memory limit exceeded: the kernel killed the worker at memory_limit_mb %u "
+		    "(its memory cgroup, %s); it is being replaced",
+		    pool->def->memory_limit_mb, agp__cgroup_memory_where());
 	} else if (reason == AGP__KILL_MEMORY) {
 		snprintf(slot->error, AGP__ERROR_MAX,
 		         "memory limit exceeded: the worker held %.1f MB resident, over "
@@ -139,9 +145,13 @@ static void handle_death(struct agp__supervisor *supervisor, struct agp__pool *p
 	int32_t pgid = atomic_exchange_explicit(&slot->runner_pgid, 0, memory_order_relaxed);
 	if (pgid > 0)
 		kill(-pgid, SIGKILL);
+	/* Read before the leaf goes: a kill by the worker leaf's memory limit is reported as one.
+	 */
+	bool memory_kill = WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL &&
+	                   agp__cgroup_worker_memory_kills(pool->pids[index]) > 0;
 	agp__cgroup_remove(pool->pids[index]); /* and whatever else its runners left there */
 	agp__sandbox_forget_worker(pool->pids[index]);
-	fail_task(pool, index, wait_status);
+	fail_task(pool, index, wait_status, memory_kill);
 	pool->pids[index] = 0;
 	/* Acquire: stopping is set before the pools are torn down; see it and leave them be. */
 	if (!atomic_load_explicit(&supervisor->stopping, memory_order_acquire) &&
@@ -188,7 +198,11 @@ static bool check_running(struct agp__pool *pool)
 			kill(pool->pids[i], SIGKILL);
 			continue;
 		}
-		if (!limit)
+		/*
+		 * Relaxed: set by the worker before it got ready; a stale 0 costs one
+		 * needless poll. With a memory cgroup, the kernel holds it to the limit.
+		 */
+		if (!limit || atomic_load_explicit(&slot->memory_by_cgroup, memory_order_relaxed))
 			continue;
 		watching = true;
 		uint64_t resident = agp__resident_bytes(pool->pids[i]);

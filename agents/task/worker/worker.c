@@ -276,13 +276,18 @@ static void run_task(struct agp__pool *pool, uint32_t index, agp_agent *agent)
  */
 static char scratch_folder[512];
 static char confinement_error[AGP__ERROR_MAX - 128];
-static struct agp__cgroup runner_leaf = {.procs_fd = -1};
+static struct agp__cgroup runner_leaf = {
+    .procs_fd = -1, .memory_procs_fd = -1, .memory_events_fd = -1};
+static struct agp__cgroup worker_leaf = {
+    .procs_fd = -1, .memory_procs_fd = -1, .memory_events_fd = -1};
 
 static void enter_confinement(const struct agp__agent_def *def)
 {
-	/* Best effort: without a pids cgroup, fork storms are bounded only by the sweep. */
-	if (agp__cgroup_create(&runner_leaf) != 0)
-		runner_leaf.procs_fd = -1;
+	/*
+	 * Best effort: without a pids cgroup, fork storms are bounded only by the
+	 * sweep; without a memory cgroup, memory by polling the resident size.
+	 */
+	(void)agp__cgroup_create(&runner_leaf, def->memory_limit_mb);
 	int error = agp__exec_track_descendants();
 	if (!error)
 		error = agp__sandbox_enter(def, scratch_folder, sizeof(scratch_folder));
@@ -294,19 +299,20 @@ static void enter_confinement(const struct agp__agent_def *def)
 	 * Without a pids cgroup, RLIMIT_NPROC bounds a storm where it counts only our
 	 * processes: in our own user namespace (the worker itself is one of them).
 	 */
-	bool leaf = runner_leaf.procs_fd >= 0;
+	bool pids_leaf = runner_leaf.procs_fd >= 0;
+	bool leaf = pids_leaf || runner_leaf.memory_path[0];
 	agp__exec_set_confinement(
 	    def->kind == AGP__RUNNER_EXEC && !(def->capabilities & AGP__CAP_EXECUTE_COMMANDS),
 	    leaf ? &runner_leaf : NULL,
-	    !leaf && agp__sandbox_in_user_namespace() ? AGP__TASK_PROCESS_MAX + 1 : 0);
+	    !pids_leaf && agp__sandbox_in_user_namespace() ? AGP__TASK_PROCESS_MAX + 1 : 0);
 }
 
 /* The caller removes the folder and the leaf once it reaped us (we may not). */
 static void leave_confinement(void)
 {
 	agp__sandbox_clean_scratch(scratch_folder, false);
-	if (runner_leaf.procs_fd >= 0)
-		close(runner_leaf.procs_fd);
+	agp__cgroup_close(&runner_leaf);
+	agp__cgroup_close(&worker_leaf);
 }
 
 /* A task this worker must not run: it could not be confined (confinement_error). */
@@ -345,11 +351,7 @@ static void leave_the_callers_descriptors(void)
 	}
 }
 
-/*
- * A backstop for in-worker runners: the address space may grow by the limit
- * beyond what the worker maps now (its code, the segment, the task region).
- * The supervisor's resident-memory check is the limit itself.
- */
+/* The backstop of limit_worker_memory without a memory cgroup. */
 static void limit_address_space(unsigned memory_limit_mb)
 {
 	struct rlimit rl;
@@ -361,6 +363,23 @@ static void limit_address_space(unsigned memory_limit_mb)
 	if (rl.rlim_max == RLIM_INFINITY || limit < rl.rlim_max)
 		rl.rlim_cur = limit;
 	setrlimit(RLIMIT_AS, &rl);
+}
+
+/*
+ * The memory limit of the worker itself (in-worker runners). In its memory
+ * cgroup leaf, the kernel holds it to the limit. Without one, the address
+ * space may grow by the limit beyond what the worker maps now (its code, the
+ * segment, the task region) as a backstop, and the supervisor's
+ * resident-memory check is the limit itself.
+ */
+static void limit_worker_memory(unsigned memory_limit_mb, struct agp__task_slot *slot)
+{
+	bool held = agp__cgroup_enter_worker_leaf(&worker_leaf, memory_limit_mb) == 0 &&
+	            agp__cgroup_limits_memory(&worker_leaf);
+	/* Relaxed: published to the supervisor by the release store of ready. */
+	atomic_store_explicit(&slot->memory_by_cgroup, held, memory_order_relaxed);
+	if (!held)
+		limit_address_space(memory_limit_mb);
 }
 
 /* Runs the tasks the caller submits until it says stop or is gone. */
@@ -428,7 +447,7 @@ void agp__worker_main(struct agp__pool *pool, uint32_t index, uint64_t forked_ns
 	if (agent && agp_metric_register(agent, AGP_TASK_CLOCK_SKEW_METRIC, AGP_UNIT_NANOSECONDS, 0,
 	                                 &skew_metric) != 0)
 		skew_metric = 0;
-	limit_address_space(pool->def->memory_limit_mb);
+	limit_worker_memory(pool->def->memory_limit_mb, slot);
 	enter_confinement(pool->def);
 
 	uint64_t ready_ns = agp_clock_now_ns(agent);
