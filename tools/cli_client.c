@@ -173,6 +173,51 @@ static int exchange_connected(struct cli *cli, const msgpack_sbuffer *frame, cha
 	return error;
 }
 
+/*
+ * How long a client refused for want of room keeps trying: the daemon makes
+ * room by closing idle clients and clients stalled for 250 ms, so a table
+ * full of those lets us in well within this; one full of busy clients does
+ * not, and we say so.
+ */
+#define BUSY_RETRY_MS 1500
+
+/* A refusal of the connection itself (credentials, or no room), sent before the request was read.
+ */
+static bool refused(const struct agp_reply *reply)
+{
+	return !reply->ok && (reply->code == EACCES || reply->code == EBUSY) &&
+	       strncmp(reply->error, "refused: ", 9) == 0;
+}
+
+/* One request and its decoded reply; 0, or the CLI exit status to return (told on stderr). */
+static int request_once(struct cli *cli, const char *verb, const msgpack_sbuffer *frame,
+                        struct agp_reply *reply)
+{
+	char *payload = NULL;
+	uint32_t length = 0;
+	int status = 0;
+	int error = exchange_connected(cli, frame, &payload, &length, &status);
+	if (status)
+		return status;
+	if (error) {
+		cli_disconnect(cli);
+		fprintf(stderr, "agentperf: collector unreachable: request %s on %s: %s\n", verb,
+		        cli->path,
+		        error == -ENOTCONN ? "the collector closed the connection without a reply"
+		                           : strerror(-error));
+		return CLI_UNREACHABLE;
+	}
+	char message[512];
+	error = agp_protocol_decode_reply(payload, length, reply, message, sizeof(message));
+	free(payload);
+	if (error) {
+		cli_disconnect(cli);
+		fprintf(stderr, "agentperf: bad reply from %s: %s\n", cli->path, message);
+		return CLI_UNREACHABLE;
+	}
+	return 0;
+}
+
 int cli_request_quiet(struct cli *cli, const char *verb, json_t *args, json_t **result, int *code,
                       char *err, size_t errlen)
 {
@@ -184,38 +229,28 @@ int cli_request_quiet(struct cli *cli, const char *verb, json_t *args, json_t **
 		snprintf(err, errlen, "cannot encode request %s: %s", verb, strerror(-error));
 		return CLI_USAGE;
 	}
-	char *payload = NULL;
-	uint32_t length = 0;
-	int status = 0;
-	error = exchange_connected(cli, &frame, &payload, &length, &status);
+	struct agp_reply reply;
+	int64_t give_up = now_ms() + BUSY_RETRY_MS;
+	int status;
+	for (int pause_ms = 25;; pause_ms *= 2) {
+		status = request_once(cli, verb, &frame, &reply);
+		/* Refused for room: nothing of the request was read, so trying again is safe. */
+		if (status || !refused(&reply) || reply.code != EBUSY ||
+		    now_ms() + pause_ms > give_up)
+			break;
+		cli_disconnect(cli);
+		struct timespec pause = {0, (long)pause_ms * 1000000L};
+		nanosleep(&pause, NULL);
+	}
 	msgpack_sbuffer_destroy(&frame);
 	if (status)
 		return status;
-	if (error) {
-		cli_disconnect(cli);
-		fprintf(stderr, "agentperf: collector unreachable: request %s on %s: %s\n", verb,
-		        cli->path,
-		        error == -ENOTCONN ? "the collector closed the connection without a reply"
-		                           : strerror(-error));
-		return CLI_UNREACHABLE;
-	}
-	struct agp_reply reply;
-	char message[512];
-	error = agp_protocol_decode_reply(payload, length, &reply, message, sizeof(message));
-	free(payload);
-	if (error) {
-		cli_disconnect(cli);
-		fprintf(stderr, "agentperf: bad reply from %s: %s\n", cli->path, message);
-		return CLI_UNREACHABLE;
-	}
 	if (!reply.ok) {
 		if (code)
 			*code = reply.code;
 		snprintf(err, errlen, "%s", reply.error);
-		/* The daemon refused the connection (credentials, or no room): as good as
-		 * unreachable, and the user is told why. */
-		if ((reply.code == EACCES || reply.code == EBUSY) &&
-		    strncmp(reply.error, "refused: ", 9) == 0) {
+		/* Refused: as good as unreachable, and the user is told why. */
+		if (refused(&reply)) {
 			cli_disconnect(cli);
 			fprintf(stderr, "agentperf: the collector on %s %s\n", cli->path,
 			        reply.error);

@@ -8,9 +8,11 @@
  * buffer sized by the header, never above AGP_PROTOCOL_REQUEST_MAX),
  * writing a reply (the loop stops reading from it until the reply is out, so
  * a client that never reads can pin at most one reply), or idle between
- * requests. Each phase has a deadline; a client past it is closed. Nothing a
- * client does can block the loop, so one client never delays another beyond
- * the time the loop spends answering a request.
+ * requests. Each phase has a deadline; a client past it is closed, and in a
+ * full table an idle client, or one that stalled in a request or reply for
+ * STALLED_MS, makes room for a new one. Nothing a client does can block the
+ * loop, so one client never delays another beyond the time the loop spends
+ * answering a request.
  */
 #include "collector/control/server.h"
 
@@ -270,6 +272,7 @@ static bool client_write(struct agp_control_server *server, struct client *clien
 		if (sent < 0)
 			return errno == EAGAIN || errno == EINTR;
 		client->reply_sent += (size_t)sent;
+		client->active_ms = now_ms(); /* taking the reply: not stalled */
 	}
 	client->reply.size = 0;
 	client->reply_sent = 0;
@@ -282,6 +285,19 @@ static bool client_write(struct agp_control_server *server, struct client *clien
 static bool client_idle(const struct client *client)
 {
 	return client->header_got == 0 && !client->payload && client->reply.size == 0;
+}
+
+/*
+ * A client in the middle of a request or a reply that sent or took nothing
+ * for this long. A real client writes a request in one go and reads its reply
+ * as it comes; one that stops half way holds a slot like an idle one, and in
+ * a full table it is closed like one.
+ */
+#define STALLED_MS 250
+
+static bool client_quiet(const struct client *client, int64_t now)
+{
+	return client_idle(client) || now - client->active_ms >= STALLED_MS;
 }
 
 /* More than half of the table is taken: idle connections get the short timeout. */
@@ -300,19 +316,19 @@ static int64_t client_deadline(const struct agp_control_server *server, const st
 }
 
 /*
- * Makes room in a full table by closing the idle client quiet the longest.
- * False when every client is in the middle of a request or a reply (each of
- * those ends within request_timeout_ms).
+ * Makes room in a full table by closing the client quiet the longest (idle,
+ * or stalled in a request or reply). False when every client is busy: a
+ * request or reply that moved within STALLED_MS, or a request waiting.
  */
-static unsigned oldest_idle(const struct agp_control_server *server)
+static unsigned oldest_quiet(const struct agp_control_server *server, int64_t now)
 {
 	unsigned oldest = server->client_count;
 	for (unsigned i = 0; i < server->client_count; i++)
-		if (client_idle(&server->clients[i]) &&
+		if (client_quiet(&server->clients[i], now) &&
 		    (oldest == server->client_count ||
 		     server->clients[i].active_ms < server->clients[oldest].active_ms))
 			oldest = i;
-	return oldest; /* client_count when none is idle */
+	return oldest; /* client_count when none is quiet */
 }
 
 /* Whether a request has arrived that the loop has not read yet. */
@@ -322,20 +338,22 @@ static bool input_waiting(const struct client *client)
 	return recv(client->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
-static bool evict_oldest_idle(struct agp_control_server *server, int64_t now)
+static bool evict_oldest_quiet(struct agp_control_server *server, int64_t now)
 {
 	/*
-	 * A client whose request is waiting is not idle: it is served in the next
-	 * turn. Marked active, it is passed over; each client is looked at once.
+	 * A client whose request (or the rest of it) is waiting is not quiet: it
+	 * is served in the next turn. Marked active, it is passed over; each
+	 * client is looked at once.
 	 */
-	unsigned oldest = oldest_idle(server);
+	unsigned oldest = oldest_quiet(server, now);
 	for (unsigned looked = 0; oldest < server->client_count; looked++) {
 		if (looked == server->client_count)
-			return false; /* every idle client has a request waiting */
-		if (!input_waiting(&server->clients[oldest]))
+			return false; /* every quiet client has input waiting */
+		/* Input behind an unread reply is not progress: that client is not read now. */
+		if (server->clients[oldest].reply.size || !input_waiting(&server->clients[oldest]))
 			break;
 		server->clients[oldest].active_ms = now;
-		oldest = oldest_idle(server);
+		oldest = oldest_quiet(server, now);
 	}
 	if (oldest == server->client_count)
 		return false;
@@ -344,8 +362,8 @@ static bool evict_oldest_idle(struct agp_control_server *server, int64_t now)
 	server->evictions_unlogged++;
 	if (now - server->eviction_logged_ms >= 1000) {
 		fprintf(stderr,
-		        "agentperfd: control: table full (%u clients): closed %llu idle client(s) "
-		        "to make room, the last pid %d, quiet for %lld ms\n",
+		        "agentperfd: control: table full (%u clients): closed %llu idle or stalled "
+		        "client(s) to make room, the last pid %d, quiet for %lld ms\n",
 		        server->client_count, (unsigned long long)server->evictions_unlogged,
 		        (int)victim->pid, (long long)(now - victim->active_ms));
 		server->evictions_unlogged = 0;
@@ -357,8 +375,8 @@ static bool evict_oldest_idle(struct agp_control_server *server, int64_t now)
 
 /*
  * Why a new connection is refused, in message (empty when it is not): the
- * peer's uid (-EACCES), or a full table that no idle client can leave
- * (-EBUSY).
+ * peer's uid (-EACCES), or a full table that no idle or stalled client can
+ * leave (-EBUSY).
  */
 static int refusal(struct agp_control_server *server, const struct ucred *peer, char *message,
                    size_t size)
@@ -372,7 +390,7 @@ static int refusal(struct agp_control_server *server, const struct ucred *peer, 
 		return -EACCES;
 	}
 	if (server->client_count >= server->options.max_clients &&
-	    !evict_oldest_idle(server, now_ms())) {
+	    !evict_oldest_quiet(server, now_ms())) {
 		snprintf(
 		    message, size,
 		    "refused: too many clients (%u connected, each in the middle of a request or "

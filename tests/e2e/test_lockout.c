@@ -245,34 +245,91 @@ static char *take_cli_errors(void)
 	return text;
 }
 
+/* Sends one more byte of a request's payload on each of fds. */
+static void trickle(const int *fds, int count)
+{
+	for (int i = 0; i < count; i++)
+		(void)!send(fds[i], "\0", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static bool any_refused(const int *fds, int count)
+{
+	for (int i = 0; i < count; i++) {
+		unsigned char header[AGP_PROTOCOL_FRAME_HEADER + 8];
+		if (recv(fds[i], header, sizeof(header), MSG_DONTWAIT) > AGP_PROTOCOL_FRAME_HEADER)
+			return true;
+	}
+	return false;
+}
+
+static void stalled_requests_make_room(void **state)
+{
+	(void)state;
+	/*
+	 * A full table of clients that each sent one byte of a request and then
+	 * nothing: stalled, they are closed to make room like idle ones, so the
+	 * CLI gets in within 1 s.
+	 */
+	int fds[CONTROL_IDLE];
+	double deadline = now_s() + 5;
+	for (int i = 0; i < CONTROL_IDLE; i++) {
+		fds[i] = connect_control(deadline);
+		assert_true(fds[i] >= 0);
+		(void)!send(fds[i], "\0", 1, MSG_NOSIGNAL);
+	}
+	double seconds;
+	int status = timed_status(&seconds);
+	print_message("agentperf status with %d half-sent requests held: %.3f s\n", CONTROL_IDLE,
+	              seconds);
+	close_all(fds, CONTROL_IDLE);
+	if (status != 0 || seconds >= 1.0)
+		fail_msg("agentperf status with %d stalled half-sent requests held: exit %d after "
+		         "%.3f s (wanted 0 within 1 s)",
+		         CONTROL_IDLE, status, seconds);
+}
+
 static void too_many_clients_refused_with_reason(void **state)
 {
 	(void)state;
 	/*
-	 * Clients each in the middle of a request (one byte of a frame header sent)
-	 * cannot be evicted; once a new connection is refused with EBUSY, every
-	 * slot is busy until the request timeout (5 s), so the CLI is refused too.
+	 * Clients each in the middle of a request that keep sending it (a byte
+	 * every 50 ms: never stalled) cannot be evicted; once a new connection
+	 * is refused with EBUSY, every slot stays busy until the request timeout
+	 * (5 s), so the CLI is refused too. A child keeps the trickle going
+	 * while the CLI runs.
 	 */
 	int fds[CONTROL_MAX * 3];
 	int count = 0;
 	bool refused = false;
-	double deadline = now_s() + 3;
+	double deadline = now_s() + 3, trickled = now_s();
 	while (!refused && count < CONTROL_MAX * 3 && now_s() < deadline) {
 		int fd = connect_control(deadline);
 		assert_true(fd >= 0);
 		fds[count++] = fd;
-		(void)!send(fd, "\0", 1, MSG_NOSIGNAL); /* fails once refused: checked below */
-		for (int i = 0; i < count && !refused; i++) {
-			unsigned char header[AGP_PROTOCOL_FRAME_HEADER + 8];
-			ssize_t got = recv(fds[i], header, sizeof(header), MSG_DONTWAIT);
-			refused = got > AGP_PROTOCOL_FRAME_HEADER;
+		/* A header for 64 KiB (big-endian), whose payload then comes a byte at a time. */
+		(void)!send(fd, "\0\1\0\0", 4,
+		            MSG_NOSIGNAL); /* fails once refused: checked below */
+		if (now_s() - trickled >= 0.05) {
+			trickle(fds, count);
+			trickled = now_s();
 		}
+		refused = any_refused(fds, count);
 	}
 	if (!refused)
-		fail_msg("%d half-sent requests, and no connection was refused", count);
+		fail_msg("%d busy half-sent requests, and no connection was refused", count);
+	pid_t trickler = fork();
+	assert_true(trickler >= 0);
+	if (trickler == 0) {
+		for (;;) {
+			trickle(fds, count);
+			usleep(50000);
+		}
+	}
 	take_cli_errors();
 	int status = ct_cli(folder, name, NULL, "status");
 	char *errors = take_cli_errors();
+	kill(trickler, SIGKILL);
+	waitpid(trickler, NULL, 0);
 	close_all(fds, count);
 	if (status != 3 || !strstr(errors, "refused: too many clients") ||
 	    strstr(errors, "Broken pipe"))
@@ -391,6 +448,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(control_socket_idle_flood),
+	    cmocka_unit_test(stalled_requests_make_room),
 	    cmocka_unit_test(too_many_clients_refused_with_reason),
 	    cmocka_unit_test(other_uid_refused_with_reason),
 	    cmocka_unit_test(metrics_idle_flood),
