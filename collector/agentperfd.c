@@ -39,6 +39,7 @@ struct daemon_options {
 	const char *http_buckets;
 	bool http_per_agent;
 	const char *socket_path;
+	const char *log_path;
 	bool daemonize;
 	bool unlink_on_exit;
 };
@@ -58,7 +59,10 @@ static void usage(FILE *out)
 	    "      --http-per-agent   also export per-agent series (label agent)\n"
 	    "      --http-buckets S,S,...  duration bucket bounds in seconds\n"
 	    "      --socket PATH      control socket (default: per deployment, see agentperf(1))\n"
-	    "  -d, --daemon           detach and run in the background\n"
+	    "  -d, --daemon           detach and run in the background (with --log, or with\n"
+	    "                         standard error already away from a terminal)\n"
+	    "      --log FILE         append the log to FILE (0600, never through a link)\n"
+	    "                         instead of standard error\n"
 	    "      --pidfile FILE     write the daemon's pid to FILE (0600, never through a link)\n"
 	    "      --unlink-on-exit   remove the shared segment when stopping\n"
 	    "  -h, --help             show this help\n\n"
@@ -75,7 +79,8 @@ static int parse_options(int argc, char **argv, struct daemon_options *options)
 		OPT_UNLINK,
 		OPT_HTTP_PER_AGENT,
 		OPT_HTTP_BUCKETS,
-		OPT_SOCKET
+		OPT_SOCKET,
+		OPT_LOG
 	};
 	static const struct option longs[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -87,6 +92,7 @@ static int parse_options(int argc, char **argv, struct daemon_options *options)
 	    {"socket", required_argument, NULL, OPT_SOCKET},
 	    {"daemon", no_argument, NULL, 'd'},
 	    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+	    {"log", required_argument, NULL, OPT_LOG},
 	    {"unlink-on-exit", no_argument, NULL, OPT_UNLINK},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -120,6 +126,9 @@ static int parse_options(int argc, char **argv, struct daemon_options *options)
 			break;
 		case OPT_PIDFILE:
 			options->pidfile = optarg;
+			break;
+		case OPT_LOG:
+			options->log_path = optarg;
 			break;
 		case OPT_UNLINK:
 			options->unlink_on_exit = true;
@@ -222,6 +231,56 @@ static int write_pidfile(const char *path, const struct agp_config *config)
 	return error;
 }
 
+/*
+ * Where the log goes: FILE of --log (appended; opened like the pidfile), else
+ * standard error as it is (the journal under systemd). A daemon that would
+ * leave its log on a terminal it detaches from is refused instead of
+ * logging nowhere. 0, or the exit status.
+ */
+static int redirect_log(const struct daemon_options *options, const struct agp_config *config)
+{
+	if (!options->log_path) {
+		if (options->daemonize && isatty(STDERR_FILENO)) {
+			fprintf(stderr,
+			        "agentperfd: --daemon: standard error is a terminal, which the "
+			        "daemon leaves: give --log FILE, or redirect standard error\n");
+			return 2;
+		}
+		return 0;
+	}
+	gid_t group;
+	int error = agp_storage_resolve_group(config->additions.group, &group);
+	int fd = error ? error : agp_open_owned_file(options->log_path, O_APPEND, group);
+	if (fd < 0) {
+		fprintf(stderr, "agentperfd: --log %s: %s\n", options->log_path, agp_last_error());
+		return 1;
+	}
+	if (dup2(fd, STDERR_FILENO) < 0) {
+		fprintf(stderr, "agentperfd: --log %s: %s\n", options->log_path, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	setvbuf(stderr, NULL, _IOLBF, 0); /* whole lines, as they come */
+	return 0;
+}
+
+/* Into the background, keeping standard error (the log) and nothing else of the terminal. */
+static int detach(void)
+{
+	if (daemon(1, 1) != 0) {
+		fprintf(stderr, "agentperfd: daemon(): %s\n", strerror(errno));
+		return -errno;
+	}
+	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null_fd >= 0) {
+		dup2(null_fd, STDIN_FILENO);
+		dup2(null_fd, STDOUT_FILENO);
+		close(null_fd);
+	}
+	return 0;
+}
+
 /* The control socket reaches the baseline through the daemon's baseline keeper. */
 static int control_establish(void *context, double hours, int64_t min_samples, double confidence,
                              struct agp_baseline *out, char *err, size_t errlen)
@@ -302,10 +361,11 @@ int main(int argc, char **argv)
 	if (load_config(&options, &config, &segment_group))
 		return 2;
 
-	if (options.daemonize && daemon(1, 0) != 0) {
-		fprintf(stderr, "agentperfd: daemon(): %s\n", strerror(errno));
+	int log_status = redirect_log(&options, &config);
+	if (log_status)
+		return log_status;
+	if (options.daemonize && detach() != 0)
 		return 1;
-	}
 	sigset_t signals;
 	block_stop_signals(&signals);
 
