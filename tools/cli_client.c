@@ -39,21 +39,53 @@ int cli_resolve_path(struct cli *cli)
 	return 0;
 }
 
+/* A connected socket to path, or -1 with errno. */
+static int connect_to(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_un address = {.sun_family = AF_UNIX};
+	memcpy(address.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0)
+		return fd;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * Nothing at our own default: the system service's socket, when there is one
+ * to try (control_path.h). The path tried first stays in cli->path otherwise.
+ */
+static int connect_system_service(struct cli *cli)
+{
+	char system_path[sizeof(cli->path)];
+	if (cli->socket_path ||
+	    agp_control_system_socket_path(cli->name, system_path, sizeof(system_path)))
+		return -1;
+	int fd = connect_to(system_path);
+	if (fd >= 0)
+		strcpy(cli->path, system_path);
+	return fd;
+}
+
 static int connect_daemon(struct cli *cli)
 {
 	int status = cli_resolve_path(cli);
 	if (status)
 		return status;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return CLI_UNREACHABLE;
-	struct sockaddr_un address = {.sun_family = AF_UNIX};
-	memcpy(address.sun_path, cli->path, strlen(cli->path) + 1);
-	if (connect(fd, (struct sockaddr *)&address, sizeof(address))) {
-		if (cli->probing) {
-			close(fd);
+	int fd = connect_to(cli->path);
+	if (fd < 0 && (errno == ENOENT || errno == ECONNREFUSED)) {
+		int saved = errno;
+		fd = connect_system_service(cli);
+		if (fd < 0)
+			errno = saved;
+	}
+	if (fd < 0) {
+		if (cli->probing)
 			return CLI_UNREACHABLE;
-		}
 		fprintf(stderr,
 		        "agentperf: collector unreachable: cannot connect to %s: %s\n"
 		        "  (is agentperfd running for deployment '%s'? start it with `agentperfd "
@@ -62,7 +94,6 @@ static int connect_daemon(struct cli *cli)
 		        cli->name                  ? cli->name
 		        : getenv("AGENTPERF_NAME") ? getenv("AGENTPERF_NAME")
 		                                   : "default");
-		close(fd);
 		return CLI_UNREACHABLE;
 	}
 	cli->fd = fd;
