@@ -95,9 +95,11 @@ int cli_agents(struct cli *cli, int argc, char **argv)
 {
 	int status = json_options(
 	    cli, argc, argv,
-	    "Usage: agentperf agents [--json]\n"
+	    "Usage: agentperf agents [--available] [--json]\n"
 	    "The agents the collector knows: name, type, pid, samples, rate, drops, state\n"
-	    "(live, draining, dead).\n"
+	    "(live, draining, dead). --available lists the Task API's agent types instead\n"
+	    "(capabilities, runner, workers, timeout, memory limit, confinement; no daemon\n"
+	    "needed).\n"
 	    "Exit status: 0 ok, 2 usage error, 3 collector unreachable.\n");
 	if (status != CLI_PARSED)
 		return status;
