@@ -24,6 +24,30 @@ LIBDIR=$(dirname "$(find "$WORK/prefix" -name 'libagentperf.so' | head -n1)")
 readelf -d "$LIBDIR/libagentperf.so" | grep -q 'SONAME.*libagentperf\.so\.0'
 # The runners module sits where the installed library looks for it.
 test -f "$LIBDIR/agentperf/agentperf-runners.so"
+# The installed programs find the library of this prefix by their RUNPATH, without
+# LD_LIBRARY_PATH (and not one installed elsewhere: the RUNPATH is checked too).
+for program in "$WORK/prefix/bin/agentperf" "$WORK/prefix/sbin/agentperfd"; do
+	readelf -d "$program" | grep -q 'RUNPATH.*\$ORIGIN/\.\./lib'
+done
+env -u LD_LIBRARY_PATH "$WORK/prefix/bin/agentperf" --version | grep -q '^agentperf [0-9]'
+env -u LD_LIBRARY_PATH "$WORK/prefix/sbin/agentperfd" --help | grep -q '^Usage: agentperfd'
+echo "installed programs load their library from the prefix: ok"
+# The service: its unit names this install's agentperfd, and systemd has nothing to say
+# about it (systemd-analyze prints what it finds wrong and still exits 0, so its output
+# must be empty); the user and folders it needs come with it.
+UNIT="$WORK/prefix/lib/systemd/system/agentperfd.service"
+grep -q "^ExecStart=$WORK/prefix/sbin/agentperfd " "$UNIT"
+grep -q '^u agentperf ' "$WORK/prefix/lib/sysusers.d/agentperf.conf"
+grep -q '^d /run/agentperf ' "$WORK/prefix/lib/tmpfiles.d/agentperf.conf"
+if command -v systemd-analyze >/dev/null 2>&1; then
+	VERIFY=$(MANPATH="$WORK/prefix/share/man" systemd-analyze verify "$UNIT" 2>&1) || true
+	if [ -n "$VERIFY" ]; then
+		echo "systemd-analyze verify $UNIT:"
+		echo "$VERIFY"
+		exit 1
+	fi
+	echo "systemd-analyze verify agentperfd.service: clean"
+fi
 
 mkdir -p "$WORK/app"
 cat >"$WORK/app/main.c" <<'C'
