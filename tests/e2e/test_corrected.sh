@@ -149,6 +149,9 @@ grep -q '^agentperf_corrected_duration_seconds_count{agent_type="worker",metric=
 # The HTML report: both curves on coordination_overhead's plot, their data the witness'.
 cli report --html report.html || fail "report --html"
 cli report | grep -q '^histogram  *raw' || fail "the text report does not say which histogram"
+cli export --ci ci.json > /dev/null 2>&1 # exit 1: the stalls violate the requirement
+python3 -c 'import json,sys; sys.exit(json.load(open("ci.json"))["coordination_overhead_histogram"] != "raw")' ||
+	fail "the CI export does not say which histogram its percentiles come from"
 python3 - report.html recorded.txt reviewer.txt <<'PY' || fail "report.html"
 import math, re, sys
 html = open(sys.argv[1]).read()
