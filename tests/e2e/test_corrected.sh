@@ -14,7 +14,9 @@
 #   - /metrics passes `promtool check metrics` and has both families, the raw one with the
 #     raw count and agentperf_corrected_duration_seconds with the corrected count;
 #   - the HTML report draws both curves on the metric's plot, and their data (count, and
-#     each percentile's value) match the sorted witness lists within the HDR precision.
+#     each percentile's value) match the sorted witness lists within the HDR precision;
+#   - the text report and the CI export say their figures are raw;
+#   - the collector's interval log, read after its stop with `hlog --files --corrected`.
 # Usage: test_corrected.sh AGENTPERFD AGENTPERF UNIT_AGENT HLOG_STATS
 # Exit 77 (skipped) when python3, curl or promtool (Debian's prometheus) is missing.
 set -u
@@ -189,4 +191,15 @@ for kind, values in (("raw", raw), ("corrected", corrected)):
     assert checked > 10, f"{kind}: only {checked} points"
     print(f"{kind}: {n} samples, {checked} points match the sorted witness")
 PY
+
+# The collector's own interval log has both series too: after a clean stop (which writes the
+# open window) `hlog --files --corrected` reads the corrected one back.
+kill "$daemon_pid" && wait "$daemon_pid"
+daemon_pid=
+cli hlog --files --storage "$dir/storage" --metric coordination_overhead --agent-type worker \
+	--corrected > files-corrected.hlog || fail "hlog --files --corrected"
+[ "$("$hlog_stats" files-corrected.hlog - | cut -d' ' -f1)" = "$corrected_count" ] ||
+	fail "the collector's file does not hold the $corrected_count corrected samples"
+grep -q '^Tag=worker/coordination_overhead:corrected,' "$dir/storage/hlog/agentperf.hlog" ||
+	fail "the collector's file has no corrected tag"
 echo "PASS"
