@@ -8,7 +8,8 @@
 #   - the processor's total counts (the last line of co and co-corrected) are what the agent
 #     says it recorded, and what HdrHistogram's correction rule gives for it (computed here);
 #   - a log of several series (tagged) gives the processor nothing without -tag, so the
-#     untagged form is what makes the documented command work.
+#     untagged form is what makes the documented command work; with -tag it selects the raw
+#     series, and the corrected one by its tag <type>/<metric>:corrected.
 # Usage: hlog_untagged_java.sh BUILD_DIR SOURCE_DIR. Exit 77 (skip) without java or the jar.
 set -u
 BUILD=$1
@@ -121,4 +122,15 @@ agentperf hlog --metric coordination_overhead > tagged.hlog || fail "hlog of two
 grep -q '^Tag=worker/coordination_overhead,' tagged.hlog || fail "the two-type log is untagged"
 java -cp "$JAR" org.HdrHistogram.HistogramLogProcessor -i tagged.hlog -o tagged > /dev/null 2>&1
 grep -q 'T:' tagged && fail "the processor read tagged intervals without -tag"
+# ... and -tag selects one of them, the corrected series by its own tag too.
+agentperf hlog --metric coordination_overhead --corrected > tagged-corrected.hlog ||
+	fail "hlog --corrected of two types"
+for tag in worker/coordination_overhead worker/coordination_overhead:corrected; do
+	file=tagged.hlog expected=$raw_count
+	[ "${tag%:corrected}" != "$tag" ] && file=tagged-corrected.hlog expected=$corrected_count
+	java -cp "$JAR" org.HdrHistogram.HistogramLogProcessor -i "$file" -tag "$tag" -o selected \
+		> /dev/null 2>&1 || fail "the processor with -tag $tag"
+	[ "$(grep -o 'T:[0-9]*' selected | tail -1)" = "T:$expected" ] ||
+		fail "-tag $tag: the processor counts $(grep -o 'T:[0-9]*' selected | tail -1), not $expected"
+done
 echo "PASS"
