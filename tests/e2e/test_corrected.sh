@@ -15,7 +15,7 @@
 #     raw count and agentperf_corrected_duration_seconds with the corrected count;
 #   - the HTML report draws both curves on the metric's plot, and their data (count, and
 #     each percentile's value) match the sorted witness lists within the HDR precision;
-#   - the text report and the CI export say their figures are raw;
+#   - the text report, validate and the CI export say their figures are raw;
 #   - the collector's interval log, read after its stop with `hlog --files --corrected`.
 # Usage: test_corrected.sh AGENTPERFD AGENTPERF UNIT_AGENT HLOG_STATS
 # Exit 77 (skipped) when python3, curl or promtool (Debian's prometheus) is missing.
@@ -151,6 +151,7 @@ grep -q '^agentperf_corrected_duration_seconds_count{agent_type="worker",metric=
 # The HTML report: both curves on coordination_overhead's plot, their data the witness'.
 cli report --html report.html || fail "report --html"
 cli report | grep -q '^histogram  *raw' || fail "the text report does not say which histogram"
+cli validate | grep -q '^histogram  *raw' || fail "validate does not say which histogram"
 cli export --ci ci.json > /dev/null 2>&1 # exit 1: the stalls violate the requirement
 python3 -c 'import json,sys; sys.exit(json.load(open("ci.json"))["coordination_overhead_histogram"] != "raw")' ||
 	fail "the CI export does not say which histogram its percentiles come from"
