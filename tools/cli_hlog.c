@@ -343,8 +343,7 @@ static void describe_selection(const struct selection *sel, char *out, size_t le
 struct copy_context {
 	FILE *out;
 	bool header_written;
-	bool untagged; /* one series selected: lines without Tag= (HistogramLogProcessor's default)
-	                */
+	bool untagged; /* one series selected: lines without Tag=, read without -tag */
 	const struct selection *sel;
 	double base_s;
 	size_t intervals;
@@ -357,7 +356,7 @@ static int copy_interval(void *context, const struct agp_hlog_entry *entry, doub
 		/* The first selected interval is the base; every start is relative to it. */
 		copy->base_s = absolute_start;
 		int64_t base_ms = (int64_t)llround(absolute_start * 1e3);
-		char what[256], comment[400];
+		char what[400], comment[512];
 		describe_selection(copy->sel, what, sizeof(what));
 		snprintf(comment, sizeof(comment), "agentperf hlog export, %s%s", what,
 		         copy->untagged ? "; one series: untagged lines" : "");
@@ -433,7 +432,7 @@ int cli_stats_hgrm(struct cli *cli, int argc, char **argv)
 		status = CLI_VIOLATED;
 	}
 	/* A comment line first: the plotters and HdrHistogram's readers skip it. */
-	char what[256];
+	char what[400];
 	describe_selection(&sel, what, sizeof(what));
 	if (status == CLI_OK && printf("# %s\n", what) < 0)
 		status = CLI_VIOLATED;
