@@ -29,6 +29,8 @@
 
 #define AGP_HLOG_NS_TO_MS 1000000.0
 #define AGP_HLOG_TAG_MAX  256
+/* agentperf's tag of a coordinated-omission corrected series ends with this; a raw one's not. */
+#define AGP_HLOG_CORRECTED_SUFFIX ":corrected"
 
 /*
  * Writes the version line, an optional "#<comment>" line (NULL for none), StartTime

@@ -290,7 +290,7 @@ static int analyse(struct cli *cli, struct demo *demo, json_t *summary)
 	if (baseline_status == CLI_UNREACHABLE)
 		return baseline_status;
 	if (baseline) {
-		fprintf(out, "\nstatistics per metric, all agents (agentperfd):\n");
+		fprintf(out, "\nstatistics per metric, all agents (agentperfd, raw histograms):\n");
 		print_statistics(out, baseline);
 		fprintf(out,
 		        "\nbaseline: %.0f samples, established %s\n"

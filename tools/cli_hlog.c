@@ -10,7 +10,15 @@
  * from one to the other: an unreachable daemon is exit status 3, as for every subcommand.
  *
  * Either source is read with agentperf's own .hlog reader, so one path selects (--agent-type,
- * --since), re-bases (hlog) or merges (stats --hgrm) the intervals.
+ * --since, --corrected), re-bases (hlog) or merges (stats --hgrm) the intervals.
+ *
+ * Raw or corrected: every series has its raw histogram (Tag=<agent type>/<metric>), and a
+ * metric with an expected interval also its coordinated-omission corrected one
+ * (Tag=<agent type>/<metric>:corrected, hlog_export.h). Without --corrected both commands
+ * select the raw series, with it the corrected ones, and each says in its output which.
+ *
+ * One series selected (--metric and --agent-type both given) makes `hlog` write untagged
+ * interval lines, which HdrHistogram's HistogramLogProcessor reads without -tag.
  */
 #include <errno.h>
 #include <glob.h>
@@ -30,11 +38,17 @@
 #define HLOG_FILE   "agentperf.hlog"
 
 static const char hlog_help[] =
-    "Usage: agentperf hlog [--metric M] [--agent-type T] [--since T] [--files [--storage DIR]]\n"
+    "Usage: agentperf hlog [--metric M] [--agent-type T] [--corrected] [--since T]\n"
+    "                      [--files [--storage DIR]]\n"
     "Writes an HdrHistogram interval log (.hlog, format 1.3, Tag=<agent type>/<metric>,\n"
-    "values in ns, bytes for memory) of the selected series to standard output.\n"
+    "values in ns, bytes for memory) of the selected series to standard output. With\n"
+    "both --metric and --agent-type (one series) the lines are untagged, so that\n"
+    "HdrHistogram's HistogramLogProcessor reads them without -tag.\n"
     "  --metric M       one metric (default: all)\n"
     "  --agent-type T   one agent type (default: all)\n"
+    "  --corrected      the coordinated-omission corrected histograms (metrics with an\n"
+    "                   expected interval; Tag=<agent type>/<metric>:corrected) instead\n"
+    "                   of the raw ones\n"
     "  --since T        intervals from T on: 30s, 15m, 2h, 1d before now, or Unix seconds\n"
     "  --files          read the interval logs the collector wrote (closed windows; works\n"
     "                   without a daemon) instead of asking the running agentperfd (every\n"
@@ -47,11 +61,13 @@ static const char hlog_help[] =
     "3 collector unreachable.\n";
 
 static const char hgrm_help[] =
-    "Usage: agentperf stats --hgrm --metric M [--agent-type T] [--since T | --window D]\n"
-    "                             [--files [--storage DIR]]\n"
+    "Usage: agentperf stats --hgrm --metric M [--agent-type T] [--corrected]\n"
+    "                             [--since T | --window D] [--files [--storage DIR]]\n"
     "Prints the classic HdrHistogram percentile distribution (.hgrm, as HdrHistogram_c's\n"
     "hdr_percentiles_print and the plotters read it) of metric M merged over the selected\n"
-    "series and intervals: durations in milliseconds, bytes as bytes. Percentiles follow\n"
+    "series and intervals: durations in milliseconds, bytes as bytes. A first comment line\n"
+    "says which histogram it is: raw, or with --corrected the coordinated-omission\n"
+    "corrected one (metrics with an expected interval). Percentiles follow\n"
     "HdrHistogram_c (docs/hdr.md). --window D is the last D (30s, 5m, 2h); the other options\n"
     "are those of `agentperf hlog`; --json is accepted, the output is the table either way.\n"
     "Exit status: 0 ok, 1 no matching interval or a collector error, 2 usage error (from\n"
@@ -63,6 +79,7 @@ struct selection {
 	const char *metric;
 	const char *agent_type;
 	double since_s; /* absolute Unix seconds; 0 = everything */
+	bool corrected; /* the series' corrected histograms instead of the raw ones */
 	bool files;
 	char storage_dir[AGP_CONFIG_PATH_MAX + 1];
 };
@@ -138,6 +155,7 @@ static int parse_selection(struct cli *cli, const char *command, const char *hel
 	    {"since", 0, CLI_OPTION_VALUE, &sel->since_s, parse_since_option},
 	    {"files", 0, CLI_OPTION_FLAG, &sel->files, NULL},
 	    {"storage", 0, CLI_OPTION_TEXT, &storage, NULL},
+	    {"corrected", 0, CLI_OPTION_FLAG, &sel->corrected, NULL},
 	    /* The output is the HdrHistogram text format either way. */
 	    CLI_OPTION_JSON_ENTRY,
 	    /* From here on, stats --hgrm's alone: hlog's table ends here. */
@@ -146,7 +164,7 @@ static int parse_selection(struct cli *cli, const char *command, const char *hel
 	    CLI_OPTION_END,
 	};
 	if (strcmp(command, "stats") != 0)
-		options[6] = (struct cli_option)CLI_OPTION_END;
+		options[7] = (struct cli_option)CLI_OPTION_END;
 	const struct cli_options spec = {command, help, options, 0, false};
 	int status = cli_parse_options(cli, &spec, argc, argv, NULL);
 	if (status != CLI_PARSED)
@@ -160,7 +178,7 @@ static int parse_selection(struct cli *cli, const char *command, const char *hel
 	return CLI_PARSED;
 }
 
-/* Tag "<agent_type>/<metric>" against the selection. */
+/* Tag "<agent_type>/<metric>" (raw) or "<agent_type>/<metric>:corrected" against the selection. */
 static bool selected(const struct selection *sel, const struct agp_hlog_entry *entry,
                      double absolute_start)
 {
@@ -169,7 +187,18 @@ static bool selected(const struct selection *sel, const struct agp_hlog_entry *e
 	const char *slash = strchr(entry->tag, '/');
 	if (!slash)
 		return false;
-	if (sel->metric && strcmp(slash + 1, sel->metric) != 0)
+	const char *metric = slash + 1;
+	size_t metric_length = strlen(metric);
+	size_t suffix_length = strlen(AGP_HLOG_CORRECTED_SUFFIX);
+	bool corrected =
+	    metric_length > suffix_length &&
+	    strcmp(metric + metric_length - suffix_length, AGP_HLOG_CORRECTED_SUFFIX) == 0;
+	if (corrected != sel->corrected)
+		return false;
+	if (corrected)
+		metric_length -= suffix_length;
+	if (sel->metric &&
+	    (strlen(sel->metric) != metric_length || strncmp(metric, sel->metric, metric_length)))
 		return false;
 	size_t type_length = (size_t)(slash - entry->tag);
 	if (sel->agent_type && (strlen(sel->agent_type) != type_length ||
@@ -296,11 +325,26 @@ static bool is_nanoseconds(const struct agp_hlog_entry *entry)
 	return entry->max > 0 && fabs(highest / 1e6 - entry->max) <= 1e-3 * highest / 1e6 + 1e-3;
 }
 
+/* Which histogram of which series, in words: the first line of every output says it. */
+static void describe_selection(const struct selection *sel, char *out, size_t len)
+{
+	snprintf(out, len, "%s of %s%s: %s", sel->metric ? sel->metric : "every metric",
+	         sel->agent_type ? "agent type " : "every agent type",
+	         sel->agent_type ? sel->agent_type : "",
+	         sel->corrected ? "coordinated-omission corrected histogram (HdrHistogram's "
+	                          "expected-interval rule; Tag suffix " AGP_HLOG_CORRECTED_SUFFIX
+	                          ")"
+	                        : "raw histogram (as recorded, not corrected for coordinated "
+	                          "omission)");
+}
+
 /* ---- agentperf hlog ---------------------------------------------------------------------- */
 
 struct copy_context {
 	FILE *out;
 	bool header_written;
+	bool untagged; /* one series selected: lines without Tag=, read without -tag */
+	const struct selection *sel;
 	double base_s;
 	size_t intervals;
 };
@@ -312,13 +356,17 @@ static int copy_interval(void *context, const struct agp_hlog_entry *entry, doub
 		/* The first selected interval is the base; every start is relative to it. */
 		copy->base_s = absolute_start;
 		int64_t base_ms = (int64_t)llround(absolute_start * 1e3);
-		if (agp_hlog_write_header(copy->out, "agentperf hlog export", base_ms, base_ms))
+		char what[400], comment[512];
+		describe_selection(copy->sel, what, sizeof(what));
+		snprintf(comment, sizeof(comment), "agentperf hlog export, %s%s", what,
+		         copy->untagged ? "; one series: untagged lines" : "");
+		if (agp_hlog_write_header(copy->out, comment, base_ms, base_ms))
 			return -EIO;
 		copy->header_written = true;
 	}
 	copy->intervals++;
-	return agp_hlog_write_interval(copy->out, entry->tag, absolute_start - copy->base_s,
-	                               entry->length_s, entry->h,
+	return agp_hlog_write_interval(copy->out, copy->untagged ? NULL : entry->tag,
+	                               absolute_start - copy->base_s, entry->length_s, entry->h,
 	                               is_nanoseconds(entry) ? AGP_HLOG_NS_TO_MS : 1.0);
 }
 
@@ -328,12 +376,16 @@ int cli_hlog(struct cli *cli, int argc, char **argv)
 	int status = parse_selection(cli, "hlog", hlog_help, argc, argv, &sel);
 	if (status != CLI_PARSED)
 		return status;
-	struct copy_context copy = {.out = stdout};
+	struct copy_context copy = {
+	    .out = stdout, .untagged = sel.metric && sel.agent_type, .sel = &sel};
 	status = read_selection(cli, &sel, copy_interval, &copy);
 	if (status != CLI_OK)
 		return status;
 	if (copy.intervals == 0) {
-		fprintf(stderr, "agentperf hlog: no interval matches\n");
+		fprintf(stderr, "agentperf hlog: no interval matches%s\n",
+		        sel.corrected ? " (corrected histograms exist for metrics with an expected "
+		                        "interval only)"
+		                      : "");
 		return CLI_VIOLATED;
 	}
 	return fflush(stdout) == 0 ? CLI_OK : CLI_VIOLATED;
@@ -373,9 +425,17 @@ int cli_stats_hgrm(struct cli *cli, int argc, char **argv)
 	struct merge_context merge = {0};
 	status = read_selection(cli, &sel, merge_interval, &merge);
 	if (status == CLI_OK && !merge.merged) {
-		fprintf(stderr, "agentperf stats --hgrm: no interval of %s matches\n", sel.metric);
+		fprintf(stderr, "agentperf stats --hgrm: no interval of %s matches%s\n", sel.metric,
+		        sel.corrected ? " (corrected histograms exist for metrics with an expected "
+		                        "interval only)"
+		                      : "");
 		status = CLI_VIOLATED;
 	}
+	/* A comment line first: the plotters and HdrHistogram's readers skip it. */
+	char what[400];
+	describe_selection(&sel, what, sizeof(what));
+	if (status == CLI_OK && printf("# %s\n", what) < 0)
+		status = CLI_VIOLATED;
 	/* HdrHistogram's plotters read durations in ms: its default output ratio of 10^6. */
 	if (status == CLI_OK &&
 	    agp_hdr_print_percentiles(merge.merged, stdout, 5, merge.nanoseconds ? 1e6 : 1.0))

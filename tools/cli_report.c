@@ -4,6 +4,13 @@
  * percentile distribution on HdrHistogram's log "1/(1-percentile)" axis with
  * the baseline and the thresholds drawn on it, a statistics table, and the
  * recent alerts.
+ *
+ * Raw and corrected: the plot always has the raw distribution (as recorded); a metric with an
+ * expected interval also gets its coordinated-omission corrected distribution on the same
+ * plot, a second, labelled curve. Each curve is a <polyline> whose data-histogram ("raw",
+ * "corrected"), data-count (its samples) and data-points ("percentile:value ..." in the
+ * metric's unit) give the figures it is drawn from, so that a reader (and the tests) can check
+ * them; the statistics table has a row per agent type and histogram.
  */
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +29,8 @@
 #define MARGIN_B      45
 #define X_MAX_DECADES 6  /* 99.9999% */
 #define LINES_MAX     16 /* thresholds and baseline lines a plot names */
+/* What the report's coordination-overhead figures come from (the collector's agp_report). */
+#define REPORT_HISTOGRAM "raw (as recorded, not corrected for coordinated omission)"
 
 static void html_escape(FILE *out, const char *text)
 {
@@ -185,12 +194,37 @@ static void svg_lines(FILE *out, const struct line *lines, int nlines, double to
 	}
 }
 
+/* How each histogram's curve is drawn and named. */
+struct curve_style {
+	const char *histogram; /* "raw" or "corrected", as the percentiles verb names it */
+	const char *color;
+	const char *dash;
+	const char *label;
+};
+
+static const struct curve_style curve_styles[] = {
+    {"raw", "#1f77b4", "", "raw (as recorded)"},
+    {"corrected", "#9467bd", "7 3", "corrected for coordinated omission"},
+};
+
 /* The distribution as a step line through the percentile iteration's points. */
-static void svg_distribution(FILE *out, const json_t *points, double scale, double top)
+static void svg_distribution(FILE *out, const json_t *distribution, const struct curve_style *style,
+                             double scale, double top)
 {
-	fprintf(out, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
+	const json_t *points = json_object_get(distribution, "points");
+	fprintf(out,
+	        "<polyline class=\"distribution\" data-histogram=\"%s\" data-count=\"%.0f\" "
+	        "data-points=\"",
+	        style->histogram, cli_num(distribution, "count"));
 	size_t index;
 	json_t *point;
+	json_array_foreach(points, index, point)
+	    fprintf(out, "%s%.12g:%.0f", index ? " " : "", cli_num(point, "percentile"),
+	            cli_num(point, "value"));
+	fprintf(out, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"", style->color);
+	if (style->dash[0])
+		fprintf(out, " stroke-dasharray=\"%s\"", style->dash);
+	fprintf(out, " points=\"");
 	double last_y = NAN;
 	json_array_foreach(points, index, point)
 	{
@@ -201,19 +235,42 @@ static void svg_distribution(FILE *out, const json_t *points, double scale, doub
 		fprintf(out, "%.1f,%.1f ", x, y);
 		last_y = y;
 	}
-	fprintf(out, "\"/>\n");
+	fprintf(out, "\"><title>%s: %.0f samples</title></polyline>\n", style->label,
+	        cli_num(distribution, "count"));
 }
 
-static void svg_plot(FILE *out, const json_t *distribution, const struct line *lines, int nlines,
+/* The legend of the curves, top left inside the frame. */
+static void svg_legend(FILE *out, const struct curve_style *const *styles,
+                       const json_t *const *curves, int ncurves)
+{
+	for (int c = 0; c < ncurves; c++) {
+		double y = MARGIN_T + 14 + 14 * c;
+		fprintf(out,
+		        "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\" "
+		        "stroke-width=\"2\" stroke-dasharray=\"%s\"/>"
+		        "<text class=\"legend\" x=\"%d\" y=\"%.1f\">%s, %.0f samples</text>\n",
+		        MARGIN_L + 8, y - 4, MARGIN_L + 32, y - 4, styles[c]->color,
+		        styles[c]->dash, MARGIN_L + 38, y, styles[c]->label,
+		        cli_num(curves[c], "count"));
+	}
+}
+
+/* The raw curve, and the corrected one when there is one (curves[1] non-NULL), on one plot. */
+static void svg_plot(FILE *out, const json_t *const *curves, const struct line *lines, int nlines,
                      const char *unit)
 {
-	double scale = cli_num(distribution, "display_scale");
+	double scale = cli_num(curves[0], "display_scale");
 	if (!(scale > 0))
 		scale = 1;
-	struct value_axis axis = value_axis_of(distribution, scale, lines, nlines);
+	/* The corrected histogram has the raw one's maximum: one axis fits both. */
+	struct value_axis axis = value_axis_of(curves[0], scale, lines, nlines);
 	svg_axes(out, &axis, unit);
 	svg_lines(out, lines, nlines, axis.top, unit);
-	svg_distribution(out, json_object_get(distribution, "points"), scale, axis.top);
+	const struct curve_style *styles[2] = {&curve_styles[0], &curve_styles[1]};
+	int ncurves = curves[1] ? 2 : 1;
+	for (int c = ncurves - 1; c >= 0; c--) /* the raw curve on top */
+		svg_distribution(out, curves[c], styles[c], scale, axis.top);
+	svg_legend(out, styles, curves, ncurves);
 	fprintf(out, "</svg>\n");
 }
 
@@ -229,6 +286,9 @@ static void stats_row(FILE *out, const json_t *series)
 		cli_format_value(cli_num(series, keys[k]), unit, cell, sizeof(cell));
 		fprintf(out, "<td>%s</td>", cell);
 	}
+	fprintf(out, "<td>");
+	html_escape(out, cli_str(series, "histogram"));
+	fprintf(out, "</td>");
 	fprintf(out, "</tr>\n");
 }
 
@@ -248,11 +308,13 @@ static const json_t *baseline_metric(const json_t *baseline, const char *metric)
 /* What the HTML report shows besides the report object: the daemon's answers. */
 struct report_inputs {
 	json_t *stats, *config, *baseline, *alerts; /* baseline NULL when none is established */
+	json_t *corrected_stats; /* the series with an expected interval, corrected */
 };
 
 static void report_inputs_free(struct report_inputs *inputs)
 {
 	json_decref(inputs->stats);
+	json_decref(inputs->corrected_stats);
 	json_decref(inputs->config);
 	json_decref(inputs->baseline);
 	json_decref(inputs->alerts);
@@ -262,6 +324,11 @@ static void report_inputs_free(struct report_inputs *inputs)
 static int fetch_inputs(struct cli *cli, struct report_inputs *inputs)
 {
 	int status = cli_request(cli, "stats", NULL, &inputs->stats, NULL);
+	if (!status) {
+		json_t *args = json_pack("{s:b}", "corrected", true);
+		status = cli_request(cli, "stats", args, &inputs->corrected_stats, NULL);
+		json_decref(args);
+	}
 	if (!status)
 		status = cli_request(cli, "config.show", NULL, &inputs->config, NULL);
 	if (!status) {
@@ -311,8 +378,9 @@ static void html_head(FILE *out, const json_t *report, bool baseline)
 	        "</td></tr>\n<tr><th>avg coordination overhead</th><td>%s</td></tr>\n"
 	        "<tr><th>p95 coordination overhead</th><td>%s</td></tr>\n"
 	        "<tr><th>p99 coordination overhead</th><td>%s</td></tr>\n"
+	        "<tr><th>histogram</th><td>%s</td></tr>\n"
 	        "<tr><th>baseline</th><td>%s</td></tr>\n</table>\n",
-	        avg, p95, p99, baseline ? "established" : "none established");
+	        avg, p95, p99, REPORT_HISTOGRAM, baseline ? "established" : "none established");
 }
 
 static void html_recommendations(FILE *out, const json_t *report)
@@ -332,16 +400,54 @@ static void html_recommendations(FILE *out, const json_t *report)
 	fprintf(out, "</ul>\n");
 }
 
+/* Whether metric has a corrected series (an expected interval) among those of stats. */
+static bool has_series(const json_t *stats, const char *metric)
+{
+	size_t index;
+	json_t *series;
+	json_array_foreach(json_object_get(stats, "series"), index, series)
+	{
+		if (strcmp(cli_str(series, "metric"), metric) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The rows of metric's series in stats, one per agent type. */
+static void stats_rows(FILE *out, const json_t *stats, const char *metric)
+{
+	size_t index;
+	json_t *series;
+	json_array_foreach(json_object_get(stats, "series"), index, series)
+	{
+		if (strcmp(cli_str(series, "metric"), metric) == 0)
+			stats_row(out, series);
+	}
+}
+
+/* The percentile iteration of metric over every agent type, raw or corrected. */
+static int request_distribution(struct cli *cli, const char *metric, bool corrected,
+                                json_t **distribution)
+{
+	json_t *args =
+	    json_pack("{s:s, s:i, s:b}", "metric", metric, "ticks", 5, "corrected", corrected);
+	int status = cli_request(cli, "percentiles", args, distribution, NULL);
+	json_decref(args);
+	return status;
+}
+
 /* One metric's section: the plot with thresholds and baseline, then a row per agent type. */
 static int html_metric(struct cli *cli, FILE *out, const struct report_inputs *inputs,
                        const char *metric)
 {
-	json_t *args = json_pack("{s:s, s:i}", "metric", metric, "ticks", 5);
-	json_t *distribution = NULL;
-	int status = cli_request(cli, "percentiles", args, &distribution, NULL);
-	json_decref(args);
-	if (status)
+	json_t *distribution = NULL, *corrected = NULL;
+	int status = request_distribution(cli, metric, false, &distribution);
+	if (!status && has_series(inputs->corrected_stats, metric))
+		status = request_distribution(cli, metric, true, &corrected);
+	if (status) {
+		json_decref(distribution);
 		return status;
+	}
 	const char *unit = cli_str(distribution, "display_unit");
 	fprintf(out, "<h2>");
 	html_escape(out, metric);
@@ -356,18 +462,15 @@ static int html_metric(struct cli *cli, FILE *out, const struct report_inputs *i
 	if (base && cli_num(base, "p50") > 0)
 		lines[nlines++] =
 		    (struct line){cli_num(base, "p50") * scale, "baseline p50", "#17becf", "2 2"};
-	svg_plot(out, distribution, lines, nlines, unit);
+	const json_t *curves[2] = {distribution, corrected};
+	svg_plot(out, curves, lines, nlines, unit);
 	json_decref(distribution);
+	json_decref(corrected);
 	fprintf(out, "<table><tr><th>agent type</th><th>count</th><th>mean</th>"
 	             "<th>stddev</th><th>min</th><th>p50</th><th>p95</th><th>p99</th>"
-	             "<th>max</th></tr>\n");
-	size_t index;
-	json_t *series;
-	json_array_foreach(json_object_get(inputs->stats, "series"), index, series)
-	{
-		if (strcmp(cli_str(series, "metric"), metric) == 0)
-			stats_row(out, series);
-	}
+	             "<th>max</th><th>histogram</th></tr>\n");
+	stats_rows(out, inputs->stats, metric);
+	stats_rows(out, inputs->corrected_stats, metric);
 	fprintf(out, "</table>\n");
 	return CLI_OK;
 }
@@ -427,7 +530,7 @@ static void html_alerts(FILE *out, const json_t *alerts)
 /* Renders the HTML report from what the daemon answered. */
 static int render_html(struct cli *cli, const json_t *report, FILE *out)
 {
-	struct report_inputs inputs = {NULL, NULL, NULL, NULL};
+	struct report_inputs inputs = {NULL, NULL, NULL, NULL, NULL};
 	int status = fetch_inputs(cli, &inputs);
 	if (status)
 		goto out;
@@ -482,6 +585,7 @@ int cli_write_report(struct cli *cli, const char *json_file, const char *html_fi
 				cli_format_ms(report, key, "no data", text, sizeof(text));
 				printf("%s coordination overhead %s\n", keys[k], text);
 			}
+			printf("histogram                 %s\n", REPORT_HISTOGRAM);
 			printf(
 			    "tasks                     %.0f executed, %.0f ok, %.0f failed, %.0f "
 			    "timed out\n",
@@ -501,8 +605,9 @@ static const char help[] =
     "performance_trends, threshold_violations, recommendations,\n"
     "overall_health). --json FILE writes it as JSON (bare --json prints it);\n"
     "--html FILE writes one self-contained HTML file with a percentile\n"
-    "distribution plot per metric, baseline and thresholds, statistics and\n"
-    "recent alerts.\n"
+    "distribution plot per metric (the raw curve, and for a metric with an\n"
+    "expected interval the coordinated-omission corrected one beside it),\n"
+    "baseline and thresholds, statistics and recent alerts.\n"
     "Exit status: 0 ok, 1 a file could not be written, 2 usage error,\n"
     "3 collector unreachable.\n";
 

@@ -11,7 +11,8 @@ static const char help[] =
     "Count, mean, stddev, min, p50, p95, p99 and max of each metric per agent type\n"
     "(or per agent with --agent), over the last --window (default: all retained).\n"
     "--corrected uses the coordinated-omission corrected histograms (metrics with an\n"
-    "expected interval). --json gives raw values in the metric's unit (ns, bytes).\n"
+    "expected interval); a heading line (\"histogram\" in --json) says which is shown.\n"
+    "--json gives raw values in the metric's unit (ns, bytes).\n"
     "A series without samples in the window shows \"no data\" (null in --json); when\n"
     "nothing matches, \"no data\" is printed instead of a table.\n"
     "Exit status: 0 ok (no data included), 1 collector error, 2 usage error (a\n"
@@ -19,12 +20,20 @@ static const char help[] =
     "printed), 3 collector unreachable.\n";
 
 /* One row per series, values in units people read; "no data" when there is no series. */
-static void print_stats_table(const json_t *result)
+static void print_stats_table(const json_t *result, bool corrected)
 {
 	if (json_array_size(json_object_get(result, "series")) == 0) {
-		printf("no data\n");
+		printf(corrected
+		           ? "no data (corrected histograms exist for metrics with an expected "
+		             "interval only)\n"
+		           : "no data\n");
 		return;
 	}
+	/* Which histogram the figures come from, before any figure. */
+	printf(corrected
+	           ? "coordinated-omission corrected histograms (HdrHistogram's "
+	             "expected-interval rule)\n"
+	           : "raw histograms (as recorded, not corrected for coordinated omission)\n");
 	static const char *const header[] = {"METRIC", "TYPE", "AGENT", "COUNT", "MEAN", "STDDEV",
 	                                     "MIN",    "P50",  "P95",   "P99",   "MAX"};
 	struct cli_table *table = cli_table_new(11, header);
@@ -103,7 +112,7 @@ int cli_stats(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		cli_print_json(result);
 	else
-		print_stats_table(result);
+		print_stats_table(result, corrected);
 	json_decref(result);
 	return CLI_OK;
 }

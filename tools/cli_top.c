@@ -102,6 +102,7 @@ static void draw_header(const json_t *status)
 	mvprintw(3, 0, "%-11s %-21s %7s %10s %10s %5s %-8s", "TYPE", "METRIC", "RATE/s", "P50",
 	         "P99", "DROPS", "LEVEL");
 	attroff(A_REVERSE);
+	mvprintw(2, 0, "P50, P99: raw histograms (as recorded)"); /* docs/hdr.md: raw, corrected */
 }
 
 /*

@@ -418,10 +418,14 @@ static void verb_stats(struct agp_control_server *server, const struct agp_snaps
 		                    json_string(agp_unit_display_name(series->unit)));
 		json_object_set_new(stats, "display_scale", json_real(display_scale(series->unit)));
 		json_object_set_new(stats, "corrected", json_boolean(corrected));
+		/* 0: no corrected histogram (docs/hdr.md, coordinated omission). */
+		json_object_set_new(stats, "expected_interval_ns",
+		                    agp_json_u64(series->expected_interval_ns));
 		json_object_set_new(stats, "total_count", agp_json_u64(series->total_count));
 		json_array_append_new(list, stats);
 	}
-	answer->result = json_pack("{s:o, s:f}", "series", list, "window_s", window_s);
+	answer->result = json_pack("{s:o, s:f, s:s}", "series", list, "window_s", window_s,
+	                           "histogram", corrected ? "corrected" : "raw");
 }
 
 static void verb_percentiles(struct agp_control_server *server, const struct agp_snapshot *snapshot,
@@ -488,6 +492,9 @@ static void verb_percentiles(struct agp_control_server *server, const struct agp
 	                           "min", (json_int_t)(any ? agp_hdr_min(histogram) : 0), "max",
 	                           (json_int_t)(any ? agp_hdr_max(histogram) : 0), "mean",
 	                           any ? agp_hdr_mean(histogram) : 0.0, "points", points);
+	if (answer->result) /* which histogram the points come from */
+		json_object_set_new(answer->result, "histogram",
+		                    json_string(corrected ? "corrected" : "raw"));
 	agp_hdr_destroy(histogram);
 }
 

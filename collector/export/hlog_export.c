@@ -10,7 +10,14 @@
 
 int agp_hlog_tag(const char *agent_type, const char *metric, char *out, size_t len)
 {
-	int length = snprintf(out, len, "%s/%s", agent_type, metric);
+	return agp_hlog_series_tag(agent_type, metric, false, out, len);
+}
+
+int agp_hlog_series_tag(const char *agent_type, const char *metric, bool corrected, char *out,
+                        size_t len)
+{
+	int length = snprintf(out, len, "%s/%s%s", agent_type, metric,
+	                      corrected ? AGP_HLOG_CORRECTED_SUFFIX : "");
 	if (length < 0 || (size_t)length >= len)
 		return -ENAMETOOLONG;
 	return 0;
@@ -26,14 +33,18 @@ struct line_ref {
 	uint64_t start_ns;
 	size_t series;
 	size_t window;
+	bool corrected; /* the window's coordinated-omission corrected histogram */
 };
 
+/* By start, then series, a series' raw line before its corrected one. */
 static int compare_lines(const void *a, const void *b)
 {
 	const struct line_ref *x = a, *y = b;
 	if (x->start_ns != y->start_ns)
 		return x->start_ns < y->start_ns ? -1 : 1;
-	return (x->series > y->series) - (x->series < y->series);
+	if (x->series != y->series)
+		return x->series < y->series ? -1 : 1;
+	return (int)x->corrected - (int)y->corrected;
 }
 
 int agp_hlog_write_windows(FILE *out, const struct agp_snapshot *snapshot, const char *metric,
@@ -42,7 +53,7 @@ int agp_hlog_write_windows(FILE *out, const struct agp_snapshot *snapshot, const
 {
 	size_t capacity = 0;
 	for (size_t s = 0; s < snapshot->series_count; s++)
-		capacity += snapshot->series[s].window_count;
+		capacity += 2 * snapshot->series[s].window_count; /* raw and corrected */
 	struct line_ref *lines = calloc(capacity ? capacity : 1, sizeof(*lines));
 	if (!lines)
 		return -ENOMEM;
@@ -59,7 +70,9 @@ int agp_hlog_write_windows(FILE *out, const struct agp_snapshot *snapshot, const
 			    agp_snapshot_window_summary(window, &summary) != 0 ||
 			    summary.total_count == 0)
 				continue;
-			lines[count++] = (struct line_ref){window->start_ns, s, w};
+			lines[count++] = (struct line_ref){window->start_ns, s, w, false};
+			if (series->expected_interval_ns)
+				lines[count++] = (struct line_ref){window->start_ns, s, w, true};
 		}
 	}
 	/* Java's readers expect intervals in time order across tags. */
@@ -70,12 +83,15 @@ int agp_hlog_write_windows(FILE *out, const struct agp_snapshot *snapshot, const
 		const struct agp_snapshot_series *series = &snapshot->series[lines[i].series];
 		const struct agp_snapshot_window *window = &series->windows[lines[i].window];
 		char tag[AGP_HLOG_TAG_MAX];
-		if (agp_hlog_tag(series->agent_type, series->metric, tag, sizeof(tag)))
+		if (agp_hlog_series_tag(series->agent_type, series->metric, lines[i].corrected, tag,
+		                        sizeof(tag)))
 			continue;
 		agp_hdr_reset(scratch);
-		error = agp_snapshot_window_merge(window, false, scratch);
+		error = agp_snapshot_window_merge(window, lines[i].corrected, scratch);
 		if (error)
 			break;
+		if (agp_hdr_count(scratch) == 0)
+			continue; /* a window stored without its corrected form: nothing to say */
 		/* Both on the deployment clock: the offset is exact, whatever the wall clock does.
 		 */
 		double start_s = ((double)window->start_ns - (double)base_ns) / 1e9;
@@ -127,9 +143,10 @@ char *agp_hlog_export_layout(const struct agp_snapshot *snapshot, const char *me
 				base_ns = start;
 		}
 	int64_t base_ms = agp_hlog_wall_ms(snapshot, base_ns);
-	char comment[160];
-	snprintf(comment, sizeof(comment), "agentperf deployment %s, metric %s",
-	         snapshot->deployment, metric && metric[0] ? metric : "(all)");
+	char comment[320];
+	snprintf(comment, sizeof(comment), "agentperf deployment %s, metric %s; %s",
+	         snapshot->deployment, metric && metric[0] ? metric : "(all)",
+	         AGP_HLOG_TAGS_COMMENT);
 	error = agp_hlog_write_header(out, comment, base_ms, base_ms);
 	if (!error) {
 		int lines = agp_hlog_write_windows(out, snapshot, metric, since_ns, true, base_ns,

@@ -1,6 +1,9 @@
 /*
  * HdrHistogram interval logs (.hlog 1.3) from a snapshot's windows: one interval line per
- * window and (agent type, metric) series, Tag=<agent_type>/<metric>, in start-time order.
+ * window and (agent type, metric) series, Tag=<agent_type>/<metric>, in start-time order;
+ * a series whose metric has an expected interval also gets a line of its coordinated-omission
+ * corrected histogram (HdrHistogram's record-with-expected-interval rule), tagged
+ * <agent_type>/<metric>:corrected, right after the raw line of the same window.
  * Used by the collector's log service (closed windows, appended as they close) and by the
  * control protocol's hlog verb (any windows, open one included, as one text).
  *
@@ -21,14 +24,24 @@
 #include "hdr/histogram.h"
 #include "collector/drain/snapshot.h"
 
-/* The tag of a series: "<agent_type>/<metric>". */
+/* The header comment that says which tag is which histogram. */
+#define AGP_HLOG_TAGS_COMMENT                                                                      \
+	"Tag=<agent type>/<metric> is the raw histogram (as recorded), "                           \
+	"<agent type>/<metric>:corrected the coordinated-omission corrected one"
+
+/* The tag of a raw series: "<agent_type>/<metric>". */
 int agp_hlog_tag(const char *agent_type, const char *metric, char *out, size_t len);
+
+/* The tag of a series' raw or corrected histogram ("<agent_type>/<metric>:corrected"). */
+int agp_hlog_series_tag(const char *agent_type, const char *metric, bool corrected, char *out,
+                        size_t len);
 
 /* Wall-clock milliseconds of a deployment-clock instant, by the snapshot's clock pair. */
 int64_t agp_hlog_wall_ms(const struct agp_snapshot *snapshot, uint64_t time_ns);
 
 /*
- * Writes the interval lines of the (agent type, metric) series of snapshot: metric NULL or ""
+ * Writes the interval lines (raw, and corrected where the metric has an expected interval) of
+ * the (agent type, metric) series of snapshot: metric NULL or ""
  * for every metric, windows that start at or after since_ns, the open window only when
  * include_open. scratch has the collector's histogram layout (it is reset and reused).
  * Start times are relative to base_ns (deployment clock), exactly. *last_end_ns (may be NULL)

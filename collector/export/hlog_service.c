@@ -116,8 +116,9 @@ static int compose(struct agp_hlog_service *service, const struct agp_snapshot *
 		if (base_ns == UINT64_MAX)
 			goto close;
 		int64_t base_time_ms = agp_hlog_wall_ms(snapshot, base_ns);
-		error = agp_hlog_write_header(out, "agentperf collector interval log", base_time_ms,
-		                              base_time_ms);
+		error = agp_hlog_write_header(
+		    out, "agentperf collector interval log; " AGP_HLOG_TAGS_COMMENT, base_time_ms,
+		    base_time_ms);
 		if (error)
 			goto close;
 	}

@@ -1,9 +1,10 @@
 /*
  * The collector's HdrHistogram interval log: as windows close, one interval line per
  * (agent type, metric) goes to <storage_dir>/hlog/agentperf.hlog (format 1.3, see
- * hlog_export.h). When the file reaches max_bytes it is renamed to agentperf.hlog.1 (older
- * ones shift to .2 ... .<keep>, the oldest is removed) and a new file with its own header
- * starts, so the folder never holds more than (keep + 1) * max_bytes.
+ * hlog_export.h), and one more of its corrected histogram where the metric has an expected
+ * interval (Tag=<agent type>/<metric>:corrected). When the file reaches max_bytes it is renamed to
+ * agentperf.hlog.1 (older ones shift to .2 ... .<keep>, the oldest is removed) and a new file with
+ * its own header starts, so the folder never holds more than (keep + 1) * max_bytes.
  *
  * Every window is written once: windows close at the same instants in every series, so one
  * watermark (the end of the last window written) says what is new.

@@ -250,6 +250,13 @@ int agp_prom_parse_bounds(const char *text, struct agp_prom_bounds *bounds, char
 
 /* ---- per-series cumulative state ------------------------------------------------------- */
 
+/* One histogram's cumulative sums: the raw one, or the coordinated-omission corrected one. */
+struct cumulative {
+	uint64_t count;
+	unsigned __int128 sum; /* in the metric's unit */
+	uint64_t *buckets;     /* per bound, not cumulative: samples above the previous bound */
+};
+
 struct series_state {
 	char agent_type[AGP_AGENT_TYPE_MAX + 1];
 	char agent[AGP_AGENT_NAME_MAX + 1];
@@ -257,10 +264,10 @@ struct series_state {
 	enum agp_unit unit;
 	/* Closed windows that started before this are in the sums below. */
 	uint64_t ingested_until_ns;
-	uint64_t count;
-	unsigned __int128 sum;    /* in the metric's unit */
-	uint64_t *buckets;        /* per bound, not cumulative: samples above the previous bound */
-	uint64_t seen_generation; /* the last snapshot that had the series */
+	struct cumulative raw;
+	bool has_corrected;          /* the metric has an expected interval */
+	struct cumulative corrected; /* buckets NULL unless has_corrected */
+	uint64_t seen_generation;    /* the last snapshot that had the series */
 };
 
 /* The states' key: zeroed whole, so that the bytes after each string compare equal. */
@@ -298,7 +305,8 @@ static struct series_state *state_at(const struct agp_prom_exporter *exporter, s
 
 static void state_free(struct series_state *state)
 {
-	free(state->buckets);
+	free(state->raw.buckets);
+	free(state->corrected.buckets);
 	free(state);
 }
 
@@ -387,9 +395,12 @@ static struct series_state *state_get(struct agp_prom_exporter *exporter,
 	struct series_state *state = calloc(1, sizeof(*state));
 	if (!state)
 		return NULL;
-	state->buckets = calloc(AGP_PROM_BOUNDS_MAX, sizeof(uint64_t));
-	if (!state->buckets) {
-		free(state);
+	state->has_corrected = series->expected_interval_ns != 0;
+	state->raw.buckets = calloc(AGP_PROM_BOUNDS_MAX, sizeof(uint64_t));
+	if (state->has_corrected)
+		state->corrected.buckets = calloc(AGP_PROM_BOUNDS_MAX, sizeof(uint64_t));
+	if (!state->raw.buckets || (state->has_corrected && !state->corrected.buckets)) {
+		state_free(state);
 		return NULL;
 	}
 	memcpy(state->agent_type, series->agent_type, sizeof(state->agent_type));
@@ -404,20 +415,22 @@ static struct series_state *state_get(struct agp_prom_exporter *exporter,
 }
 
 /*
- * Adds one window's samples per bucket into buckets[] (sized for the unit's bounds) and its
- * count and exact sum into *count and *sum.
+ * Adds one window's raw (or, with corrected, its coordinated-omission corrected) samples per
+ * bucket into into->buckets[] (sized for the unit's bounds) and its count and exact sum into
+ * into->count and into->sum.
  */
 static int add_window(struct agp_prom_exporter *exporter, enum agp_unit unit,
-                      const struct agp_snapshot_window *window, uint64_t *buckets, uint64_t *count,
-                      unsigned __int128 *sum)
+                      const struct agp_snapshot_window *window, bool corrected,
+                      struct cumulative *into)
 {
 	struct agp_hdr *scratch = exporter->scratch;
 	agp_hdr_reset(scratch);
-	int error = agp_snapshot_window_merge(window, false, scratch);
+	int error = agp_snapshot_window_merge(window, corrected, scratch);
 	if (error)
 		return error;
-	*count += (uint64_t)agp_hdr_count(scratch);
-	*sum += scratch->sum;
+	uint64_t *buckets = into->buckets;
+	into->count += (uint64_t)agp_hdr_count(scratch);
+	into->sum += scratch->sum;
 	const struct agp_prom_bounds *bounds = unit_bounds(exporter, unit);
 	double scale = agp_unit_prometheus_divisor(unit);
 	size_t bound = 0;
@@ -477,8 +490,10 @@ static int ingest(struct agp_prom_exporter *exporter, const struct agp_snapshot 
 			state->ingested_until_ns = window->end_ns;
 			if (!agp_snapshot_window_has_samples(window))
 				continue;
-			int error = add_window(exporter, state->unit, window, state->buckets,
-			                       &state->count, &state->sum);
+			int error = add_window(exporter, state->unit, window, false, &state->raw);
+			if (!error && state->has_corrected)
+				error = add_window(exporter, state->unit, window, true,
+				                   &state->corrected);
 			if (error)
 				return error;
 		}
@@ -501,17 +516,29 @@ int agp_prom_exporter_update(struct agp_prom_exporter *exporter,
 
 struct histogram_family {
 	enum agp_unit unit;
+	bool corrected; /* the coordinated-omission corrected histograms, of metrics with one */
 	const char *name;
 	const char *help;
 };
 
+#define CORRECTED_HELP                                                                             \
+	" with an expected interval, corrected for coordinated omission (HdrHistogram's rule: a "  \
+	"sample v also counts v - k x interval, k = 1, 2, ..., while that is at least the "        \
+	"interval), cumulative since the collector started; the raw samples are in "
+
 static const struct histogram_family histogram_families[] = {
-    {AGP_UNIT_NANOSECONDS, "agentperf_duration_seconds",
+    {AGP_UNIT_NANOSECONDS, false, "agentperf_duration_seconds",
      "Samples of every duration metric in seconds, cumulative since the collector started."},
-    {AGP_UNIT_BYTES, "agentperf_size_bytes",
+    {AGP_UNIT_BYTES, false, "agentperf_size_bytes",
      "Samples of every memory metric in bytes, cumulative since the collector started."},
-    {AGP_UNIT_COUNT, "agentperf_sample_value",
+    {AGP_UNIT_COUNT, false, "agentperf_sample_value",
      "Samples of every plain-count metric, cumulative since the collector started."},
+    {AGP_UNIT_NANOSECONDS, true, "agentperf_corrected_duration_seconds",
+     "Samples in seconds of every duration metric" CORRECTED_HELP "agentperf_duration_seconds."},
+    {AGP_UNIT_BYTES, true, "agentperf_corrected_size_bytes",
+     "Samples in bytes of every memory metric" CORRECTED_HELP "agentperf_size_bytes."},
+    {AGP_UNIT_COUNT, true, "agentperf_corrected_sample_value",
+     "Samples of every plain-count metric" CORRECTED_HELP "agentperf_sample_value."},
 };
 
 static void text_series_labels(struct text *t, const char *agent_type, const char *agent,
@@ -557,26 +584,31 @@ static int render_histograms(struct agp_prom_exporter *exporter,
 			struct series_state *state = state_get(exporter, series);
 			if (!state)
 				return -ENOMEM;
+			if (family->corrected && !state->has_corrected)
+				continue;
+			const struct cumulative *closed =
+			    family->corrected ? &state->corrected : &state->raw;
 			/* The open window counts unless it was already fed in as closed. */
 			memset(open_buckets, 0, sizeof(open_buckets));
-			uint64_t count = state->count;
-			unsigned __int128 sum = state->sum;
+			struct cumulative open_part = {0, 0, open_buckets};
 			const struct agp_snapshot_window *open =
 			    &series->windows[series->window_count - 1];
 			if (agp_snapshot_window_has_samples(open) &&
 			    open->start_ns >= state->ingested_until_ns) {
 				int error =
-				    add_window(exporter, unit, open, open_buckets, &count, &sum);
+				    add_window(exporter, unit, open, family->corrected, &open_part);
 				if (error)
 					return error;
 			}
+			uint64_t count = closed->count + open_part.count;
+			unsigned __int128 sum = closed->sum + open_part.sum;
 			if (!header) {
 				text_family(t, family->name, "histogram", family->help);
 				header = true;
 			}
 			uint64_t cumulative = 0;
 			for (size_t b = 0; b < bounds->count; b++) {
-				cumulative += state->buckets[b] + open_buckets[b];
+				cumulative += closed->buckets[b] + open_buckets[b];
 				text_printf(t, "%s_bucket{", family->name);
 				text_series_labels(t, series->agent_type, series->agent,
 				                   series->metric);

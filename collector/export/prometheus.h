@@ -6,6 +6,10 @@
  *   agentperf_size_bytes             histogram of every byte metric (memory_usage)
  *   agentperf_sample_value           histogram of every plain-count metric
  *     labels agent_type, metric (and agent when per-agent series are on)
+ *   agentperf_corrected_duration_seconds, agentperf_corrected_size_bytes,
+ *   agentperf_corrected_sample_value   the same for the coordinated-omission corrected
+ *     histograms of the metrics with an expected interval (only those series); the three
+ *     families above stay the raw samples, as recorded
  *   agentperf_samples_written_total, _aggregated_total, _dropped_total,
  *   agentperf_records_invalid_total, agentperf_alerts_total   counters
  *   agentperf_samples_clamped_total{agent_type,metric}        counter

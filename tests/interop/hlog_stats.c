@@ -1,12 +1,11 @@
 /*
  * agentperf's own figures from a .hlog, for the comparisons with independent readers:
  *   hlog_stats FILE TAG
- * merges every interval of TAG with agentperf's reader and prints, in the recorded unit,
- *   count max p50 p90 p99 p99.9
- * (max and percentiles as highest equivalent values; percentiles in the readers' ceiling
- * convention, value_at_percentile_ceil() below). With --c-convention the percentiles follow
- * HdrHistogram_c (agp_hdr_value_at_percentile(), count rounded to nearest), which is what
- * agentperf itself reports (docs/hdr.md).
+ * merges every interval of TAG (TAG "-": every untagged interval) with agentperf's reader and
+ * prints, in the recorded unit, count max p50 p90 p99 p99.9 (max and percentiles as highest
+ * equivalent values; percentiles in the readers' ceiling convention, value_at_percentile_ceil()
+ * below). With --c-convention the percentiles follow HdrHistogram_c (agp_hdr_value_at_percentile(),
+ * count rounded to nearest), which is what agentperf itself reports (docs/hdr.md).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -66,7 +65,9 @@ int main(int argc, char **argv)
 	struct agp_hlog_entry entry;
 	int result;
 	while ((result = agp_hlog_reader_next(&reader, &entry)) == 1) {
-		if (entry.has_tag && strcmp(entry.tag, argv[2]) == 0) {
+		/* TAG "-" selects the untagged intervals. */
+		bool untagged = strcmp(argv[2], "-") == 0;
+		if (untagged ? !entry.has_tag : entry.has_tag && strcmp(entry.tag, argv[2]) == 0) {
 			if (!merged)
 				agp_hdr_create(entry.h->cfg.lowest_discernible_value,
 				               entry.h->cfg.highest_trackable_value,

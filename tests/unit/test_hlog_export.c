@@ -147,6 +147,59 @@ static void test_export_text(void **state)
 	agp_snapshot_free(s);
 }
 
+/*
+ * A metric with an expected interval: each window's corrected line, tagged ...:corrected,
+ * right after its raw line, with the corrected count (HdrHistogram's rule, counted here: a
+ * 35 ms sample at a 10 ms interval also counts 25, 15 ms, so 3 each); the other series raw.
+ */
+static void test_export_corrected_lines(void **state)
+{
+	(void)state;
+	struct agp_snapshot *s = snapshot_new(1, 90, 2, 4);
+	struct agp_snapshot_series *worker = &s->series[0]; /* worker/coordination_overhead */
+	worker->expected_interval_ns = 10 * MS;
+	for (size_t w = 0; w < worker->window_count; w++) {
+		struct agp_hdr *h;
+		assert_int_equal(agp_hdr_create(LAYOUT, &h), 0);
+		struct agp_sparse_hist *raw, *corrected;
+		assert_int_equal(agp_hdr_record_n(h, 35 * MS, 4), 0);
+		assert_int_equal(agp_sparse_hist_encode(h, &raw), 0);
+		agp_hdr_reset(h);
+		assert_int_equal(agp_hdr_record_corrected_n(h, 35 * MS, 4, 10 * MS), 0);
+		assert_int_equal(agp_sparse_hist_encode(h, &corrected), 0);
+		agp_hdr_destroy(h);
+		agp_sparse_hist_unref(worker->windows[w].raw);
+		worker->windows[w].raw = raw;
+		worker->windows[w].corrected = corrected;
+	}
+	size_t length = 0;
+	char *text = agp_hlog_export(s, "coordination_overhead", 0, &length);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "<metric>:corrected the coordinated-omission corrected"));
+	FILE *in = fmemopen(text, length, "r");
+	struct agp_hlog_reader reader;
+	agp_hlog_reader_init(&reader, in, 0);
+	struct agp_hlog_entry entry;
+	static const char *const tags[] = {
+	    "worker/coordination_overhead",           "worker/coordination_overhead:corrected",
+	    "reviewer/coordination_overhead",         "worker/coordination_overhead",
+	    "worker/coordination_overhead:corrected", "reviewer/coordination_overhead"};
+	static const int64_t counts[] = {4, 12, 4, 4, 12, 4};
+	size_t lines = 0;
+	while (agp_hlog_reader_next(&reader, &entry) == 1) {
+		assert_true(lines < 6);
+		assert_string_equal(entry.tag, tags[lines]);
+		assert_int_equal(agp_hdr_count(entry.h), counts[lines]);
+		lines++;
+		agp_hdr_destroy(entry.h);
+	}
+	assert_int_equal(lines, 6);
+	agp_hlog_reader_destroy(&reader);
+	fclose(in);
+	free(text);
+	agp_snapshot_free(s);
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -418,6 +471,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_export_text),
+	    cmocka_unit_test(test_export_corrected_lines),
 	    cmocka_unit_test(test_service_writes_each_window_once_and_rotates),
 	    cmocka_unit_test(test_service_without_rotation_has_every_window),
 	    cmocka_unit_test(test_service_cuts_back_a_partial_write),

@@ -338,6 +338,93 @@ static void test_counters_survive_window_close_and_expiry(void **state)
 	agp_prom_exporter_destroy(exporter);
 }
 
+/* A window's coordinated-omission corrected histogram (HdrHistogram's expected-interval rule). */
+static struct agp_sparse_hist *corrected_of(const struct sample *samples, size_t n,
+                                            int64_t interval)
+{
+	struct agp_hdr *h;
+	assert_int_equal(agp_hdr_create(LAYOUT, &h), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(
+		    agp_hdr_record_corrected_n(h, samples[i].value, samples[i].count, interval), 0);
+	struct agp_sparse_hist *out;
+	assert_int_equal(agp_sparse_hist_encode(h, &out), 0);
+	agp_hdr_destroy(h);
+	return out;
+}
+
+/*
+ * The corrected family beside the raw one: only the series with an expected interval, its own
+ * HELP and TYPE, its counts from the corrected windows, and as monotonic as the raw family
+ * when windows close and expire.
+ */
+static void test_corrected_family(void **state)
+{
+	(void)state;
+	struct agp_prom_exporter *exporter = exporter_new(false);
+	const int64_t interval = 10 * MS;
+	const struct sample stall[] = {{250 * MS, 1}}; /* + 240, 230, ... 10 ms: 25 in all */
+	const struct sample near[] = {{20 * MS, 1}};   /* + 10 ms: 2 */
+	const char *raw_count = "agentperf_duration_seconds_count{" CO "}";
+	const char *corrected_count = "agentperf_corrected_duration_seconds_count{" CO "}";
+	const char *corrected_sum = "agentperf_corrected_duration_seconds_sum{" CO "}";
+	const char *tasks = "agentperf_corrected_duration_seconds_count{agent_type=\"worker\","
+	                    "metric=\"task_execution_time\"}";
+
+	/* Generation 1: the stall in the open window; task_execution_time has no interval. */
+	struct agp_snapshot *s1 = snapshot_new(1);
+	struct agp_sparse_hist *w1[] = {window_of(stall, 1)};
+	struct agp_snapshot_series *co = series_add(s1, "worker", "", "coordination_overhead", 0,
+	                                            AGP_UNIT_NANOSECONDS, 0, w1, 1);
+	co->expected_interval_ns = (uint64_t)interval;
+	co->windows[0].corrected = corrected_of(stall, 1, interval);
+	struct agp_sparse_hist *t1[] = {window_of(stall, 1)};
+	series_add(s1, "worker", "", "task_execution_time", 1, AGP_UNIT_NANOSECONDS, 0, t1, 1);
+	char *text = render(exporter, s1, NULL);
+	assert_true(has_line_starting(text, "# HELP agentperf_corrected_duration_seconds "));
+	assert_true(
+	    has_line_starting(text, "# TYPE agentperf_corrected_duration_seconds histogram\n"));
+	assert_true(value_of(text, raw_count) == 1);
+	assert_true(value_of(text, corrected_count) == 25);
+	/* 10 + 20 + ... + 250 ms, exact. */
+	assert_float_equal(value_of(text, corrected_sum), 3.25, 1e-12);
+	assert_true(
+	    value_of(text, "agentperf_corrected_duration_seconds_bucket{" CO ",le=\"0.1\"}") == 10);
+	assert_false(has_line_starting(text, tasks));
+	free(text);
+
+	/* Generation 2: the stall's window closed, a near-interval sample open. */
+	struct agp_snapshot *s2 = snapshot_new(2);
+	struct agp_sparse_hist *w2[] = {window_of(stall, 1), window_of(near, 1)};
+	co = series_add(s2, "worker", "", "coordination_overhead", 0, AGP_UNIT_NANOSECONDS, 0, w2,
+	                2);
+	co->expected_interval_ns = (uint64_t)interval;
+	co->windows[0].corrected = corrected_of(stall, 1, interval);
+	co->windows[1].corrected = corrected_of(near, 1, interval);
+	text = render(exporter, s2, NULL);
+	assert_true(value_of(text, raw_count) == 2);
+	assert_true(value_of(text, corrected_count) == 27);
+	free(text);
+
+	/* Generation 3: the stall's window expired, the near one closed, an empty one open. */
+	struct agp_snapshot *s3 = snapshot_new(3);
+	struct agp_sparse_hist *w3[] = {window_of(near, 1), NULL};
+	co = series_add(s3, "worker", "", "coordination_overhead", 0, AGP_UNIT_NANOSECONDS,
+	                (uint64_t)60e9, w3, 2);
+	co->expected_interval_ns = (uint64_t)interval;
+	co->windows[0].corrected = corrected_of(near, 1, interval);
+	text = render(exporter, s3, NULL);
+	assert_true(value_of(text, raw_count) == 2);
+	assert_true(value_of(text, corrected_count) == 27);
+	assert_float_equal(value_of(text, corrected_sum), 3.28, 1e-12);
+	free(text);
+
+	agp_snapshot_free(s1);
+	agp_snapshot_free(s2);
+	agp_snapshot_free(s3);
+	agp_prom_exporter_destroy(exporter);
+}
+
 static void test_departed_series_forgotten(void **state)
 {
 	(void)state;
@@ -466,6 +553,7 @@ int main(void)
 	    cmocka_unit_test(test_help_and_type_for_every_family),
 	    cmocka_unit_test(test_label_values_escaped),
 	    cmocka_unit_test(test_counters_survive_window_close_and_expiry),
+	    cmocka_unit_test(test_corrected_family),
 	    cmocka_unit_test(test_departed_series_forgotten),
 	    cmocka_unit_test(test_totals_health_and_no_baseline),
 	    cmocka_unit_test(test_bounds),

@@ -572,6 +572,9 @@ static void test_ci_export_keys(void **state)
 	assert_true(flag(ci, "baseline_established"));
 	assert_true(number(ci, "coordination_overhead_ms") == 120.0);
 	assert_string_equal(json_string_value(json_object_get(ci, "overall_health")), "good");
+	/* Which histogram its percentiles come from (docs/hdr.md). */
+	assert_string_equal(
+	    json_string_value(json_object_get(ci, "coordination_overhead_histogram")), "raw");
 	assert_int_equal(json_integer_value(json_object_get(ci, "total_metrics_collected")), 10);
 	assert_string_equal(json_string_value(json_object_get(ci, "export_timestamp")),
 	                    "2023-11-14T22:13:20.123000+00:00");
@@ -684,6 +687,8 @@ static void test_report(void **state)
 	/* Average over 16 samples: (3 * 400 + 800) / 16 = 125 ms. */
 	assert_true(number(report, "avg_coordination_overhead") == 125.0);
 	assert_int_equal(json_array_size(json_object_get(report, "recent_metrics")), 2);
+	assert_string_equal(
+	    json_string_value(json_object_get(report, "coordination_overhead_histogram")), "raw");
 
 	const json_t *trend =
 	    json_object_get(json_object_get(report, "performance_trends"), "coordination_overhead");
