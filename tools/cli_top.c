@@ -1,9 +1,13 @@
 /*
  * `agentperf top`: a live view refreshed every second, per agent type and
  * metric: rate, p50, p99, drops and level, with the recent alerts below.
- * Plain ncurses, so it works over ssh in an 80x24 terminal; q quits.
+ * Plain ncurses, so it works over ssh; the layout (top_layout.h) fits any
+ * terminal from 60x12 up, and a collector that goes away is said inside the
+ * screen, over its last answer. q quits.
  */
 #include <curses.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +15,7 @@
 
 #include "tools/cli.h"
 #include "tools/cli_options.h"
+#include "tools/top_layout.h"
 
 /*
  * Percentiles come from the windows overlapping the last minute (the
@@ -22,6 +27,7 @@
 struct top_state {
 	json_t *totals; /* "type/metric" -> total_count at the previous frame */
 	double taken_s; /* CLOCK_MONOTONIC of the previous frame; 0 before the first */
+	bool utf8;      /* the terminal's locale takes "…" */
 };
 
 static double monotonic_s(void)
@@ -68,6 +74,15 @@ struct frame {
 	json_t *status, *agents, *stats, *alerts;
 };
 
+static void frame_release(struct frame *frame)
+{
+	json_decref(frame->status);
+	json_decref(frame->agents);
+	json_decref(frame->stats);
+	json_decref(frame->alerts);
+	*frame = (struct frame){NULL, NULL, NULL, NULL};
+}
+
 /* Asks for the frame's answers; 0, or the first failed request's status. */
 static int fetch_frame(struct cli *cli, struct frame *frame)
 {
@@ -82,117 +97,235 @@ static int fetch_frame(struct cli *cli, struct frame *frame)
 		result = cli_request_quiet(cli, "alerts", since, &frame->alerts, NULL, NULL, 0);
 	json_decref(args);
 	json_decref(since);
+	if (result)
+		frame_release(frame);
 	return result;
 }
 
-/* The two lines about the collector and the table's header. */
-static void draw_header(const json_t *status)
+/* What one screen is drawn from: the layout and whether "…" can be shown. */
+struct screen {
+	struct top_layout layout;
+	int columns;
+	bool utf8;
+};
+
+/* text at (row, 0), cut to the screen's width with an ellipsis. */
+static void put_line(const struct screen *screen, int row, const char *text)
 {
-	double uptime = cli_num(status, "uptime_s");
-	attron(A_BOLD);
-	mvprintw(0, 0, "agentperf top - %.20s  up %.0fh%02.0fm  agents %.0f  %.0f samples/s",
-	         cli_str(status, "deployment"), floor(uptime / 3600),
-	         floor(fmod(uptime, 3600) / 60), cli_num(status, "agents_live"),
-	         cli_num(status, "samples_per_second"));
-	attroff(A_BOLD);
-	mvprintw(1, 0, "drops %.0f  invalid %.0f  alerts %.0f  health %s  (q quits)",
-	         cli_num(status, "dropped"), cli_num(status, "invalid"), cli_num(status, "alerts"),
-	         cli_str(status, "health"));
-	attron(A_REVERSE);
-	mvprintw(3, 0, "%-11s %-21s %7s %10s %10s %5s %-8s", "TYPE", "METRIC", "RATE/s", "P50",
-	         "P99", "DROPS", "LEVEL");
-	attroff(A_REVERSE);
-	mvprintw(2, 0, "P50, P99: raw histograms (as recorded)"); /* docs/hdr.md: raw, corrected */
+	char fitted[1024];
+	int width = screen->columns < 340 ? screen->columns : 340;
+	if ((int)strlen(text) > width)
+		top_fit(text, width, false, screen->utf8, fitted, sizeof(fitted));
+	else
+		snprintf(fitted, sizeof(fitted), "%s", text);
+	mvaddstr(row, 0, fitted);
+}
+
+/* One table row from cells (NULL for a column not shown), each fitted to its column. */
+static void put_row(const struct screen *screen, int row, const char *const cells[TOP_COLUMNS])
+{
+	char line[1024] = "";
+	size_t used = 0;
+	for (int c = 0; c < TOP_COLUMNS; c++) {
+		int width = screen->layout.width[c];
+		if (!width)
+			continue;
+		char cell[160];
+		bool figure = c != TOP_TYPE && c != TOP_METRIC && c != TOP_LEVEL;
+		top_fit(cells[c] ? cells[c] : "", width, figure, screen->utf8, cell, sizeof(cell));
+		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s", used ? " " : "",
+		                         cell);
+		if (used >= sizeof(line))
+			break;
+	}
+	mvaddstr(row, 0, line);
 }
 
 /*
- * A row per series from row 4 until last_row; every series' total goes into
- * state, so that the next frame's rates are right for the rows cut off too.
+ * The collector's two lines and the table's header. While the collector is
+ * away, the second line says so (in reverse) over the last answer it gave.
  */
-static void draw_series(const struct frame *frame, const json_t *config, struct top_state *state,
-                        int last_row)
+static void draw_header(const struct screen *screen, const json_t *status, const char *away)
 {
-	int row = 4;
-	size_t index;
-	json_t *series;
+	char text[512];
+	double uptime = cli_num(status, "uptime_s");
+	snprintf(
+	    text, sizeof(text), "agentperf top - %s  up %.0fh%02.0fm  agents %.0f  %.0f samples/s",
+	    cli_str(status, "deployment"), floor(uptime / 3600), floor(fmod(uptime, 3600) / 60),
+	    cli_num(status, "agents_live"), cli_num(status, "samples_per_second"));
+	attron(A_BOLD);
+	put_line(screen, 0, text);
+	attroff(A_BOLD);
+	if (away) {
+		attron(A_REVERSE);
+		put_line(screen, 1, away);
+		attroff(A_REVERSE);
+	} else {
+		/* A short screen has no room for the histograms' line: its first word says it. */
+		snprintf(text, sizeof(text),
+		         "%sdrops %.0f  invalid %.0f  alerts %.0f  health %s  (q quits)",
+		         screen->layout.header_rows > 3 ? "" : "raw  ", cli_num(status, "dropped"),
+		         cli_num(status, "invalid"), cli_num(status, "alerts"),
+		         cli_str(status, "health"));
+		put_line(screen, 1, text);
+	}
+	static const char *const titles[TOP_COLUMNS] = {
+	    [TOP_TYPE] = "TYPE", [TOP_METRIC] = "METRIC", [TOP_RATE] = "RATE/s",
+	    [TOP_P50] = "P50",   [TOP_P95] = "P95",       [TOP_P99] = "P99",
+	    [TOP_MAX] = "MAX",   [TOP_DROPS] = "DROPS",   [TOP_LEVEL] = "LEVEL",
+	};
+	const char *cells[TOP_COLUMNS];
+	memcpy(cells, titles, sizeof(cells));
+	if (screen->layout.width[TOP_LEVEL] < 5)
+		cells[TOP_LEVEL] = "LVL";
+	attron(A_REVERSE);
+	put_row(screen, screen->layout.header_rows - 1, cells);
+	attroff(A_REVERSE);
+	if (screen->layout.header_rows > 3) /* docs/hdr.md: raw and corrected */
+		put_line(screen, 2, "P50, P95, P99, MAX: raw histograms (as recorded)");
+}
+
+/* The rate of a series since the previous frame, into rate ("-" for the first). */
+static void series_rate(const json_t *series, const struct top_state *state, double elapsed,
+                        json_t *totals, char *rate, size_t size)
+{
+	char key[128];
+	snprintf(key, sizeof(key), "%s/%s", cli_str(series, "agent_type"),
+	         cli_str(series, "metric"));
+	double total = cli_num(series, "total_count");
+	json_object_set_new(totals, key, json_real(total));
+	double before = cli_num(state->totals, key);
+	snprintf(rate, size, "-");
+	if (elapsed > 0 && !isnan(before))
+		snprintf(rate, size, "%.1f", (total - before) / elapsed);
+}
+
+/*
+ * A row per series under the header; the last row says how many more there
+ * are when they do not fit. Every series' total goes into state (when
+ * counting is set), so that the next frame's rates are right for the rows
+ * cut off too.
+ */
+static void draw_series(const struct screen *screen, const struct frame *frame,
+                        const json_t *config, struct top_state *state, bool counting)
+{
+	int row = screen->layout.header_rows, last = row + screen->layout.series_rows;
 	json_t *list = json_object_get(frame->stats, "series");
+	size_t count = json_array_size(list);
 	double now = monotonic_s();
 	double elapsed = state->taken_s > 0 ? now - state->taken_s : 0;
 	json_t *totals = json_object();
-	json_array_foreach(list, index, series)
-	{
-		char key[128], rate[16] = "-";
-		snprintf(key, sizeof(key), "%s/%s", cli_str(series, "agent_type"),
-		         cli_str(series, "metric"));
-		double total = cli_num(series, "total_count");
-		json_object_set_new(totals, key, json_real(total));
-		double before = cli_num(state->totals, key);
-		if (elapsed > 0 && !isnan(before))
-			snprintf(rate, sizeof(rate), "%.1f", (total - before) / elapsed);
-		if (row >= last_row)
-			break;
+	for (size_t index = 0; index < count; index++) {
+		json_t *series = json_array_get(list, index);
+		char rate[24], p50[24], p95[24], p99[24], max[24], drops[24];
+		series_rate(series, state, elapsed, totals, rate, sizeof(rate));
+		if (row >= last)
+			continue;
+		if (row == last - 1 && index + 1 < count) {
+			char more[96];
+			snprintf(more, sizeof(more),
+			         "... %zu more series (a taller terminal shows them)",
+			         count - index);
+			put_line(screen, row++, more);
+			continue;
+		}
 		const char *unit = cli_str(series, "unit");
-		char p50[24], p99[24];
 		cli_format_value(cli_num(series, "p50"), unit, p50, sizeof(p50));
+		cli_format_value(cli_num(series, "p95"), unit, p95, sizeof(p95));
 		cli_format_value(cli_num(series, "p99"), unit, p99, sizeof(p99));
+		cli_format_value(cli_num(series, "max"), unit, max, sizeof(max));
+		snprintf(drops, sizeof(drops), "%.0f",
+		         drops_of_type(frame->agents, cli_str(series, "agent_type")));
 		double scale = cli_num(series, "display_scale");
 		const char *level = level_of(config, cli_str(series, "metric"),
 		                             cli_num(series, "p99") * (scale > 0 ? scale : 1));
-		mvprintw(row++, 0, "%-11.11s %-21.21s %7s %10s %10s %5.0f %-8s",
-		         cli_str(series, "agent_type"), cli_str(series, "metric"), rate, p50, p99,
-		         drops_of_type(frame->agents, cli_str(series, "agent_type")), level);
+		const char *cells[TOP_COLUMNS] = {
+		    [TOP_TYPE] = cli_str(series, "agent_type"),
+		    [TOP_METRIC] = cli_str(series, "metric"),
+		    [TOP_RATE] = rate,
+		    [TOP_P50] = p50,
+		    [TOP_P95] = p95,
+		    [TOP_P99] = p99,
+		    [TOP_MAX] = max,
+		    [TOP_DROPS] = drops,
+		    [TOP_LEVEL] = top_level_text(level, screen->layout.width[TOP_LEVEL]),
+		};
+		put_row(screen, row++, cells);
 	}
-	json_decref(state->totals);
-	state->totals = totals;
-	state->taken_s = now;
-	if (!json_array_size(list))
-		mvprintw(row, 0, "(no samples yet)");
-}
-
-/* The last four alerts, from alert_row to the bottom. */
-static void draw_alerts(const json_t *alerts, int alert_row, int rows)
-{
-	attron(A_BOLD);
-	mvprintw(alert_row++, 0, "recent alerts");
-	attroff(A_BOLD);
-	json_t *recent = json_object_get(alerts, "alerts");
-	size_t count = json_array_size(recent);
-	for (size_t a = count > 4 ? count - 4 : 0; a < count && alert_row < rows; a++) {
-		json_t *alert = json_array_get(recent, a);
-		char value[24];
-		cli_alert_value(alert, "value", value, sizeof(value));
-		mvprintw(alert_row++, 0, "#%-4.0f %-8.8s %-22.22s %-12.12s %s",
-		         cli_num(alert, "sequence"), cli_str(alert, "level"),
-		         cli_str(alert, "metric"), cli_str(alert, "agent_type"), value);
+	if (counting) {
+		json_decref(state->totals);
+		state->totals = totals;
+		state->taken_s = now;
+	} else {
+		json_decref(totals);
 	}
 	if (!count)
-		mvprintw(alert_row, 0, "none");
+		put_line(screen, row, "(no samples yet)");
 }
 
-/* Draws one frame; a status other than CLI_OK ends the view. */
-static int draw(struct cli *cli, const json_t *config, struct top_state *state)
+/* The last alerts that fit, from the alerts' first row to the bottom. */
+static void draw_alerts(const struct screen *screen, const json_t *alerts, int rows)
 {
-	struct frame frame = {NULL, NULL, NULL, NULL};
-	int result = fetch_frame(cli, &frame);
-	erase();
-	int rows, columns;
-	getmaxyx(stdscr, rows, columns);
-	(void)columns;
-	if (result) {
-		mvprintw(0, 0, "agentperf top: collector unreachable at %s", cli->path);
-		mvprintw(2, 0, "retrying every second; q quits");
-		cli_disconnect(cli);
+	int row = rows - screen->layout.alert_rows;
+	attron(A_BOLD);
+	put_line(screen, row++, "recent alerts");
+	attroff(A_BOLD);
+	json_t *recent = json_object_get(alerts, "alerts");
+	size_t count = json_array_size(recent), room = (size_t)(rows - row);
+	for (size_t a = count > room ? count - room : 0; a < count && row < rows; a++) {
+		json_t *alert = json_array_get(recent, a);
+		char value[24], text[256];
+		cli_alert_value(alert, "value", value, sizeof(value));
+		snprintf(text, sizeof(text), "#%-4.0f %-8s %-22s %-12s %s",
+		         cli_num(alert, "sequence"), cli_str(alert, "level"),
+		         cli_str(alert, "metric"), cli_str(alert, "agent_type"), value);
+		put_line(screen, row++, text);
+	}
+	if (!count)
+		put_line(screen, row, "none");
+}
+
+/*
+ * Draws one frame from a fresh answer, or from the last one with the
+ * collector's absence said inside the screen. A status other than CLI_OK
+ * ends the view.
+ */
+static int draw(struct cli *cli, const json_t *config, struct top_state *state,
+                struct frame *last_good, double *away_since)
+{
+	struct frame fresh = {NULL, NULL, NULL, NULL};
+	int result = fetch_frame(cli, &fresh);
+	if (!result) {
+		frame_release(last_good);
+		*last_good = fresh;
+		*away_since = 0;
 	} else {
-		const int alert_rows = 5;
-		draw_header(frame.status);
-		draw_series(&frame, config, state, rows - alert_rows - 1);
-		draw_alerts(frame.alerts, rows - alert_rows, rows);
+		cli_disconnect(cli);
+		if (!*away_since)
+			*away_since = monotonic_s();
+	}
+	struct screen screen;
+	int rows;
+	getmaxyx(stdscr, rows, screen.columns);
+	top_layout_for(screen.columns, rows, &screen.layout);
+	screen.utf8 = state->utf8;
+	erase();
+	char away[512] = "";
+	if (result)
+		snprintf(away, sizeof(away),
+		         "collector unreachable at %s for %.0f s; retrying every second; q quits",
+		         cli->path, monotonic_s() - *away_since);
+	if (last_good->status) {
+		draw_header(&screen, last_good->status, result ? away : NULL);
+		draw_series(&screen, last_good, config, state, !result);
+		draw_alerts(&screen, last_good->alerts, rows);
+	} else {
+		put_line(&screen, 0, "agentperf top");
+		attron(A_REVERSE);
+		put_line(&screen, 1, away);
+		attroff(A_REVERSE);
 	}
 	refresh();
-	json_decref(frame.status);
-	json_decref(frame.agents);
-	json_decref(frame.stats);
-	json_decref(frame.alerts);
 	return CLI_OK;
 }
 
@@ -214,6 +347,10 @@ int cli_top(struct cli *cli, int argc, char **argv)
 	status = cli_request(cli, "config.show", NULL, &config, NULL);
 	if (status)
 		return status;
+	setlocale(LC_ALL, "");
+	struct top_state state = {NULL, 0, strcmp(nl_langinfo(CODESET), "UTF-8") == 0};
+	struct frame last_good = {NULL, NULL, NULL, NULL};
+	double away_since = 0;
 	initscr();
 	cbreak();
 	noecho();
@@ -221,14 +358,13 @@ int cli_top(struct cli *cli, int argc, char **argv)
 	keypad(stdscr, TRUE);
 	timeout(100); /* getch waits at most 100 ms, so q is answered promptly */
 	struct timespec last = {0, 0};
-	struct top_state state = {NULL, 0};
 	for (;;) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double elapsed =
 		    (double)(now.tv_sec - last.tv_sec) + (double)(now.tv_nsec - last.tv_nsec) / 1e9;
 		if (elapsed >= 1.0) {
-			draw(cli, config, &state);
+			draw(cli, config, &state, &last_good, &away_since);
 			last = now;
 		}
 		int key = getch();
@@ -238,6 +374,7 @@ int cli_top(struct cli *cli, int argc, char **argv)
 			last = (struct timespec){0, 0};
 	}
 	endwin();
+	frame_release(&last_good);
 	json_decref(state.totals);
 	json_decref(config);
 	return CLI_OK;
