@@ -8,8 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <agentperf/agentperf.h>
+
 #include "hdr/histogram.h"
 #include "collector/analysis/level.h"
+#include "collector/export/process_metrics.h"
+#include "shm/abi.h"
 #include "common/error.h"
 #include "common/map.h"
 #include "common/units.h"
@@ -555,10 +559,24 @@ static void text_series_labels(struct text *t, const char *agent_type, const cha
 	text_putc(t, '"');
 }
 
-static bool exported(const struct agp_prom_exporter *exporter,
-                     const struct agp_snapshot_series *series)
+/*
+ * Per-agent series (--http-per-agent) go under names of their own,
+ * agentperf_agent_<rest>, so that a sum over a default family never counts a
+ * sample twice (once in its agent type's series and once in its agent's).
+ */
+static void family_name(char *out, size_t size, const char *name, bool per_agent)
 {
-	return !series->agent[0] || exporter->options.per_agent;
+	static const char prefix[] = "agentperf_";
+	if (per_agent)
+		snprintf(out, size, "agentperf_agent_%s", name + sizeof(prefix) - 1);
+	else
+		snprintf(out, size, "%s", name);
+}
+
+static void family_help(char *out, size_t size, const char *help, bool per_agent)
+{
+	snprintf(out, size, "%s%s",
+	         per_agent ? "Per agent (labels agent_type, agent, metric): " : "", help);
 }
 
 static void sum_to_text(struct text *t, unsigned __int128 sum, enum agp_unit unit)
@@ -570,15 +588,23 @@ static int render_histograms(struct agp_prom_exporter *exporter,
                              const struct agp_snapshot *snapshot, struct text *t)
 {
 	uint64_t open_buckets[AGP_PROM_BOUNDS_MAX];
-	for (size_t f = 0; f < sizeof(histogram_families) / sizeof(histogram_families[0]); f++) {
-		const struct histogram_family *family = &histogram_families[f];
+	size_t families = sizeof(histogram_families) / sizeof(histogram_families[0]);
+	for (size_t f = 0; f < 2 * families; f++) {
+		const struct histogram_family *family = &histogram_families[f % families];
+		bool per_agent = f >= families;
+		if (per_agent && !exporter->options.per_agent)
+			break;
+		char name_buffer[96], help[512];
+		family_name(name_buffer, sizeof(name_buffer), family->name, per_agent);
+		family_help(help, sizeof(help), family->help, per_agent);
+		const char *family_text = name_buffer;
 		const struct agp_prom_bounds *bounds = unit_bounds(exporter, family->unit);
 		bool header = false;
 		for (size_t s = 0; s < snapshot->series_count; s++) {
 			const struct agp_snapshot_series *series = &snapshot->series[s];
 			enum agp_unit unit =
 			    series->unit > AGP_UNIT_COUNT ? AGP_UNIT_COUNT : series->unit;
-			if (unit != family->unit || !exported(exporter, series) ||
+			if (unit != family->unit || (series->agent[0] != '\0') != per_agent ||
 			    series->window_count == 0)
 				continue;
 			struct series_state *state = state_get(exporter, series);
@@ -603,27 +629,27 @@ static int render_histograms(struct agp_prom_exporter *exporter,
 			uint64_t count = closed->count + open_part.count;
 			unsigned __int128 sum = closed->sum + open_part.sum;
 			if (!header) {
-				text_family(t, family->name, "histogram", family->help);
+				text_family(t, family_text, "histogram", help);
 				header = true;
 			}
 			uint64_t cumulative = 0;
 			for (size_t b = 0; b < bounds->count; b++) {
 				cumulative += closed->buckets[b] + open_buckets[b];
-				text_printf(t, "%s_bucket{", family->name);
+				text_printf(t, "%s_bucket{", family_text);
 				text_series_labels(t, series->agent_type, series->agent,
 				                   series->metric);
 				text_printf(t, ",le=\"");
 				text_double(t, bounds->value[b]);
 				text_printf(t, "\"} %llu\n", (unsigned long long)cumulative);
 			}
-			text_printf(t, "%s_bucket{", family->name);
+			text_printf(t, "%s_bucket{", family_text);
 			text_series_labels(t, series->agent_type, series->agent, series->metric);
 			text_printf(t, ",le=\"+Inf\"} %llu\n", (unsigned long long)count);
-			text_printf(t, "%s_sum{", family->name);
+			text_printf(t, "%s_sum{", family_text);
 			text_series_labels(t, series->agent_type, series->agent, series->metric);
 			text_printf(t, "} ");
 			sum_to_text(t, sum, unit);
-			text_printf(t, "\n%s_count{", family->name);
+			text_printf(t, "\n%s_count{", family_text);
 			text_series_labels(t, series->agent_type, series->agent, series->metric);
 			text_printf(t, "} %llu\n", (unsigned long long)count);
 		}
@@ -675,20 +701,57 @@ static void render_totals(const struct agp_prom_exporter *exporter,
 	             (int64_t)((snapshot->taken_ns - snapshot->collector_started_ns) / 1000000)) /
 	        1e3);
 
-	bool header = false;
-	for (size_t s = 0; s < snapshot->series_count; s++) {
-		const struct agp_snapshot_series *series = &snapshot->series[s];
-		if (!exported(exporter, series))
-			continue;
-		if (!header) {
-			text_family(t, "agentperf_samples_clamped_total", "counter",
-			            "Samples above the histogram range, recorded at its top.");
-			header = true;
+	for (int per_agent = 0; per_agent <= (int)exporter->options.per_agent; per_agent++) {
+		char name[96], help[256];
+		family_name(name, sizeof(name), "agentperf_samples_clamped_total", per_agent);
+		family_help(help, sizeof(help),
+		            "Samples above the histogram range, recorded at its top.", per_agent);
+		bool header = false;
+		for (size_t s = 0; s < snapshot->series_count; s++) {
+			const struct agp_snapshot_series *series = &snapshot->series[s];
+			if ((series->agent[0] != '\0') != per_agent)
+				continue;
+			if (!header) {
+				text_family(t, name, "counter", help);
+				header = true;
+			}
+			text_printf(t, "%s{", name);
+			text_series_labels(t, series->agent_type, series->agent, series->metric);
+			text_printf(t, "} %llu\n", (unsigned long long)series->clamped);
 		}
-		text_printf(t, "agentperf_samples_clamped_total{");
-		text_series_labels(t, series->agent_type, series->agent, series->metric);
-		text_printf(t, "} %llu\n", (unsigned long long)series->clamped);
 	}
+}
+
+/* What this collector is, as Prometheus's *_build_info convention has it: labels, value 1. */
+static void render_build_info(struct text *t)
+{
+	text_family(t, "agentperf_build_info", "gauge",
+	            "The collector's version and shared-memory ABI (value 1).");
+	text_printf(t, "agentperf_build_info{version=\"%d.%d\",abi=\"%u.%u\"} 1\n",
+	            AGENTPERF_VERSION_MAJOR, AGENTPERF_VERSION_MINOR, AGP_SHM_ABI_MAJOR,
+	            AGP_SHM_ABI_MINOR);
+}
+
+/* The collector process itself, under the client libraries' standard process_ names. */
+static void render_process(struct text *t)
+{
+	struct agp_process_metrics process;
+	if (!agp_process_metrics_read(&process))
+		return;
+	render_scalar(t, "process_cpu_seconds_total", "counter",
+	              "Total user and system CPU time spent in seconds.", process.cpu_seconds);
+	render_scalar(t, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+	              process.resident_bytes);
+	render_scalar(t, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+	              process.virtual_bytes);
+	render_scalar(t, "process_open_fds", "gauge", "Number of open file descriptors.",
+	              process.open_fds);
+	if (process.max_fds >= 0)
+		render_scalar(t, "process_max_fds", "gauge",
+		              "Maximum number of open file descriptors.", process.max_fds);
+	render_scalar(t, "process_start_time_seconds", "gauge",
+	              "Start time of the process since unix epoch in seconds.",
+	              process.start_time_seconds);
 }
 
 static void render_health(const struct agp_prom_exporter *exporter,
@@ -838,6 +901,8 @@ int agp_prom_render(struct agp_prom_exporter *exporter, const struct agp_snapsho
 	render_totals(exporter, snapshot, &t);
 	render_health(exporter, snapshot, &t);
 	render_baseline(baseline, &t);
+	render_build_info(&t);
+	render_process(&t);
 	if (t.failed) {
 		error = -ENOMEM;
 		goto fail;

@@ -13,6 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "shm/abi.h"
+#include <agentperf/agentperf.h>
+#include <math.h>
+#include <time.h>
+#include <sys/resource.h>
+#include <dirent.h>
 
 #include "hdr/histogram.h"
 #include "collector/export/prometheus.h"
@@ -432,7 +438,7 @@ static void test_departed_series_forgotten(void **state)
 	const struct sample five[] = {{2 * MS, 5}};
 	const struct sample one[] = {{2 * MS, 1}};
 	const char *agent_count =
-	    "agentperf_duration_seconds_count{agent_type=\"worker\",agent=\"w-1\",metric=\""
+	    "agentperf_agent_duration_seconds_count{agent_type=\"worker\",agent=\"w-1\",metric=\""
 	    "coordination_overhead\"}";
 
 	struct agp_snapshot *s1 = snapshot_new(1);
@@ -546,9 +552,138 @@ static void test_bounds(void **state)
 	assert_int_equal(bounds.count, 3); /* untouched on failure */
 }
 
+/* The sum of every sample line of family (name_count{...} lines), as `sum(name_count)` gives. */
+static double sum_of(const char *text, const char *name)
+{
+	char prefix[128];
+	snprintf(prefix, sizeof(prefix), "%s{", name);
+	double sum = 0;
+	for (const char *line = text; line && *line;) {
+		if (strncmp(line, prefix, strlen(prefix)) == 0)
+			sum += strtod(strchr(line, ' ') + 1, NULL);
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return sum;
+}
+
+static void test_per_agent_families_apart(void **state)
+{
+	(void)state;
+	/* Two agents of one type: 3 and 4 samples; the type's series holds all 7. */
+	struct agp_prom_exporter *exporter = exporter_new(true);
+	struct agp_snapshot *s = snapshot_new(1);
+	const struct sample three[] = {{2 * MS, 3}}, four[] = {{2 * MS, 4}},
+	                    seven[] = {{2 * MS, 7}};
+	struct agp_sparse_hist *type[] = {window_of(seven, 1)};
+	struct agp_sparse_hist *a1[] = {window_of(three, 1)};
+	struct agp_sparse_hist *a2[] = {window_of(four, 1)};
+	series_add(s, "worker", "", "coordination_overhead", 0, AGP_UNIT_NANOSECONDS, 0, type, 1);
+	series_add(s, "worker", "w-1", "coordination_overhead", 0, AGP_UNIT_NANOSECONDS, 0, a1, 1);
+	series_add(s, "worker", "w-2", "coordination_overhead", 0, AGP_UNIT_NANOSECONDS, 0, a2, 1);
+	char *text = render(exporter, s, NULL);
+	/* sum over the default family counts each sample once: the witness is what was sent. */
+	assert_true(sum_of(text, "agentperf_duration_seconds_count") == 7);
+	assert_true(sum_of(text, "agentperf_agent_duration_seconds_count") == 7);
+	assert_false(has_line_starting(text,
+	                               "agentperf_duration_seconds_count{agent_type=\"worker\","
+	                               "agent="));
+	assert_true(has_line_starting(text, "# TYPE agentperf_agent_duration_seconds histogram"));
+	assert_true(sum_of(text, "agentperf_samples_clamped_total") == 0);
+	assert_true(has_line_starting(text,
+	                              "agentperf_agent_samples_clamped_total{agent_type=\"worker\","
+	                              "agent=\"w-2\""));
+	free(text);
+	agp_snapshot_free(s);
+	agp_prom_exporter_destroy(exporter);
+
+	/* Without --http-per-agent: no per-agent family at all. */
+	exporter = exporter_new(false);
+	s = snapshot_new(1);
+	struct agp_sparse_hist *type2[] = {window_of(seven, 1)};
+	struct agp_sparse_hist *a3[] = {window_of(three, 1)};
+	series_add(s, "worker", "", "coordination_overhead", 0, AGP_UNIT_NANOSECONDS, 0, type2, 1);
+	series_add(s, "worker", "w-1", "coordination_overhead", 0, AGP_UNIT_NANOSECONDS, 0, a3, 1);
+	text = render(exporter, s, NULL);
+	assert_null(strstr(text, "agentperf_agent_"));
+	assert_true(sum_of(text, "agentperf_duration_seconds_count") == 7);
+	free(text);
+	agp_snapshot_free(s);
+	agp_prom_exporter_destroy(exporter);
+}
+
+/* Open descriptors of this process, as the kernel lists them (the listing's own excluded). */
+static int descriptors_now(void)
+{
+	DIR *folder = opendir("/proc/self/fd");
+	assert_non_null(folder);
+	int count = 0;
+	for (struct dirent *entry; (entry = readdir(folder));)
+		count += entry->d_name[0] != '.';
+	closedir(folder);
+	return count - 1;
+}
+
+static time_t test_started;
+
+static void test_build_info_and_process(void **state)
+{
+	(void)state;
+	/* CPU to account for: about 0.2 s of it, measured by getrusage (a second kernel view). */
+	volatile double spin = 0;
+	struct timespec begin, now;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &begin);
+	do {
+		for (int i = 0; i < 100000; i++)
+			spin += i;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+	} while ((double)(now.tv_sec - begin.tv_sec) + (double)(now.tv_nsec - begin.tv_nsec) / 1e9 <
+	         0.2);
+	struct agp_prom_exporter *exporter = exporter_new(false);
+	struct agp_snapshot *s = snapshot_new(1);
+	int fds = descriptors_now();
+	char *text = render(exporter, s, NULL);
+	struct rusage usage;
+	getrusage(RUSAGE_SELF, &usage);
+	double cpu = (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+	             (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+	char build[128];
+	snprintf(build, sizeof(build), "agentperf_build_info{version=\"%d.%d\",abi=\"%u.%u\"}",
+	         AGENTPERF_VERSION_MAJOR, AGENTPERF_VERSION_MINOR, AGP_SHM_ABI_MAJOR,
+	         AGP_SHM_ABI_MINOR);
+	assert_true(value_of(text, build) == 1);
+	double reported = value_of(text, "process_cpu_seconds_total");
+	assert_true(reported >= 0.19 && reported <= cpu + 0.02); /* clock ticks are 10 ms */
+	assert_true(value_of(text, "process_open_fds") == fds);
+	struct rlimit files;
+	getrlimit(RLIMIT_NOFILE, &files);
+	assert_true(value_of(text, "process_max_fds") == (double)files.rlim_cur);
+	double started = value_of(text, "process_start_time_seconds");
+	assert_true(started <= (double)test_started + 1 && started >= (double)test_started - 30);
+	/* Resident memory against /proc/self/status's VmRSS, in kB. */
+	FILE *status = fopen("/proc/self/status", "r");
+	assert_non_null(status);
+	char line[256];
+	double vm_rss_kb = -1;
+	while (fgets(line, sizeof(line), status))
+		if (sscanf(line, "VmRSS: %lf kB", &vm_rss_kb) == 1)
+			break;
+	fclose(status);
+	double resident = value_of(text, "process_resident_memory_bytes");
+	assert_true(fabs(resident - vm_rss_kb * 1024) < 4.0 * MIB);
+	assert_true(value_of(text, "process_virtual_memory_bytes") >= resident);
+	free(text);
+	agp_snapshot_free(s);
+	agp_prom_exporter_destroy(exporter);
+}
+
 int main(void)
 {
+	test_started = time(NULL);
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_per_agent_families_apart),
+	    cmocka_unit_test(test_build_info_and_process),
 	    cmocka_unit_test(test_cumulative_buckets_and_base_units),
 	    cmocka_unit_test(test_help_and_type_for_every_family),
 	    cmocka_unit_test(test_label_values_escaped),
