@@ -23,6 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/json_dump.h"
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: agentperf task TYPE PROMPT|- [--prompt-file F] [--description D] "
@@ -181,7 +183,7 @@ static void set_text(json_t *object, const char *key, const char *text)
 
 static void print_json(json_t *value)
 {
-	char *text = json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *text = agp_json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (text) {
 		puts(text);
 		free(text);

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/append.h"
 #include "common/atomic_file.h"
+#include "common/json_dump.h"
 #include "common/units.h"
 #include "common/write_losses.h"
 
@@ -204,7 +205,7 @@ void agp_alert_sink_deliver(struct agp_alert_sink *sink, const struct agp_snapsh
 		fprintf(stderr, "agentperfd: %s - %s\n",
 		        strcmp(alert->level, "critical") == 0 ? "ERROR" : "WARNING", line);
 		json_t *object = agp_alert_to_json(alert);
-		char *text = object ? json_dumps(object, JSON_COMPACT) : NULL;
+		char *text = object ? agp_json_dumps(object, JSON_COMPACT) : NULL;
 		store_alert(sink, text);
 		if (text && sink->hook[0])
 			run_hook(sink->hook, text);

@@ -26,6 +26,7 @@
 #include "hdr/histogram.h"
 #include "collector/analysis/statistics.h"
 #include "common/atomic_file.h"
+#include "common/json_dump.h"
 
 #define NS_PER_HOUR  3600e9
 #define NS_PER_MS    1e6
@@ -610,7 +611,7 @@ int agp_baseline_save(const struct agp_baseline *baseline, const char *storage_d
 		return -ENAMETOOLONG;
 	}
 	json_t *json = agp_baseline_to_json(baseline);
-	char *text = json ? json_dumps(json, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+	char *text = json ? agp_json_dumps(json, JSON_INDENT(2)) : NULL;
 	json_decref(json);
 	if (!text) {
 		snprintf(err, errlen, "writing %s: out of memory", path);
