@@ -16,6 +16,13 @@ json_t *agp_json_u64(uint64_t count)
 	return json_stringn(text, (size_t)length);
 }
 
+json_t *agp_json_u64_id(uint64_t id)
+{
+	char text[CARRIER_DIGITS_MAX + 1];
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)id);
+	return json_string(text);
+}
+
 bool agp_json_u64_parse_digits(const char *digits, size_t length, uint64_t *count)
 {
 	if (length == 0 || length > CARRIER_DIGITS_MAX || digits[0] == '0')

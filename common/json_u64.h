@@ -27,6 +27,15 @@
 /* A new JSON value of count: an integer up to INT64_MAX, a carrier above. */
 json_t *agp_json_u64(uint64_t count);
 
+/*
+ * A new JSON value of an identifier (a task id): a string of its decimal
+ * digits, in every output (docs/cli.md, "JSON"). Not a number: task ids are
+ * (pid << 32) | sequence, above 2^53 for most pids, and a JavaScript reader
+ * turns such a number into another one; the seed's task results carry
+ * metadata.task_id as a string too.
+ */
+json_t *agp_json_u64_id(uint64_t id);
+
 /* Whether value is a carrier (of a count above INT64_MAX); its count in *count. */
 bool agp_json_u64_carrier(const json_t *value, uint64_t *count);
 

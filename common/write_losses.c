@@ -1,5 +1,6 @@
 /* Lost writes, per destination (see write_losses.h). */
 #include "common/write_losses.h"
+#include "common/json_u64.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -90,6 +91,6 @@ json_t *agp_write_losses_json(void)
 	for (int d = 0; object && d < AGP_WRITE_DESTINATIONS; d++)
 		json_object_set_new(
 		    object, names[d],
-		    json_integer((json_int_t)agp_write_losses((enum agp_write_destination)d)));
+		    agp_json_u64(agp_write_losses((enum agp_write_destination)d)));
 	return object;
 }
