@@ -30,9 +30,10 @@ json_t *agp_json_u64(uint64_t count);
 /*
  * A new JSON value of an identifier (a task id): a string of its decimal
  * digits, in every output (docs/cli.md, "JSON"). Not a number: task ids are
- * (pid << 32) | sequence, above 2^53 for most pids, and a JavaScript reader
- * turns such a number into another one; the seed's task results carry
- * metadata.task_id as a string too.
+ * (pid << 32) | sequence, above 2^53 once the pid passes 2^21 (pid_max is
+ * 4194304 on many machines), and a JavaScript reader turns such a number
+ * into another one; the seed's task results carry metadata.task_id as a
+ * string too.
  */
 json_t *agp_json_u64_id(uint64_t id);
 
