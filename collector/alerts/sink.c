@@ -127,10 +127,10 @@ json_t *agp_alert_to_json(const struct agp_alert *alert)
 	    json_pack("{s:o, s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:s, s:o}", "sequence",
 	              agp_json_u64(alert->sequence), "time_ms", (json_int_t)alert->wall_time_ms,
 	              "metric", alert->metric, "agent_type", alert->agent_type, "agent",
-	              alert->agent, "task_id", agp_json_u64_id(alert->task_id), "level", alert->level,
-	              "unit", agp_unit_wire_name(alert->unit), "value", (json_int_t)alert->value,
-	              "threshold", (json_int_t)alert->threshold, "message", message, "suppressed",
-	              agp_json_u64(alert->suppressed));
+	              alert->agent, "task_id", agp_json_u64_id(alert->task_id), "level",
+	              alert->level, "unit", agp_unit_wire_name(alert->unit), "value",
+	              (json_int_t)alert->value, "threshold", (json_int_t)alert->threshold,
+	              "message", message, "suppressed", agp_json_u64(alert->suppressed));
 	if (object && add_seed_figures(object, alert) != 0) {
 		json_decref(object);
 		return NULL;

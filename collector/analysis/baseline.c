@@ -351,8 +351,7 @@ json_t *agp_baseline_to_json(const struct agp_baseline *baseline)
 		double value = entry ? entry->mean / seed_keys[k].scale : 0.0;
 		json_object_set_new(object, seed_keys[k].key, json_real(value));
 	}
-	json_object_set_new(object, "samples_count",
-	                    agp_json_u64(baseline->samples_count));
+	json_object_set_new(object, "samples_count", agp_json_u64(baseline->samples_count));
 	json_object_set_new(object, "measurement_period_hours",
 	                    json_real(baseline->measurement_period_hours));
 	json_object_set_new(object, "confidence_interval",

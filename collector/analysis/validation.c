@@ -382,8 +382,7 @@ static void set_seed_keys(json_t *result, const struct requirements *r,
 	                    ms_or_null(r->have_samples, coordination->mean));
 	json_object_set_new(result, "p95_coordination_overhead_ms",
 	                    ms_or_null(r->have_samples, (double)coordination->p95));
-	json_object_set_new(result, "samples_analyzed",
-	                    agp_json_u64(coordination->count));
+	json_object_set_new(result, "samples_analyzed", agp_json_u64(coordination->count));
 	json_object_set_new(result, "baseline_overhead_ms",
 	                    ms_or_null(base != NULL, base ? base->mean : 0));
 	/* Without samples a requirement is neither met nor violated: null, not false. */
@@ -570,8 +569,7 @@ json_t *agp_series_stats(const struct agp_snapshot *snapshot,
 	                    count ? json_integer(agp_hdr_max_equivalent(histogram)) : json_null());
 	json_object_set_new(object, "total_count", agp_json_u64(series->total_count));
 	json_object_set_new(object, "failed_count", agp_json_u64(series->failed_count));
-	json_object_set_new(object, "timeout_count",
-	                    agp_json_u64(series->timeout_count));
+	json_object_set_new(object, "timeout_count", agp_json_u64(series->timeout_count));
 	json_object_set_new(object, "clamped", agp_json_u64(series->clamped));
 	agp_hdr_destroy(histogram);
 	return object;
@@ -774,9 +772,8 @@ json_t *agp_report(const struct agp_snapshot *snapshot, const struct agp_config 
 	json_object_set_new(report, "p99_coordination_overhead",
 	                    ms_or_null(any, (double)coordination.p99));
 	json_object_set_new(report, "total_tasks_executed", agp_json_u64(counts.tasks));
-	json_object_set_new(
-	    report, "successful_tasks",
-	    agp_json_u64(counts.tasks - counts.failed - counts.timeouts));
+	json_object_set_new(report, "successful_tasks",
+	                    agp_json_u64(counts.tasks - counts.failed - counts.timeouts));
 	json_object_set_new(report, "failed_tasks", agp_json_u64(counts.failed));
 	json_object_set_new(report, "timeout_tasks", agp_json_u64(counts.timeouts));
 	json_object_set_new(report, "performance_trends", trends);

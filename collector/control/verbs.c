@@ -476,16 +476,15 @@ static void verb_percentiles(struct agp_control_server *server, const struct agp
 		agp_hdr_iter_percentile_init(&it, histogram, (int32_t)ticks);
 		while (points && agp_hdr_iter_percentile_next(&it))
 			json_array_append_new(
-			    points, json_pack("{s:f, s:I, s:o}", "percentile", it.percentile,
+			    points, json_pack("{s:f, s:I, s:I}", "percentile", it.percentile,
 			                      "value", (json_int_t)it.highest_equivalent_value,
-			                      "count", agp_json_u64((uint64_t)it.cumulative_count)));
+			                      "count", (json_int_t)it.cumulative_count));
 	}
 	bool any = histogram->total_count > 0;
-	answer->result = json_pack("{s:s, s:s, s:s, s:f, s:o, s:I, s:I, s:f, s:o}", "metric",
+	answer->result = json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:f, s:o}", "metric",
 	                           metric, "unit", agp_unit_name(unit), "display_unit",
 	                           agp_unit_display_name(unit), "display_scale",
-	                           display_scale(unit), "count",
-	                           agp_json_u64((uint64_t)histogram->total_count),
+	                           display_scale(unit), "count", (json_int_t)histogram->total_count,
 	                           "min", (json_int_t)(any ? agp_hdr_min(histogram) : 0), "max",
 	                           (json_int_t)(any ? agp_hdr_max(histogram) : 0), "mean",
 	                           any ? agp_hdr_mean(histogram) : 0.0, "points", points);
