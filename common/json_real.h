@@ -6,13 +6,17 @@
  * least two digits otherwise; a whole number keeps ".0", so that a reader
  * that tells integers from reals (jansson, Python) reads a real back.
  *
- * How: for 1, 2, ... 17 significant digits, the correctly rounded decimal
- * of that many digits (printf "%.*e") and its two neighbours in the last
- * digit are read back with strtod; the first that gives the same bits wins.
- * The neighbours matter at a power of two, where the gap below the double is
- * half the gap above and the nearest decimal can fall outside while the next
- * one up is inside. Neither step depends on the locale: the digits are read
- * out of printf's text and strtod is given only digits and an exponent.
+ * How: printf gives the 17 correctly rounded digits once; the nearest
+ * decimal of fewer digits is rounded from them (printf again when the
+ * dropped digits are exactly 5000..., where the first rounding may have made
+ * the tie), and strtod says whether it reads back as the same bits. The
+ * fewest digits that do are found by halves over 1..17 (a decimal of p
+ * digits that reads back is one of p + 1 digits too). At a power of two the
+ * gap below the double is half the gap above, so the nearest decimal can
+ * fall outside while its neighbour in the last digit is inside: there the
+ * neighbours are tried too. Nothing depends on the locale: the digits are
+ * read out of printf's text and strtod is given only digits and an
+ * exponent.
  */
 #ifndef AGP_COMMON_JSON_REAL_H
 #define AGP_COMMON_JSON_REAL_H
