@@ -1,5 +1,6 @@
 /* Lost writes, per destination (see write_losses.h). */
 #include "common/write_losses.h"
+#include "common/json_u64.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -88,8 +89,7 @@ json_t *agp_write_losses_json(void)
 {
 	json_t *object = json_object();
 	for (int d = 0; object && d < AGP_WRITE_DESTINATIONS; d++)
-		json_object_set_new(
-		    object, names[d],
-		    json_integer((json_int_t)agp_write_losses((enum agp_write_destination)d)));
+		json_object_set_new(object, names[d],
+		                    agp_json_u64(agp_write_losses((enum agp_write_destination)d)));
 	return object;
 }

@@ -9,6 +9,7 @@
 
 #include "tools/cli.h"
 #include "tools/cli_options.h"
+#include "common/json_dump.h"
 
 /*
  * Set by the signal handler, read by the loop: a lock-free atomic is
@@ -30,7 +31,7 @@ static bool stop_asked(void)
 static void print_alert(const json_t *alert, bool json)
 {
 	if (json) {
-		char *text = json_dumps(alert, JSON_COMPACT);
+		char *text = agp_json_dumps(alert, JSON_COMPACT);
 		if (text)
 			puts(text);
 		free(text);

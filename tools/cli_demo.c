@@ -29,6 +29,7 @@
 
 #include "tools/cli.h"
 #include "tools/cli_options.h"
+#include "common/json_dump.h"
 
 static const char help[] =
     "Usage: agentperf demo [--tasks N] [--concurrency C] [--dir DIR] [--json]\n"
@@ -368,7 +369,7 @@ static int write_config(const struct demo *demo, const char *config_path)
 	snprintf(ci_file, sizeof(ci_file), "%s/performance_metrics.json", demo->dir);
 	json_t *config = json_pack("{s:{s:s, s:s}}", "monitoring", "storage_dir", demo->dir,
 	                           "ci_export_file", ci_file);
-	char *config_text = config ? json_dumps(config, JSON_INDENT(2)) : NULL;
+	char *config_text = config ? agp_json_dumps(config, JSON_INDENT(2)) : NULL;
 	json_decref(config);
 	int error = !config_text || cli_write_file(config_path, config_text, strlen(config_text));
 	free(config_text);

@@ -16,8 +16,8 @@
 
 void cli_print_json(const json_t *value)
 {
-	/* Counts above INT64_MAX as their exact digits (common/json_u64.h). */
-	char *text = agp_json_dumps(value, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+	/* The one serialiser: shortest reals, counts above INT64_MAX as their digits. */
+	char *text = agp_json_dumps(value, JSON_INDENT(2));
 	if (text) {
 		puts(text);
 		free(text);

@@ -20,6 +20,7 @@
 
 #include "tools/cli.h"
 #include "tools/cli_options.h"
+#include "common/json_dump.h"
 
 #define PLOT_W        720
 #define PLOT_H        300
@@ -552,7 +553,7 @@ int cli_write_report(struct cli *cli, const char *json_file, const char *html_fi
 	if (status)
 		return status;
 	if (json_file) {
-		char *text = json_dumps(report, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+		char *text = agp_json_dumps(report, JSON_INDENT(2));
 		if (!text || cli_write_file(json_file, text, strlen(text))) {
 			fprintf(stderr, "agentperf report: cannot write %s\n", json_file);
 			status = CLI_VIOLATED;

@@ -6,6 +6,7 @@
 
 #include "tools/cli.h"
 #include "tools/cli_options.h"
+#include "common/json_dump.h"
 
 /* A figure in ms, or what stands for its absence (null in the JSON). */
 static void print_ms(const char *label, const json_t *validation, const char *key,
@@ -114,7 +115,7 @@ static int export_ci(struct cli *cli, const char *file, bool print, int *failing
 		path = getenv("CODEX_CI_EXPORT_FILE");
 	if (!path || !path[0])
 		path = cli_str(result, "ci_export_file");
-	char *text = json_dumps(export, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+	char *text = agp_json_dumps(export, JSON_INDENT(2));
 	int error = !text               ? -ENOMEM
 	            : strcmp(path, "-") ? cli_write_file(path, text, strlen(text))
 	                                : 0;

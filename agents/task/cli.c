@@ -23,6 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/json_u64.h"
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: agentperf task TYPE PROMPT|- [--prompt-file F] [--description D] "
@@ -181,7 +183,7 @@ static void set_text(json_t *object, const char *key, const char *text)
 
 static void print_json(json_t *value)
 {
-	char *text = json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *text = agp_json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (text) {
 		puts(text);
 		free(text);
@@ -198,9 +200,7 @@ static json_t *result_json(const struct agp_task_result *result)
 	set_text(root, "error", result->error);
 	json_t *metadata = json_object();
 	json_object_set_new(metadata, "agent_id", json_string(result->metadata.agent_id));
-	char task_id[32];
-	snprintf(task_id, sizeof(task_id), "%llu", (unsigned long long)result->metadata.task_id);
-	json_object_set_new(metadata, "task_id", json_string(task_id));
+	json_object_set_new(metadata, "task_id", agp_json_u64_id(result->metadata.task_id));
 	json_object_set_new(metadata, "status",
 	                    json_string(agp_task_status_name(result->metadata.status)));
 	json_object_set_new(metadata, "execution_time", json_real(result->metadata.execution_time));

@@ -13,6 +13,8 @@
 #include "common/error.h"
 #include "common/append.h"
 #include "common/atomic_file.h"
+#include "common/json_dump.h"
+#include "common/json_u64.h"
 #include "common/units.h"
 #include "common/write_losses.h"
 
@@ -122,13 +124,13 @@ json_t *agp_alert_to_json(const struct agp_alert *alert)
 	char message[256];
 	agp_alert_format_message(alert, message, sizeof(message));
 	json_t *object =
-	    json_pack("{s:I, s:I, s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:s, s:I}", "sequence",
-	              (json_int_t)alert->sequence, "time_ms", (json_int_t)alert->wall_time_ms,
+	    json_pack("{s:o, s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:s, s:o}", "sequence",
+	              agp_json_u64(alert->sequence), "time_ms", (json_int_t)alert->wall_time_ms,
 	              "metric", alert->metric, "agent_type", alert->agent_type, "agent",
-	              alert->agent, "task_id", (json_int_t)alert->task_id, "level", alert->level,
-	              "unit", agp_unit_wire_name(alert->unit), "value", (json_int_t)alert->value,
-	              "threshold", (json_int_t)alert->threshold, "message", message, "suppressed",
-	              (json_int_t)alert->suppressed);
+	              alert->agent, "task_id", agp_json_u64_id(alert->task_id), "level",
+	              alert->level, "unit", agp_unit_wire_name(alert->unit), "value",
+	              (json_int_t)alert->value, "threshold", (json_int_t)alert->threshold,
+	              "message", message, "suppressed", agp_json_u64(alert->suppressed));
 	if (object && add_seed_figures(object, alert) != 0) {
 		json_decref(object);
 		return NULL;
@@ -204,7 +206,7 @@ void agp_alert_sink_deliver(struct agp_alert_sink *sink, const struct agp_snapsh
 		fprintf(stderr, "agentperfd: %s - %s\n",
 		        strcmp(alert->level, "critical") == 0 ? "ERROR" : "WARNING", line);
 		json_t *object = agp_alert_to_json(alert);
-		char *text = object ? json_dumps(object, JSON_COMPACT) : NULL;
+		char *text = object ? agp_json_dumps(object, JSON_COMPACT) : NULL;
 		store_alert(sink, text);
 		if (text && sink->hook[0])
 			run_hook(sink->hook, text);

@@ -26,6 +26,8 @@
 #include "hdr/histogram.h"
 #include "collector/analysis/statistics.h"
 #include "common/atomic_file.h"
+#include "common/json_dump.h"
+#include "common/json_u64.h"
 
 #define NS_PER_HOUR  3600e9
 #define NS_PER_MS    1e6
@@ -319,7 +321,7 @@ static json_t *metric_to_json(const struct agp_baseline_metric *entry)
 	json_object_set_new(object, "agent_type",
 	                    entry->agent_type[0] ? json_string(entry->agent_type) : json_null());
 	json_object_set_new(object, "unit", json_string(agp_unit_name(entry->unit)));
-	json_object_set_new(object, "count", json_integer((json_int_t)entry->count));
+	json_object_set_new(object, "count", agp_json_u64(entry->count));
 	json_object_set_new(object, "mean", agp_json_number_or_null(entry->mean));
 	json_object_set_new(object, "stddev", agp_json_number_or_null(entry->stddev));
 	json_object_set_new(object, "mean_ci_low", agp_json_number_or_null(entry->mean_ci_low));
@@ -349,8 +351,7 @@ json_t *agp_baseline_to_json(const struct agp_baseline *baseline)
 		double value = entry ? entry->mean / seed_keys[k].scale : 0.0;
 		json_object_set_new(object, seed_keys[k].key, json_real(value));
 	}
-	json_object_set_new(object, "samples_count",
-	                    json_integer((json_int_t)baseline->samples_count));
+	json_object_set_new(object, "samples_count", agp_json_u64(baseline->samples_count));
 	json_object_set_new(object, "measurement_period_hours",
 	                    json_real(baseline->measurement_period_hours));
 	json_object_set_new(object, "confidence_interval",
@@ -610,7 +611,7 @@ int agp_baseline_save(const struct agp_baseline *baseline, const char *storage_d
 		return -ENAMETOOLONG;
 	}
 	json_t *json = agp_baseline_to_json(baseline);
-	char *text = json ? json_dumps(json, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+	char *text = json ? agp_json_dumps(json, JSON_INDENT(2)) : NULL;
 	json_decref(json);
 	if (!text) {
 		snprintf(err, errlen, "writing %s: out of memory", path);

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "shm/registry.h"
 #include "common/atomic_file.h"
+#include "common/json_dump.h"
 #include "common/write_losses.h"
 #include "collector/analysis/validation.h"
 
@@ -133,7 +134,7 @@ static int save(const struct agp_baseline_service *service, const struct agp_bas
 		return error;
 	}
 	json_t *json = agp_baseline_to_json(baseline);
-	char *text = json ? json_dumps(json, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+	char *text = json ? agp_json_dumps(json, JSON_INDENT(2)) : NULL;
 	json_decref(json);
 	size_t length = text ? strlen(text) : 0;
 	/* A trailing newline, as the seed's json.dump(..., indent=2) files and editors expect. */
@@ -271,7 +272,7 @@ static int export_locked(struct agp_baseline_service *service, char *err, size_t
 		         published ? "out of memory" : "no snapshot published yet");
 		return published ? -ENOMEM : -EAGAIN;
 	}
-	char *text = json_dumps(json, JSON_INDENT(2));
+	char *text = agp_json_dumps(json, JSON_INDENT(2));
 	json_decref(json);
 	if (!text) {
 		snprintf(err, errlen, "CI export %s: out of memory", path);

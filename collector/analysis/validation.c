@@ -9,6 +9,7 @@
  */
 #include "collector/analysis/validation.h"
 #include "collector/alerts/sink.h"
+#include "common/json_u64.h"
 #include "common/json_values.h"
 #include "common/units.h"
 
@@ -141,7 +142,7 @@ static json_t *metric_verdict(const struct agp_config *config, const char *metri
 	                    warning ? json_real((double)warning / scale) : json_null());
 	json_object_set_new(verdict, "critical",
 	                    critical ? json_real((double)critical / scale) : json_null());
-	json_object_set_new(verdict, "samples", json_integer((json_int_t)stats->count));
+	json_object_set_new(verdict, "samples", agp_json_u64(stats->count));
 	json_object_set_new(verdict, "mean", agp_json_number_or_null(stats->mean / scale));
 	json_object_set_new(verdict, "p95",
 	                    stats->count ? json_real((double)stats->p95 / scale) : json_null());
@@ -180,13 +181,13 @@ static json_t *regression_entry(const struct agp_baseline *baseline,
 	                    json_string("binomial test of the samples above the "
 	                                "baseline's p95"));
 	json_object_set_new(object, "alpha", json_real(AGP_QUANTILE_TEST_ALPHA));
-	json_object_set_new(object, "samples", json_integer((json_int_t)stats->count));
+	json_object_set_new(object, "samples", agp_json_u64(stats->count));
 	json_object_set_new(object, "current_p95",
 	                    stats->count ? json_real((double)stats->p95 / scale) : json_null());
 	json_object_set_new(object, "baseline_p95",
 	                    error ? json_null() : json_real((double)reference.value / scale));
 	json_object_set_new(object, "samples_above_baseline_p95",
-	                    error ? json_null() : json_integer((json_int_t)result.above));
+	                    error ? json_null() : agp_json_u64(result.above));
 	json_object_set_new(object, "expected_fraction_above",
 	                    error ? json_null() : json_real(reference.exceedance));
 	json_object_set_new(object, "p_value", agp_json_number_or_null(result.p_value));
@@ -381,8 +382,7 @@ static void set_seed_keys(json_t *result, const struct requirements *r,
 	                    ms_or_null(r->have_samples, coordination->mean));
 	json_object_set_new(result, "p95_coordination_overhead_ms",
 	                    ms_or_null(r->have_samples, (double)coordination->p95));
-	json_object_set_new(result, "samples_analyzed",
-	                    json_integer((json_int_t)coordination->count));
+	json_object_set_new(result, "samples_analyzed", agp_json_u64(coordination->count));
 	json_object_set_new(result, "baseline_overhead_ms",
 	                    ms_or_null(base != NULL, base ? base->mean : 0));
 	/* Without samples a requirement is neither met nor violated: null, not false. */
@@ -518,7 +518,7 @@ json_t *agp_ci_export(const struct agp_snapshot *snapshot, const struct agp_conf
 	json_object_set_new(object, "baseline_established",
 	                    json_boolean(baseline && baseline->established));
 	json_object_set_new(object, "total_metrics_collected",
-	                    json_integer((json_int_t)snapshot->totals.aggregated));
+	                    agp_json_u64(snapshot->totals.aggregated));
 	json_object_set_new(object, "export_timestamp", agp_json_iso_time(snapshot->taken_wall_ms));
 	json_object_set_new(object, "meets_requirements", json_boolean(validated));
 	json_object_set_new(object, "validation_passed", json_boolean(validated));
@@ -553,7 +553,7 @@ json_t *agp_series_stats(const struct agp_snapshot *snapshot,
 	json_object_set_new(object, "metric", json_string(series->metric));
 	json_object_set_new(object, "unit", json_string(agp_unit_name(series->unit)));
 	json_object_set_new(object, "histogram", json_string(corrected ? "corrected" : "raw"));
-	json_object_set_new(object, "count", json_integer((json_int_t)count));
+	json_object_set_new(object, "count", agp_json_u64(count));
 	json_object_set_new(object, "mean", count ? json_real(mean) : json_null());
 	json_object_set_new(object, "stddev", agp_json_number_or_null(sqrt(variance)));
 	json_object_set_new(object, "min",
@@ -569,11 +569,10 @@ json_t *agp_series_stats(const struct agp_snapshot *snapshot,
 		                          : json_null());
 	json_object_set_new(object, "max",
 	                    count ? json_integer(agp_hdr_max_equivalent(histogram)) : json_null());
-	json_object_set_new(object, "total_count", json_integer((json_int_t)series->total_count));
-	json_object_set_new(object, "failed_count", json_integer((json_int_t)series->failed_count));
-	json_object_set_new(object, "timeout_count",
-	                    json_integer((json_int_t)series->timeout_count));
-	json_object_set_new(object, "clamped", json_integer((json_int_t)series->clamped));
+	json_object_set_new(object, "total_count", agp_json_u64(series->total_count));
+	json_object_set_new(object, "failed_count", agp_json_u64(series->failed_count));
+	json_object_set_new(object, "timeout_count", agp_json_u64(series->timeout_count));
+	json_object_set_new(object, "clamped", agp_json_u64(series->clamped));
 	agp_hdr_destroy(histogram);
 	return object;
 }
@@ -588,7 +587,7 @@ static json_t *window_summary(const struct window_stats *stats, uint64_t start_n
 		json_object_set_new(object, "start_ns", json_integer((json_int_t)start_ns));
 		json_object_set_new(object, "end_ns", json_integer((json_int_t)end_ns));
 	}
-	json_object_set_new(object, "samples", json_integer((json_int_t)stats->count));
+	json_object_set_new(object, "samples", agp_json_u64(stats->count));
 	json_object_set_new(object, "mean", agp_json_number_or_null(stats->mean / scale));
 	json_object_set_new(object, "p95",
 	                    stats->count ? json_real((double)stats->p95 / scale) : json_null());
@@ -666,14 +665,14 @@ static json_t *alert_to_json(const struct agp_alert *alert)
 	json_object_set_new(object, "metric", json_string(alert->metric));
 	json_object_set_new(object, "agent_type", json_string(alert->agent_type));
 	json_object_set_new(object, "agent", json_string(alert->agent));
-	json_object_set_new(object, "task_id", json_integer((json_int_t)alert->task_id));
+	json_object_set_new(object, "task_id", agp_json_u64_id(alert->task_id));
 	json_object_set_new(object, "unit", json_string(agp_unit_seed_name(alert->unit)));
 	json_object_set_new(object, "value",
 	                    json_real(agp_unit_to_seed(alert->unit, (double)alert->value)));
 	json_object_set_new(object, "threshold",
 	                    json_real(agp_unit_to_seed(alert->unit, (double)alert->threshold)));
 	json_object_set_new(object, "level", json_string(alert->level));
-	json_object_set_new(object, "suppressed", json_integer((json_int_t)alert->suppressed));
+	json_object_set_new(object, "suppressed", agp_json_u64(alert->suppressed));
 	json_object_set_new(object, "message", json_string(message));
 	return object;
 }
@@ -700,7 +699,8 @@ static int collect_recent(const struct agp_snapshot *snapshot, struct agp_hdr *s
 		json_t *stats = agp_series_stats(snapshot, series, window_since, false);
 		if (!stats)
 			return -ENOMEM;
-		if (json_integer_value(json_object_get(stats, "count")) > 0)
+		uint64_t count = 0;
+		if (agp_json_u64_value(json_object_get(stats, "count"), &count) && count > 0)
 			json_array_append_new(recent, stats);
 		else
 			json_decref(stats);
@@ -773,12 +773,11 @@ json_t *agp_report(const struct agp_snapshot *snapshot, const struct agp_config 
 	                    ms_or_null(any, (double)coordination.p95));
 	json_object_set_new(report, "p99_coordination_overhead",
 	                    ms_or_null(any, (double)coordination.p99));
-	json_object_set_new(report, "total_tasks_executed", json_integer((json_int_t)counts.tasks));
-	json_object_set_new(
-	    report, "successful_tasks",
-	    json_integer((json_int_t)(counts.tasks - counts.failed - counts.timeouts)));
-	json_object_set_new(report, "failed_tasks", json_integer((json_int_t)counts.failed));
-	json_object_set_new(report, "timeout_tasks", json_integer((json_int_t)counts.timeouts));
+	json_object_set_new(report, "total_tasks_executed", agp_json_u64(counts.tasks));
+	json_object_set_new(report, "successful_tasks",
+	                    agp_json_u64(counts.tasks - counts.failed - counts.timeouts));
+	json_object_set_new(report, "failed_tasks", agp_json_u64(counts.failed));
+	json_object_set_new(report, "timeout_tasks", agp_json_u64(counts.timeouts));
 	json_object_set_new(report, "performance_trends", trends);
 	json_object_set_new(report, "threshold_violations", violations);
 	json_object_set_new(report, "recommendations",

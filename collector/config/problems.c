@@ -1,5 +1,6 @@
 /* The configuration's problem list and the words for values in it (see problems.h). */
 #include "collector/config/problems.h"
+#include "common/json_dump.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -93,7 +94,7 @@ const char *agp__config_json_kind(const json_t *v)
 
 void agp__config_json_brief(const json_t *v, char *out, size_t len)
 {
-	char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17));
+	char *text = agp_json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 	if (!text) {
 		snprintf(out, len, "(%s)", agp__config_json_kind(v));
 		return;

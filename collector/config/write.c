@@ -9,6 +9,7 @@
 #include "collector/config/problems.h"
 #include "collector/config/schema.h"
 #include "common/atomic_file.h"
+#include "common/json_dump.h"
 #include "common/units.h"
 
 #include <errno.h>
@@ -111,35 +112,13 @@ fail:
 	return NULL;
 }
 
-/* The digits every real in the tree needs to read back exactly (at least 15). */
-static int tree_precision(const json_t *v)
-{
-	int best = 15;
-	if (json_is_real(v)) {
-		best = agp__config_exact_precision(json_real_value(v));
-	} else if (json_is_object(v)) {
-		const char *key;
-		json_t *child;
-		json_object_foreach((json_t *)v, key, child)
-		{
-			int d = tree_precision(child);
-			if (d > best)
-				best = d;
-		}
-	}
-	return best;
-}
-
 char *agp_config_to_string(const struct agp_config *cfg, unsigned flags)
 {
 	json_t *root = agp_config_to_json(cfg, flags);
 	if (!root)
 		return NULL;
-	/*
-	 * Fifteen digits print 0.95 as "0.95" rather than "0.94999999999999996";
-	 * a value that needs more gets more, so a written file reads back exactly.
-	 */
-	char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(tree_precision(root)));
+	/* Reals in their shortest exact text: 0.95 as "0.95", not "0.94999999999999996". */
+	char *text = agp_json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	if (!text)
 		return NULL;

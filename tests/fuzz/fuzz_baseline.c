@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "collector/analysis/baseline.h"
+#include "common/json_dump.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,7 +24,7 @@ static char *written(const struct agp_baseline *baseline)
 	json_t *json = agp_baseline_to_json(baseline);
 	if (!json)
 		abort();
-	char *text = json_dumps(json, JSON_SORT_KEYS | JSON_COMPACT);
+	char *text = agp_json_dumps(json, JSON_SORT_KEYS | JSON_COMPACT);
 	json_decref(json);
 	if (!text)
 		abort();

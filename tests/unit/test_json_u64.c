@@ -3,7 +3,12 @@
  * a handcrafted msgpack reply holding 2^64-1 (0xcf and eight 0xff bytes)
  * decodes to that count and prints as its 20 digits; the daemon's side packs
  * a count of 2^64-1 as exactly those bytes; the boundaries around INT64_MAX;
- * and the printer rewrites nothing but the counts it carries.
+ * the printer rewrites nothing but the counts it carries; and every JSON
+ * output the collector builds from 64-bit counters (series statistics, the
+ * CI export, the report, baseline.json, alerts) writes counts above 2^63 as
+ * their exact digits after the socket, never as negative numbers, and a
+ * task id as a string of its digits. (Validation's own counts are a
+ * histogram's, which are signed 64-bit and cannot pass INT64_MAX.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,8 +19,15 @@
 
 #include <cmocka.h>
 
+#include "collector/alerts/sink.h"
+#include "collector/analysis/baseline.h"
+#include "collector/analysis/validation.h"
+#include "collector/config/config.h"
+#include "collector/drain/snapshot.h"
 #include "common/json_u64.h"
 #include "common/protocol.h"
+
+#define TWO_63 ((uint64_t)INT64_MAX + 1)
 
 /* {"v": 1, "ok": true, "result": {"written": 2^64-1}} as msgpack, by hand. */
 static const unsigned char reply_max[] = {
@@ -129,6 +141,155 @@ static void printer_rewrites_only_carriers(void **state)
 	json_decref(value);
 }
 
+/* value's text as the CLI prints it: packed as the daemon answers, decoded, agp_json_dumps. */
+static char *text_after_socket(json_t *value)
+{
+	assert_non_null(value);
+	msgpack_sbuffer frame;
+	msgpack_sbuffer_init(&frame);
+	assert_int_equal(agp_protocol_encode_ok(&frame, value), 0);
+	json_decref(value);
+	struct agp_reply reply;
+	char err[256];
+	assert_int_equal(agp_protocol_decode_reply(frame.data + AGP_PROTOCOL_FRAME_HEADER,
+	                                           frame.size - AGP_PROTOCOL_FRAME_HEADER, &reply,
+	                                           err, sizeof(err)),
+	                 0);
+	msgpack_sbuffer_destroy(&frame);
+	char *text = agp_json_dumps(reply.result, JSON_COMPACT);
+	assert_non_null(text);
+	json_decref(reply.result);
+	return text;
+}
+
+/* Fails unless text holds "key":digits (digits: the count as the test set it, by snprintf). */
+static void assert_count(const char *text, const char *key, uint64_t count)
+{
+	char expected[96];
+	snprintf(expected, sizeof(expected), "\"%s\":%llu", key, (unsigned long long)count);
+	if (!strstr(text, expected))
+		fail_msg("no %s in %s", expected, text);
+}
+
+static struct agp_snapshot *huge_snapshot(void)
+{
+	struct agp_snapshot *snapshot = agp_snapshot_alloc();
+	assert_non_null(snapshot);
+	snapshot->taken_ns = 3600ull * 1000 * 1000 * 1000;
+	snapshot->taken_wall_ms = 1700000000123ll;
+	snapshot->histogram_lowest = 1;
+	snapshot->histogram_highest = 3600ll * 1000 * 1000 * 1000;
+	snapshot->histogram_significant_figures = 3;
+	snapshot->totals.aggregated = UINT64_MAX;
+	snapshot->series = calloc(1, sizeof(*snapshot->series));
+	assert_non_null(snapshot->series);
+	snapshot->series_count = 1;
+	struct agp_snapshot_series *series = &snapshot->series[0];
+	snprintf(series->agent_type, sizeof(series->agent_type), "worker");
+	snprintf(series->metric, sizeof(series->metric), "task_execution_time");
+	series->metric_id = 1;
+	series->unit = AGP_UNIT_NANOSECONDS;
+	series->total_count = UINT64_MAX;
+	series->failed_count = TWO_63;
+	series->timeout_count = TWO_63 + 1;
+	series->clamped = UINT64_MAX - 1;
+	snapshot->alerts = calloc(1, sizeof(*snapshot->alerts));
+	assert_non_null(snapshot->alerts);
+	snapshot->alert_count = 1;
+	struct agp_alert *alert = &snapshot->alerts[0];
+	snprintf(alert->metric, sizeof(alert->metric), "task_execution_time");
+	snprintf(alert->agent_type, sizeof(alert->agent_type), "worker");
+	snprintf(alert->agent, sizeof(alert->agent), "w1");
+	snprintf(alert->level, sizeof(alert->level), "critical");
+	alert->unit = AGP_UNIT_NANOSECONDS;
+	alert->task_id = UINT64_MAX - 2;
+	alert->suppressed = UINT64_MAX;
+	alert->sequence = TWO_63;
+	snapshot->alerts_raised = TWO_63;
+	return snapshot;
+}
+
+static void series_statistics_write_huge_counts(void **state)
+{
+	(void)state;
+	struct agp_snapshot *snapshot = huge_snapshot();
+	char *text = text_after_socket(agp_series_stats(snapshot, &snapshot->series[0], 0, false));
+	assert_count(text, "total_count", UINT64_MAX);
+	assert_count(text, "failed_count", TWO_63);
+	assert_count(text, "timeout_count", TWO_63 + 1);
+	assert_count(text, "clamped", UINT64_MAX - 1);
+	free(text);
+	agp_snapshot_free(snapshot);
+}
+
+static void ci_export_and_report_write_huge_counts(void **state)
+{
+	(void)state;
+	static struct agp_config config;
+	agp_config_defaults(&config);
+	struct agp_snapshot *snapshot = huge_snapshot();
+	char *text = text_after_socket(agp_ci_export(snapshot, &config, NULL, NULL));
+	assert_count(text, "total_metrics_collected", UINT64_MAX);
+	free(text);
+	text = text_after_socket(agp_report(snapshot, &config, NULL));
+	assert_count(text, "total_tasks_executed", UINT64_MAX);
+	assert_count(text, "failed_tasks", TWO_63);
+	assert_count(text, "timeout_tasks", TWO_63 + 1);
+	/* 2^64-1 - 2^63 - (2^63+1): the tasks neither failed nor timed out. */
+	assert_count(text, "successful_tasks", UINT64_MAX - TWO_63 - (TWO_63 + 1));
+	/* The report's alert: its repeats as a count, its task id as a string. */
+	assert_count(text, "suppressed", UINT64_MAX);
+	assert_non_null(strstr(text, "\"task_id\":\"18446744073709551613\""));
+	free(text);
+	agp_snapshot_free(snapshot);
+}
+
+static void alert_writes_huge_sequence_and_task_id(void **state)
+{
+	(void)state;
+	struct agp_snapshot *snapshot = huge_snapshot();
+	/* As alerts.jsonl, the hook and `alerts --json` get it. */
+	json_t *alert = agp_alert_to_json(&snapshot->alerts[0]);
+	char *line = agp_json_dumps(alert, JSON_COMPACT);
+	char *text = text_after_socket(alert);
+	const char *const outputs[] = {line, text};
+	for (size_t i = 0; i < 2; i++) {
+		assert_count(outputs[i], "sequence", TWO_63);
+		assert_count(outputs[i], "suppressed", UINT64_MAX);
+		assert_non_null(strstr(outputs[i], "\"task_id\":\"18446744073709551613\""));
+	}
+	free(line);
+	free(text);
+	agp_snapshot_free(snapshot);
+}
+
+static void baseline_writes_huge_counts(void **state)
+{
+	(void)state;
+	static struct agp_baseline baseline;
+	baseline.established = true;
+	baseline.samples_count = UINT64_MAX;
+	baseline.confidence_interval = 0.95;
+	baseline.metric_count = 1;
+	snprintf(baseline.metrics[0].metric, sizeof(baseline.metrics[0].metric),
+	         "coordination_overhead");
+	baseline.metrics[0].unit = AGP_UNIT_NANOSECONDS;
+	baseline.metrics[0].count = TWO_63;
+	baseline.metrics[0].mean = 1e6;
+	/* baseline.json is written by the same serialiser, without the socket. */
+	json_t *json = agp_baseline_to_json(&baseline);
+	char *file = agp_json_dumps(json, JSON_COMPACT);
+	char *text = text_after_socket(json);
+	const char *const outputs[] = {file, text};
+	for (size_t i = 0; i < 2; i++) {
+		assert_count(outputs[i], "samples_count", UINT64_MAX);
+		assert_count(outputs[i], "count", TWO_63);
+		assert_non_null(strstr(outputs[i], "\"confidence_interval\":0.95,"));
+	}
+	free(file);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +297,10 @@ int main(void)
 	    cmocka_unit_test(daemon_side_packs_max_as_msgpack_uint64),
 	    cmocka_unit_test(boundaries_round_trip),
 	    cmocka_unit_test(printer_rewrites_only_carriers),
+	    cmocka_unit_test(series_statistics_write_huge_counts),
+	    cmocka_unit_test(ci_export_and_report_write_huge_counts),
+	    cmocka_unit_test(alert_writes_huge_sequence_and_task_id),
+	    cmocka_unit_test(baseline_writes_huge_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
