@@ -182,9 +182,10 @@ PyObject *agp_py_agent_new(const char *name, const char *type, bool strict)
 	struct agp_agent_options options = {agp_py_deployment_option()};
 	agp_agent *agent = NULL;
 	int error;
-	Py_BEGIN_ALLOW_THREADS error = agp_agent_open(name, type, &options, &agent);
-	Py_END_ALLOW_THREADS if (error)
-	{
+	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
+	error = agp_agent_open(name, type, &options, &agent);
+	PyEval_RestoreThread(thread_state);
+	if (error) {
 		PyObject *message = PyUnicode_FromFormat("agent '%s' of type '%s': %s", name, type,
 		                                         agp_py_library_error());
 		if (strict) {
@@ -289,7 +290,7 @@ static PyObject *agent_timer(agp_py_agent *self, PyObject *args, PyObject *kwarg
 	if (agp_py_agent_metric(self, metric, AGP_UNIT_NANOSECONDS, &id, &skip) ||
 	    (task && agp_py_task_id(task, &task_id)))
 		return NULL;
-	return agp_py_timer_new(self, id, task_id, skip, false);
+	return agp_py_timer_new(self, NULL, id, task_id, skip);
 }
 
 static PyObject *agent_metric(agp_py_agent *self, PyObject *args, PyObject *kwargs)

@@ -48,7 +48,8 @@ PyObject *agp_py_request(const char *verb, PyObject *args)
 	int code = 0, status;
 	char message[512] = "";
 	char path[sizeof(connection.path)];
-	Py_BEGIN_ALLOW_THREADS pthread_mutex_lock(&connection_lock);
+	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
+	pthread_mutex_lock(&connection_lock);
 	connection.name = agp_py_deployment_option();
 	/* Probing: a failed connection is this function's exception, not a line on stderr. */
 	connection.probing = true;
@@ -56,7 +57,8 @@ PyObject *agp_py_request(const char *verb, PyObject *args)
 	                           sizeof(message));
 	memcpy(path, connection.path, sizeof(path));
 	pthread_mutex_unlock(&connection_lock);
-	Py_END_ALLOW_THREADS json_decref(json_args);
+	PyEval_RestoreThread(thread_state);
+	json_decref(json_args);
 	if (status == CLI_UNREACHABLE) {
 		PyErr_Format(
 		    agp_py_collector_unreachable,
@@ -226,8 +228,10 @@ static PyObject *py_export_ci(PyObject *self, PyObject *args, PyObject *kwargs)
 	char err[512] = "";
 	int error;
 	size_t length = strlen(text);
-	Py_BEGIN_ALLOW_THREADS error = agp_atomic_write_file(path, text, length, err, sizeof(err));
-	Py_END_ALLOW_THREADS free(text);
+	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
+	error = agp_atomic_write_file(path, text, length, err, sizeof(err));
+	PyEval_RestoreThread(thread_state);
+	free(text);
 	if (error) {
 		errno = -error;
 		PyErr_Format(PyExc_OSError, "export_ci: cannot write %s: %s", path,

@@ -57,16 +57,17 @@ PyObject *agp_py_timer(PyObject *self, PyObject *args, PyObject *kwargs)
 	PyObject *metric, *task = NULL;
 	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:timer", keywords, &metric, &task))
 		return NULL;
-	agp_py_agent *agent = agp_py_default_agent();
-	if (!agent)
-		return NULL;
-	uint16_t id;
-	bool skip;
 	uint64_t task_id = 0;
-	if (agp_py_agent_metric(agent, metric, AGP_UNIT_NANOSECONDS, &id, &skip) ||
-	    (task && agp_py_task_id(task, &task_id)))
+	if (!PyLong_Check(metric) && !PyUnicode_Check(metric)) {
+		PyErr_Format(PyExc_TypeError,
+		             "metric: expected a name (str) or an id (int), not %s",
+		             Py_TYPE(metric)->tp_name);
 		return NULL;
-	return agp_py_timer_new(agent, id, task_id, skip, true);
+	}
+	if (task && agp_py_task_id(task, &task_id))
+		return NULL;
+	/* Bound when it first runs: a decorator applied at import opens no agent yet. */
+	return agp_py_timer_new(NULL, metric, 0, task_id, false);
 }
 
 PyObject *agp_py_default_agent_function(PyObject *self, PyObject *unused)

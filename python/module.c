@@ -188,7 +188,8 @@ PyMODINIT_FUNC PyInit_agentperf(void)
 	if (!module)
 		return NULL;
 	if (PyModule_AddFunctions(module, agp_py_control_methods) ||
-	    PyModule_AddFunctions(module, agp_py_task_methods) || add_types(module) ||
+	    PyModule_AddFunctions(module, agp_py_task_methods) ||
+	    PyModule_AddFunctions(module, agp_py_config_file_methods) || add_types(module) ||
 	    add_constants(module) || add_exceptions(module) || register_hooks(module) ||
 	    PyModule_AddStringConstant(module, "__version__", AGP_PY_VERSION)) {
 		Py_DECREF(module);

@@ -72,8 +72,9 @@ PyObject *agp_py_settings_dict(PyObject *self, PyObject *unused);
 /* ---- Agent (agent_object.c) ---- */
 
 typedef struct {
-	PyObject_HEAD agp_agent *agent; /* NULL when opening failed: recording is a no-op */
-	pid_t pid;                      /* the process that opened it */
+	PyObject ob_base;
+	agp_agent *agent; /* NULL when opening failed: recording is a no-op */
+	pid_t pid;        /* the process that opened it */
 	PyObject *name;
 	PyObject *type;
 	PyObject *custom_metrics; /* dict: name -> id (int), for metrics given by name */
@@ -112,11 +113,11 @@ extern PyTypeObject agp_py_timer_type;
 extern PyTypeObject agp_py_timed_function_type;
 /*
  * A Timer recording metric_id on agent (a new reference to it is taken);
- * follow: a module-level timer, which moves to the default agent of the
- * process it runs in (a forked child's own).
+ * agent NULL: a module-level timer of metric (a name or an id), bound to
+ * the default agent of the process it runs in when it first runs there.
  */
-PyObject *agp_py_timer_new(agp_py_agent *agent, uint16_t metric_id, uint64_t task_id, bool skip,
-                           bool follow);
+PyObject *agp_py_timer_new(agp_py_agent *agent, PyObject *metric, uint16_t metric_id,
+                           uint64_t task_id, bool skip);
 
 /* ---- the default agent (default_agent.c) ---- */
 
@@ -142,6 +143,10 @@ PyObject *agp_py_request(const char *verb, PyObject *args);
 /* In a forked child: the parent's connection is not ours (closes our copy of it). */
 void agp_py_control_after_fork(void);
 extern PyMethodDef agp_py_control_methods[];
+
+/* ---- the configuration file (config_file.c) ---- */
+
+extern PyMethodDef agp_py_config_file_methods[];
 
 /* ---- JSON values (json_objects.c) ---- */
 

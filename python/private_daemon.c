@@ -174,7 +174,8 @@ int agp_py_ensure_collector(void)
 	agp_py_settings.deployment_in_use = true;
 	char err[768] = "";
 	int error = 0;
-	Py_BEGIN_ALLOW_THREADS pthread_mutex_lock(&ensure_lock);
+	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
+	pthread_mutex_lock(&ensure_lock);
 	if (ensured_in != getpid()) {
 		struct cli probe = {.fd = -1, .name = agp_py_deployment_option()};
 		if (!cli_probe(&probe) && agp_py_settings.private_daemon)
@@ -184,8 +185,8 @@ int agp_py_ensure_collector(void)
 			ensured_in = getpid();
 	}
 	pthread_mutex_unlock(&ensure_lock);
-	Py_END_ALLOW_THREADS if (error)
-	{
+	PyEval_RestoreThread(thread_state);
+	if (error) {
 		PyErr_SetString(agp_py_collector_unreachable, err);
 		return -1;
 	}
@@ -199,7 +200,8 @@ void agp_py_private_daemon_stop(void)
 	pid_t pid = daemon_pid;
 	daemon_pid = 0;
 	ensured_in = 0; /* a later need probes again (and may start another) */
-	Py_BEGIN_ALLOW_THREADS kill(pid, SIGTERM);
+	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
+	kill(pid, SIGTERM);
 	bool reaped = false;
 	for (int waited = 0; waited < 10000 && !reaped; waited += 10) {
 		reaped = waitpid(pid, NULL, WNOHANG) == pid;
@@ -213,7 +215,7 @@ void agp_py_private_daemon_stop(void)
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
-	Py_END_ALLOW_THREADS
+	PyEval_RestoreThread(thread_state);
 }
 
 void agp_py_private_daemon_after_fork(void)

@@ -24,8 +24,9 @@ static pid_t started_in;    /* the process whose Task API runs, 0 when none */
 static Py_ssize_t unwaited; /* TaskHandles not yet waited for (shutdown must wait for them) */
 
 typedef struct {
-	PyObject_HEAD agp_task_handle *handle; /* NULL once waited for */
-	PyObject *result;                      /* the result dict once waited for */
+	PyObject ob_base;
+	agp_task_handle *handle; /* NULL once waited for */
+	PyObject *result;        /* the result dict once waited for */
 	pid_t pid;
 } agp_py_task_handle;
 
@@ -43,13 +44,14 @@ static PyObject *result_dict(const struct agp_task_result *result)
 	PyObject *dict = NULL;
 	if (output && error && agent_id)
 		dict = Py_BuildValue(
-		    "{s:O, s:O, s:O, s:{s:O, s:K, s:s, s:d, s:d, s:i, s:O}}", "success",
+		    "{s:O, s:O, s:O, s:{s:O, s:K, s:s, s:d, s:d, s:i, s:O, s:K, s:K}}", "success",
 		    result->success ? Py_True : Py_False, "output", output, "error", error,
 		    "metadata", "agent_id", agent_id, "task_id", (unsigned long long)meta->task_id,
 		    "status", agp_task_status_name(meta->status), "execution_time",
 		    meta->execution_time, "coordination_overhead", meta->coordination_overhead,
 		    "worker_pid", (int)meta->worker_pid, "output_truncated",
-		    meta->output_truncated ? Py_True : Py_False);
+		    meta->output_truncated ? Py_True : Py_False, "begin_ns",
+		    (unsigned long long)meta->begin_ns, "end_ns", (unsigned long long)meta->end_ns);
 	Py_XDECREF(output);
 	Py_XDECREF(error);
 	Py_XDECREF(agent_id);
@@ -96,13 +98,12 @@ static const char *tasks_ready(char *err, size_t errlen)
 	    .max_concurrency = agp_py_settings.max_concurrency,
 	};
 	int error;
-	const char *message = NULL;
-	Py_BEGIN_ALLOW_THREADS error = agp_task_init(&options);
-	if (error && error != -EALREADY)
-		message = agp_py_library_error();
-	Py_END_ALLOW_THREADS if (message)
-	{
-		snprintf(err, errlen, "the Task API could not start: %s", message);
+	PyThreadState *thread_state = PyEval_SaveThread(); /* forking workers takes a while */
+	error = agp_task_init(&options);
+	PyEval_RestoreThread(thread_state);
+	if (error && error != -EALREADY) {
+		/* The same thread: libagentperf's message of this call is still there. */
+		snprintf(err, errlen, "the Task API could not start: %s", agp_py_library_error());
 		return err;
 	}
 	started_in = getpid();
@@ -166,8 +167,10 @@ static PyObject *py_task(PyObject *self, PyObject *args, PyObject *kwargs)
 	if (refusal)
 		return failed_dict(task.type, refusal);
 	struct agp_task_result result;
-	Py_BEGIN_ALLOW_THREADS agp_task(task.type, task.prompt, task.description, &result);
-	Py_END_ALLOW_THREADS PyObject *dict = result_dict(&result);
+	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
+	agp_task(task.type, task.prompt, task.description, &result);
+	PyEval_RestoreThread(thread_state);
+	PyObject *dict = result_dict(&result);
 	agp_task_result_free(&result);
 	return dict;
 }
@@ -183,8 +186,10 @@ static PyObject *handle_wait(agp_py_task_handle *self, PyObject *unused)
 	struct agp_task_result result;
 	agp_task_handle *handle = self->handle;
 	self->handle = NULL;
-	Py_BEGIN_ALLOW_THREADS agp_task_wait(handle, &result);
-	Py_END_ALLOW_THREADS unwaited--;
+	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
+	agp_task_wait(handle, &result);
+	PyEval_RestoreThread(thread_state);
+	unwaited--;
 	self->result = result_dict(&result);
 	agp_task_result_free(&result);
 	Py_XINCREF(self->result);
@@ -213,10 +218,10 @@ static PyObject *py_submit(PyObject *self, PyObject *args, PyObject *kwargs)
 		return (PyObject *)handle;
 	}
 	/* Queued: it may wait for a free place under the cap, but only in the Task API's queue. */
-	Py_BEGIN_ALLOW_THREADS handle->handle =
-	    agp_task_submit(task.type, task.prompt, task.description);
-	Py_END_ALLOW_THREADS if (!handle->handle)
-	{
+	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
+	handle->handle = agp_task_submit(task.type, task.prompt, task.description);
+	PyEval_RestoreThread(thread_state);
+	if (!handle->handle) {
 		Py_DECREF(handle);
 		return PyErr_NoMemory();
 	}
@@ -264,8 +269,10 @@ static PyObject *py_wait_all(PyObject *self, PyObject *arg)
 			item->handle = NULL;
 		}
 	}
-	Py_BEGIN_ALLOW_THREADS agp_task_wait_all(handles, pending, results);
-	Py_END_ALLOW_THREADS unwaited -= (Py_ssize_t)pending;
+	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
+	agp_task_wait_all(handles, pending, results);
+	PyEval_RestoreThread(thread_state);
+	unwaited -= (Py_ssize_t)pending;
 	size_t next = 0;
 	for (Py_ssize_t i = 0; i < count; i++) {
 		agp_py_task_handle *item =
@@ -321,9 +328,10 @@ static PyObject *py_list_agents(PyObject *self, PyObject *unused)
 	}
 	const struct agp_agent_info *agents;
 	int count;
-	Py_BEGIN_ALLOW_THREADS count = agp_list_agents(&agents);
-	Py_END_ALLOW_THREADS if (count < 0)
-	{
+	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
+	count = agp_list_agents(&agents);
+	PyEval_RestoreThread(thread_state);
+	if (count < 0) {
 		PyErr_Format(agp_py_error, "list_agents: %s", agp_py_library_error());
 		return NULL;
 	}
@@ -352,8 +360,10 @@ void agp_py_tasks_shutdown(void)
 {
 	if (started_in != getpid() || unwaited > 0)
 		return;
-	Py_BEGIN_ALLOW_THREADS agp_task_shutdown();
-	Py_END_ALLOW_THREADS started_in = 0;
+	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
+	agp_task_shutdown();
+	PyEval_RestoreThread(thread_state);
+	started_in = 0;
 	agp_py_settings.tasks_started = false;
 }
 
@@ -387,8 +397,10 @@ static void handle_dealloc(agp_py_task_handle *self)
 		/* Never waited for: wait now, so the Task API can free it (and shut down later). */
 		struct agp_task_result result;
 		agp_task_handle *handle = self->handle;
-		Py_BEGIN_ALLOW_THREADS agp_task_wait(handle, &result);
-		Py_END_ALLOW_THREADS agp_task_result_free(&result);
+		PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
+		agp_task_wait(handle, &result);
+		PyEval_RestoreThread(thread_state);
+		agp_task_result_free(&result);
 		unwaited--;
 	}
 	Py_XDECREF(self->result);

@@ -19,78 +19,104 @@
 
 #include <agentperf/record.h>
 
-typedef struct {
-	PyObject_HEAD agp_py_agent *agent;
+/*
+ * What a timer records on: an Agent's timer is bound once, when it is made;
+ * a module-level one (follow) binds to the default agent of the process it
+ * first runs in, and again in a forked child, so that a decorator applied
+ * at import opens nothing until it runs and a child never records through
+ * its parent's slot.
+ */
+struct binding {
+	agp_py_agent *agent; /* NULL until a module-level timer first runs */
+	PyObject *metric;    /* a module-level timer's metric (name or id), resolved when bound */
 	uint64_t task_id;
-	uint64_t start_ns;
 	uint16_t metric_id;
-	bool skip;    /* a closed or failed agent: nothing is recorded */
+	bool skip;   /* a closed or failed agent: nothing is recorded */
+	bool follow; /* made by agentperf.timer() */
+};
+
+typedef struct {
+	PyObject ob_base;
+	struct binding to;
+	uint64_t start_ns;
 	bool running; /* between __enter__ and __exit__ */
-	bool follow;  /* made by agentperf.timer(): the default agent of the process it runs in */
 } timer_object;
 
 typedef struct {
-	PyObject_HEAD agp_py_agent *agent;
+	PyObject ob_base;
+	struct binding to;
 	PyObject *function;
 	PyObject *dict; /* __wrapped__, __name__, ... (functools.update_wrapper) */
-	uint64_t task_id;
-	uint16_t metric_id;
-	bool skip;
-	bool follow;
 } timed_function_object;
 
-static bool usable(const agp_py_agent *agent, bool skip)
+/* Binds a module-level timer to this process's default agent. 0, or -1 with an exception. */
+static int bind(struct binding *to)
 {
-	return !skip && agent->agent && agent->pid == getpid();
-}
-
-/*
- * A module-level timer in a forked child: the agent it holds is the
- * parent's default one (closed in the child), so it moves to the child's.
- * 0, or -1 with an exception when the child's default agent cannot be made.
- */
-static int follow_default(bool follow, agp_py_agent **agent)
-{
-	if (!follow || (*agent)->pid == getpid())
+	if (!to->follow || (to->agent && to->agent->pid == getpid()))
 		return 0;
 	agp_py_agent *current = agp_py_default_agent();
 	if (!current)
 		return -1;
+	uint16_t id;
+	bool skip;
+	if (agp_py_agent_metric(current, to->metric, AGP_UNIT_NANOSECONDS, &id, &skip))
+		return -1;
 	Py_INCREF(current);
-	Py_SETREF(*agent, current);
+	Py_XSETREF(to->agent, current);
+	to->metric_id = id;
+	to->skip = skip;
 	return 0;
 }
 
-/* Records the span that began at start_ns and ends now. */
-static void record_span(agp_py_agent *agent, uint16_t metric_id, uint64_t task_id,
-                        uint64_t start_ns, bool failed)
+static bool usable(const struct binding *to)
 {
-	uint64_t end_ns = agp_clock_now_ns(agent->agent);
-	/* With the GIL held: the single producer of the agent's ring (module.h). */
-	agp_record_at(agent->agent, metric_id, (int64_t)(end_ns - start_ns), task_id, end_ns,
-	              failed ? AGP_RECORD_FAILED : 0);
+	return !to->skip && to->agent && to->agent->agent && to->agent->pid == getpid();
 }
 
-PyObject *agp_py_timer_new(agp_py_agent *agent, uint16_t metric_id, uint64_t task_id, bool skip,
-                           bool follow)
+static void binding_copy(struct binding *to, const struct binding *from)
+{
+	*to = *from;
+	Py_XINCREF(to->agent);
+	Py_XINCREF(to->metric);
+}
+
+static void binding_clear(struct binding *to)
+{
+	Py_CLEAR(to->agent);
+	Py_CLEAR(to->metric);
+}
+
+/* Records the span that began at start_ns and ends now. */
+static void record_span(const struct binding *to, uint64_t start_ns, bool failed)
+{
+	uint64_t end_ns = agp_clock_now_ns(to->agent->agent);
+	/* With the GIL held: the single producer of the agent's ring (module.h). */
+	agp_record_at(to->agent->agent, to->metric_id, (int64_t)(end_ns - start_ns), to->task_id,
+	              end_ns, failed ? AGP_RECORD_FAILED : 0);
+}
+
+PyObject *agp_py_timer_new(agp_py_agent *agent, PyObject *metric, uint16_t metric_id,
+                           uint64_t task_id, bool skip)
 {
 	timer_object *self = PyObject_New(timer_object, &agp_py_timer_type);
 	if (!self)
 		return NULL;
-	Py_INCREF(agent);
-	self->agent = agent;
-	self->metric_id = metric_id;
-	self->task_id = task_id;
-	self->skip = skip;
+	Py_XINCREF(agent);
+	Py_XINCREF(metric);
+	self->to = (struct binding){.agent = agent,
+	                            .metric = metric,
+	                            .task_id = task_id,
+	                            .metric_id = metric_id,
+	                            .skip = skip,
+	                            .follow = agent == NULL};
 	self->running = false;
-	self->follow = follow;
 	self->start_ns = 0;
 	return (PyObject *)self;
 }
 
 static void timer_dealloc(timer_object *self)
 {
-	Py_XDECREF(self->agent);
+	binding_clear(&self->to);
 	PyObject_Free(self);
 }
 
@@ -101,19 +127,18 @@ static PyObject *timer_enter(timer_object *self, PyObject *unused)
 		                              "per Timer (make another with agent.timer(...))");
 		return NULL;
 	}
-	if (follow_default(self->follow, &self->agent))
+	if (bind(&self->to))
 		return NULL;
 	self->running = true;
-	self->start_ns = agp_clock_now_ns(self->agent->agent);
+	self->start_ns = agp_clock_now_ns(self->to.agent->agent);
 	Py_INCREF(self);
 	return (PyObject *)self;
 }
 
 static PyObject *timer_exit(timer_object *self, PyObject *const *args, Py_ssize_t nargs)
 {
-	if (self->running && usable(self->agent, self->skip))
-		record_span(self->agent, self->metric_id, self->task_id, self->start_ns,
-		            nargs > 0 && args[0] != Py_None);
+	if (self->running && usable(&self->to))
+		record_span(&self->to, self->start_ns, nargs > 0 && args[0] != Py_None);
 	self->running = false;
 	Py_RETURN_FALSE;
 }
@@ -136,15 +161,10 @@ static PyObject *timer_call(timer_object *self, PyObject *args, PyObject *kwargs
 	    PyObject_GC_New(timed_function_object, &agp_py_timed_function_type);
 	if (!timed)
 		return NULL;
-	Py_INCREF(self->agent);
-	timed->agent = self->agent;
+	binding_copy(&timed->to, &self->to);
 	Py_INCREF(function);
 	timed->function = function;
 	timed->dict = NULL;
-	timed->metric_id = self->metric_id;
-	timed->task_id = self->task_id;
-	timed->skip = self->skip;
-	timed->follow = self->follow;
 	PyObject_GC_Track(timed);
 	/* __name__, __doc__, __wrapped__, ... as any decorator built with functools.wraps. */
 	PyObject *functools = PyImport_ImportModule("functools");
@@ -162,8 +182,11 @@ static PyObject *timer_call(timer_object *self, PyObject *args, PyObject *kwargs
 
 static PyObject *timer_repr(timer_object *self)
 {
+	if (!self->to.agent)
+		return PyUnicode_FromFormat("<agentperf.Timer of %R on the default agent>",
+		                            self->to.metric);
 	return PyUnicode_FromFormat("<agentperf.Timer metric %u of %R%s>",
-	                            (unsigned)self->metric_id, self->agent->name,
+	                            (unsigned)self->to.metric_id, self->to.agent->name,
 	                            self->running ? " (running)" : "");
 }
 
@@ -187,13 +210,13 @@ PyTypeObject agp_py_timer_type = {
 
 static PyObject *timed_call(timed_function_object *self, PyObject *args, PyObject *kwargs)
 {
-	if (follow_default(self->follow, &self->agent))
+	if (bind(&self->to))
 		return NULL;
-	bool record = usable(self->agent, self->skip);
-	uint64_t start_ns = record ? agp_clock_now_ns(self->agent->agent) : 0;
+	bool record = usable(&self->to);
+	uint64_t start_ns = record ? agp_clock_now_ns(self->to.agent->agent) : 0;
 	PyObject *result = PyObject_Call(self->function, args, kwargs);
 	if (record)
-		record_span(self->agent, self->metric_id, self->task_id, start_ns, result == NULL);
+		record_span(&self->to, start_ns, result == NULL);
 	return result;
 }
 
@@ -209,7 +232,8 @@ static PyObject *timed_get(PyObject *self, PyObject *instance, PyObject *owner)
 
 static int timed_traverse(timed_function_object *self, visitproc visit, void *arg)
 {
-	Py_VISIT(self->agent);
+	Py_VISIT(self->to.agent);
+	Py_VISIT(self->to.metric);
 	Py_VISIT(self->function);
 	Py_VISIT(self->dict);
 	return 0;
@@ -217,7 +241,7 @@ static int timed_traverse(timed_function_object *self, visitproc visit, void *ar
 
 static int timed_clear(timed_function_object *self)
 {
-	Py_CLEAR(self->agent);
+	binding_clear(&self->to);
 	Py_CLEAR(self->function);
 	Py_CLEAR(self->dict);
 	return 0;
