@@ -40,7 +40,8 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
 static PyMethodDef module_methods[] = {
     {"configure", (PyCFunction)(void (*)(void))agp_py_configure, METH_VARARGS | METH_KEYWORDS,
      "configure(*, deployment=None, private_daemon=None, daemon_config=None, daemon_log=None, "
-     "agent_type=None, agents_dir=None, max_concurrency=None) -> dict\n\nSets what the module "
+     "agent_type=None, agents_dir=None, max_concurrency=None, eager_workers=None) -> dict\n\nSets "
+     "what the module "
      "does for this process (None keeps a setting); returns every setting. The deployment is "
      "fixed once an agent, a task or a request used it; the task options once the Task API "
      "runs."},

@@ -54,6 +54,7 @@ struct agp_py_settings {
 	char agent_type[32];      /* the default agent's type */
 	char agents_dir[4096];    /* Task API: "" : $AGENTPERF_AGENTS_DIR, then .codexplus/agents */
 	unsigned max_concurrency; /* Task API: 0 : $AGENTPERF_TASK_CONCURRENCY, then 10 */
+	bool eager_workers;       /* Task API: fork every agent's workers when it starts */
 	bool deployment_in_use;   /* an agent, the collector or the Task API used the deployment */
 	bool tasks_started;       /* the Task API runs with the task options above */
 };

@@ -71,14 +71,16 @@ static int copy_text(const char *key, PyObject *value, char *out, size_t size)
 
 PyObject *agp_py_configure(PyObject *self, PyObject *args, PyObject *kwargs)
 {
-	static char *keywords[] = {"deployment", "private_daemon", "daemon_config",   "daemon_log",
-	                           "agent_type", "agents_dir",     "max_concurrency", NULL};
+	static char *keywords[] = {"deployment",      "private_daemon", "daemon_config",
+	                           "daemon_log",      "agent_type",     "agents_dir",
+	                           "max_concurrency", "eager_workers",  NULL};
 	PyObject *deployment = NULL, *private_daemon = NULL, *daemon_config = NULL,
 	         *daemon_log = NULL, *agent_type = NULL, *agents_dir = NULL,
-	         *max_concurrency = NULL;
-	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$OOOOOOO:configure", keywords, &deployment,
-	                                 &private_daemon, &daemon_config, &daemon_log, &agent_type,
-	                                 &agents_dir, &max_concurrency))
+	         *max_concurrency = NULL, *eager_workers = NULL;
+	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$OOOOOOOO:configure", keywords,
+	                                 &deployment, &private_daemon, &daemon_config, &daemon_log,
+	                                 &agent_type, &agents_dir, &max_concurrency,
+	                                 &eager_workers))
 		return NULL;
 	/* Checked first, applied after: a refused call changes nothing. */
 	struct agp_py_settings next = agp_py_settings;
@@ -142,10 +144,18 @@ PyObject *agp_py_configure(PyObject *self, PyObject *args, PyObject *kwargs)
 		next.max_concurrency = (unsigned)cap;
 		task_option = true;
 	}
+	if (eager_workers && eager_workers != Py_None) {
+		int eager = PyObject_IsTrue(eager_workers);
+		if (eager < 0)
+			return NULL;
+		next.eager_workers = eager;
+		task_option = true;
+	}
 	if (task_option && agp_py_settings.tasks_started) {
 		PyErr_SetString(
 		    agp_py_error,
-		    "configure(agents_dir/max_concurrency): the Task API runs already; "
+		    "configure(agents_dir/max_concurrency/eager_workers): the Task API runs "
+		    "already; "
 		    "call agentperf.task_shutdown() first, or configure before the first "
 		    "task");
 		return NULL;
@@ -157,9 +167,10 @@ PyObject *agp_py_configure(PyObject *self, PyObject *args, PyObject *kwargs)
 PyObject *agp_py_settings_dict(PyObject *self, PyObject *unused)
 {
 	return Py_BuildValue(
-	    "{s:s, s:O, s:s, s:s, s:s, s:s, s:I}", "deployment", agp_py_deployment(),
+	    "{s:s, s:O, s:s, s:s, s:s, s:s, s:I, s:O}", "deployment", agp_py_deployment(),
 	    "private_daemon", agp_py_settings.private_daemon ? Py_True : Py_False, "daemon_config",
 	    agp_py_settings.daemon_config, "daemon_log", agp_py_settings.daemon_log, "agent_type",
 	    agp_py_settings.agent_type, "agents_dir", agp_py_settings.agents_dir, "max_concurrency",
-	    agp_py_settings.max_concurrency);
+	    agp_py_settings.max_concurrency, "eager_workers",
+	    agp_py_settings.eager_workers ? Py_True : Py_False);
 }

@@ -96,6 +96,7 @@ static const char *tasks_ready(char *err, size_t errlen)
 	    .agents_dir = agp_py_settings.agents_dir[0] ? agp_py_settings.agents_dir : NULL,
 	    .deployment = agp_py_deployment_option(),
 	    .max_concurrency = agp_py_settings.max_concurrency,
+	    .eager = agp_py_settings.eager_workers,
 	};
 	int error;
 	PyThreadState *thread_state = PyEval_SaveThread(); /* forking workers takes a while */

@@ -26,24 +26,13 @@ for variable in [v for v in os.environ if v.startswith("CODEX_")]:
 os.chdir(WORK)
 
 import agentperf  # noqa: E402  (after the environment above)
+from support import series_count, wait_for  # noqa: E402,F401  (the tests import them from here too)
 
 # One deployment per pytest process (each test file runs in its own, tests/CMakeLists.txt).
 DEPLOYMENT = "py%d" % os.getpid()
 agentperf.configure(deployment=DEPLOYMENT)
 
 DAEMON = os.environ.get("AGENTPERFD", "agentperfd")
-
-
-def wait_for(condition, timeout=10.0, what="the condition"):
-    """Polls condition() until it returns a true value (returned) or timeout seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
-        time.sleep(0.01)
 
 
 class Collector:
@@ -96,17 +85,10 @@ def collector(request):
     yield daemon
     agentperf.task_shutdown()
     daemon.stop()
+
+
+def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(WORK, ignore_errors=True)
-
-
-def series_count(**selection):
-    """The collector's sample count of the one series the selection matches (0 without one)."""
-    try:
-        found = agentperf.statistics(**selection)["series"]
-    except agentperf.CollectorError:
-        return 0
-    assert len(found) <= 1, found
-    return found[0]["count"] if found else 0
 
 
 def python_env(**extra):

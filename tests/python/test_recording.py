@@ -12,16 +12,11 @@ import time
 import pytest
 
 import agentperf
-from conftest import series_count, wait_for
+from support import series_count, wait_count
 
 PID = os.getpid()
 THREADS = 8
 PER_THREAD = 1000  # 8 x 1000 = 8000 samples fit one ring (8192): nothing may be dropped
-
-
-def wait_count(expected, **selection):
-    wait_for(lambda: series_count(**selection) >= expected, what="%d samples of %s" % (expected, selection))
-    return series_count(**selection)
 
 
 def test_eight_threads_share_one_agent(collector):
