@@ -83,7 +83,7 @@ int agp_py_task_id(PyObject *task_id, uint64_t *out)
 
 static bool agent_usable(const agp_py_agent *agent)
 {
-	return agent->agent && agent->pid == getpid();
+	return agent->agent && agent->pid == agp_py_pid;
 }
 
 static const char *unit_name(enum agp_unit unit)
@@ -165,7 +165,7 @@ PyObject *agp_py_agent_new(const char *name, const char *type, bool strict)
 	if (!self)
 		return NULL;
 	self->agent = NULL;
-	self->pid = getpid();
+	self->pid = agp_py_pid;
 	self->name = PyUnicode_FromString(name);
 	self->type = PyUnicode_FromString(type);
 	self->custom_metrics = PyDict_New();
@@ -221,7 +221,7 @@ static void agent_dealloc(agp_py_agent *self)
 {
 	/* libagentperf never frees a handle (a racing record stays safe); closing releases the
 	 * slot. */
-	if (self->agent && self->pid == getpid())
+	if (self->agent && self->pid == agp_py_pid)
 		agp_agent_close(self->agent);
 	Py_XDECREF(self->name);
 	Py_XDECREF(self->type);
@@ -278,12 +278,36 @@ PyObject *agp_py_agent_record(agp_py_agent *self, PyObject *const *args, Py_ssiz
 	Py_RETURN_FALSE;
 }
 
-static PyObject *agent_timer(agp_py_agent *self, PyObject *args, PyObject *kwargs)
+/* timer(metric, task_id=0), parsed by hand: a `with agent.timer(m):` makes one every time. */
+static PyObject *agent_timer(agp_py_agent *self, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
 {
-	static char *keywords[] = {"metric", "task_id", NULL};
-	PyObject *metric, *task = NULL;
-	if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:timer", keywords, &metric, &task))
+	PyObject *metric = nargs > 0 ? args[0] : NULL;
+	PyObject *task = nargs > 1 ? args[1] : NULL;
+	Py_ssize_t keywords = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+	if (nargs > 2) {
+		PyErr_Format(PyExc_TypeError, "timer() takes at most 2 arguments (%zd given)",
+		             nargs);
 		return NULL;
+	}
+	for (Py_ssize_t i = 0; i < keywords; i++) {
+		PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+		PyObject **slot = NULL;
+		if (PyUnicode_CompareWithASCIIString(key, "metric") == 0)
+			slot = &metric;
+		else if (PyUnicode_CompareWithASCIIString(key, "task_id") == 0)
+			slot = &task;
+		if (!slot || *slot) {
+			PyErr_Format(PyExc_TypeError, "timer() got %s keyword argument '%U'",
+			             slot ? "a repeated" : "an unexpected", key);
+			return NULL;
+		}
+		*slot = args[nargs + i];
+	}
+	if (!metric) {
+		PyErr_SetString(PyExc_TypeError, "timer() needs a metric");
+		return NULL;
+	}
 	uint16_t id;
 	bool skip;
 	uint64_t task_id = 0;
@@ -340,7 +364,7 @@ static PyObject *agent_metric(agp_py_agent *self, PyObject *args, PyObject *kwar
 
 static PyObject *agent_close(agp_py_agent *self, PyObject *unused)
 {
-	if (self->agent && self->pid == getpid())
+	if (self->agent && self->pid == agp_py_pid)
 		agp_agent_close(self->agent);
 	/* Kept (libagentperf never frees it), but marked: recording is now a no-op. */
 	self->pid = -1;
@@ -400,7 +424,7 @@ static PyMethodDef agent_methods[] = {
      "built-in name, a custom name (registered on first use with unit 'count') or an id; value "
      "an int (nanoseconds, bytes or a count) or a float (rounded). False when the ring was full "
      "(the drop is counted) or the agent is closed or failed."},
-    {"timer", (PyCFunction)(void (*)(void))agent_timer, METH_VARARGS | METH_KEYWORDS,
+    {"timer", (PyCFunction)(void (*)(void))agent_timer, METH_FASTCALL | METH_KEYWORDS,
      "timer(metric, task_id=0) -> Timer\n\nA timer of metric (a custom name is registered in "
      "nanoseconds): `with agent.timer(m):` records the block's duration, `@agent.timer(m)` "
      "every call's."},

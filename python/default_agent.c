@@ -16,7 +16,7 @@ static agp_py_agent *default_agent; /* a strong reference, NULL until first use 
 
 agp_py_agent *agp_py_default_agent(void)
 {
-	if (default_agent && default_agent->pid == getpid())
+	if (default_agent && default_agent->pid == agp_py_pid)
 		return default_agent;
 	if (default_agent && default_agent->pid != -1) {
 		/* Inherited without the fork hook (a fork outside os.fork): not ours either. */
@@ -25,7 +25,7 @@ agp_py_agent *agp_py_default_agent(void)
 	if (default_agent)
 		return default_agent; /* closed at exit: stays a no-op */
 	char name[AGP_AGENT_NAME_MAX + 1];
-	snprintf(name, sizeof(name), "%.20s-%d", agp_py_settings.agent_type, (int)getpid());
+	snprintf(name, sizeof(name), "%.20s-%d", agp_py_settings.agent_type, (int)agp_py_pid);
 	default_agent = (agp_py_agent *)agp_py_agent_new(name, agp_py_settings.agent_type, false);
 	return default_agent;
 }
@@ -37,7 +37,7 @@ void agp_py_default_agent_forget(void)
 
 void agp_py_default_agent_close(void)
 {
-	if (default_agent && default_agent->pid == getpid()) {
+	if (default_agent && default_agent->pid == agp_py_pid) {
 		agp_agent_close(default_agent->agent);
 		default_agent->pid = -1;
 	}

@@ -12,9 +12,18 @@
  * Task API, closes the default agent and then stops the private daemon, so
  * that its last drain finds every sample.
  */
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "python/module.h"
+
+pid_t agp_py_pid;
+
+static void remember_pid(void)
+{
+	agp_py_pid = getpid(); /* in every child of any fork, os.fork() or not */
+}
 
 PyObject *agp_py_error;
 PyObject *agp_py_collector_error;
@@ -185,6 +194,8 @@ PyMODINIT_FUNC PyInit_agentperf(void)
 {
 	if (agp_py_settings_init())
 		return NULL;
+	remember_pid();
+	pthread_atfork(NULL, NULL, remember_pid);
 	PyObject *module = PyModule_Create(&module_definition);
 	if (!module)
 		return NULL;

@@ -39,6 +39,12 @@
 
 /* ---- module state (module.c) ---- */
 
+/*
+ * This process's pid, kept by a pthread_atfork child handler: getpid() is a
+ * system call, and the timers compare pids on every use.
+ */
+extern pid_t agp_py_pid;
+
 /* The module's exceptions: agentperf.Error, its CollectorError and CollectorUnreachable. */
 extern PyObject *agp_py_error;
 extern PyObject *agp_py_collector_error;

@@ -122,7 +122,7 @@ static int start_daemon(struct cli *probe, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	bool main_thread = syscall(SYS_gettid) == getpid();
+	bool main_thread = syscall(SYS_gettid) == agp_py_pid;
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -155,7 +155,7 @@ static int start_daemon(struct cli *probe, char *err, size_t errlen)
 		}
 		if (cli_probe(probe)) {
 			daemon_pid = pid;
-			daemon_owner = getpid();
+			daemon_owner = agp_py_pid;
 			return 0;
 		}
 		sleep_ms(20);
@@ -169,20 +169,20 @@ static int start_daemon(struct cli *probe, char *err, size_t errlen)
 
 int agp_py_ensure_collector(void)
 {
-	if (ensured_in == getpid())
+	if (ensured_in == agp_py_pid)
 		return 0;
 	agp_py_settings.deployment_in_use = true;
 	char err[768] = "";
 	int error = 0;
 	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
 	pthread_mutex_lock(&ensure_lock);
-	if (ensured_in != getpid()) {
+	if (ensured_in != agp_py_pid) {
 		struct cli probe = {.fd = -1, .name = agp_py_deployment_option()};
 		if (!cli_probe(&probe) && agp_py_settings.private_daemon)
 			error = start_daemon(&probe, err, sizeof(err));
 		cli_disconnect(&probe);
 		if (!error)
-			ensured_in = getpid();
+			ensured_in = agp_py_pid;
 	}
 	pthread_mutex_unlock(&ensure_lock);
 	PyEval_RestoreThread(thread_state);
@@ -195,7 +195,7 @@ int agp_py_ensure_collector(void)
 
 void agp_py_private_daemon_stop(void)
 {
-	if (!daemon_pid || daemon_owner != getpid())
+	if (!daemon_pid || daemon_owner != agp_py_pid)
 		return;
 	pid_t pid = daemon_pid;
 	daemon_pid = 0;
@@ -226,7 +226,7 @@ void agp_py_private_daemon_after_fork(void)
 
 PyObject *agp_py_private_daemon_pid(PyObject *self, PyObject *unused)
 {
-	if (!daemon_pid || daemon_owner != getpid())
+	if (!daemon_pid || daemon_owner != agp_py_pid)
 		Py_RETURN_NONE;
 	return PyLong_FromLong(daemon_pid);
 }

@@ -71,7 +71,7 @@ static PyObject *failed_dict(const char *agent_type, const char *reason)
 /* Starts the Task API with the module's settings; NULL, or why it cannot run tasks here. */
 static const char *tasks_ready(char *err, size_t errlen)
 {
-	if (started_in == getpid())
+	if (started_in == agp_py_pid)
 		return NULL;
 	if (started_in) {
 		return "the Task API belongs to the parent process (its workers and threads are "
@@ -107,7 +107,7 @@ static const char *tasks_ready(char *err, size_t errlen)
 		snprintf(err, errlen, "the Task API could not start: %s", agp_py_library_error());
 		return err;
 	}
-	started_in = getpid();
+	started_in = agp_py_pid;
 	agp_py_settings.tasks_started = true;
 	return NULL;
 }
@@ -207,7 +207,7 @@ static PyObject *py_submit(PyObject *self, PyObject *args, PyObject *kwargs)
 		return NULL;
 	handle->handle = NULL;
 	handle->result = NULL;
-	handle->pid = getpid();
+	handle->pid = agp_py_pid;
 	char err[600];
 	const char *refusal = task.refusal ? task.refusal : tasks_ready(err, sizeof(err));
 	if (refusal) {
@@ -359,7 +359,7 @@ static PyObject *py_list_agents(PyObject *self, PyObject *unused)
 
 void agp_py_tasks_shutdown(void)
 {
-	if (started_in != getpid() || unwaited > 0)
+	if (started_in != agp_py_pid || unwaited > 0)
 		return;
 	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
 	agp_task_shutdown();
@@ -383,7 +383,7 @@ static PyObject *py_task_shutdown(PyObject *self, PyObject *unused)
 
 static PyObject *py_peak_concurrency(PyObject *self, PyObject *unused)
 {
-	return PyLong_FromUnsignedLong(started_in == getpid() ? agp_task_peak_concurrency() : 0);
+	return PyLong_FromUnsignedLong(started_in == agp_py_pid ? agp_task_peak_concurrency() : 0);
 }
 
 void agp_py_tasks_after_fork(void)
@@ -394,7 +394,7 @@ void agp_py_tasks_after_fork(void)
 
 static void handle_dealloc(agp_py_task_handle *self)
 {
-	if (self->handle && self->pid == getpid()) {
+	if (self->handle && self->pid == agp_py_pid) {
 		/* Never waited for: wait now, so the Task API can free it (and shut down later). */
 		struct agp_task_result result;
 		agp_task_handle *handle = self->handle;

@@ -52,7 +52,7 @@ typedef struct {
 /* Binds a module-level timer to this process's default agent. 0, or -1 with an exception. */
 static int bind(struct binding *to)
 {
-	if (!to->follow || (to->agent && to->agent->pid == getpid()))
+	if (!to->follow || (to->agent && to->agent->pid == agp_py_pid))
 		return 0;
 	agp_py_agent *current = agp_py_default_agent();
 	if (!current)
@@ -70,7 +70,7 @@ static int bind(struct binding *to)
 
 static bool usable(const struct binding *to)
 {
-	return !to->skip && to->agent && to->agent->agent && to->agent->pid == getpid();
+	return !to->skip && to->agent && to->agent->agent && to->agent->pid == agp_py_pid;
 }
 
 static void binding_copy(struct binding *to, const struct binding *from)
