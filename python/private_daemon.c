@@ -12,7 +12,7 @@
  *
  * The binary: $AGENTPERFD; else, for the module in the build tree, the
  * build's collector/agentperfd; for an installed module, the agentperfd
- * installed beside it (the same prefix's bin/); else agentperfd on PATH.
+ * installed with it (the same prefix's sbin/); else agentperfd on PATH.
  */
 #include <dlfcn.h>
 #include <errno.h>
