@@ -104,9 +104,10 @@ json_t *agp_py_to_json(PyObject *object)
 				json_decref(result);
 				return NULL;
 			}
-			json_t *value = agp_py_to_json(member);
 			const char *name = PyUnicode_AsUTF8(key);
-			if (!value || !name || json_object_set_new(result, name, value)) {
+			json_t *value = name ? agp_py_to_json(member) : NULL;
+			/* json_object_set_new takes value even when it fails. */
+			if (!value || json_object_set_new(result, name, value)) {
 				json_decref(result);
 				return NULL;
 			}

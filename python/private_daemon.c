@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +35,18 @@
 #include "tools/cli.h"
 
 static pthread_mutex_t ensure_lock = PTHREAD_MUTEX_INITIALIZER;
-static pid_t ensured_in;   /* the process whose collector was made sure of, 0 before */
-static pid_t daemon_pid;   /* the private agentperfd, 0 when there is none */
-static pid_t daemon_owner; /* the process that started it (and alone stops it) */
+/*
+ * The process whose collector was made sure of (0 before): read first without the lock, by
+ * every call that may need a collector, so it is atomic. Acquire pairs with the release store
+ * made once the probe (and any start) is over: a thread that sees its pid sees daemon_pid too.
+ */
+static _Atomic pid_t ensured_in;
+/* Under ensure_lock: the private agentperfd (0 when there is none) and the process that started
+ * it, which alone stops it. */
+static pid_t daemon_pid;
+static pid_t daemon_owner;
+/* Set at exit: a need after the exit hook (another atexit function) starts no new daemon. */
+static bool exiting;
 
 static void sleep_ms(long ms)
 {
@@ -169,20 +179,21 @@ static int start_daemon(struct cli *probe, char *err, size_t errlen)
 
 int agp_py_ensure_collector(void)
 {
-	if (ensured_in == agp_py_pid)
+	if (atomic_load_explicit(&ensured_in, memory_order_acquire) == agp_py_pid)
 		return 0;
 	agp_py_settings.deployment_in_use = true;
 	char err[768] = "";
 	int error = 0;
 	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
 	pthread_mutex_lock(&ensure_lock);
-	if (ensured_in != agp_py_pid) {
+	if (atomic_load_explicit(&ensured_in, memory_order_relaxed) != agp_py_pid) {
 		struct cli probe = {.fd = -1, .name = agp_py_deployment_option()};
-		if (!cli_probe(&probe) && agp_py_settings.private_daemon)
+		if (!cli_probe(&probe) && agp_py_settings.private_daemon && !exiting)
 			error = start_daemon(&probe, err, sizeof(err));
 		cli_disconnect(&probe);
 		if (!error)
-			ensured_in = agp_py_pid;
+			/* Release: daemon_pid, written above, is there for whoever sees the pid. */
+			atomic_store_explicit(&ensured_in, agp_py_pid, memory_order_release);
 	}
 	pthread_mutex_unlock(&ensure_lock);
 	PyEval_RestoreThread(thread_state);
@@ -195,11 +206,18 @@ int agp_py_ensure_collector(void)
 
 void agp_py_private_daemon_stop(void)
 {
-	if (!daemon_pid || daemon_owner != agp_py_pid)
+	/* The GIL may be held here: ensure_lock's holder never waits for it (it released it). */
+	pthread_mutex_lock(&ensure_lock);
+	exiting = true;
+	pid_t pid = daemon_owner == agp_py_pid ? daemon_pid : 0;
+	if (pid) {
+		daemon_pid = 0;
+		/* Relaxed: under the lock, which a later ensure takes before it looks again. */
+		atomic_store_explicit(&ensured_in, 0, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&ensure_lock);
+	if (!pid)
 		return;
-	pid_t pid = daemon_pid;
-	daemon_pid = 0;
-	ensured_in = 0; /* a later need probes again (and may start another) */
 	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */
 	kill(pid, SIGTERM);
 	bool reaped = false;
@@ -226,13 +244,19 @@ void agp_py_private_daemon_after_fork(void)
 
 PyObject *agp_py_private_daemon_pid(PyObject *self, PyObject *unused)
 {
-	if (!daemon_pid || daemon_owner != agp_py_pid)
+	pthread_mutex_lock(&ensure_lock);
+	pid_t pid = daemon_owner == agp_py_pid ? daemon_pid : 0;
+	pthread_mutex_unlock(&ensure_lock);
+	if (!pid)
 		Py_RETURN_NONE;
-	return PyLong_FromLong(daemon_pid);
+	return PyLong_FromLong(pid);
 }
 
 PyObject *agp_py_stop_private_daemon(PyObject *self, PyObject *unused)
 {
 	agp_py_private_daemon_stop();
+	pthread_mutex_lock(&ensure_lock);
+	exiting = false; /* stopped by hand, not at exit: a later need may start another */
+	pthread_mutex_unlock(&ensure_lock);
 	Py_RETURN_NONE;
 }
