@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from conftest import PYTHON, WORK, python_env
+from support import wait_for
 
 SCRIPT = r'''
 import json, os, sys
@@ -95,3 +96,28 @@ def test_a_bad_switch_is_refused_naming_the_variable():
     _, errors = process.communicate(timeout=30)
     assert process.returncode != 0
     assert "AGENTPERF_PRIVATE_DAEMON='maybe': expected 1/true/on or 0/false/off" in errors
+
+
+def test_gone_when_the_process_is_killed_outright():
+    name = "py%d-killed" % os.getpid()
+    code = r'''
+import os, signal, agentperf
+agentperf.status()  # starts the private daemon (from the main thread: PR_SET_PDEATHSIG)
+print(agentperf.private_daemon_pid(), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # no exit hook runs
+'''
+    process = run(code, name, AGENTPERF_PRIVATE_DAEMON=None)
+    daemon = int(process.stdout.readline())
+    process.communicate(timeout=30)
+    assert process.returncode == -9
+
+    def gone():
+        try:
+            with open("/proc/%d/stat" % daemon) as text:
+                return text.read().rsplit(")", 1)[1].split()[0] == "Z"  # dead, not yet reaped by init
+        except FileNotFoundError:
+            return True
+
+    wait_for(gone, what="the orphaned private agentperfd %d to end" % daemon)
+    # Its SIGTERM path ran: the segment went with it (--unlink-on-exit).
+    wait_for(lambda: not os.path.exists("/dev/shm/agentperf.%s" % name), what="its segment to go")

@@ -72,3 +72,23 @@ def test_submit_and_wait_keep_the_cap(collector):
     assert agentperf.peak_concurrency() == 2
     with pytest.raises(TypeError):
         agentperf.wait_all([object()])
+
+
+def test_a_forked_child_gets_failed_results_not_the_parents_workers(collector):
+    assert agentperf.task("nap", "1")["success"]  # the parent's Task API runs
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            result = agentperf.task("nap", "1")
+            os.write(write_end, ("%s|%s|%d" % (result["success"], result["error"], result["metadata"]["worker_pid"])).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(read_end) as text:
+        success, error, worker = text.read().split("|")
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert success == "False" and worker == "0"
+    assert "the Task API belongs to the parent process" in error
+    assert agentperf.task("nap", "1")["success"]  # and the parent's still works
