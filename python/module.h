@@ -8,8 +8,9 @@
  * collector's answers over the control client of tools/cli_client.c),
  * json_objects.c (jansson values to Python objects and back),
  * private_daemon.c (an agentperfd for the process when none serves the
- * deployment), tasks.c (the Task API), library_error.c (libagentperf's
- * last error message), module.c (the module itself, fork and exit hooks).
+ * deployment), tasks.c (the Task API), config_file.c (the configuration
+ * file, through collector/config/), library_error.c (libagentperf's last
+ * error message), module.c (the module itself, fork and exit hooks).
  *
  * Threads: every function of the module runs with the GIL held, and no
  * recording call releases it, so the GIL serialises the records of all
