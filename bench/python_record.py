@@ -13,8 +13,8 @@ Every figure includes the loop that calls it (the same loop for all), so the rat
 what a user's line of code costs. Targets: record <= 2x perf_counter_ns and <= 0.2x
 observe; the timer <= 0.25x Histogram.time().
 
-Run from a build tree (the collector is private to the run: its own deployment and socket
-folder, started by the module and stopped at exit):
+Run from a build tree (the collector is private to the run: its own deployment, socket
+folder and working folder under $TMPDIR, started by the module and stopped at exit):
     PYTHONPATH=build/python /usr/bin/python3 bench/python_record.py
 """
 
@@ -26,7 +26,10 @@ import tempfile
 import threading
 import time
 
-os.environ.setdefault("AGENTPERF_SOCKET_DIR", tempfile.mkdtemp(prefix="agentperf-bench."))
+# The private collector's files (.codexplus/performance/, the CI export) go to a folder of the run.
+FOLDER = tempfile.mkdtemp(prefix="agentperf-bench.")
+os.chdir(FOLDER)
+os.environ.setdefault("AGENTPERF_SOCKET_DIR", os.path.join(FOLDER, "sock"))
 os.environ["AGENTPERF_NAME"] = "bench-python-%d" % os.getpid()
 
 import agentperf  # noqa: E402
