@@ -178,7 +178,7 @@ PyObject *agp_py_agent_new(const char *name, const char *type, bool strict)
 		Py_DECREF(self);
 		return NULL;
 	}
-	agp_py_settings.deployment_in_use = true;
+	agp_py_use_deployment();
 	struct agp_agent_options options = {agp_py_deployment_option()};
 	agp_agent *agent = NULL;
 	int error;

@@ -72,6 +72,8 @@ extern struct agp_py_settings agp_py_settings;
 int agp_py_settings_init(void);
 /* The deployment in effect (settings, $AGENTPERF_NAME, "default"). */
 const char *agp_py_deployment(void);
+/* Marks the deployment used (an agent, the collector, the Task API) and pins its name. */
+void agp_py_use_deployment(void);
 /* options->deployment for libagentperf: NULL when the settings name none. */
 const char *agp_py_deployment_option(void);
 PyObject *agp_py_configure(PyObject *self, PyObject *args, PyObject *kwargs);

@@ -181,7 +181,7 @@ int agp_py_ensure_collector(void)
 {
 	if (atomic_load_explicit(&ensured_in, memory_order_acquire) == agp_py_pid)
 		return 0;
-	agp_py_settings.deployment_in_use = true;
+	agp_py_use_deployment();
 	char err[768] = "";
 	int error = 0;
 	PyThreadState *thread_state = PyEval_SaveThread(); /* other threads run meanwhile */

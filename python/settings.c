@@ -4,6 +4,7 @@
  * deployment once an agent, the collector or the Task API used it; the task
  * options once the Task API runs) is refused, never silently ignored.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,6 +41,16 @@ const char *agp_py_deployment(void)
 		return agp_py_settings.deployment;
 	const char *name = getenv("AGENTPERF_NAME");
 	return name && name[0] ? name : "default";
+}
+
+void agp_py_use_deployment(void)
+{
+	/* Pinned: a later change of $AGENTPERF_NAME cannot split the process over two deployments.
+	 */
+	if (!agp_py_settings.deployment[0])
+		snprintf(agp_py_settings.deployment, sizeof(agp_py_settings.deployment), "%s",
+		         agp_py_deployment());
+	agp_py_settings.deployment_in_use = true;
 }
 
 const char *agp_py_deployment_option(void)

@@ -91,7 +91,7 @@ static const char *tasks_ready(char *err, size_t errlen)
 		Py_XDECREF(value);
 		Py_XDECREF(traceback);
 	}
-	agp_py_settings.deployment_in_use = true;
+	agp_py_use_deployment();
 	struct agp_task_options options = {
 	    .agents_dir = agp_py_settings.agents_dir[0] ? agp_py_settings.agents_dir : NULL,
 	    .deployment = agp_py_deployment_option(),
