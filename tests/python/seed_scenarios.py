@@ -39,6 +39,19 @@ def aggregated():
     return agentperf.status()["aggregated"]
 
 
+def start_workers_first():
+    """Starts the Task API with every worker forked and waits until the collector sees all ten
+    live, so that the tasks that follow measure their trips, not a worker's start (a first task
+    waits for its agent's workers: hundreds of ms under a sanitizer on a loaded machine)."""
+    agentperf.configure(eager_workers=True)
+    list_available_agents()
+
+    def live():
+        return sum(a["state"] == "live" and a["type"] in SEED_AGENTS for a in agentperf.agents()["agents"]) == 10
+
+    wait_for(live, what="ten live workers")
+
+
 def agents_available():
     """1. The five seed agents are there; started eagerly, their ten workers are live agents."""
     agentperf.configure(eager_workers=True)
@@ -124,6 +137,7 @@ def baseline_from_fifteen_tasks():
 def validation_after_ten_tasks():
     """5. After 10 tasks: refused without a baseline, validated with one."""
     monitor = get_performance_monitor()
+    start_workers_first()
     run_tasks(10, SEED_AGENTS)
     validation = monitor.validate_performance_requirements()
     assert validation["validated"] is False and validation["error"] == "No baseline established"
@@ -226,6 +240,7 @@ def metric_count_grows_after_a_task():
 
 def ci_export_after_five_tasks():
     """10. The CI export after five tasks has the seed's keys, before and after a baseline."""
+    start_workers_first()
     run_tasks(5, SEED_AGENTS)
     agentperf.task_shutdown()
     keys = {
