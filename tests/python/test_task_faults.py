@@ -17,6 +17,7 @@ DEFINITIONS = {
     "crasher": {"id": "crasher", "runner": {"kind": "builtin", "name": "crash"}, "workers": 1},
     "nap": {"id": "nap", "runner": {"kind": "builtin", "name": "sleep"}, "workers": 1, "timeout_s": 0.3},
     "sleeper": {"id": "sleeper", "runner": {"kind": "builtin", "name": "sleep"}, "workers": 4},
+    "bytes": {"id": "bytes", "runner": {"kind": "exec", "argv": ["printf", "\\377ok"]}, "workers": 1},
 }
 for name, definition in DEFINITIONS.items():
     with open(os.path.join(AGENTS, name + ".json"), "w") as out:
@@ -26,7 +27,7 @@ agentperf.configure(agents_dir=AGENTS, max_concurrency=2)
 
 def test_a_crashed_worker_is_a_failed_result_and_is_replaced(collector):
     ids = sorted(agent["id"] for agent in agentperf.list_agents())
-    assert ids == ["crasher", "nap", "sleeper"]
+    assert ids == ["bytes", "crasher", "nap", "sleeper"]
     result = agentperf.task("crasher", "boom", "")
     assert result["success"] is False and result["metadata"]["status"] == "failed"
     assert "crashed mid-task" in result["error"]
@@ -92,3 +93,9 @@ def test_a_forked_child_gets_failed_results_not_the_parents_workers(collector):
     assert success == "False" and worker == "0"
     assert "the Task API belongs to the parent process" in error
     assert agentperf.task("nap", "1")["success"]  # and the parent's still works
+
+
+def test_output_that_is_not_utf8_comes_back_byte_for_byte(collector):
+    result = agentperf.task("bytes", "anything")
+    assert result["success"], result["error"]
+    assert result["output"].encode("utf-8", "surrogateescape") == b"\xffok"
