@@ -162,7 +162,7 @@ def test_timer_as_with_and_as_decorator(collector):
     assert Thing().method(1) == 2
     assert wait_count(1, agent_type=agent_type, metric="task_execution_time") == 1
     (run,) = agentperf.statistics(agent_type=agent_type, metric="task_execution_time")["series"]
-    assert run["min"] >= 2_000_000  # the sleep's 2 ms, at least
+    assert run["mean"] >= 2_000_000  # the sleep's 2 ms at least (one sample: its exact value)
     assert wait_count(3, agent_type=agent_type, metric="result_processing") == 3
     (failed,) = agentperf.statistics(agent_type=agent_type, metric="result_processing")["series"]
     assert failed["failed_count"] == 3
