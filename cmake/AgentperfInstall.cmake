@@ -44,7 +44,6 @@ install(FILES ${PROJECT_BINARY_DIR}/agentperf.pc DESTINATION ${CMAKE_INSTALL_LIB
 # Installed programs find libagentperf from any prefix: RUNPATH $ORIGIN/../<libdir>
 # (bin/ and sbin/ are both one level below the prefix). A system-path install,
 # such as the Debian package, turns it off: the loader's default path finds the library.
-option(AGP_INSTALL_RPATH "Give installed programs RUNPATH \$ORIGIN/../<libdir>" ON)
 if(AGP_INSTALL_RPATH)
 	if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
 		set(AGP_RUNPATH "${CMAKE_INSTALL_LIBDIR}")

@@ -32,10 +32,12 @@ mount --bind /dev "$ROOT/dev"
 mount -t tmpfs tmpfs "$ROOT/dev/shm"
 mount --bind /sys "$ROOT/sys"
 mkdir "$ROOT/packages"
-cp "$WORK"/libagentperf0_*.deb "$WORK"/libagentperf-dev_*.deb "$WORK"/agentperf_*.deb "$ROOT/packages/"
+cp "$WORK"/libagentperf0_*.deb "$WORK"/libagentperf-dev_*.deb "$WORK"/agentperf_*.deb \
+	"$WORK"/python3-agentperf_*.deb "$ROOT/packages/"
 chroot "$ROOT" sh -c 'apt-get update -q && apt-get install -y -q /packages/*.deb' >"$WORK/apt.log" 2>&1 ||
 	{ tail -n 30 "$WORK/apt.log"; exit 1; }
 chroot "$ROOT" agentperf --version
+chroot "$ROOT" python3 -c 'import agentperf, codex_plus; print("python:", agentperf.__file__)'
 chroot "$ROOT" sh -c 'cd /tmp && agentperf demo --tasks 50'
 chroot "$ROOT" sh -c 'man -w agentperf agentperfd agentperf-config' 2>/dev/null || true
 echo "installed into a fresh Debian 12 root and ran: ok"

@@ -35,7 +35,7 @@ echo "lintian: no error or warning ($(grep -c '^[IP]:' "$WORK/lintian.txt" || tr
 
 ROOT="$WORK/root"
 mkdir "$ROOT"
-for package in libagentperf0 libagentperf-dev agentperf; do
+for package in libagentperf0 libagentperf-dev agentperf python3-agentperf; do
 	DEB="$WORK/${package}_${VERSION}_$ARCH.deb"
 	dpkg-deb --info "$DEB" | grep -q "^ Package: $package$"
 	dpkg -x "$DEB" "$ROOT"
@@ -55,7 +55,16 @@ for program in "$ROOT/usr/bin/agentperf" "$ROOT/usr/sbin/agentperfd"; do
 done
 LD_LIBRARY_PATH="$LIB" "$ROOT/usr/bin/agentperf" --version | grep -q "^agentperf [0-9]"
 LD_LIBRARY_PATH="$LIB" "$ROOT/usr/sbin/agentperfd" --help | grep -q '^Usage: agentperfd'
-echo "unpacked: library with its SONAME, programs on the system path"
+# The Python module and codex_plus, imported from the unpacked tree by Debian's python3.
+SITE="$ROOT/usr/lib/python3/dist-packages"
+if readelf -d "$SITE"/agentperf.cpython-*.so | grep -q 'R.*PATH'; then
+	echo "the Python module has an RPATH or RUNPATH"
+	exit 1
+fi
+LD_LIBRARY_PATH="$LIB" PYTHONPATH="$SITE" /usr/bin/python3 -c \
+	'import agentperf, codex_plus, codex_plus.performance_monitor; print(agentperf.__file__)' |
+	grep -q "^$SITE/agentperf"
+echo "unpacked: library with its SONAME, programs on the system path, the Python module"
 
 for page in man1/agentperf.1.gz man5/agentperf-config.5.gz man8/agentperfd.8.gz; do
 	WARNINGS=$(MANWIDTH=80 man --warnings -E UTF-8 -l "$ROOT/usr/share/man/$page" 2>&1 >/dev/null || true)
