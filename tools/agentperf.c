@@ -12,6 +12,7 @@
 #include <agentperf/agentperf.h>
 
 #include "tools/cli.h"
+#include "tools/cli_json_errors.h"
 
 static const struct cli_command commands[] = {
     {"status", cli_status, "collector up/down, uptime, agents, samples/s, drops, alerts"},
@@ -85,7 +86,8 @@ static void usage(FILE *out)
 	    "judge.\n");
 }
 
-int main(int argc, char **argv)
+/* The global options, then the command; the exit status. */
+static int run_invocation(int argc, char **argv)
 {
 	struct cli cli = {.fd = -1, .timeout_ms = 30000};
 	static const struct option longs[] = {
@@ -137,4 +139,16 @@ int main(int argc, char **argv)
 	fprintf(stderr, "agentperf: unknown command '%s'\n", name);
 	usage(stderr);
 	return CLI_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_json_errors errors = {0};
+	bool json = cli_json_errors_wanted(argc, argv);
+	if (json)
+		cli_json_errors_begin(&errors);
+	int status = run_invocation(argc, argv);
+	if (json)
+		cli_json_errors_end(&errors, status);
+	return status;
 }

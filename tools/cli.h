@@ -84,6 +84,13 @@ bool cli_probe(struct cli *cli);
 void cli_print_json(const json_t *value);
 
 /*
+ * Set once a command printed JSON of its own on standard output (cli_print_json,
+ * or a writer of its own that sets it), so that cli_json_errors.h prints no
+ * second document after it.
+ */
+extern bool cli_json_printed;
+
+/*
  * "12.30 ms", "1.500 s", "512.0 KiB", "42": a value of a unit ("nanoseconds", "bytes",
  * "count"; any other name is a count) scaled to its magnitude (agp_unit_format); "-" for NaN.
  */

@@ -35,6 +35,7 @@ static void print_alert(const json_t *alert, bool json)
 		if (text)
 			puts(text);
 		free(text);
+		cli_json_printed = true;
 		return;
 	}
 	char value[32], threshold[32], when[32];

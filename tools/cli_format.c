@@ -14,8 +14,11 @@
 #include "common/json_u64.h"
 #include "common/units.h"
 
+bool cli_json_printed;
+
 void cli_print_json(const json_t *value)
 {
+	cli_json_printed = true;
 	/* The one serialiser: shortest reals, counts above INT64_MAX as their digits. */
 	char *text = agp_json_dumps(value, JSON_INDENT(2));
 	if (text) {

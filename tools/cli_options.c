@@ -31,6 +31,8 @@ static int build_tables(const struct cli_options *spec, struct option *longs, ch
 	size_t count = 0, letter_count = 0;
 	if (spec->stop_at_operand)
 		letters[letter_count++] = '+';
+	/* ':' first: a missing value comes back as ':', told apart from an unknown option. */
+	letters[letter_count++] = ':';
 	for (const struct cli_option *entry = spec->options; entry && entry->name; entry++) {
 		if (count == OPTIONS_MAX)
 			return -1;
@@ -100,21 +102,29 @@ int cli_parse_options(struct cli *cli, const struct cli_options *spec, int argc,
                       int *first_operand)
 {
 	struct option longs[OPTIONS_MAX + 2];
-	char letters[2 * OPTIONS_MAX + 3];
+	char letters[2 * OPTIONS_MAX + 4];
 	if (build_tables(spec, longs, letters)) {
 		fprintf(stderr, "agentperf %s: more than %d options in its table\n", spec->command,
 		        OPTIONS_MAX);
 		abort();
 	}
 	int value;
+	opterr = 0; /* one message, ours, naming the option */
 	while ((value = getopt_long(argc, argv, letters, longs, NULL)) != -1) {
 		if (value == 'h') {
 			fputs(spec->help, stdout);
 			return CLI_OK;
 		}
-		const struct cli_option *entry = entry_of(spec, value);
+		if (value == ':')
+			return cli_usage_error(spec->command, "option '%s' needs a value",
+			                       argv[optind - 1]);
+		const struct cli_option *entry = value == '?' ? NULL : entry_of(spec, value);
 		if (!entry)
-			return cli_usage_error(spec->command, "unknown option");
+			return cli_usage_error(spec->command, "unknown option '%s'",
+			                       optopt && optopt < ENTRY_VALUE && value == '?' &&
+			                               argv[optind - 1][1] != '-'
+			                           ? (char[]){'-', (char)optopt, '\0'}
+			                           : argv[optind - 1]);
 		int status = apply(cli, spec, entry, argc, argv);
 		if (status != CLI_PARSED)
 			return status;

@@ -8,6 +8,7 @@
 static const char help[] =
     "Usage: agentperf stats [--metric M] [--agent-type T] [--agent A] [--window 30m]\n"
     "                       [--corrected] [--json]\n"
+    "       agentperf stats --hgrm --metric M [--agent-type T] [--corrected] (see --hgrm --help)\n"
     "Count, mean, stddev, min, p50, p95, p99 and max of each metric per agent type\n"
     "(or per agent with --agent), over the last --window (default: all retained).\n"
     "--corrected uses the coordinated-omission corrected histograms (metrics with an\n"

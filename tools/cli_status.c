@@ -29,8 +29,13 @@ int cli_status(struct cli *cli, int argc, char **argv)
 	json_t *result;
 	status = cli_request(cli, "status", NULL, &result, NULL);
 	if (status) {
-		if (cli->json && status == CLI_UNREACHABLE)
-			printf("{\"up\": false, \"socket\": \"%s\"}\n", cli->path);
+		if (cli->json && status == CLI_UNREACHABLE) {
+			/* The answer to "is it up": no, and where it was looked for
+			 * (cli_json_errors.h). */
+			json_t *down = json_pack("{s:b,s:s}", "up", 0, "socket", cli->path);
+			cli_print_json(down);
+			json_decref(down);
+		}
 		return status;
 	}
 	json_object_set_new(result, "up", json_true());

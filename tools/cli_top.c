@@ -329,20 +329,38 @@ static int draw(struct cli *cli, const json_t *config, struct top_state *state,
 	return CLI_OK;
 }
 
-static const char help[] = "Usage: agentperf top\n"
+/* top --json: one frame's answers as one object, for scripts (no screen). */
+static int print_one_frame(struct cli *cli)
+{
+	struct frame frame = {NULL, NULL, NULL, NULL};
+	int status = fetch_frame(cli, &frame);
+	if (status) /* the connection's failure is told where it happened */
+		return status;
+	json_t *object = json_pack("{s:O,s:O,s:O,s:O}", "status", frame.status, "agents",
+	                           frame.agents, "stats", frame.stats, "alerts", frame.alerts);
+	cli_print_json(object);
+	json_decref(object);
+	frame_release(&frame);
+	return CLI_OK;
+}
+
+static const char help[] = "Usage: agentperf top [--json]\n"
                            "A live view of the collector, refreshed every second: per agent type\n"
                            "and metric the rate (samples/s between refreshes), p50 and p99 (over\n"
                            "the windows of the last minute), drops and level (p99 against the\n"
-                           "thresholds), and the recent alerts. q quits.\n"
+                           "thresholds), and the recent alerts. q quits. --json prints one\n"
+                           "frame's answers (status, agents, stats, alerts) as one object.\n"
                            "Exit status: 0 ok, 2 usage error, 3 collector unreachable at start.\n";
 
 int cli_top(struct cli *cli, int argc, char **argv)
 {
-	static const struct cli_option options[] = {CLI_OPTION_END};
+	static const struct cli_option options[] = {CLI_OPTION_JSON_ENTRY, CLI_OPTION_END};
 	const struct cli_options spec = {"top", help, options, 0, false};
 	int status = cli_parse_options(cli, &spec, argc, argv, NULL);
 	if (status != CLI_PARSED)
 		return status;
+	if (cli->json)
+		return print_one_frame(cli);
 	json_t *config;
 	status = cli_request(cli, "config.show", NULL, &config, NULL);
 	if (status)

@@ -127,9 +127,10 @@ static int export_ci(struct cli *cli, const char *file, bool print, int *failing
 		json_decref(result);
 		return CLI_WRITE_FAILED;
 	}
-	if (strcmp(path, "-") == 0 || print)
+	if (strcmp(path, "-") == 0 || print) {
 		puts(text);
-	else
+		cli_json_printed = true;
+	} else
 		fprintf(stderr, "agentperf: CI export written to %s\n", path);
 	free(text);
 	bool fail_on = json_is_true(json_object_get(result, "ci_fail_on_threshold_violation"));

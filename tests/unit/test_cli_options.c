@@ -149,12 +149,14 @@ static void bad_input_is_a_usage_error_that_names_it(void **state)
 	assert_non_null(strstr(stderr_text, "Try 'agentperf probe --help'."));
 	assert_true(got.seconds == -1); /* untouched */
 
+	/* One message each, ours, naming the option (getopt's own stays silent). */
 	assert_int_equal(parse(&cli, &got, false, 0, NULL, "probe", "--bogus", NULL), CLI_USAGE);
-	assert_non_null(strstr(stderr_text, "'--bogus'"));
-	assert_non_null(strstr(stderr_text, "agentperf probe: unknown option"));
+	assert_string_equal(stderr_text, "agentperf probe: unknown option '--bogus'\n"
+	                                 "Try 'agentperf probe --help'.\n");
 
 	assert_int_equal(parse(&cli, &got, false, 0, NULL, "probe", "--text", NULL), CLI_USAGE);
-	assert_non_null(strstr(stderr_text, "unknown option"));
+	assert_string_equal(stderr_text, "agentperf probe: option '--text' needs a value\n"
+	                                 "Try 'agentperf probe --help'.\n");
 
 	assert_int_equal(parse(&cli, &got, false, 1, NULL, "probe", "one", "two", NULL), CLI_USAGE);
 	assert_non_null(strstr(stderr_text, "unexpected argument 'two'"));
