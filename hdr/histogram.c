@@ -692,19 +692,30 @@ void agp__hdr_sums_from_buckets(struct agp_hdr *h)
 	struct agp_hdr_iter it;
 	int32_t first = -1, last = -1;
 
-	memset(h->block_counts, 0,
-	       ((size_t)h->cfg.block_count + (size_t)h->cfg.bitmap_words) * sizeof(uint64_t));
+	/*
+	 * Only the blocks the caller marked occupied are read: a decoded window occupies a few of
+	 * a fresh histogram's hundreds of blocks, and reading the others would fault in every
+	 * page of its counts.
+	 */
+	memset(h->block_counts, 0, (size_t)h->cfg.block_count * sizeof(uint64_t));
 	h->total_count = 0;
-	for (int32_t i = 0; i < h->cfg.counts_len; i++) {
-		if (!h->counts[i])
-			continue;
-		h->block_counts[i >> AGP_HDR_BLOCK_SHIFT] += (uint64_t)h->counts[i];
-		h->occupied[i >> (AGP_HDR_BLOCK_SHIFT + 6)] |= UINT64_C(1)
-		                                               << ((i >> AGP_HDR_BLOCK_SHIFT) & 63);
-		h->total_count += h->counts[i];
-		if (first < 0)
-			first = i;
-		last = i;
+	for (int32_t word = 0; word < h->cfg.bitmap_words; word++) {
+		uint64_t bits = h->occupied[word];
+		while (bits) {
+			int32_t block = word * 64 + __builtin_ctzll(bits);
+			bits &= bits - 1;
+			for (int32_t i = block * AGP_HDR_BLOCK_LEN; i < block_end(h, block); i++) {
+				if (!h->counts[i])
+					continue;
+				h->block_counts[block] += (uint64_t)h->counts[i];
+				h->total_count += h->counts[i];
+				if (first < 0)
+					first = i;
+				last = i;
+			}
+			if (!h->block_counts[block])
+				h->occupied[word] &= ~(UINT64_C(1) << (block & 63));
+		}
 	}
 	h->sum = 0;
 	h->sum_squares = 0;
