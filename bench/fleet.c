@@ -7,9 +7,10 @@
  *     (fread into a 1 MiB buffer, summing the bytes so the reads cannot be skipped);
  *   - the merge: the real `agentperf fleet stats --json --files ...` (parsing, base64, zlib,
  *     decoding every interval, exact merges, per-host tails).
- * Each trial's wall time and peak resident memory (wait4's ru_maxrss) are taken; medians of the
- * trials are printed side by side and as ratios. The files stay in the page cache (a first
- * untimed read), so the floor is the cost of reading the bytes, not of the disk.
+ * Each trial's CPU time (user + system), wall time and peak resident memory (wait4's rusage)
+ * are taken; medians of the trials are printed side by side, and the ratios of CPU time (the
+ * wall time of a shared machine mostly measures its load) and memory. The files stay in the page
+ * cache (a first untimed read), so the floor is the cost of reading the bytes, not of the disk.
  *
  *   ./build/bench/fleet [HOSTS [TRIALS]]     (default 100 hosts, 5 trials)
  */
@@ -116,8 +117,11 @@ static int read_files(int count, char **paths)
 	return sum == 42 ? 3 : 0; /* uses the sum; never 42 in practice */
 }
 
-/* Runs argv as a child with stdout to /dev/null; its wall time (s) and peak RSS (bytes). */
-static int run_child(char **argv, double *seconds, double *peak_bytes)
+/*
+ * Runs argv as a child with stdout to /dev/null; its wall time and CPU time (user + system, s:
+ * what the machine's load does not inflate) and peak RSS (bytes).
+ */
+static int run_child(char **argv, double *seconds, double *cpu_seconds, double *peak_bytes)
 {
 	uint64_t start = agp_bench_now_ns();
 	pid_t pid = fork();
@@ -135,6 +139,8 @@ static int run_child(char **argv, double *seconds, double *peak_bytes)
 		return -errno;
 	*seconds = (double)(agp_bench_now_ns() - start) / 1e9;
 	*peak_bytes = (double)usage.ru_maxrss * 1024.0;
+	*cpu_seconds = (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+	               (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "bench/fleet: %s exited with %d\n", argv[0],
 		        WIFEXITED(status) ? WEXITSTATUS(status) : -1);
@@ -184,33 +190,36 @@ int main(int argc, char **argv)
 	for (int host = 0; host < hosts; host++)
 		read_argv[2 + host] = merge_argv[5 + host] = paths[host];
 
-	double read_s[100], read_mem[100], merge_s[100], merge_mem[100], ratio_s[100];
-	double warm_s, warm_mem;
-	if (run_child(read_argv, &warm_s, &warm_mem)) /* into the page cache */
+	double read_s[100], read_cpu[100], read_mem[100], merge_s[100], merge_cpu[100],
+	    merge_mem[100], ratio_cpu[100];
+	double warm_s, warm_cpu, warm_mem;
+	if (run_child(read_argv, &warm_s, &warm_cpu, &warm_mem)) /* into the page cache */
 		return 1;
 	for (int t = 0; t < trials; t++) {
-		if (run_child(read_argv, &read_s[t], &read_mem[t]) ||
-		    run_child(merge_argv, &merge_s[t], &merge_mem[t]))
+		if (run_child(read_argv, &read_s[t], &read_cpu[t], &read_mem[t]) ||
+		    run_child(merge_argv, &merge_s[t], &merge_cpu[t], &merge_mem[t]))
 			return 1;
-		ratio_s[t] = merge_s[t] / read_s[t];
+		ratio_cpu[t] = merge_cpu[t] / read_cpu[t];
 	}
 	double intervals = (double)hosts * METRICS * WINDOWS;
 	double r_s = agp_bench_median(read_s, trials), m_s = agp_bench_median(merge_s, trials);
+	double r_cpu = agp_bench_median(read_cpu, trials),
+	       m_cpu = agp_bench_median(merge_cpu, trials);
 	double r_mem = agp_bench_median(read_mem, trials),
 	       m_mem = agp_bench_median(merge_mem, trials);
 	printf("bench/fleet: %d hosts x %d metrics x %d windows (24 h of 5 min), %d samples each:\n"
 	       "  %.0f intervals, %.1f MiB of .hlog (generated in %.1f s); medians of %d trials\n",
 	       hosts, METRICS, WINDOWS, SAMPLES, intervals, (double)bytes / 1048576.0, generate_s,
 	       trials);
-	printf("  %-44s %8.3f s  %7.1f MiB peak RSS\n", "floor: read the same bytes (fread)", r_s,
-	       r_mem / 1048576.0);
-	printf("  %-44s %8.3f s  %7.1f MiB peak RSS\n",
-	       "agentperf fleet stats --files (exact merge)", m_s, m_mem / 1048576.0);
-	printf(
-	    "  merge / read: %.1fx the time (median of the paired ratios %.1fx), %.1fx the memory;"
-	    "\n  %.2f us per interval, %.0f MiB/s of .hlog\n",
-	    m_s / r_s, agp_bench_median(ratio_s, trials), m_mem / r_mem, m_s / intervals * 1e6,
-	    (double)bytes / 1048576.0 / m_s);
+	printf("  %-44s %9s %9s %10s\n", "", "CPU", "wall", "peak RSS");
+	printf("  %-44s %7.3f s %7.3f s %6.1f MiB\n", "floor: read the same bytes (fread)", r_cpu,
+	       r_s, r_mem / 1048576.0);
+	printf("  %-44s %7.3f s %7.3f s %6.1f MiB\n", "agentperf fleet stats --files (exact merge)",
+	       m_cpu, m_s, m_mem / 1048576.0);
+	printf("  merge / read: %.0fx the CPU time (median of the paired ratios %.0fx), %.1fx the\n"
+	       "  peak memory; %.1f us of CPU per interval, %.0f MiB of .hlog per CPU second\n",
+	       m_cpu / r_cpu, agp_bench_median(ratio_cpu, trials), m_mem / r_mem,
+	       m_cpu / intervals * 1e6, (double)bytes / 1048576.0 / m_cpu);
 	for (int host = 0; host < hosts; host++) {
 		unlink(paths[host]);
 		free(paths[host]);
