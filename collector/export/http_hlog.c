@@ -13,7 +13,6 @@
 #include <agentperf/metrics.h>
 
 #include "collector/export/hlog_export.h"
-#include "common/error.h"
 #include "hdr/interval_log.h"
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"

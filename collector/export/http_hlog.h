@@ -11,7 +11,7 @@
  * The same listener, hence the same access rules as /metrics (the bound address, the
  * connection limits). Bounded: an answer holds at most AGP_HTTP_HLOG_MAX_BYTES (a larger one
  * is refused, 400, never cut short), and at most AGP_HTTP_HLOG_RENDERS answers are built at
- * once (more: 503 with Retry-After), so that requests cannot take the daemon's memory.
+ * once (more: 503, to be tried again), so that requests cannot take the daemon's memory.
  * Bad parameters are answered 400 with a sentence naming the parameter and the value.
  */
 #ifndef AGP_COLLECTOR_HTTP_HLOG_H
