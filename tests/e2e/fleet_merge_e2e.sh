@@ -179,6 +179,9 @@ DEAD=$(free_port)
 grep -q "127.0.0.1:$DEAD" "$WORK/err" || fail "the unreachable host is not named: $(cat "$WORK/err")"
 [ "$(count_of coordination_overhead <"$WORK/dead.json")" = "$EXPECTED_CO" ] ||
 	fail "the answering hosts' figures are not printed"
+"$CLI" fleet stats --from "$H/nope" >/dev/null 2>"$WORK/err"
+[ $? = 1 ] || fail "a path that is not /hlog is not exit status 1"
+grep -q "HTTP 404" "$WORK/err" || fail "the 404 is not named: $(cat "$WORK/err")"
 "$CLI" fleet stats --from >/dev/null 2>&1
 [ $? = 2 ] || fail "--from without a URL is not a usage error"
 "$CLI" fleet stats --from "ftp://x:1" >/dev/null 2>"$WORK/err"
