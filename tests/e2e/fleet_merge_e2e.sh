@@ -168,6 +168,13 @@ check_400 'since=1h&since=2h' "'since' is given twice"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$H/hlog")" = 405 ] || fail "POST /hlog is not 405"
 curl -sf "$H/hlog?since=1h&metric=coordination_overhead" | head -1 | grep -q '^#\[Histogram log format version 1.3\]' ||
 	fail "/hlog is not a 1.3 interval log"
+# since selects by the windows' starts: Unix seconds in the future select none, in the past
+# (and a relative 1h) all of them.
+tags() { curl -sf "$H/hlog?$1" | grep -c '^Tag=' ; }
+[ "$(tags "since=$(($(date +%s) + 3600))")" = 0 ] || fail "/hlog?since=<an hour ahead> has intervals"
+ALL_TAGS=$(tags "")
+[ "$ALL_TAGS" -gt 0 ] && [ "$(tags "since=$(($(date +%s) - 3600))")" = "$ALL_TAGS" ] &&
+	[ "$(tags "since=1h")" = "$ALL_TAGS" ] || fail "/hlog?since=<an hour ago> is not every interval"
 "$CLI" fleet stats --metric nope --from "$H" >/dev/null 2>"$WORK/err"
 [ $? = 2 ] || fail "an unknown metric is not a usage error"
 grep -q "no metric 'nope'" "$WORK/err" || fail "the host's sentence is not printed: $(cat "$WORK/err")"
