@@ -244,6 +244,10 @@ static int decode_counts(struct agp_hdr *h, const uint8_t *p, const uint8_t *end
 		if (__builtin_add_overflow(total, v, &total))
 			return agp__error_into(err, errlen, -EBADMSG,
 			                       "counts overflow a 64-bit total at index %d", index);
+		if (v) { /* the blocks agp__hdr_sums_from_buckets() reads */
+			int32_t block = index >> AGP_HDR_BLOCK_SHIFT;
+			h->occupied[block >> 6] |= UINT64_C(1) << (block & 63);
+		}
 		h->counts[index++] = v;
 	}
 	agp__hdr_sums_from_buckets(h);

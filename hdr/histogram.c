@@ -689,39 +689,47 @@ double agp_hdr_stddev_equivalent(const struct agp_hdr *h)
 
 void agp__hdr_sums_from_buckets(struct agp_hdr *h)
 {
-	struct agp_hdr_iter it;
 	int32_t first = -1, last = -1;
 
-	memset(h->block_counts, 0,
-	       ((size_t)h->cfg.block_count + (size_t)h->cfg.bitmap_words) * sizeof(uint64_t));
+	/*
+	 * Only the blocks the caller marked occupied are read: a decoded window occupies a few of
+	 * a fresh histogram's hundreds of blocks, and reading the others would fault in every
+	 * page of its counts. One pass: block sums, total, extremes and midpoint sums together.
+	 */
+	memset(h->block_counts, 0, (size_t)h->cfg.block_count * sizeof(uint64_t));
 	h->total_count = 0;
-	for (int32_t i = 0; i < h->cfg.counts_len; i++) {
-		if (!h->counts[i])
-			continue;
-		h->block_counts[i >> AGP_HDR_BLOCK_SHIFT] += (uint64_t)h->counts[i];
-		h->occupied[i >> (AGP_HDR_BLOCK_SHIFT + 6)] |= UINT64_C(1)
-		                                               << ((i >> AGP_HDR_BLOCK_SHIFT) & 63);
-		h->total_count += h->counts[i];
-		if (first < 0)
-			first = i;
-		last = i;
-	}
 	h->sum = 0;
 	h->sum_squares = 0;
 	h->sums_exact = false;
+	for (int32_t word = 0; word < h->cfg.bitmap_words; word++) {
+		uint64_t bits = h->occupied[word];
+		while (bits) {
+			int32_t block = word * 64 + __builtin_ctzll(bits);
+			bits &= bits - 1;
+			for (int32_t i = block * AGP_HDR_BLOCK_LEN; i < block_end(h, block); i++) {
+				if (!h->counts[i])
+					continue;
+				uint64_t count = (uint64_t)h->counts[i];
+				u128 mid = (uint64_t)(agp_hdr_value_at_index(h, i) +
+				                      (index_range(h, i) >> 1));
+				h->block_counts[block] += count;
+				h->total_count += h->counts[i];
+				h->sum += mid * count;
+				h->sum_squares += mid * mid * count;
+				if (first < 0)
+					first = i;
+				last = i;
+			}
+			if (!h->block_counts[block])
+				h->occupied[word] &= ~(UINT64_C(1) << (block & 63));
+		}
+	}
 	h->min_value = INT64_MAX;
 	h->max_value = 0;
 	if (first < 0)
 		return;
 	h->min_value = agp_hdr_value_at_index(h, first);
 	h->max_value = agp_hdr_highest_equivalent(h, agp_hdr_value_at_index(h, last));
-	agp_hdr_iter_init(&it, h);
-	while (agp_hdr_iter_next(&it)) {
-		u128 mid = (uint64_t)it.median_equivalent_value;
-
-		h->sum += mid * (uint64_t)it.count;
-		h->sum_squares += mid * mid * (uint64_t)it.count;
-	}
 }
 
 /* -------------------------------------------------------------- iteration */

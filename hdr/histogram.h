@@ -261,7 +261,11 @@ void agp_hdr_iter_percentile_init(struct agp_hdr_iter *it, const struct agp_hdr 
                                   int32_t ticks_per_half_distance);
 bool agp_hdr_iter_percentile_next(struct agp_hdr_iter *it);
 
-/* Internal: replaces the running sums with bucket-midpoint figures (used by decode). */
+/*
+ * Internal (used by decode): recomputes the block sums, total, extremes and the running sums
+ * (bucket-midpoint figures) from the counts of the blocks marked in h->occupied; the caller
+ * marks every block it wrote a count into, and every other block must be zero.
+ */
 void agp__hdr_sums_from_buckets(struct agp_hdr *h);
 
 #endif

@@ -28,6 +28,7 @@ static const struct cli_command commands[] = {
     {"run", cli_run, "run a command under a collector, then validate, export, report"},
     {"task", cli_task, "run a task on an agent worker (TYPE PROMPT|-, --prompt-file F)"},
     {"hlog", cli_hlog, "HdrHistogram interval log (.hlog) of any window, open one included"},
+    {"fleet", cli_fleet, "fleet stats: exact percentiles merged over many hosts (/hlog, .hlog)"},
     {"demo", cli_demo, "the main job: a private collector, tasks, baseline, validation, reports"},
     /* Further subcommands register here, one line each. */
 };

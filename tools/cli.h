@@ -163,6 +163,8 @@ int cli_run(struct cli *cli, int argc, char **argv);
 int cli_hlog(struct cli *cli, int argc, char **argv);
 int cli_stats_hgrm(struct cli *cli, int argc, char **argv);
 int cli_demo(struct cli *cli, int argc, char **argv);
+/* Exact figures over many hosts (cli_fleet.c): `fleet stats --from URL... | --files F...`. */
+int cli_fleet(struct cli *cli, int argc, char **argv);
 /* The Task API's subcommands (task, agents --available), from libagentperf. */
 int cli_task(struct cli *cli, int argc, char **argv);
 

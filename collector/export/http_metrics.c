@@ -14,6 +14,7 @@
 
 #include <microhttpd.h>
 
+#include "collector/export/http_hlog.h"
 #include "common/error.h"
 
 /* Snapshots refused as stale (another reader saw a newer one first) before giving up. */
@@ -179,14 +180,22 @@ static enum MHD_Result handle(void *context, struct MHD_Connection *connection, 
 	(void)request_context;
 	struct agp_http_metrics *http = context;
 	static char not_allowed[] = "only GET and HEAD are served\n";
-	static char not_found[] = "not found: agentperfd serves /metrics\n";
-	static char index[] = "agentperfd: Prometheus metrics at /metrics\n";
+	static char not_found[] = "not found: agentperfd serves /metrics and /hlog\n";
+	static char index[] =
+	    "agentperfd: Prometheus metrics at /metrics, interval logs at /hlog\n";
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return respond(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", not_allowed,
 		               strlen(not_allowed), MHD_RESPMEM_PERSISTENT);
 	if (strcmp(url, "/") == 0)
 		return respond(connection, MHD_HTTP_OK, "text/plain", index, strlen(index),
 		               MHD_RESPMEM_PERSISTENT);
+	if (strcmp(url, "/hlog") == 0) { /* the interval histograms (http_hlog.h) */
+		struct agp_http_answer answer;
+		if (agp_http_hlog_answer(connection, http->collector, &answer))
+			return MHD_NO;
+		return respond(connection, answer.status, answer.content_type, answer.body,
+		               answer.length, MHD_RESPMEM_MUST_FREE);
+	}
 	if (strcmp(url, "/metrics") != 0)
 		return respond(connection, MHD_HTTP_NOT_FOUND, "text/plain", not_found,
 		               strlen(not_found), MHD_RESPMEM_PERSISTENT);
