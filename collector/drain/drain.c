@@ -238,12 +238,10 @@ static bool thresholds_fit_unit(const struct agp_config *config,
 	return false;
 }
 
-static const struct metric_info *resolve_metric(struct agp_collector *collector,
-                                                struct agp_collector_drain *drain, uint16_t id)
+static __attribute__((noinline)) const struct metric_info *
+resolve_metric_slow(struct agp_collector *collector, struct agp_collector_drain *drain, uint16_t id)
 {
 	struct metric_info *info = &drain->metrics[id];
-	if (info->resolved)
-		return info;
 	struct agp_metric_info entry;
 	if (!agp_registry_lookup(&collector->segment, id, &entry))
 		return NULL; /* the consumer checked it; a scribbled registry still must not hurt us
@@ -345,12 +343,25 @@ static void forget_removed_series(struct agp_collector_drain *drain, struct slot
 }
 
 /*
+ * Per sample, resolve_metric and series_for give the cached answer inline
+ * and leave the first lookup to a function of its own, which keeps the
+ * drain loop small enough for the compiler to keep it in one piece.
+ */
+static inline const struct metric_info *
+resolve_metric(struct agp_collector *collector, struct agp_collector_drain *drain, uint16_t id)
+{
+	const struct metric_info *info = &drain->metrics[id];
+	return __builtin_expect(info->resolved, 1) ? info
+	                                           : resolve_metric_slow(collector, drain, id);
+}
+
+/*
  * NULL when out of memory, or (series_limit_hit set) when the series does not
  * exist and the table already holds max_metrics_in_memory series.
  */
-static struct agp_series *series_for(struct agp_collector_drain *drain,
-                                     struct slot_tracker *tracker, bool per_agent, uint16_t id,
-                                     const struct metric_info *info)
+static __attribute__((noinline)) struct agp_series *
+series_for_slow(struct agp_collector_drain *drain, struct slot_tracker *tracker, bool per_agent,
+                uint16_t id, const struct metric_info *info)
 {
 	struct agp_series ***table = per_agent ? &tracker->agent_series : &tracker->type_series;
 	if (!*table) {
@@ -374,13 +385,25 @@ static struct agp_series *series_for(struct agp_collector_drain *drain,
 	return (*table)[id];
 }
 
+static inline struct agp_series *series_for(struct agp_collector_drain *drain,
+                                            struct slot_tracker *tracker, bool per_agent,
+                                            uint16_t id, const struct metric_info *info)
+{
+	struct agp_series **cached = per_agent ? tracker->agent_series : tracker->type_series;
+	if (__builtin_expect(cached && cached[id], 1))
+		return cached[id];
+	return series_for_slow(drain, tracker, per_agent, id, info);
+}
+
 /*
  * Aggregates a record into the window of its timestamp, where (not AHEAD)
- * is agp_series_table_place()'s answer for it.
+ * is agp_series_table_place()'s answer for it. Inlined, so that the drain's
+ * copy for the open window (a constant where) has no test of it at all.
  */
-static void aggregate(struct agp_collector *collector, struct agp_collector_drain *drain,
-                      struct slot_tracker *tracker, const struct agp_record *record,
-                      enum agp_series_place where, uint64_t now_ns)
+static inline __attribute__((always_inline)) void
+aggregate(struct agp_collector *collector, struct agp_collector_drain *drain,
+          struct slot_tracker *tracker, const struct agp_record *record,
+          enum agp_series_place where, uint64_t now_ns)
 {
 	if (where == AGP_SERIES_LATE) {
 		/* Its window left the retention: counted, neither aggregated nor checked. */
@@ -435,6 +458,15 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 	agp_alerting_raise(&drain->alerting, &source, level, record->value, threshold);
 }
 
+/* The rare placements (a closed window, late), out of the drain loop's way. */
+static __attribute__((noinline)) void
+aggregate_elsewhere(struct agp_collector *collector, struct agp_collector_drain *drain,
+                    struct slot_tracker *tracker, const struct agp_record *record,
+                    enum agp_series_place where, uint64_t now_ns)
+{
+	aggregate(collector, drain, tracker, record, where, now_ns);
+}
+
 /*
  * Keeps records (the rest of a batch, from the first at or after the open
  * window's end) until the rotation has opened their window. They count as
@@ -467,7 +499,7 @@ static void place_held(struct agp_collector *collector, struct agp_collector_dra
 			break;
 		tracker->consumer
 		    .consumed++; /* taken back from pending; aggregate() may refuse it */
-		aggregate(collector, drain, tracker, record, where, now_ns);
+		aggregate_elsewhere(collector, drain, tracker, record, where, now_ns);
 	}
 	tracker->held_count -= placed;
 	memmove(tracker->held, tracker->held + placed,
@@ -499,12 +531,18 @@ static uint64_t drain_ring(struct agp_collector *collector, struct agp_collector
 		if (drain->aggregating) {
 			size_t i = 0;
 			for (; i < valid; i++) {
-				enum agp_series_place where = agp_series_table_place(
-				    &drain->series, drain->buffer[i].timestamp_ns);
+				const struct agp_record *record = &drain->buffer[i];
+				enum agp_series_place where =
+				    agp_series_table_place(&drain->series, record->timestamp_ns);
+				if (__builtin_expect(where == AGP_SERIES_OPEN, 1)) {
+					aggregate(collector, drain, tracker, record,
+					          AGP_SERIES_OPEN, now_ns);
+					continue;
+				}
 				if (where == AGP_SERIES_AHEAD)
 					break;
-				aggregate(collector, drain, tracker, &drain->buffer[i], where,
-				          now_ns);
+				aggregate_elsewhere(collector, drain, tracker, record, where,
+				                    now_ns);
 			}
 			if (i < valid) {
 				hold(drain, tracker, &drain->buffer[i], valid - i);
