@@ -830,9 +830,10 @@ static void rotate_windows(struct agp_collector *collector, struct agp_collector
 	int closed = agp_series_table_rotate(&drain->series, now_ns);
 	if (closed <= 0)
 		return;
+	/* A rotation closes one window per series (closed counts series): check that one. */
 	if (drain->window_thresholds)
-		agp_window_threshold_check(&collector->config, &drain->series, &drain->alerting,
-		                           (size_t)closed, now_ns);
+		agp_window_threshold_check(&collector->config, &drain->series, &drain->alerting, 1,
+		                           now_ns);
 	agp_regression_check(collector, &drain->series, &drain->alerting, now_ns);
 }
 
