@@ -566,7 +566,8 @@ json_t *agp_series_stats(const struct agp_snapshot *snapshot,
 		                    count ? json_integer(agp_hdr_value_at_percentile(
 		                                histogram, percentiles[i].percentile))
 		                          : json_null());
-	json_object_set_new(object, "max", count ? json_integer(agp_hdr_max(histogram)) : json_null());
+	json_object_set_new(object, "max",
+	                    count ? json_integer(agp_hdr_max(histogram)) : json_null());
 	json_object_set_new(object, "total_count", json_integer((json_int_t)series->total_count));
 	json_object_set_new(object, "failed_count", json_integer((json_int_t)series->failed_count));
 	json_object_set_new(object, "timeout_count",
