@@ -58,6 +58,12 @@ int main(void)
 	snprintf(config.monitoring.storage_dir, sizeof(config.monitoring.storage_dir), "%s",
 	         storage);
 	config.monitoring.enable_threshold_alerts = true;
+	/*
+	 * One window of the whole retention (24 h): windows are aligned to the
+	 * clock, and a boundary crossed during the run would add a rotation to
+	 * the counts of agp_drain_pass (which rotates at the end of a pass).
+	 */
+	config.additions.aggregation_window_seconds = 86400;
 	struct agp_collector_options options;
 	agp_collector_options_default(&options);
 	options.deployment = deployment;

@@ -66,6 +66,10 @@ int cli_status(struct cli *cli, int argc, char **argv)
 			printf("discarded      %.0f (new series beyond "
 			       "monitoring.max_metrics_in_memory)\n",
 			       cli_num(result, "series_refused"));
+		/* Older than the oldest retained window when drained (docs/analysis.md). */
+		if (cli_num(result, "late") > 0)
+			printf("late           %.0f (older than the retention: not aggregated)\n",
+			       cli_num(result, "late"));
 		printf("drops          %.0f\n", cli_num(result, "dropped"));
 		printf("invalid        %.0f\n", cli_num(result, "invalid"));
 		printf("alerts         %.0f\n", cli_num(result, "alerts"));
@@ -101,10 +105,10 @@ int cli_agents(struct cli *cli, int argc, char **argv)
 	int status = json_options(
 	    cli, argc, argv,
 	    "Usage: agentperf agents [--available] [--json]\n"
-	    "The agents the collector knows: name, type, pid, samples, rate, drops, state\n"
-	    "(live, draining, dead). --available lists the Task API's agent types instead\n"
-	    "(capabilities, runner, workers, timeout, memory limit, confinement; no daemon\n"
-	    "needed).\n"
+	    "The agents the collector knows: name, type, pid, samples, rate, drops, invalid,\n"
+	    "late (older than the retention), state (live, draining, dead). --available lists\n"
+	    "the Task API's agent types instead (capabilities, runner, workers, timeout, memory\n"
+	    "limit, confinement; no daemon needed).\n"
 	    "Exit status: 0 ok, 2 usage error, 3 collector unreachable.\n");
 	if (status != CLI_PARSED)
 		return status;
@@ -117,19 +121,20 @@ int cli_agents(struct cli *cli, int argc, char **argv)
 		json_decref(result);
 		return CLI_OK;
 	}
-	static const char *const header[] = {"NAME",   "TYPE",  "PID",     "SAMPLES",
-	                                     "RATE/s", "DROPS", "INVALID", "STATE"};
-	struct cli_table *table = cli_table_new(8, header);
+	static const char *const header[] = {"NAME",  "TYPE",    "PID",  "SAMPLES", "RATE/s",
+	                                     "DROPS", "INVALID", "LATE", "STATE"};
+	struct cli_table *table = cli_table_new(9, header);
 	size_t index;
 	json_t *agent;
 	json_array_foreach(json_object_get(result, "agents"), index, agent)
 	{
-		char pid[16], samples[24], rate[24], drops[24], invalid[24];
+		char pid[16], samples[24], rate[24], drops[24], invalid[24], late[24];
 		snprintf(pid, sizeof(pid), "%.0f", cli_num(agent, "pid"));
 		snprintf(samples, sizeof(samples), "%.0f", cli_num(agent, "samples"));
 		snprintf(rate, sizeof(rate), "%.1f", cli_num(agent, "rate"));
 		snprintf(drops, sizeof(drops), "%.0f", cli_num(agent, "dropped"));
 		snprintf(invalid, sizeof(invalid), "%.0f", cli_num(agent, "invalid"));
+		snprintf(late, sizeof(late), "%.0f", cli_num(agent, "late"));
 		char state[64];
 		const char *lie = json_string_value(json_object_get(agent, "lying"));
 		if (lie && *lie)
@@ -144,6 +149,7 @@ int cli_agents(struct cli *cli, int argc, char **argv)
 		                     rate,
 		                     drops,
 		                     invalid,
+		                     late,
 		                     state};
 		cli_table_add(table, row);
 	}

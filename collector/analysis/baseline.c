@@ -72,7 +72,7 @@ void agp_baseline_metric_compute(const struct agp_hdr *histogram, double confide
 	entry->p50 = agp_hdr_value_at_percentile(histogram, 50.0);
 	entry->p95 = agp_hdr_value_at_percentile(histogram, 95.0);
 	entry->p99 = agp_hdr_value_at_percentile(histogram, 99.0);
-	entry->max = agp_hdr_max_equivalent(histogram);
+	entry->max = agp_hdr_max(histogram); /* exact */
 
 	/*
 	 * Distribution-free upper bound of the p95: the number of samples at or

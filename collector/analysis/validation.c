@@ -71,7 +71,7 @@ static int metric_window(const struct agp_snapshot *snapshot, struct agp_hdr *sc
 	out->stddev = out->count > 1 ? sqrt(variance) : 0.0;
 	out->p95 = agp_hdr_value_at_percentile(scratch, 95.0);
 	out->p99 = agp_hdr_value_at_percentile(scratch, 99.0);
-	out->max = agp_hdr_max_equivalent(scratch);
+	out->max = agp_hdr_max(scratch); /* exact: kept beside the counts, merged exactly */
 	return 0;
 }
 
@@ -556,8 +556,9 @@ json_t *agp_series_stats(const struct agp_snapshot *snapshot,
 	json_object_set_new(object, "count", agp_json_u64(count));
 	json_object_set_new(object, "mean", count ? json_real(mean) : json_null());
 	json_object_set_new(object, "stddev", agp_json_number_or_null(sqrt(variance)));
+	/* min and max are the exact extremes; percentiles are to the histogram's precision. */
 	json_object_set_new(object, "min",
-	                    count ? json_integer(agp_hdr_min_equivalent(histogram)) : json_null());
+	                    count ? json_integer(agp_hdr_min(histogram)) : json_null());
 	const struct {
 		const char *key;
 		double percentile;
@@ -568,7 +569,7 @@ json_t *agp_series_stats(const struct agp_snapshot *snapshot,
 		                                histogram, percentiles[i].percentile))
 		                          : json_null());
 	json_object_set_new(object, "max",
-	                    count ? json_integer(agp_hdr_max_equivalent(histogram)) : json_null());
+	                    count ? json_integer(agp_hdr_max(histogram)) : json_null());
 	json_object_set_new(object, "total_count", agp_json_u64(series->total_count));
 	json_object_set_new(object, "failed_count", agp_json_u64(series->failed_count));
 	json_object_set_new(object, "timeout_count", agp_json_u64(series->timeout_count));

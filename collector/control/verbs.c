@@ -311,6 +311,7 @@ static void verb_status(struct agp_control_server *server, const struct agp_snap
 	    {"pending", t->pending},
 	    {"earlier", t->earlier},
 	    {"discarded", t->discarded},
+	    {"late", t->late},
 	    {"series_refused", t->series_refused},
 	    {"alerts", t->alerts},
 	    {"quarantined_slots", t->quarantined_slots},
@@ -359,8 +360,11 @@ static void verb_agents(struct agp_control_server *server, const struct agp_snap
 		};
 		entry = with_counts(entry, counts, sizeof(counts) / sizeof(counts[0]));
 		/* Kept out of the aggregates by the config (docs/config.md). */
-		const struct named_count discarded = {"discarded", agent->discarded};
-		entry = with_counts(entry, &discarded, 1);
+		const struct named_count discarded[] = {
+		    {"discarded", agent->discarded},
+		    /* older than the retention (docs/analysis.md) */
+		    {"late", agent->late}};
+		entry = with_counts(entry, discarded, 2);
 		if (json_array_append_new(list, entry)) {
 			json_decref(list);
 			list = NULL;

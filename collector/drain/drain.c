@@ -10,24 +10,31 @@
  *     segment was served by nobody: the old occupant's figures are retired).
  *  2. Drains the ring in batches into a private buffer; every record is
  *     validated on its copy (shm/ring_consumer.c) and then aggregated into the
- *     (agent type, metric) and (agent, metric) series and checked against
- *     the thresholds.
+ *     (agent type, metric) and (agent, metric) series, in the window of its
+ *     own timestamp (series.h), and checked against the thresholds. A record
+ *     at or after the open window's end is held, with the rest of its batch,
+ *     and the ring is not drained further until the rotation has opened its
+ *     window; one older than the retention is counted as late.
  *  3. Checks liveness every LIVENESS_NS: the owner's lock on the slot
  *     (shm/slot.c), which the kernel drops when the owner dies. A dead or
  *     closed occupant is drained to empty, then its slot freed; a slot
  *     whose claimant died before going live is freed at once.
  *
- * Between passes: window rotation when the open window has ended, a
- * snapshot when one is due or asked for, and back-off: a pass that found
+ * At the end of a pass: the closed windows' amendments are folded in, the
+ * open window is closed when the pass began after its end (so that every
+ * sample stamped before it, in any ring, is in), and the held records are
+ * placed. Between passes: a snapshot when one is due or asked for, and back-off: a pass that found
  * records is followed at once by another; idle passes sleep 20 us, doubling
  * up to 5 ms, which bounds idle CPU (a pass over 128 idle slots costs a few
  * microseconds). A reader that asks for a fresh snapshot wakes the sleeper
  * through a futex, so what it sees is never older than its request.
  *
  * Accounting per occupant is exact at every snapshot:
- *   written (tail + dropped) = aggregated + invalid + discarded + dropped + pending,
+ *   written (tail + dropped) = aggregated + invalid + discarded + late + dropped + pending,
  * where discarded are valid samples the config kept out of the aggregates
- * (monitoring.enabled false, or the max_metrics_in_memory series limit).
+ * (monitoring.enabled false, or the max_metrics_in_memory series limit), late
+ * valid samples older than the retention's oldest window, and pending
+ * includes the records held for a later window.
  * Occupants that left keep counting in the totals through `retired`.
  *
  * Here: the loop and the slot tracking (including the agents' part of a
@@ -92,7 +99,11 @@ struct slot_tracker {
 	uint64_t dropped;
 	uint64_t pending; /* tail - head when last read; with head and dropped, the written count */
 	uint64_t discarded; /* drained, valid, not aggregated: monitoring off or the series limit */
-	uint64_t earlier;   /* records a previous collector took out before we adopted the agent */
+	uint64_t late;      /* drained, valid, older than every retained window: not aggregated */
+	struct agp_record
+	    *held;           /* BATCH records at or after the open window's end, allocated once */
+	uint32_t held_count; /* while non-zero the ring is not drained */
+	uint64_t earlier;    /* records a previous collector took out before we adopted the agent */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
 	uint64_t departed_ns;
@@ -108,7 +119,7 @@ struct slot_tracker {
 };
 
 struct retired_totals {
-	uint64_t written, aggregated, invalid, dropped, earlier, discarded;
+	uint64_t written, aggregated, invalid, dropped, earlier, discarded, late;
 	uint64_t lying_agents; /* who left lying; their figures are in none of the above */
 };
 
@@ -127,6 +138,7 @@ struct agp_collector_drain {
 	uint64_t series_max;        /* monitoring.max_metrics_in_memory */
 	uint64_t series_refused;    /* samples discarded because the table held series_max series */
 	bool series_limit_hit;      /* series_for's last NULL was the limit (not out of memory) */
+	uint32_t holding;           /* trackers with held records */
 	uint64_t published_generation;
 	uint64_t last_publish_ns;
 	uint64_t last_published_alert;
@@ -198,6 +210,7 @@ void agp_drain_destroy(struct agp_collector_drain *drain)
 	for (uint32_t i = 0; i < drain->tracker_count; i++) {
 		free(drain->trackers[i].type_series);
 		free(drain->trackers[i].agent_series);
+		free(drain->trackers[i].held);
 	}
 	agp_alerting_destroy(&drain->alerting);
 	agp_series_table_destroy(&drain->series);
@@ -225,12 +238,10 @@ static bool thresholds_fit_unit(const struct agp_config *config,
 	return false;
 }
 
-static const struct metric_info *resolve_metric(struct agp_collector *collector,
-                                                struct agp_collector_drain *drain, uint16_t id)
+static __attribute__((noinline)) const struct metric_info *
+resolve_metric_slow(struct agp_collector *collector, struct agp_collector_drain *drain, uint16_t id)
 {
 	struct metric_info *info = &drain->metrics[id];
-	if (info->resolved)
-		return info;
 	struct agp_metric_info entry;
 	if (!agp_registry_lookup(&collector->segment, id, &entry))
 		return NULL; /* the consumer checked it; a scribbled registry still must not hurt us
@@ -250,6 +261,7 @@ static const struct metric_info *resolve_metric(struct agp_collector *collector,
 	return info;
 }
 
+/* Held records were taken out of the ring (they are in head, not in pending). */
 static uint64_t tracker_written(const struct slot_tracker *tracker)
 {
 	return tracker->consumer.head + tracker->pending + tracker->dropped;
@@ -268,9 +280,15 @@ static void retire(struct agp_collector *collector, struct agp_collector_drain *
 		drain->retired.dropped += tracker->dropped;
 		drain->retired.earlier += tracker->earlier;
 		drain->retired.discarded += tracker->discarded;
+		/* Records still held (a reclaim or a truncation) will not be placed: late. */
+		drain->retired.late += tracker->late + tracker->held_count;
 	}
+	drain->holding -= tracker->held_count != 0;
+	tracker->held_count = 0;
 	free(tracker->type_series);
 	free(tracker->agent_series);
+	free(tracker->held);
+	tracker->held = NULL;
 	tracker->type_series = tracker->agent_series = NULL;
 	tracker->following = false;
 }
@@ -296,6 +314,7 @@ static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t
 	tracker->dropped = 0;
 	tracker->pending = 0;
 	tracker->discarded = 0;
+	tracker->late = 0;
 	tracker->first_seen_ns = now_ns;
 	tracker->last_sample_ns = 0;
 	tracker->departed_ns = 0;
@@ -324,12 +343,25 @@ static void forget_removed_series(struct agp_collector_drain *drain, struct slot
 }
 
 /*
+ * Per sample, resolve_metric and series_for give the cached answer inline
+ * and leave the first lookup to a function of its own, which keeps the
+ * drain loop small enough for the compiler to keep it in one piece.
+ */
+static inline const struct metric_info *
+resolve_metric(struct agp_collector *collector, struct agp_collector_drain *drain, uint16_t id)
+{
+	const struct metric_info *info = &drain->metrics[id];
+	return __builtin_expect(info->resolved, 1) ? info
+	                                           : resolve_metric_slow(collector, drain, id);
+}
+
+/*
  * NULL when out of memory, or (series_limit_hit set) when the series does not
  * exist and the table already holds max_metrics_in_memory series.
  */
-static struct agp_series *series_for(struct agp_collector_drain *drain,
-                                     struct slot_tracker *tracker, bool per_agent, uint16_t id,
-                                     const struct metric_info *info)
+static __attribute__((noinline)) struct agp_series *
+series_for_slow(struct agp_collector_drain *drain, struct slot_tracker *tracker, bool per_agent,
+                uint16_t id, const struct metric_info *info)
 {
 	struct agp_series ***table = per_agent ? &tracker->agent_series : &tracker->type_series;
 	if (!*table) {
@@ -353,10 +385,32 @@ static struct agp_series *series_for(struct agp_collector_drain *drain,
 	return (*table)[id];
 }
 
-static void aggregate(struct agp_collector *collector, struct agp_collector_drain *drain,
-                      struct slot_tracker *tracker, const struct agp_record *record,
-                      uint64_t now_ns)
+static inline struct agp_series *series_for(struct agp_collector_drain *drain,
+                                            struct slot_tracker *tracker, bool per_agent,
+                                            uint16_t id, const struct metric_info *info)
 {
+	struct agp_series **cached = per_agent ? tracker->agent_series : tracker->type_series;
+	if (__builtin_expect(cached && cached[id], 1))
+		return cached[id];
+	return series_for_slow(drain, tracker, per_agent, id, info);
+}
+
+/*
+ * Aggregates a record into the window of its timestamp, where (not AHEAD)
+ * is agp_series_table_place()'s answer for it. Inlined, so that the drain's
+ * copy for the open window (a constant where) has no test of it at all.
+ */
+static inline __attribute__((always_inline)) void
+aggregate(struct agp_collector *collector, struct agp_collector_drain *drain,
+          struct slot_tracker *tracker, const struct agp_record *record,
+          enum agp_series_place where, uint64_t now_ns)
+{
+	if (where == AGP_SERIES_LATE) {
+		/* Its window left the retention: counted, neither aggregated nor checked. */
+		tracker->consumer.consumed--;
+		tracker->late++;
+		return;
+	}
 	const struct metric_info *info = resolve_metric(collector, drain, record->metric_id);
 	struct agp_series *by_type =
 	    info ? series_for(drain, tracker, false, record->metric_id, info) : NULL;
@@ -377,8 +431,15 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 		}
 		return;
 	}
-	agp_series_record(&drain->series, by_type, record->value, now_ns);
-	agp_series_record(&drain->series, by_agent, record->value, now_ns);
+	if (where == AGP_SERIES_OPEN) {
+		agp_series_record(&drain->series, by_type, record->value, now_ns);
+		agp_series_record(&drain->series, by_agent, record->value, now_ns);
+	} else {
+		agp_series_record_closed(&drain->series, by_type, record->value,
+		                         record->timestamp_ns, now_ns);
+		agp_series_record_closed(&drain->series, by_agent, record->value,
+		                         record->timestamp_ns, now_ns);
+	}
 	if (record->flags) {
 		agp_series_count_flags(by_type, record->flags);
 		agp_series_count_flags(by_agent, record->flags);
@@ -397,10 +458,60 @@ static void aggregate(struct agp_collector *collector, struct agp_collector_drai
 	agp_alerting_raise(&drain->alerting, &source, level, record->value, threshold);
 }
 
+/* The rare placements (a closed window, late), out of the drain loop's way. */
+static __attribute__((noinline)) void
+aggregate_elsewhere(struct agp_collector *collector, struct agp_collector_drain *drain,
+                    struct slot_tracker *tracker, const struct agp_record *record,
+                    enum agp_series_place where, uint64_t now_ns)
+{
+	aggregate(collector, drain, tracker, record, where, now_ns);
+}
+
+/*
+ * Keeps records (the rest of a batch, from the first at or after the open
+ * window's end) until the rotation has opened their window. They count as
+ * pending meanwhile. Without memory for them they are lost, as invalid.
+ */
+static void hold(struct agp_collector_drain *drain, struct slot_tracker *tracker,
+                 const struct agp_record *records, size_t count)
+{
+	tracker->consumer.consumed -= count;
+	if (!tracker->held && !(tracker->held = malloc(BATCH * sizeof(*tracker->held)))) {
+		tracker->consumer.invalid += count;
+		return;
+	}
+	memcpy(tracker->held, records, count * sizeof(*records));
+	tracker->held_count = (uint32_t)count;
+	drain->holding++;
+}
+
+/* Places the held records whose window is open now; those still ahead stay held. */
+static void place_held(struct agp_collector *collector, struct agp_collector_drain *drain,
+                       struct slot_tracker *tracker, uint64_t now_ns)
+{
+	forget_removed_series(drain, tracker); /* the rotation may have removed some */
+	uint32_t placed = 0;
+	for (; placed < tracker->held_count; placed++) {
+		const struct agp_record *record = &tracker->held[placed];
+		enum agp_series_place where =
+		    agp_series_table_place(&drain->series, record->timestamp_ns);
+		if (where == AGP_SERIES_AHEAD)
+			break;
+		tracker->consumer
+		    .consumed++; /* taken back from pending; aggregate() may refuse it */
+		aggregate_elsewhere(collector, drain, tracker, record, where, now_ns);
+	}
+	tracker->held_count -= placed;
+	memmove(tracker->held, tracker->held + placed,
+	        tracker->held_count * sizeof(*tracker->held));
+	drain->holding -= tracker->held_count == 0;
+}
+
 /*
  * Drains one occupant's ring: until it is empty, but at most one ring's
  * worth per visit, so that an agent recording as fast as we drain cannot
- * hold the pass (and every other slot) forever. The future-timestamp bound
+ * hold the pass (and every other slot) forever, and not while it holds
+ * records for a later window. The future-timestamp bound
  * is taken from the clock at each batch, not once per pass: a record
  * stamped after the pass began is not from the future.
  */
@@ -408,6 +519,8 @@ static uint64_t drain_ring(struct agp_collector *collector, struct agp_collector
                            struct slot_tracker *tracker, uint64_t now_ns)
 {
 	uint64_t taken = 0;
+	if (tracker->held_count)
+		return 0;
 	forget_removed_series(drain, tracker);
 	while (taken < collector->segment.ring_capacity) {
 		uint64_t head_before = tracker->consumer.head;
@@ -416,8 +529,26 @@ static uint64_t drain_ring(struct agp_collector *collector, struct agp_collector
 		    agp_ring_drain_spsc(&collector->segment, &drain->metric_cache,
 		                        &tracker->consumer, limit_ns, drain->buffer, BATCH);
 		if (drain->aggregating) {
-			for (size_t i = 0; i < valid; i++)
-				aggregate(collector, drain, tracker, &drain->buffer[i], now_ns);
+			size_t i = 0;
+			for (; i < valid; i++) {
+				const struct agp_record *record = &drain->buffer[i];
+				enum agp_series_place where =
+				    agp_series_table_place(&drain->series, record->timestamp_ns);
+				if (__builtin_expect(where == AGP_SERIES_OPEN, 1)) {
+					aggregate(collector, drain, tracker, record,
+					          AGP_SERIES_OPEN, now_ns);
+					continue;
+				}
+				if (where == AGP_SERIES_AHEAD)
+					break;
+				aggregate_elsewhere(collector, drain, tracker, record, where,
+				                    now_ns);
+			}
+			if (i < valid) {
+				hold(drain, tracker, &drain->buffer[i], valid - i);
+				taken += tracker->consumer.head - head_before;
+				break;
+			}
 		} else {
 			/* monitoring.enabled is false: taken out of the ring so that it never
 			 * fills, counted, never aggregated nor checked. */
@@ -532,7 +663,8 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 	audit_counters(collector, tracker, dropped);
 	update_rate(tracker, now_ns);
 
-	if (tracker->state == AGP_AGENT_DRAINING && tracker->pending == 0) {
+	if (tracker->state == AGP_AGENT_DRAINING && tracker->pending == 0 &&
+	    tracker->held_count == 0) {
 		/* Re-read dropped: the agent may have dropped samples after our first read, before
 		 * dying. */
 		audit_counters(collector, tracker,
@@ -572,6 +704,9 @@ static void survive_truncation(struct agp_collector *collector, struct agp_colle
 	                    lost);
 }
 
+static void rotate_windows(struct agp_collector *collector, struct agp_collector_drain *drain,
+                           uint64_t now_ns);
+
 uint64_t agp_drain_pass(struct agp_collector *collector, struct agp_collector_drain *drain,
                         uint64_t now_ns)
 {
@@ -584,6 +719,16 @@ uint64_t agp_drain_pass(struct agp_collector *collector, struct agp_collector_dr
 	}
 	if (segment_truncated(collector, &fault_offset))
 		survive_truncation(collector, drain);
+	/*
+	 * now_ns was read before the pass: a window that ended by then closes
+	 * only now that every ring was drained up to it (rotation folds the
+	 * closed windows' amendments first). Then the held records go to the
+	 * window just opened, or stay held.
+	 */
+	rotate_windows(collector, drain, now_ns);
+	for (uint32_t index = 0; drain->holding && index < drain->tracker_count; index++)
+		if (drain->trackers[index].held_count)
+			place_held(collector, drain, &drain->trackers[index], now_ns);
 	return taken;
 }
 
@@ -604,9 +749,10 @@ static void snapshot_agent(const struct slot_tracker *tracker, uint32_t index,
 	out->aggregated = tracker->consumer.consumed;
 	out->invalid = tracker->consumer.invalid;
 	out->dropped = tracker->dropped;
-	out->pending = tracker->pending;
+	out->pending = tracker->pending + tracker->held_count;
 	out->earlier = tracker->earlier;
 	out->discarded = tracker->discarded;
+	out->late = tracker->late;
 	out->samples_per_second = tracker->state == AGP_AGENT_DEAD ? 0 : tracker->rate;
 	out->first_seen_ns = tracker->first_seen_ns;
 	out->last_sample_ns = tracker->last_sample_ns;
@@ -628,6 +774,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 	totals->dropped = drain->retired.dropped;
 	totals->earlier = drain->retired.earlier;
 	totals->discarded = drain->retired.discarded;
+	totals->late = drain->retired.late;
 	totals->series_refused = drain->series_refused;
 	totals->lying_agents = drain->retired.lying_agents;
 	for (uint32_t index = 0; index < drain->tracker_count; index++) {
@@ -649,6 +796,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 		totals->pending += agent->pending;
 		totals->earlier += agent->earlier;
 		totals->discarded += agent->discarded;
+		totals->late += agent->late;
 		totals->samples_per_second += agent->samples_per_second;
 	}
 
@@ -682,9 +830,10 @@ static void rotate_windows(struct agp_collector *collector, struct agp_collector
 	int closed = agp_series_table_rotate(&drain->series, now_ns);
 	if (closed <= 0)
 		return;
+	/* A rotation closes one window per series (closed counts series): check that one. */
 	if (drain->window_thresholds)
-		agp_window_threshold_check(&collector->config, &drain->series, &drain->alerting,
-		                           (size_t)closed, now_ns);
+		agp_window_threshold_check(&collector->config, &drain->series, &drain->alerting, 1,
+		                           now_ns);
 	agp_regression_check(collector, &drain->series, &drain->alerting, now_ns);
 }
 
@@ -718,7 +867,6 @@ void *agp_drain_thread(void *argument)
 		uint64_t requested =
 		    atomic_load_explicit(&collector->refresh_requested, memory_order_acquire);
 		uint64_t taken = agp_drain_pass(collector, drain, now_ns);
-		rotate_windows(collector, drain, now_ns);
 
 		bool asked = requested >
 		             atomic_load_explicit(&collector->refresh_served, memory_order_relaxed);

@@ -43,7 +43,8 @@ int agp_series_table_init(struct agp_series_table *table, const struct agp_serie
 	    agp_map_init(&table->map, sizeof(struct series_key), sizeof(struct agp_series *), 64);
 	if (error)
 		return error;
-	table->window_start_ns = now_ns;
+	/* Aligned to the window length, so that a timestamp alone says which window it is in. */
+	table->window_start_ns = now_ns - now_ns % params->window_ns;
 	if (agp_hdr_create(params->lowest, params->highest, params->significant_figures,
 	                   &table->scratch) != 0) {
 		agp_map_destroy(&table->map);
@@ -89,6 +90,7 @@ static void series_destroy(struct agp_series *series, size_t capacity)
 	for (size_t i = 0; i < series->window_count; i++)
 		release_window(&series->windows[(series->first_window + i) % capacity]);
 	free(series->windows);
+	free(series->amendments);
 	agp_hdr_destroy(series->current_corrected);
 	agp_hdr_destroy(series->current);
 	free(series->staged);
@@ -101,6 +103,7 @@ void agp_series_table_destroy(struct agp_series_table *table)
 		series_destroy(series_at(table, i), table->params.window_capacity);
 	agp_map_destroy(&table->map);
 	agp_hdr_destroy(table->scratch);
+	free(table->amended);
 	memset(table, 0, sizeof(*table));
 }
 
@@ -288,12 +291,166 @@ static void chain_to_type(struct agp_series_table *table, struct agp_series *ser
 	type->rotate_parts++;
 }
 
+/* Closed windows that receive samples after closing ----------------------------------- */
+
+void agp_series_record_closed(struct agp_series_table *table, struct agp_series *series,
+                              int64_t value, uint64_t timestamp_ns, uint64_t now_ns)
+{
+	struct agp_series_amendments *list = series->amendments;
+	if (!list || list->count == list->capacity) {
+		uint32_t capacity = list ? list->capacity * 2 : 64;
+		struct agp_series_amendments *grown =
+		    realloc(list, sizeof(*grown) + capacity * sizeof(grown->entry[0]));
+		if (!grown) {
+			series->lost++;
+			return;
+		}
+		if (!list) {
+			grown->count = 0;
+			/* Listed once, when its first amendment comes. */
+			if (table->amended_count == table->amended_capacity) {
+				size_t more =
+				    table->amended_capacity ? table->amended_capacity * 2 : 16;
+				struct agp_series **amended =
+				    realloc(table->amended, more * sizeof(*amended));
+				if (!amended) {
+					free(grown);
+					series->lost++;
+					return;
+				}
+				table->amended = amended;
+				table->amended_capacity = more;
+			}
+			table->amended[table->amended_count++] = series;
+		}
+		grown->capacity = capacity;
+		series->amendments = list = grown;
+	}
+	uint64_t window_ns = table->params.window_ns;
+	list->entry[list->count++] =
+	    (struct agp_series_amendment){timestamp_ns - timestamp_ns % window_ns, value};
+	series->total_count++;
+	series->clamped += (uint64_t)value > (uint64_t)table->params.highest;
+	series->last_sample_ns = now_ns;
+}
+
+static struct agp_series_window *window_slot(const struct agp_series_table *table,
+                                             struct agp_series *series, size_t i)
+{
+	return &series->windows[(series->first_window + i) % table->params.window_capacity];
+}
+
+/*
+ * The closed window that starts at start_ns, inserted in time order (empty)
+ * when the series has none. A full ring then gives up its oldest window,
+ * which is older than the retention whenever start_ns lies within it (the
+ * ring's windows are distinct multiples of the window length); NULL when
+ * start_ns is older than every window of a full ring.
+ */
+static struct agp_series_window *closed_window_at(struct agp_series_table *table,
+                                                  struct agp_series *series, uint64_t start_ns)
+{
+	size_t at = series->window_count; /* windows older than start_ns, once the loop ends */
+	for (; at > 0; at--) {
+		struct agp_series_window *window = window_slot(table, series, at - 1);
+		if (window->start_ns == start_ns)
+			return window;
+		if (window->start_ns < start_ns)
+			break;
+	}
+	size_t capacity = table->params.window_capacity;
+	if (series->window_count == capacity) {
+		if (at == 0)
+			return NULL;
+		release_window(&series->windows[series->first_window]);
+		series->first_window = (series->first_window + 1) % capacity;
+		series->window_count--;
+		at--;
+	}
+	for (size_t i = series->window_count; i > at; i--)
+		*window_slot(table, series, i) = *window_slot(table, series, i - 1);
+	struct agp_series_window *window = window_slot(table, series, at);
+	*window = (struct agp_series_window){start_ns, start_ns + table->params.window_ns, NULL,
+	                                     NULL, NULL};
+	series->window_count++;
+	return window;
+}
+
+/* The window's samples and the n amendments, as one new encoding (raw and corrected). */
+static int fold_window(struct agp_series_table *table, const struct agp_series *series,
+                       struct agp_series_window *window,
+                       const struct agp_series_amendment *amendment, size_t n)
+{
+	struct agp_hdr *scratch = table->scratch;
+	struct agp_sparse_hist *raw = NULL, *corrected = NULL;
+	agp_hdr_reset(scratch);
+	int error = agp_series_window_merge(window, false, scratch);
+	if (error)
+		return error;
+	for (size_t i = 0; i < n; i++)
+		agp_hdr_record(scratch, amendment[i].value);
+	if (agp_sparse_hist_encode(scratch, &raw) != 0)
+		return -ENOMEM;
+	if (series->expected_interval_ns) {
+		agp_hdr_reset(scratch);
+		error = agp_series_window_merge(window, true, scratch);
+		for (size_t i = 0; !error && i < n; i++)
+			agp_hdr_record_corrected(scratch, amendment[i].value,
+			                         (int64_t)series->expected_interval_ns);
+		if (!error && agp_sparse_hist_encode(scratch, &corrected) != 0)
+			error = -ENOMEM;
+		if (error) {
+			agp_sparse_hist_unref(raw);
+			return error;
+		}
+	}
+	struct agp_series_window folded = {window->start_ns, window->end_ns, raw, corrected, NULL};
+	release_window(window);
+	*window = folded;
+	return 0;
+}
+
+static int compare_amendments(const void *a, const void *b)
+{
+	const struct agp_series_amendment *x = a, *y = b;
+	return (x->window_start_ns > y->window_start_ns) -
+	       (x->window_start_ns < y->window_start_ns);
+}
+
+static void fold_series(struct agp_series_table *table, struct agp_series *series)
+{
+	struct agp_series_amendments *list = series->amendments;
+	series->amendments = NULL;
+	qsort(list->entry, list->count, sizeof(list->entry[0]), compare_amendments);
+	for (uint32_t first = 0, end; first < list->count; first = end) {
+		uint64_t start_ns = list->entry[first].window_start_ns;
+		for (end = first + 1;
+		     end < list->count && list->entry[end].window_start_ns == start_ns; end++)
+			;
+		struct agp_series_window *window = closed_window_at(table, series, start_ns);
+		if (!window || fold_window(table, series, window, &list->entry[first], end - first))
+			series->lost += end - first;
+	}
+	free(list);
+}
+
+void agp_series_table_fold(struct agp_series_table *table)
+{
+	for (size_t i = 0; i < table->amended_count; i++)
+		fold_series(table, table->amended[i]);
+	table->amended_count = 0;
+}
+
+/* Rotation --------------------------------------------------------------------------------- */
+
 int agp_series_table_rotate(struct agp_series_table *table, uint64_t now_ns)
 {
 	const struct agp_series_params *p = &table->params;
 	uint64_t end_ns = table->window_start_ns + p->window_ns;
 	if (now_ns < end_ns)
 		return 0;
+	/* Amendments first: they belong to windows of the retention as it stands now. */
+	agp_series_table_fold(table);
 	uint64_t retention_ns = p->window_ns * p->window_capacity;
 	int closed = 0;
 	int error = 0;

@@ -14,6 +14,17 @@
  * recorded into the type series alone, or an agent whose series could not
  * be created), the type series encodes its own window as before.
  *
+ * Windows go by the sample's own timestamp, not by when it was drained:
+ * window k is [k * window_ns, (k + 1) * window_ns) on the deployment clock,
+ * so anyone can compute which window a timestamp belongs to. The drain asks
+ * agp_series_table_place() where a sample goes: into the open window; into
+ * a closed window that is still retained (the retention's window_capacity
+ * windows before the open one), as an amendment (agp_series_record_closed)
+ * that agp_series_table_fold() adds to that window's encoding before the
+ * next rotation or snapshot; or nowhere, when it is older than the
+ * retention (late: the drain counts it) or lies at or beyond the open
+ * window's end (ahead: the drain holds it until the rotation).
+ *
  * The open window starts as a short array of raw values and becomes a
  * dense HDR histogram only when it outgrows that array. A dense histogram
  * of the default range is 270 KB of counters and touches a few pages per
@@ -91,6 +102,8 @@ struct agp_series {
 	uint64_t timeout_count;
 	uint64_t lost; /* samples that found no memory to be recorded in */
 	uint64_t last_sample_ns;
+	/* Samples of closed windows waiting for agp_series_table_fold(); NULL when none. */
+	struct agp_series_amendments *amendments;
 
 	struct agp_series_window *windows; /* ring of closed windows, oldest at first_window */
 	size_t first_window;
@@ -109,6 +122,17 @@ struct agp_series {
 	bool rotate_mismatch;
 };
 
+/* A sample of a closed window, and the list of them a series keeps until the next fold. */
+struct agp_series_amendment {
+	uint64_t window_start_ns;
+	int64_t value;
+};
+struct agp_series_amendments {
+	uint32_t count;
+	uint32_t capacity;
+	struct agp_series_amendment entry[];
+};
+
 struct agp_series_params {
 	int64_t lowest;
 	int64_t highest;
@@ -120,15 +144,20 @@ struct agp_series_params {
 struct agp_series_table {
 	struct agp_series_params params;
 	struct agp_map map;       /* (agent type, agent, metric id) -> struct agp_series *, owned */
-	uint64_t window_start_ns; /* start of the open window */
+	uint64_t window_start_ns; /* start of the open window: a multiple of window_ns */
 	/*
 	 * Per-agent series removed so far: whoever keeps pointers to series
 	 * (the drain's slot trackers) drops them when this has changed.
 	 */
 	uint64_t removals;
 	struct agp_hdr *scratch; /* for encoding staged windows */
+	/* The series with amendments waiting (each listed once), for agp_series_table_fold(). */
+	struct agp_series **amended;
+	size_t amended_count;
+	size_t amended_capacity;
 };
 
+/* The open window is the one that holds now_ns. */
 int agp_series_table_init(struct agp_series_table *table, const struct agp_series_params *params,
                           uint64_t now_ns);
 void agp_series_table_destroy(struct agp_series_table *table);
@@ -151,6 +180,46 @@ struct agp_series *agp_series_get(struct agp_series_table *table, const char *ag
 /* Slow path of agp_series_record: allocates the staging array or promotes to dense. */
 void agp__series_record_slow(struct agp_series_table *table, struct agp_series *series,
                              int64_t value);
+
+/* Where a sample of a timestamp goes (see the top of this file). */
+enum agp_series_place {
+	AGP_SERIES_OPEN,   /* the open window */
+	AGP_SERIES_CLOSED, /* a retained closed window: agp_series_record_closed() */
+	AGP_SERIES_LATE,   /* before the oldest retained window: counted, not recorded */
+	AGP_SERIES_AHEAD,  /* at or after the open window's end: wait for the rotation */
+};
+
+static inline enum agp_series_place agp_series_table_place(const struct agp_series_table *table,
+                                                           uint64_t timestamp_ns)
+{
+	const struct agp_series_params *p = &table->params;
+	if (timestamp_ns - table->window_start_ns < p->window_ns) /* wraps below the start */
+		return AGP_SERIES_OPEN;
+	if (timestamp_ns >= table->window_start_ns)
+		return AGP_SERIES_AHEAD;
+	uint64_t retained_ns = p->window_ns * p->window_capacity;
+	uint64_t oldest =
+	    table->window_start_ns > retained_ns ? table->window_start_ns - retained_ns : 0;
+	return timestamp_ns >= oldest ? AGP_SERIES_CLOSED : AGP_SERIES_LATE;
+}
+
+/*
+ * Adds a sample of timestamp_ns to the retained closed window it belongs to
+ * (agp_series_table_place() said AGP_SERIES_CLOSED): it waits in the
+ * series' amendments until agp_series_table_fold(). Without memory for it,
+ * it is counted in series->lost.
+ */
+void agp_series_record_closed(struct agp_series_table *table, struct agp_series *series,
+                              int64_t value, uint64_t timestamp_ns, uint64_t now_ns);
+
+/*
+ * Adds every waiting amendment to its closed window: the window (created if
+ * the series had none for that period) gets a new encoding of its own with
+ * the samples it had and the new ones; the old encoding stays valid for
+ * whoever still holds it (snapshots). Rotation and snapshots fold first.
+ * Amendments that find no memory are counted in their series' lost.
+ */
+void agp_series_table_fold(struct agp_series_table *table);
 
 /* Adds one sample to the open window. */
 static inline void agp_series_record(struct agp_series_table *table, struct agp_series *series,
@@ -188,7 +257,7 @@ int agp_series_encode_open(struct agp_series_table *table, struct agp_series *se
                            struct agp_sparse_hist **raw, struct agp_sparse_hist **corrected);
 
 /*
- * Closes the open window when now_ns has passed its end: every per-agent
+ * Folds the amendments, then closes the open window when now_ns has passed its end: every per-agent
  * series' open window becomes a compact closed window, then every type
  * series' a derived one (or its own encoding, see above); the oldest beyond
  * the capacity are dropped, idle per-agent series are removed. Returns the

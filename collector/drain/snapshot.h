@@ -41,7 +41,7 @@ const char *agp_agent_state_name(enum agp_agent_state state);
 
 /*
  * One occupant of a slot, with exact accounting: written == aggregated + invalid + discarded +
- * dropped + pending (+ earlier, taken by a previous collector).
+ * late + dropped + pending (+ earlier, taken by a previous collector).
  */
 struct agp_snapshot_agent {
 	uint32_t slot;
@@ -59,6 +59,7 @@ struct agp_snapshot_agent {
 	uint64_t pending;
 	uint64_t earlier;
 	uint64_t discarded;        /* drained but kept out of the aggregates by the config */
+	uint64_t late;             /* valid, but older than the oldest retained window */
 	double samples_per_second; /* over the last rate interval */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
@@ -153,6 +154,7 @@ struct agp_snapshot_totals {
 	 * max_metrics_in_memory series were held.
 	 */
 	uint64_t discarded, series_refused;
+	uint64_t late; /* valid samples older than the oldest retained window: not aggregated */
 	uint64_t alerts;
 	uint64_t agents_live;
 	uint64_t quarantined_slots;

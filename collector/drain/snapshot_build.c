@@ -127,6 +127,8 @@ int agp_snapshot_build_series(struct agp_snapshot *snapshot, struct agp_series_t
                               uint64_t now_ns)
 {
 	struct series_copy copy = {table, snapshot, now_ns, 0};
+	/* Closed windows that received samples since the last snapshot show them. */
+	agp_series_table_fold(table);
 	agp_series_table_visit(table, copy_series, &copy);
 	return copy.error;
 }

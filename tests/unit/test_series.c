@@ -1,6 +1,7 @@
 /*
  * Series windows with an injected clock: rotation, retention bound, expiry
- * of idle per-agent series, compact window histograms that merge back to
+ * of idle per-agent series, placement by timestamp and amendments of closed
+ * windows, compact window histograms that merge back to
  * exactly the counts and sums that were recorded, and (agent type, metric)
  * windows derived from their agents' windows.
  */
@@ -414,6 +415,90 @@ static void removed_agent_series_leaves_type_windows_intact(void **state)
 	agp_series_table_destroy(&table);
 }
 
+static uint64_t window_samples(const struct agp_series_window *window)
+{
+	struct agp_hdr *got;
+	assert_int_equal(agp_hdr_create(1, params.highest, 3, &got), 0);
+	assert_int_equal(agp_series_window_merge(window, false, got), 0);
+	uint64_t count = (uint64_t)agp_hdr_count(got);
+	agp_hdr_destroy(got);
+	return count;
+}
+
+/*
+ * Placement by timestamp with an injected clock: the open window's bounds,
+ * amendments of a closed window (the type's derived window too), a window
+ * inserted in time order where the series had none, and the retention's
+ * bound. The table starts at 1003 s: its open window is [1000 s, 1010 s).
+ */
+static void samples_amend_the_closed_window_of_their_timestamp(void **state)
+{
+	(void)state;
+	struct agp_series_table table;
+	assert_int_equal(agp_series_table_init(&table, &params, 1003 * SECOND), 0);
+	assert_int_equal(table.window_start_ns, 1000 * SECOND);
+	assert_int_equal(agp_series_table_place(&table, 1000 * SECOND), AGP_SERIES_OPEN);
+	assert_int_equal(agp_series_table_place(&table, 1010 * SECOND - 1), AGP_SERIES_OPEN);
+	assert_int_equal(agp_series_table_place(&table, 1010 * SECOND), AGP_SERIES_AHEAD);
+	assert_int_equal(agp_series_table_place(&table, 1000 * SECOND - 1), AGP_SERIES_CLOSED);
+	/* Six windows retained: [940 s, 1000 s). */
+	assert_int_equal(agp_series_table_place(&table, 940 * SECOND), AGP_SERIES_CLOSED);
+	assert_int_equal(agp_series_table_place(&table, 940 * SECOND - 1), AGP_SERIES_LATE);
+	assert_int_equal(agp_series_table_place(&table, 1), AGP_SERIES_LATE);
+
+	struct agp_series *type =
+	    agp_series_get(&table, "worker", "", 0, AGP_UNIT_NANOSECONDS, "m", 1000);
+	struct agp_series *agent =
+	    agp_series_get(&table, "worker", "w1", 0, AGP_UNIT_NANOSECONDS, "m", 1000);
+	for (int i = 0; i < 3; i++) {
+		agp_series_record(&table, type, 5000, 1004 * SECOND);
+		agp_series_record(&table, agent, 5000, 1004 * SECOND);
+	}
+	assert_int_equal(agp_series_table_rotate(&table, 1010 * SECOND), 2);
+	const struct agp_series_window *derived = agp_series_window_at(&table, type, 0);
+	assert_non_null(derived->parts);
+
+	/* Two late arrivals for [1000 s, 1010 s), one for [960 s, 970 s), which never was open. */
+	uint64_t times[] = {1009 * SECOND, 1000 * SECOND, 965 * SECOND};
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(agp_series_table_place(&table, times[i]), AGP_SERIES_CLOSED);
+		agp_series_record_closed(&table, type, 7000, times[i], 1011 * SECOND);
+		agp_series_record_closed(&table, agent, 7000, times[i], 1011 * SECOND);
+	}
+	assert_int_equal(type->window_count, 1); /* nothing changes before the fold */
+	agp_series_table_fold(&table);
+	assert_null(type->amendments);
+	for (int s = 0; s < 2; s++) {
+		struct agp_series *series = s ? agent : type;
+		assert_int_equal(series->window_count, 2);
+		assert_int_equal(series->total_count, 6);
+		const struct agp_series_window *older = agp_series_window_at(&table, series, 0);
+		const struct agp_series_window *newer = agp_series_window_at(&table, series, 1);
+		assert_int_equal(older->start_ns, 960 * SECOND);
+		assert_int_equal(older->end_ns, 970 * SECOND);
+		assert_int_equal(window_samples(older), 1);
+		assert_int_equal(newer->start_ns, 1000 * SECOND);
+		assert_int_equal(window_samples(newer), 5);
+		assert_null(newer->parts); /* an amended type window has an encoding of its own */
+		assert_non_null(newer->corrected);
+		struct agp_hdr *got;
+		assert_int_equal(agp_hdr_create(1, params.highest, 3, &got), 0);
+		assert_int_equal(agp_series_window_merge(newer, true, got), 0);
+		/* 5 us at a 1 us interval stands for 5 samples, 7 us for 7: 3 * 5 + 2 * 7. */
+		assert_int_equal(agp_hdr_count(got), 29);
+		agp_hdr_destroy(got);
+	}
+	/* The next rotation folds first, and the open window is the newest again. */
+	agp_series_record_closed(&table, agent, 7000, 945 * SECOND, 1012 * SECOND);
+	agp_series_record(&table, agent, 5000, 1012 * SECOND);
+	assert_true(agp_series_table_rotate(&table, 1020 * SECOND) > 0);
+	assert_int_equal(agent->window_count, 4);
+	assert_int_equal(agp_series_window_at(&table, agent, 0)->start_ns, 940 * SECOND);
+	assert_int_equal(agp_series_window_at(&table, agent, 3)->start_ns, 1010 * SECOND);
+	assert_int_equal(window_samples(agp_series_window_at(&table, agent, 3)), 1);
+	agp_series_table_destroy(&table);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +511,7 @@ int main(void)
 	    cmocka_unit_test(type_window_is_the_sum_of_its_agents_windows),
 	    cmocka_unit_test(type_window_collects_every_agent),
 	    cmocka_unit_test(removed_agent_series_leaves_type_windows_intact),
+	    cmocka_unit_test(samples_amend_the_closed_window_of_their_timestamp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
