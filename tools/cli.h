@@ -24,7 +24,8 @@ enum {
 	CLI_BAD_CONFIG = 2, /* what agentperfd exits with for a bad configuration, too */
 	CLI_UNREACHABLE = 3,
 	CLI_WRITE_FAILED = 4,
-	CLI_NO_DATA = 5, /* validate --fail-on-violation, run: no samples, nothing was judged */
+	CLI_NO_DATA =
+	    5, /* validate --fail-on-violation: no samples; run --compare: nothing judged */
 };
 
 struct cli {
@@ -159,7 +160,7 @@ int cli_demo(struct cli *cli, int argc, char **argv);
 /* The Task API's subcommands (task, agents --available), from libagentperf. */
 int cli_task(struct cli *cli, int argc, char **argv);
 
-/* A private agentperfd (cli_run.c), for run and demo. */
+/* A private agentperfd (tools/run/private_daemon.c), for run and demo. */
 struct cli_daemon_options {
 	const char *config;  /* --config FILE, NULL: the daemon's default */
 	const char *log;     /* its standard output and error go here; NULL: inherited */
