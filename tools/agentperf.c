@@ -27,6 +27,7 @@ static const struct cli_command commands[] = {
     {"run", cli_run, "benchmark a command: runs, figures, --rate, baselines, --compare"},
     {"task", cli_task, "run a task on an agent worker (TYPE PROMPT|-, --prompt-file F)"},
     {"hlog", cli_hlog, "HdrHistogram interval log (.hlog) of any window, open one included"},
+    {"cleanup", cli_cleanup, "remove the stale segment of a stopped deployment (--name N)"},
     {"demo", cli_demo, "the main job: a private collector, tasks, baseline, validation, reports"},
     /* Further subcommands register here, one line each. */
 };

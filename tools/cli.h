@@ -153,6 +153,8 @@ int cli_alerts(struct cli *cli, int argc, char **argv);
 int cli_config(struct cli *cli, int argc, char **argv);
 int cli_top(struct cli *cli, int argc, char **argv);
 int cli_run(struct cli *cli, int argc, char **argv);
+/* Removes a stopped deployment's stale segment (cli_cleanup.c). */
+int cli_cleanup(struct cli *cli, int argc, char **argv);
 /* HdrHistogram exports (cli_hlog.c): `hlog` and `stats --hgrm`, from the daemon or --files. */
 int cli_hlog(struct cli *cli, int argc, char **argv);
 int cli_stats_hgrm(struct cli *cli, int argc, char **argv);
