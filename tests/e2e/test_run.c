@@ -302,22 +302,26 @@ static void rate_schedule(void **state)
 	json_decref(result);
 }
 
-/* A first-run baseline, then --compare with the same command (0) and a 20 % slower one (1). */
+/*
+ * A first-run baseline of a 300 ms command, then --compare with the same command (0) and one
+ * 20 % slower, 360 ms (1). The gap (60 ms) stays above what a loaded machine adds to a run's
+ * start (up to some 40 ms at a load of 24 on 2 cores, measured while writing this test).
+ */
 static void baseline_compare(void **state)
 {
 	(void)state;
 	char args[512], baseline[128];
 	snprintf(baseline, sizeof(baseline), "%s/run-baseline.json", folder);
 	/* Without a baseline: nothing judged, 5. */
-	snprintf(args, sizeof(args), "--runs 20 --compare --baseline %s -- %s %s 50 0 0 0",
-	         baseline, AGP_CHILD, child_log);
+	snprintf(args, sizeof(args), "--runs 1 --compare --baseline %s -- %s %s 50 0 0 0", baseline,
+	         AGP_CHILD, child_log);
 	json_t *result = run_json(5, args);
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(result, "compare"), "verdict")),
 	    "not tested");
 	json_decref(result);
 	snprintf(args, sizeof(args),
-	         "--runs 20 --establish-baseline --baseline %s -- %s %s 50 0 0 0", baseline,
+	         "--runs 20 --establish-baseline --baseline %s -- %s %s 300 0 0 0", baseline,
 	         AGP_CHILD, child_log);
 	result = run_json(0, args);
 	json_decref(result);
@@ -325,10 +329,10 @@ static void baseline_compare(void **state)
 	assert_non_null(stored);
 	const json_t *entry = json_object_get(json_object_get(stored, "figures"), "wall_time");
 	assert_int_equal(ct_num(entry, "count"), 20);
-	assert_true(ct_num(entry, "p95") >= 50 * MS);
+	assert_true(ct_num(entry, "p95") >= 300 * MS);
 	json_decref(stored);
 
-	snprintf(args, sizeof(args), "--runs 20 --compare --baseline %s -- %s %s 50 0 0 0",
+	snprintf(args, sizeof(args), "--runs 20 --compare --baseline %s -- %s %s 300 0 0 0",
 	         baseline, AGP_CHILD, child_log);
 	result = run_json(0, args);
 	const json_t *compare = json_object_get(result, "compare");
@@ -336,17 +340,19 @@ static void baseline_compare(void **state)
 	                    "no regression");
 	json_decref(result);
 
-	snprintf(args, sizeof(args), "--runs 20 --compare --baseline %s -- %s %s 60 0 0 0",
+	snprintf(args, sizeof(args), "--runs 20 --compare --baseline %s -- %s %s 360 0 0 0",
 	         baseline, AGP_CHILD, child_log);
 	result = run_json(1, args);
 	compare = json_object_get(result, "compare");
 	assert_string_equal(json_string_value(json_object_get(compare, "verdict")), "regression");
-	assert_true(ct_num(json_object_get(compare, "test"), "above") >= 18);
+	const json_t *test = json_object_get(compare, "test");
+	assert_true(json_is_true(json_object_get(test, "regressed")));
+	assert_true(ct_num(test, "p_value") < ct_num(test, "alpha"));
 	json_decref(result);
 
 	/* Too few runs for the test: not tested, 5; the text says so. */
 	char *text;
-	assert_int_equal(run(&text, "--runs 3 --compare --baseline %s -- %s %s 60 0 0 0", baseline,
+	assert_int_equal(run(&text, "--runs 3 --compare --baseline %s -- %s %s 360 0 0 0", baseline,
 	                     AGP_CHILD, child_log),
 	                 5);
 	assert_non_null(strstr(text, "verdict: not tested"));

@@ -391,7 +391,7 @@ int cli_run(struct cli *cli, int argc, char **argv)
 	uint64_t began = run_now_ns();
 	int error = run_all(&settings, command, name, cli->json, &recorder, &results);
 	if (error) {
-		status = run_error(cli, CLI_VIOLATED, "%s", agp_last_error());
+		status = run_error(cli, RUN_COMMAND_FAILED, "%s", agp_last_error());
 		goto stop;
 	}
 	double elapsed_s = (double)(run_now_ns() - began) / 1e9;
