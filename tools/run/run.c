@@ -103,8 +103,8 @@ struct run_results {
 	unsigned measured;
 	double *values[RUN_FIGURE_COUNT];
 	json_t *exit_statuses;
-	json_t *started_ns;           /* CLOCK_MONOTONIC of each measured start (before its fork) */
-	json_t *failed;               /* NULL, or {what, run, exit_status} */
+	json_t *started_ns; /* CLOCK_MONOTONIC of each measured start (before its spawn) */
+	json_t *failed;     /* NULL, or {what, run, exit_status} */
 	struct run_schedule schedule; /* --rate */
 };
 
@@ -173,7 +173,7 @@ static void record_run(struct run_recorder *recorder, struct run_results *result
 	json_array_append_new(results->started_ns, json_integer((json_int_t)m->started_ns));
 }
 
-/* The warmups and the measured runs. Returns 0, or a negative errno (fork failed). */
+/* The warmups and the measured runs. Returns 0, or a negative errno (no memory). */
 static int run_all(const struct run_settings *settings, char **command, const char *deployment,
                    bool json, struct run_recorder *recorder, struct run_results *results)
 {

@@ -25,18 +25,18 @@
 /* ---- one run of the command (measure.c) ---- */
 
 struct run_measurement {
-	uint64_t wall_ns;   /* from just before the fork to the return of wait4 */
+	uint64_t wall_ns;   /* from just before the spawn to the return of wait4 */
 	uint64_t user_ns;   /* the child's user CPU (wait4's rusage: it and its reaped children) */
 	uint64_t system_ns; /* and its system CPU */
 	uint64_t peak_rss_bytes; /* ru_maxrss (KiB) * 1024 */
 	int exit_status;         /* as a shell reports it: the status, or 128 + the signal */
-	uint64_t started_ns;     /* CLOCK_MONOTONIC just before the fork */
+	uint64_t started_ns;     /* CLOCK_MONOTONIC just before the spawn */
 };
 
 /*
  * Runs argv (execvp) with AGENTPERF_NAME=deployment; its standard output goes to standard
- * error when stdout_to_stderr (so that run --json keeps stdout for its JSON). 0, or a
- * negative errno (fork failed; a command that cannot be executed exits 127).
+ * error when stdout_to_stderr (so that run --json keeps stdout for its JSON). 0, or
+ * -ENOMEM; a command that cannot be started counts as one that exited 127.
  */
 int run_measure(char **argv, const char *deployment, bool stdout_to_stderr,
                 struct run_measurement *out);
