@@ -15,6 +15,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -303,9 +304,14 @@ static void rate_schedule(void **state)
 }
 
 /*
- * A first-run baseline of a 300 ms command, then --compare with the same command (0) and one
- * 20 % slower, 360 ms (1). The gap (60 ms) stays above what a loaded machine adds to a run's
- * start (up to some 40 ms at a load of 24 on 2 cores, measured while writing this test).
+ * A first-run baseline of a 100 ms command, then --compare with the same command (0) and one
+ * 20 % slower, 120 ms (1). The regression test compares against the baseline's p95, so the
+ * baseline must come from a quiet spell: on a machine shared by many builds a burst can add
+ * hundreds of ms to a few of its runs (seen while writing this test at a load of 22 on 2
+ * cores), which lifts its p95 above any 20 % slowdown. The baseline is established again,
+ * at most 5 times, until its p95 is within 10 % of its p50 (the precondition of the case,
+ * checked in the stored file), and the case is reported as skipped when no quiet spell came;
+ * the compares are run once each.
  */
 static void baseline_compare(void **state)
 {
@@ -320,36 +326,56 @@ static void baseline_compare(void **state)
 	    json_string_value(json_object_get(json_object_get(result, "compare"), "verdict")),
 	    "not tested");
 	json_decref(result);
-	snprintf(args, sizeof(args), "--runs 20 --establish-baseline --baseline %s -- sleep 0.3",
+	snprintf(args, sizeof(args), "--runs 20 --establish-baseline --baseline %s -- sleep 0.1",
 	         baseline);
-	result = run_json(0, args);
-	json_decref(result);
-	json_t *stored = json_load_file(baseline, 0, NULL);
-	assert_non_null(stored);
-	const json_t *entry = json_object_get(json_object_get(stored, "figures"), "wall_time");
-	assert_int_equal(ct_num(entry, "count"), 20);
-	assert_true(ct_num(entry, "p95") >= 300 * MS);
-	json_decref(stored);
+	bool quiet = false;
+	for (int attempt = 0; attempt < 5 && !quiet; attempt++) {
+		result = run_json(0, args);
+		json_decref(result);
+		json_t *stored = json_load_file(baseline, 0, NULL);
+		assert_non_null(stored);
+		const json_t *entry =
+		    json_object_get(json_object_get(stored, "figures"), "wall_time");
+		assert_int_equal(ct_num(entry, "count"), 20);
+		assert_true(ct_num(entry, "p50") >= 100 * MS);
+		assert_true(ct_num(entry, "p95") >= ct_num(entry, "p50"));
+		quiet = ct_num(entry, "p95") <= 1.1 * ct_num(entry, "p50");
+		json_decref(stored);
+	}
+	if (!quiet) {
+		/* Not a pass: cmocka reports the case as skipped, and says why. */
+		fprintf(stderr,
+		        "baseline_compare SKIPPED: 5 baselines of sleep 0.1 had a p95 above "
+		        "110 %% of their p50; the machine is too busy for a 20 %% slowdown to "
+		        "show against a p95 (re-run when it is quieter)\n");
+		unlink(child_log);
+		skip();
+	}
 
-	snprintf(args, sizeof(args), "--runs 20 --compare --baseline %s -- sleep 0.3", baseline);
+	snprintf(args, sizeof(args), "--runs 20 --compare --baseline %s -- sleep 0.1", baseline);
 	result = run_json(0, args);
 	const json_t *compare = json_object_get(result, "compare");
 	assert_string_equal(json_string_value(json_object_get(compare, "verdict")),
 	                    "no regression");
+	assert_true(json_is_true(json_object_get(compare, "same_command")));
 	json_decref(result);
 
-	snprintf(args, sizeof(args), "--runs 20 --compare --baseline %s -- sleep 0.36", baseline);
+	snprintf(args, sizeof(args), "--runs 20 --compare --baseline %s -- sleep 0.12", baseline);
 	result = run_json(1, args);
 	compare = json_object_get(result, "compare");
 	assert_string_equal(json_string_value(json_object_get(compare, "verdict")), "regression");
+	assert_true(json_is_false(json_object_get(compare, "same_command"))); /* 0.12, not 0.1 */
 	const json_t *test = json_object_get(compare, "test");
+	/* The default noise threshold: only runs beyond the baseline's p95 + 5 % count. */
+	assert_true(ct_num(test, "reference_value") >=
+	            1.05 * ct_num(json_object_get(compare, "baseline"), "p95"));
 	assert_true(json_is_true(json_object_get(test, "regressed")));
 	assert_true(ct_num(test, "p_value") < ct_num(test, "alpha"));
 	json_decref(result);
 
 	/* Too few runs for the test: not tested, 5; the text says so. */
 	char *text;
-	assert_int_equal(run(&text, "--runs 3 --compare --baseline %s -- sleep 0.36", baseline), 5);
+	assert_int_equal(run(&text, "--runs 3 --compare --baseline %s -- sleep 0.12", baseline), 5);
 	assert_non_null(strstr(text, "verdict: not tested"));
 	free(text);
 	unlink(child_log);
@@ -373,6 +399,8 @@ static void failures(void **state)
 	json_decref(result);
 
 	char *text;
+	assert_int_equal(run(NULL, "--compare --threshold -1 -- true"),
+	                 2); /* refused, not clamped */
 	assert_int_equal(run(&text, "--json --establish-baseline --compare -- true"), 2);
 	json_t *error = json_loads(text, 0, NULL);
 	assert_non_null(error);

@@ -24,7 +24,8 @@
 
 static const char help[] =
     "Usage: agentperf run [--name N] [--config FILE] [--runs N] [--warmup N] [--prepare CMD]\n"
-    "                     [--rate R] [--establish-baseline | --compare] [--baseline FILE]\n"
+    "                     [--rate R] [--establish-baseline | --compare [--threshold PCT]]\n"
+    "                     [--baseline FILE]\n"
     "                     [--export-json FILE] [--ci FILE] [--html FILE] [--json] [--] CMD...\n"
     "Runs CMD under the collector of deployment N (a private agentperfd, stopped by its pid\n"
     "afterwards, when none answers) with AGENTPERF_NAME=N, and measures it:\n"
@@ -36,6 +37,8 @@ static const char help[] =
     "  --establish-baseline  store this run's figures as the run baseline\n"
     "  --compare          test this run's wall times against the run baseline (needs at\n"
     "                     least 20 runs; the collector's regression test, alpha 0.001)\n"
+    "  --threshold PCT    --compare: runs count as slower only beyond the baseline's p95\n"
+    "                     + PCT %% (default 5: smaller slowdowns are taken for noise)\n"
     "  --baseline FILE    the run baseline (default: <storage_dir>/run-baseline.json)\n"
     "  --export-json FILE the result as JSON (what --json prints) into FILE\n"
     "  --ci FILE, --html FILE  the CI JSON and HTML report (defaults as `export --ci`,\n"
@@ -53,7 +56,7 @@ static const char help[] =
 
 struct run_settings {
 	const char *config, *ci_file, *html_file, *prepare, *export_json, *baseline_file;
-	double runs, warmup, rate;
+	double runs, warmup, rate, threshold;
 	bool establish, compare;
 };
 
@@ -77,6 +80,17 @@ static const char *parse_runs(const char *value, void *target)
 static const char *parse_warmup(const char *value, void *target)
 {
 	return parse_count(value, target, 0);
+}
+
+static const char *parse_threshold(const char *value, void *target)
+{
+	char *end;
+	errno = 0;
+	double percent = strtod(value, &end);
+	if (errno || end == value || *end || !(percent >= 0 && percent <= 1000))
+		return "is not a percentage from 0 to 1000";
+	*(double *)target = percent;
+	return NULL;
 }
 
 /* An error after the options: one line on stderr, and with --json the object on stdout too. */
@@ -321,7 +335,8 @@ static int final_status(int write_status, const json_t *failed, bool violated, i
 
 int cli_run(struct cli *cli, int argc, char **argv)
 {
-	struct run_settings settings = {.html_file = "performance_report.html", .runs = 1};
+	struct run_settings settings = {
+	    .html_file = "performance_report.html", .runs = 1, .threshold = 5};
 	const struct cli_option options[] = {
 	    {"name", 'n', CLI_OPTION_TEXT, &cli->name, NULL},
 	    {"config", 'c', CLI_OPTION_TEXT, &settings.config, NULL},
@@ -333,6 +348,7 @@ int cli_run(struct cli *cli, int argc, char **argv)
 	    {"rate", 0, CLI_OPTION_VALUE, &settings.rate, cli_option_positive},
 	    {"establish-baseline", 0, CLI_OPTION_FLAG, &settings.establish, NULL},
 	    {"compare", 0, CLI_OPTION_FLAG, &settings.compare, NULL},
+	    {"threshold", 0, CLI_OPTION_VALUE, &settings.threshold, parse_threshold},
 	    {"baseline", 0, CLI_OPTION_TEXT, &settings.baseline_file, NULL},
 	    {"export-json", 0, CLI_OPTION_TEXT, &settings.export_json, NULL},
 	    CLI_OPTION_JSON_ENTRY,
@@ -431,8 +447,8 @@ int cli_run(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (settings.compare && !results.failed) {
-		compare = run_baseline_compare(cli, path, recorder.agent_name, &verdict, err,
-		                               sizeof(err));
+		compare = run_baseline_compare(cli, path, command, recorder.agent_name,
+		                               settings.threshold, &verdict, err, sizeof(err));
 		if (compare == CLI_UNREACHABLE)
 			write_status = CLI_UNREACHABLE;
 	}

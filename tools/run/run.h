@@ -124,13 +124,14 @@ int run_baseline_save(const char *path, char **command, const json_t *collector_
                       double confidence, char *err, size_t errlen);
 
 /*
- * The regression test of this run's wall times (agent recorder_agent) against the baseline
- * in path, by the collector's `compare` verb. *verdict: a new object {verdict: "no
- * regression" | "regression" | "not tested", reason, baseline, test}. Returns CLI_OK (0
- * no regression), CLI_VIOLATED (regression), CLI_NO_DATA (not tested: no baseline file or
- * figure, or too few runs), CLI_UNREACHABLE; a message in err for the last two.
+ * The regression test of this run's wall times (agent agent_name) against the baseline
+ * in path, counting as slower only runs beyond its p95 + threshold_percent %, by the collector's
+ * `compare` verb. *verdict: a new object {verdict: "no regression" | "regression" | "not tested",
+ * reason, baseline, test, same_command (whether the baseline was established for command, word for
+ * word)}. Returns CLI_OK (0 no regression), CLI_VIOLATED (regression), CLI_NO_DATA (not tested: no
+ * baseline file or figure, or too few runs), CLI_UNREACHABLE; a message in err for the last two.
  */
-int run_baseline_compare(struct cli *cli, const char *path, const char *agent_name,
-                         json_t **verdict, char *err, size_t errlen);
+int run_baseline_compare(struct cli *cli, const char *path, char **command, const char *agent_name,
+                         double threshold_percent, json_t **verdict, char *err, size_t errlen);
 
 #endif

@@ -9,6 +9,7 @@
  * command need not record.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,8 +92,21 @@ static json_t *load_wall_time(const char *path, char *err, size_t errlen)
 	return copy;
 }
 
-int run_baseline_compare(struct cli *cli, const char *path, const char *agent_name,
-                         json_t **verdict, char *err, size_t errlen)
+/* Whether the baseline's "command" is command, word for word. */
+static bool same_command(const json_t *baseline, char **command)
+{
+	const json_t *stored = json_object_get(baseline, "command");
+	size_t i = 0;
+	for (; command[i]; i++) {
+		const char *word = json_string_value(json_array_get(stored, i));
+		if (!word || strcmp(word, command[i]))
+			return false;
+	}
+	return json_array_size(stored) == i;
+}
+
+int run_baseline_compare(struct cli *cli, const char *path, char **command, const char *agent_name,
+                         double threshold_percent, json_t **verdict, char *err, size_t errlen)
 {
 	*verdict = NULL;
 	json_t *baseline = load_wall_time(path, err, errlen);
@@ -105,10 +119,17 @@ int run_baseline_compare(struct cli *cli, const char *path, const char *agent_na
 	double confidence = json_number_value(json_object_get(baseline, "confidence"));
 	if (!(confidence > 0 && confidence < 1))
 		confidence = 0.95;
-	json_t *args =
-	    json_pack("{s:s, s:s, s:O, s:O, s:f}", "metric", "run_wall_time", "agent", agent_name,
-	              "baseline_count", json_object_get(entry, "count"), "baseline_p95",
-	              json_object_get(entry, "p95"), "confidence", confidence);
+	/*
+	 * The noise threshold lifts the reference above the baseline's p95: a run counts as
+	 * slower only beyond it. The reference is then no bucket's highest value, which only
+	 * makes the test more reluctant (quantile_test.h), and the exceedance bound stays the
+	 * baseline's, which the higher reference can only lower.
+	 */
+	double p95 = (double)json_integer_value(json_object_get(entry, "p95"));
+	double reference = ceil(p95 * (1 + threshold_percent / 100));
+	json_t *args = json_pack("{s:s, s:s, s:O, s:f, s:f}", "metric", "run_wall_time", "agent",
+	                         agent_name, "baseline_count", json_object_get(entry, "count"),
+	                         "baseline_p95", reference, "confidence", confidence);
 	json_t *test = NULL;
 	int status = cli_request_quiet(cli, "compare", args, &test, NULL, err, errlen);
 	json_decref(args);
@@ -134,8 +155,8 @@ int run_baseline_compare(struct cli *cli, const char *path, const char *agent_na
 		result = CLI_NO_DATA;
 	} else {
 		snprintf(reason, sizeof(reason),
-		         "%llu of %llu runs above the baseline's p95 (p = %.3g, alpha %g)",
-		         (unsigned long long)above, (unsigned long long)samples,
+		         "%llu of %llu runs above the baseline's p95 + %g %% (p = %.3g, alpha %g)",
+		         (unsigned long long)above, (unsigned long long)samples, threshold_percent,
 		         json_number_value(json_object_get(test, "p_value")),
 		         json_number_value(json_object_get(test, "alpha")));
 		result = json_is_true(json_object_get(test, "regressed")) ? CLI_VIOLATED : CLI_OK;
@@ -146,6 +167,9 @@ int run_baseline_compare(struct cli *cli, const char *path, const char *agent_na
 	              : result == CLI_VIOLATED ? "regression"
 	                                       : "not tested",
 	              "reason", reason, "baseline_file", path, "baseline", entry, "test", test);
+	json_object_set_new(*verdict, "threshold_percent", json_real(threshold_percent));
+	json_object_set_new(*verdict, "same_command",
+	                    json_boolean(same_command(baseline, command)));
 	json_decref(baseline);
 	return result;
 }

@@ -141,9 +141,12 @@ static void print_baseline(const json_t *result)
 	if (json_is_object(reference)) {
 		char p95[CLI_CELL_MAX];
 		cli_format_value(cli_num(reference, "p95"), "nanoseconds", p95, sizeof(p95));
-		printf("  baseline wall time p95  %s over %lld runs\n", p95,
-		       (long long)cli_num(reference, "count"));
+		printf("  baseline wall time p95  %s over %lld runs; slower: beyond +%g %%\n", p95,
+		       (long long)cli_num(reference, "count"),
+		       cli_num(compare, "threshold_percent"));
 	}
+	if (json_is_false(json_object_get(compare, "same_command")))
+		printf("  note: the baseline was established for another command\n");
 	printf("  verdict: %s (%s)\n", cli_str(compare, "verdict"), cli_str(compare, "reason"));
 }
 
