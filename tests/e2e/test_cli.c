@@ -431,7 +431,7 @@ static void exit_statuses_and_help(void **state)
 	(void)state;
 	static const char *const commands[] = {"status",   "agents", "stats",  "baseline",
 	                                       "validate", "export", "report", "alerts",
-	                                       "config",   "top",    "run"};
+	                                       "config",   "top",    "run",    "cleanup"};
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
 		char *text;
 		assert_int_equal(cli(&text, "%s --help", commands[c]), 0);
