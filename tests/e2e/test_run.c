@@ -400,7 +400,13 @@ static void failures(void **state)
 
 	char *text;
 	assert_int_equal(run(NULL, "--compare --threshold -1 -- true"),
-	                 2); /* refused, not clamped */
+	                 2);                                        /* refused, not clamped */
+	assert_int_equal(run(&text, "--json --runs 0 -- true"), 2); /* the parser's: JSON too */
+	json_t *usage = json_loads(text, 0, NULL);
+	assert_non_null(usage);
+	assert_int_equal(ct_num(usage, "code"), 2);
+	json_decref(usage);
+	free(text);
 	assert_int_equal(run(&text, "--json --establish-baseline --compare -- true"), 2);
 	json_t *error = json_loads(text, 0, NULL);
 	assert_non_null(error);

@@ -93,6 +93,15 @@ static const char *parse_threshold(const char *value, void *target)
 	return NULL;
 }
 
+/* Whether --json is among run's own options (before CMD or "--"). */
+static bool json_before_command(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (strcmp(argv[i], "--json") == 0)
+			return true;
+	return false;
+}
+
 /* An error after the options: one line on stderr, and with --json the object on stdout too. */
 static int run_error(const struct cli *cli, int status, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
@@ -358,6 +367,14 @@ int cli_run(struct cli *cli, int argc, char **argv)
 	const struct cli_options spec = {"run", help, options, -1, true};
 	int first = 0;
 	int status = cli_parse_options(cli, &spec, argc, argv, &first);
+	if (status == CLI_USAGE && json_before_command(argc, argv)) {
+		/* The parser said what was wrong on stderr; stdout still gets the JSON form. */
+		json_t *error = json_pack("{s:i, s:s}", "code", CLI_USAGE, "message",
+		                          "usage error: the reason is on standard error; see "
+		                          "agentperf run --help");
+		cli_print_json(error);
+		json_decref(error);
+	}
 	if (status != CLI_PARSED)
 		return status;
 	if (first >= argc)
