@@ -20,11 +20,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <agentperf/agentperf.h>
+
 #include "collector/collector.h"
 #include "collector/export/http_metrics.h"
 #include "collector/export/prometheus.h"
 #include "collector/control/server.h"
 #include "collector/services.h"
+#include "common/deployment.h"
 #include "common/error.h"
 #include "common/storage_dir.h"
 
@@ -65,7 +68,8 @@ static void usage(FILE *out)
 	    "                         instead of standard error\n"
 	    "      --pidfile FILE     write the daemon's pid to FILE (0600, never through a link)\n"
 	    "      --unlink-on-exit   remove the shared segment when stopping\n"
-	    "  -h, --help             show this help\n\n"
+	    "  -h, --help             show this help\n"
+	    "      --version          show the version\n\n"
 	    "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad options or\n"
 	    "configuration.\n",
 	    AGP_CONFIG_DEFAULT_PATH);
@@ -80,7 +84,8 @@ static int parse_options(int argc, char **argv, struct daemon_options *options)
 		OPT_HTTP_PER_AGENT,
 		OPT_HTTP_BUCKETS,
 		OPT_SOCKET,
-		OPT_LOG
+		OPT_LOG,
+		OPT_VERSION
 	};
 	static const struct option longs[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -95,6 +100,7 @@ static int parse_options(int argc, char **argv, struct daemon_options *options)
 	    {"log", required_argument, NULL, OPT_LOG},
 	    {"unlink-on-exit", no_argument, NULL, OPT_UNLINK},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, OPT_VERSION},
 	    {NULL, 0, NULL, 0},
 	};
 	int option;
@@ -135,6 +141,10 @@ static int parse_options(int argc, char **argv, struct daemon_options *options)
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case OPT_VERSION: /* the form of `agentperf --version` */
+			printf("agentperfd %d.%d\n", AGENTPERF_VERSION_MAJOR,
+			       AGENTPERF_VERSION_MINOR);
 			exit(0);
 		default:
 			usage(stderr);
@@ -356,6 +366,11 @@ int main(int argc, char **argv)
 	struct daemon_options options = {0};
 	if (parse_options(argc, argv, &options))
 		return 2;
+	char deployment[AGP_DEPLOYMENT_NAME_MAX + 1];
+	if (agp_deployment_resolve(options.deployment, deployment)) {
+		fprintf(stderr, "agentperfd: %s\n", agp_last_error()); /* an empty name, too */
+		return 2;
+	}
 	static struct agp_config config;
 	gid_t segment_group;
 	if (load_config(&options, &config, &segment_group))
@@ -376,6 +391,8 @@ int main(int argc, char **argv)
 	static struct agp_collector collector;
 	if (agp_collector_open(&collector, &collector_options, &config)) {
 		fprintf(stderr, "agentperfd: %s\n", agp_last_error());
+		if (collector.created_segment) /* a failed start leaves no segment behind */
+			agp_segment_unlink(options.deployment);
 		return 1;
 	}
 	int status = 1;
@@ -417,6 +434,12 @@ remove_pidfile:
 	if (options.pidfile)
 		unlink(options.pidfile);
 close_collector:
-	agp_collector_close(&collector, options.unlink_on_exit);
+	/*
+	 * A start that failed (a port in use, a storage folder refused) removes the segment it
+	 * created, so that the next start, or `agentperf cleanup`, finds nothing stale; one it
+	 * adopted stays for its agents.
+	 */
+	agp_collector_close(&collector,
+	                    options.unlink_on_exit || (status != 0 && collector.created_segment));
 	return status;
 }

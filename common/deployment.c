@@ -14,10 +14,22 @@ int agp_deployment_resolve(const char *requested, char out[AGP_DEPLOYMENT_NAME_M
 		name = getenv("AGENTPERF_NAME");
 		source = "AGENTPERF_NAME";
 	}
-	if (!name || !*name) {
+	/*
+	 * Only an absent name means the default: an empty one is a mistake (a variable that
+	 * expanded to nothing), and taking it for "default" would send samples where nobody
+	 * looks.
+	 */
+	if (name && !*name)
+		return agp__error(-EINVAL,
+		                  requested
+		                      ? "the deployment name is empty; give one (1..%d of "
+		                        "[A-Za-z0-9._-]) or leave the option out for "
+		                        "$AGENTPERF_NAME, then 'default'"
+		                      : "AGENTPERF_NAME is set but empty; unset it for "
+		                        "'default' or set it to a name (1..%d of [A-Za-z0-9._-])",
+		                  AGP_DEPLOYMENT_NAME_MAX);
+	if (!name)
 		name = "default";
-		source = "deployment name";
-	}
 	size_t length = strlen(name);
 	if (length > AGP_DEPLOYMENT_NAME_MAX)
 		return agp__error(-EINVAL,

@@ -21,6 +21,7 @@ static const char *const verb_names[AGP_VERB_COUNT] = {
     [AGP_VERB_ALERTS] = "alerts",
     [AGP_VERB_CONFIG_SHOW] = "config.show",
     [AGP_VERB_HLOG] = "hlog",
+    [AGP_VERB_COMPARE] = "compare",
 };
 
 const char *agp_verb_name(enum agp_verb verb)

@@ -25,10 +25,11 @@ static const struct cli_command commands[] = {
     {"alerts", cli_alerts, "recent alerts; --follow streams new ones"},
     {"config", cli_config, "show | check [FILE] | preset NAME"},
     {"top", cli_top, "live terminal view, refreshed every second (q quits)"},
-    {"run", cli_run, "run a command under a collector, then validate, export, report"},
+    {"run", cli_run, "benchmark a command: runs, figures, --rate, baselines, --compare"},
     {"task", cli_task, "run a task on an agent worker (TYPE PROMPT|-, --prompt-file F)"},
     {"hlog", cli_hlog, "HdrHistogram interval log (.hlog) of any window, open one included"},
     {"fleet", cli_fleet, "fleet stats: exact percentiles merged over many hosts (/hlog, .hlog)"},
+    {"cleanup", cli_cleanup, "remove the stale segment of a stopped deployment (--name N)"},
     {"demo", cli_demo, "the main job: a private collector, tasks, baseline, validation, reports"},
     /* Further subcommands register here, one line each. */
 };
@@ -83,8 +84,8 @@ static void usage(FILE *out)
 	    "2 usage error, 3 collector unreachable or refusing the connection (the socket\n"
 	    "path tried and the daemon's reason are printed),\n"
 	    "4 an output file could not be written (export --ci: the file and reason are "
-	    "printed),\n5 no data: validate --fail-on-violation and run found no samples to "
-	    "judge.\n");
+	    "printed),\n5 no data: validate --fail-on-violation found no samples to judge (run\n"
+	    "--compare: nothing judged), 6 the command of run failed.\n");
 }
 
 /* The global options, then the command; the exit status. */

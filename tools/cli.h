@@ -24,7 +24,8 @@ enum {
 	CLI_BAD_CONFIG = 2, /* what agentperfd exits with for a bad configuration, too */
 	CLI_UNREACHABLE = 3,
 	CLI_WRITE_FAILED = 4,
-	CLI_NO_DATA = 5, /* validate --fail-on-violation, run: no samples, nothing was judged */
+	CLI_NO_DATA =
+	    5, /* validate --fail-on-violation: no samples; run --compare: nothing judged */
 };
 
 struct cli {
@@ -159,6 +160,8 @@ int cli_alerts(struct cli *cli, int argc, char **argv);
 int cli_config(struct cli *cli, int argc, char **argv);
 int cli_top(struct cli *cli, int argc, char **argv);
 int cli_run(struct cli *cli, int argc, char **argv);
+/* Removes a stopped deployment's stale segment (cli_cleanup.c). */
+int cli_cleanup(struct cli *cli, int argc, char **argv);
 /* HdrHistogram exports (cli_hlog.c): `hlog` and `stats --hgrm`, from the daemon or --files. */
 int cli_hlog(struct cli *cli, int argc, char **argv);
 int cli_stats_hgrm(struct cli *cli, int argc, char **argv);
@@ -168,7 +171,7 @@ int cli_fleet(struct cli *cli, int argc, char **argv);
 /* The Task API's subcommands (task, agents --available), from libagentperf. */
 int cli_task(struct cli *cli, int argc, char **argv);
 
-/* A private agentperfd (cli_run.c), for run and demo. */
+/* A private agentperfd (tools/run/private_daemon.c), for run and demo. */
 struct cli_daemon_options {
 	const char *config;  /* --config FILE, NULL: the daemon's default */
 	const char *log;     /* its standard output and error go here; NULL: inherited */

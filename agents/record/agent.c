@@ -13,12 +13,14 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "shm/clock.h"
 #include "common/error.h"
+#include "shm/ownership.h"
 #include "shm/registry.h"
 #include "shm/ring.h"
 #include "shm/segment.h"
@@ -93,6 +95,48 @@ static int check_label(const char *what, const char *value, size_t max)
 }
 
 static void retire_handle(agp_agent *agent);
+
+/*
+ * The notice of an agent that records where no collector serves (a deployment name mistyped,
+ * or samples sent to "default" by mistake): once per process, at open, never on the record
+ * path. AGENTPERF_WARN_NO_COLLECTOR: unset or 1 on, 0 off; anything else is refused.
+ */
+#define NO_COLLECTOR_VARIABLE "AGENTPERF_WARN_NO_COLLECTOR"
+static atomic_bool no_collector_noticed;
+
+static int no_collector_notice_wanted(bool *wanted)
+{
+	const char *text = getenv(NO_COLLECTOR_VARIABLE);
+	if (!text || !*text || strcmp(text, "1") == 0) {
+		*wanted = true;
+		return 0;
+	}
+	if (strcmp(text, "0") == 0) {
+		*wanted = false;
+		return 0;
+	}
+	return agp__error(-EINVAL, "%s='%s': expected 1 (the notice on stderr) or 0 (off)",
+	                  NO_COLLECTOR_VARIABLE, text);
+}
+
+static void notice_no_collector(const agp_agent *agent, const char *name)
+{
+	if (agp_collector_present(&agent->segment))
+		return;
+	/*
+	 * Relaxed: the flag only has to pick one opener of this process to print; nothing
+	 * else is published through it.
+	 */
+	if (atomic_exchange_explicit(&no_collector_noticed, true, memory_order_relaxed))
+		return;
+	fprintf(stderr,
+	        "agentperf: agent '%s' (pid %d) records into deployment '%s', which no collector "
+	        "serves: its samples wait in its ring (%u of them) until `agentperfd --name %s` "
+	        "starts, later ones are dropped and counted (once per process; %s=0 turns this "
+	        "off)\n",
+	        name, (int)getpid(), agent->segment.deployment, agent->segment.ring_capacity,
+	        agent->segment.deployment, NO_COLLECTOR_VARIABLE);
+}
 
 /*
  * Fork: the child has a copy of every handle, pointing at its parent's
@@ -179,6 +223,10 @@ int agp_agent_open(const char *name, const char *type, const struct agp_agent_op
 	error = parse_layout_variable("AGENTPERF_RING_CAPACITY", &layout.ring_capacity);
 	if (error)
 		return error;
+	bool notice = true;
+	error = no_collector_notice_wanted(&notice);
+	if (error)
+		return error;
 
 	agp_agent *agent = calloc(1, sizeof(*agent));
 	if (!agent)
@@ -193,6 +241,8 @@ int agp_agent_open(const char *name, const char *type, const struct agp_agent_op
 	agent->clock = agent->segment.clock;
 	agp_ring_producer_init(&agent->producer, &agent->segment, agent->slot_index);
 	remember_open(agent);
+	if (notice)
+		notice_no_collector(agent, name);
 	*agent_out = agent;
 	return 0;
 

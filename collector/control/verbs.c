@@ -1,6 +1,7 @@
 /*
  * The control server's verbs: status, agents, stats, percentiles, baseline
- * (establish, show), validate, export.ci, report, alerts, config.show, hlog.
+ * (establish, show), validate, export.ci, report, alerts, config.show, hlog,
+ * compare.
  *
  * Requests are answered from RCU snapshots of the collector. Verbs whose
  * answer should include the newest samples first ask the drain thread for a
@@ -23,10 +24,12 @@
 #include "hdr/histogram.h"
 #include "collector/export/hlog_export.h"
 #include "collector/analysis/level.h"
+#include "collector/analysis/quantile_test.h"
 #include "common/protocol.h"
 #include "common/error.h"
 #include "common/units.h"
 #include "common/json_u64.h"
+#include "common/json_values.h"
 #include "common/write_losses.h"
 #include "collector/analysis/validation.h"
 
@@ -704,6 +707,73 @@ static void verb_hlog(struct agp_control_server *server, const struct agp_snapsh
 	free(text);
 }
 
+/*
+ * compare: the regression test of quantile_test.h, on demand, of the samples of metric (of one
+ * agent, or of an agent type) in the last window_s against a reference the caller gives: the
+ * count and p95 of its baseline (`agentperf run --compare` keeps its own). The same test, alpha
+ * and minimum sample count as the collector's regression alerts.
+ */
+static void verb_compare(struct agp_control_server *server, const struct agp_snapshot *snapshot,
+                         const json_t *args, struct answer *answer)
+{
+	static const char *const allowed[] = {
+	    "metric",         "agent_type",   "agent",      "window_s",
+	    "baseline_count", "baseline_p95", "confidence", NULL};
+	struct args_error err = {{0}};
+	const char *metric = NULL, *agent_type = NULL, *agent = NULL;
+	double window_s = 0, count = 0, p95 = 0, confidence = 0.95;
+	if (check_arg_keys(args, allowed, "compare", &err) ||
+	    arg_string(args, "metric", &metric, &err) ||
+	    arg_string(args, "agent_type", &agent_type, &err) ||
+	    arg_string(args, "agent", &agent, &err) ||
+	    arg_number(args, "window_s", 0, &window_s, &err) ||
+	    arg_number(args, "baseline_count", 1, &count, &err) ||
+	    arg_number(args, "baseline_p95", 1, &p95, &err) ||
+	    arg_number(args, "confidence", 0, &confidence, &err)) {
+		answer_error(answer, -EINVAL, "%s", err.message);
+		return;
+	}
+	if (!metric || count < 1 || p95 < 1) {
+		answer_error(
+		    answer, -EINVAL,
+		    "verb compare needs arguments metric, baseline_count and baseline_p95");
+		return;
+	}
+	if (!name_known(server, snapshot, NAME_METRIC, metric, answer) ||
+	    !name_known(server, snapshot, NAME_AGENT_TYPE, agent_type, answer) ||
+	    !name_known(server, snapshot, NAME_AGENT, agent, answer))
+		return;
+	struct agp_baseline_metric entry = {
+	    .count = (uint64_t)count, .has_percentiles = true, .p95 = (int64_t)p95};
+	struct agp_quantile_reference reference;
+	if (agp_quantile_reference_from_baseline(&entry, confidence, &reference)) {
+		answer_error(answer, -EINVAL, "compare: confidence %g is not within (0, 1)",
+		             confidence);
+		return;
+	}
+	struct agp_hdr *histogram;
+	enum agp_unit unit = AGP_UNIT_NANOSECONDS;
+	size_t matched;
+	int error =
+	    merge_matching(server, snapshot, metric, agent_type, agent,
+	                   window_since(snapshot, window_s), false, &histogram, &unit, &matched);
+	if (error) {
+		answer_error(answer, error, "merging the windows of %s: %s", metric,
+		             strerror(-error));
+		return;
+	}
+	struct agp_quantile_test_result result;
+	agp_quantile_test_histogram(&reference, histogram, AGP_QUANTILE_TEST_ALPHA, &result);
+	agp_hdr_destroy(histogram);
+	answer->result = json_pack(
+	    "{s:s, s:s, s:I, s:I, s:o, s:b, s:b, s:f, s:I, s:I, s:f}", "metric", metric, "unit",
+	    agp_unit_name(unit), "samples", (json_int_t)result.samples, "above",
+	    (json_int_t)result.above, "p_value", agp_json_number_or_null(result.p_value), "tested",
+	    result.tested, "regressed", result.regressed, "alpha", AGP_QUANTILE_TEST_ALPHA,
+	    "min_samples", (json_int_t)AGP_QUANTILE_TEST_MIN_SAMPLES, "reference_value",
+	    (json_int_t)reference.value, "exceedance", reference.exceedance);
+}
+
 typedef void (*verb_handler)(struct agp_control_server *server, const struct agp_snapshot *snapshot,
                              const json_t *args, struct answer *answer);
 
@@ -723,6 +793,7 @@ static const struct {
     [AGP_VERB_ALERTS] = {verb_alerts, true},
     [AGP_VERB_CONFIG_SHOW] = {verb_config_show, false},
     [AGP_VERB_HLOG] = {verb_hlog, true},
+    [AGP_VERB_COMPARE] = {verb_compare, true},
 };
 
 static void answer_request(struct agp_control_server *server, const struct agp_request *request,

@@ -124,8 +124,10 @@ static void test_deployment_names(void **state)
 	unsetenv("AGENTPERF_NAME");
 	assert_int_equal(agp_deployment_resolve(NULL, out), 0);
 	assert_string_equal(out, "default");
-	assert_int_equal(agp_deployment_resolve("", out), 0);
-	assert_string_equal(out, "default");
+	strcpy(out, "untouched");
+	assert_int_equal(agp_deployment_resolve("", out), -EINVAL); /* empty is not "default" */
+	assert_message_contains(agp__error_message(), "deployment name is empty");
+	assert_string_equal(out, "untouched");
 	assert_int_equal(agp_deployment_resolve("prod-1.eu_west", out), 0);
 	assert_string_equal(out, "prod-1.eu_west");
 
@@ -155,8 +157,9 @@ static void test_deployment_names(void **state)
 	assert_int_equal(agp_deployment_resolve(NULL, out), -EINVAL);
 	assert_message_contains(agp__error_message(), "AGENTPERF_NAME");
 	setenv("AGENTPERF_NAME", "", 1);
-	assert_int_equal(agp_deployment_resolve(NULL, out), 0);
-	assert_string_equal(out, "default");
+	assert_int_equal(agp_deployment_resolve(NULL, out), -EINVAL);
+	assert_message_contains(agp__error_message(), "AGENTPERF_NAME is set but empty");
+	assert_int_equal(agp_deployment_resolve("explicit", out), 0); /* a name given still wins */
 	unsetenv("AGENTPERF_NAME");
 
 	/* Every entry point refuses a bad name the same way. */
