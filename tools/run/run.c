@@ -38,7 +38,7 @@ static const char help[] =
     "  --compare          test this run's wall times against the run baseline (needs at\n"
     "                     least 20 runs; the collector's regression test, alpha 0.001)\n"
     "  --threshold PCT    --compare: runs count as slower only beyond the baseline's p95\n"
-    "                     + PCT %% (default 5: smaller slowdowns are taken for noise)\n"
+    "                     + PCT % (default 5: smaller slowdowns are taken for noise)\n"
     "  --baseline FILE    the run baseline (default: <storage_dir>/run-baseline.json)\n"
     "  --export-json FILE the result as JSON (what --json prints) into FILE\n"
     "  --ci FILE, --html FILE  the CI JSON and HTML report (defaults as `export --ci`,\n"
