@@ -311,6 +311,7 @@ static void verb_status(struct agp_control_server *server, const struct agp_snap
 	    {"pending", t->pending},
 	    {"earlier", t->earlier},
 	    {"discarded", t->discarded},
+	    {"lost_on_reclaim", t->lost_on_reclaim},
 	    {"series_refused", t->series_refused},
 	    {"alerts", t->alerts},
 	    {"quarantined_slots", t->quarantined_slots},
@@ -359,8 +360,12 @@ static void verb_agents(struct agp_control_server *server, const struct agp_snap
 		};
 		entry = with_counts(entry, counts, sizeof(counts) / sizeof(counts[0]));
 		/* Kept out of the aggregates by the config (docs/config.md). */
-		const struct named_count discarded = {"discarded", agent->discarded};
-		entry = with_counts(entry, &discarded, 1);
+		const struct named_count more[] = {
+		    {"discarded", agent->discarded},
+		    /* Of the slot's previous occupant; in the totals' lost_on_reclaim. */
+		    {"reclaimed", agent->reclaimed},
+		};
+		entry = with_counts(entry, more, sizeof(more) / sizeof(more[0]));
 		if (json_array_append_new(list, entry)) {
 			json_decref(list);
 			list = NULL;
@@ -371,6 +376,8 @@ static void verb_agents(struct agp_control_server *server, const struct agp_snap
 		json_object_set_new(json_array_get(list, a), "lying",
 		                    json_string(agp_lie_name(snapshot->agents[a].lie)));
 	answer->result = json_pack("{s:o}", "agents", list);
+	const struct named_count lost = {"lost_on_reclaim", snapshot->totals.lost_on_reclaim};
+	answer->result = with_counts(answer->result, &lost, 1);
 }
 
 static void verb_stats(struct agp_control_server *server, const struct agp_snapshot *snapshot,

@@ -28,7 +28,15 @@
  *   written (tail + dropped) = aggregated + invalid + discarded + dropped + pending,
  * where discarded are valid samples the config kept out of the aggregates
  * (monitoring.enabled false, or the max_metrics_in_memory series limit).
- * Occupants that left keep counting in the totals through `retired`.
+ * Occupants that left keep counting in the totals through `retired`, and
+ * what was still pending when one left is lost_on_reclaim there: a slot
+ * taken from us before we drained it (a scribbled state), the rings of a
+ * truncated segment (as last read before the truncation), and what an
+ * agent's claim discarded when it reclaimed a slot while no collector
+ * served the segment (the claimant counts it into the slot: shm/slot.c;
+ * we check it against the ring's size). A dead or closed occupant we
+ * follow is always drained to empty before its slot is freed, so the
+ * collector's own reclaim loses nothing.
  *
  * Here: the loop and the slot tracking (including the agents' part of a
  * snapshot). Elsewhere: the rest of a snapshot (snapshot_build.c), the
@@ -93,6 +101,7 @@ struct slot_tracker {
 	uint64_t pending; /* tail - head when last read; with head and dropped, the written count */
 	uint64_t discarded; /* drained, valid, not aggregated: monitoring off or the series limit */
 	uint64_t earlier;   /* records a previous collector took out before we adopted the agent */
+	uint64_t reclaimed; /* of the previous occupant, discarded by this one's claim */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
 	uint64_t departed_ns;
@@ -109,7 +118,8 @@ struct slot_tracker {
 
 struct retired_totals {
 	uint64_t written, aggregated, invalid, dropped, earlier, discarded;
-	uint64_t lying_agents; /* who left lying; their figures are in none of the above */
+	uint64_t lost_on_reclaim; /* pending when they left: in written, never drained */
+	uint64_t lying_agents;    /* who left lying; their figures are in none of the above */
 };
 
 struct agp_collector_drain {
@@ -120,6 +130,10 @@ struct agp_collector_drain {
 	struct agp_series_table series;
 	struct agp_alerting alerting;
 	struct retired_totals retired;
+	/* A truncated segment that no fresh one could replace yet (segment_replace.h). */
+	bool replacement_due;
+	uint64_t replacement_tried_ns;
+	uint64_t replacement_fault_offset;
 	/* What the config's monitoring switches ask of the drain (docs/config.md). */
 	bool aggregating;           /* monitoring.enabled */
 	bool per_sample_thresholds; /* enable_threshold_alerts and real_time_monitoring */
@@ -268,11 +282,33 @@ static void retire(struct agp_collector *collector, struct agp_collector_drain *
 		drain->retired.dropped += tracker->dropped;
 		drain->retired.earlier += tracker->earlier;
 		drain->retired.discarded += tracker->discarded;
+		drain->retired.lost_on_reclaim += tracker->pending;
 	}
 	free(tracker->type_series);
 	free(tracker->agent_series);
 	tracker->type_series = tracker->agent_series = NULL;
 	tracker->following = false;
+}
+
+/*
+ * What the occupant's claim says it discarded of the slot's previous
+ * occupant (shm/slot.c): a departed agent we never followed, counted as
+ * retired, written and lost. Agent-written: more than a ring's worth is a
+ * lie, and the occupant's figures are kept apart. A collector that adopts
+ * the occupant again after a restart counts it again, as it counts
+ * `earlier`: each collector's figures are its own.
+ */
+static void count_reclaimed(struct agp_collector *collector, struct agp_collector_drain *drain,
+                            struct slot_tracker *tracker, const struct agp_slot *slot)
+{
+	/* Plain: written while CLAIMING, before the release of LIVE that visit_slot acquired. */
+	uint64_t reclaimed = slot->reclaimed_pending;
+	tracker->lie = agp_counter_audit_reclaimed(reclaimed, collector->segment.ring_capacity);
+	if (tracker->lie != AGP_LIE_NONE)
+		return;
+	tracker->reclaimed = reclaimed;
+	drain->retired.written += reclaimed;
+	drain->retired.lost_on_reclaim += reclaimed;
 }
 
 static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t index,
@@ -296,6 +332,7 @@ static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t
 	tracker->dropped = 0;
 	tracker->pending = 0;
 	tracker->discarded = 0;
+	tracker->reclaimed = 0;
 	tracker->first_seen_ns = now_ns;
 	tracker->last_sample_ns = 0;
 	tracker->departed_ns = 0;
@@ -496,16 +533,23 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 	uint32_t generation = atomic_load_explicit(&slot->generation, memory_order_relaxed);
 	bool occupied = state == AGP_SLOT_LIVE || state == AGP_SLOT_CLOSED;
 
+	bool taken_from_us = false;
 	if (tracker->following && tracker->state != AGP_AGENT_DEAD &&
 	    (!occupied || generation != tracker->consumer.generation)) {
-		/* Reclaimed under us (the segment had no collector for a while): count what we
-		 * knew. */
+		/*
+		 * Taken from us before we drained it (a scribbled state, or a claim that
+		 * raced with our start): what we knew as pending is lost on reclaim.
+		 */
 		retire(collector, drain, tracker);
+		taken_from_us = true;
 	}
 	if (occupied && (!tracker->following || generation != tracker->consumer.generation)) {
 		if (tracker->following)
 			retire(collector, drain, tracker); /* a DEAD entry still shown */
 		follow(tracker, slot, index, generation, now_ns);
+		/* A claim that took the slot from us: its count is the one we just retired. */
+		if (!taken_from_us)
+			count_reclaimed(collector, drain, tracker, slot);
 	}
 	if (state == AGP_SLOT_CLAIMING &&
 	    (!tracker->following || tracker->state == AGP_AGENT_DEAD) &&
@@ -527,8 +571,17 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 		check_liveness(&collector->segment, tracker, index, now_ns);
 	/* Acquire: pairs with the producer's release of a drop; see audit_counters. */
 	uint64_t dropped = atomic_load_explicit(&slot->dropped_hot, memory_order_acquire);
+	uint64_t head_before = tracker->consumer.head;
 	uint64_t taken = drain_ring(collector, drain, tracker, now_ns);
-	tracker->pending = agp_ring_pending(&collector->segment, &tracker->consumer);
+	uint64_t pending = agp_ring_pending(&collector->segment, &tracker->consumer);
+	uint64_t fault_offset;
+	if (segment_truncated(collector, &fault_offset)) {
+		/* Read after the fault, the tail is zeros: keep what we knew, less what we took. */
+		uint64_t took = tracker->consumer.head - head_before;
+		tracker->pending = tracker->pending > took ? tracker->pending - took : 0;
+	} else {
+		tracker->pending = pending;
+	}
 	audit_counters(collector, tracker, dropped);
 	update_rate(tracker, now_ns);
 
@@ -547,11 +600,16 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 
 /*
  * After a truncation every occupant is quarantined with what was last read
- * (nothing pending: its ring is gone) and retired, the metric caches are
- * forgotten (the fresh registry assigns its own ids), and the segment is
- * replaced (segment_replace.h).
+ * and retired (what it had pending then is lost on reclaim: its ring is
+ * gone), the metric caches are forgotten (the fresh registry assigns its
+ * own ids), and the segment is replaced (segment_replace.h). When that
+ * fails (an agent truncating the fresh one again and again), the drain
+ * serves the zero pages and tries again every REPLACE_RETRY_NS.
  */
-static void survive_truncation(struct agp_collector *collector, struct agp_collector_drain *drain)
+#define REPLACE_RETRY_NS (1000ull * 1000 * 1000)
+
+static void survive_truncation(struct agp_collector *collector, struct agp_collector_drain *drain,
+                               uint64_t now_ns)
 {
 	uint64_t fault_offset = 0;
 	collector->segment_faults_handled =
@@ -563,13 +621,18 @@ static void survive_truncation(struct agp_collector *collector, struct agp_colle
 			continue;
 		lost += tracker->state != AGP_AGENT_DEAD;
 		tracker->consumer.quarantined = true;
-		tracker->pending = 0;
 		retire(collector, drain, tracker);
 	}
 	memset(&drain->metric_cache, 0, sizeof(drain->metric_cache));
 	memset(drain->metrics, 0, sizeof(drain->metrics));
-	agp_segment_replace(&collector->segment, collector->options.layout.group, fault_offset,
-	                    lost);
+	bool retrying = drain->replacement_due;
+	drain->replacement_due =
+	    agp_segment_replace(&collector->segment, collector->options.layout.group,
+	                        retrying ? drain->replacement_fault_offset : fault_offset, lost,
+	                        retrying) != 0;
+	drain->replacement_tried_ns = now_ns;
+	if (!retrying)
+		drain->replacement_fault_offset = fault_offset;
 }
 
 uint64_t agp_drain_pass(struct agp_collector *collector, struct agp_collector_drain *drain,
@@ -577,13 +640,20 @@ uint64_t agp_drain_pass(struct agp_collector *collector, struct agp_collector_dr
 {
 	uint64_t taken = 0;
 	uint64_t fault_offset;
+	if (drain->replacement_due) {
+		/* The range holds zero pages: nothing to drain until a fresh segment is in. */
+		if (now_ns - drain->replacement_tried_ns >= REPLACE_RETRY_NS ||
+		    segment_truncated(collector, &fault_offset))
+			survive_truncation(collector, drain, now_ns);
+		return 0;
+	}
 	for (uint32_t index = 0; index < drain->tracker_count; index++) {
 		if (segment_truncated(collector, &fault_offset))
 			break; /* what the slots hold now is zeros: handled below, not drained */
 		taken += visit_slot(collector, drain, index, now_ns);
 	}
 	if (segment_truncated(collector, &fault_offset))
-		survive_truncation(collector, drain);
+		survive_truncation(collector, drain, now_ns);
 	return taken;
 }
 
@@ -607,6 +677,7 @@ static void snapshot_agent(const struct slot_tracker *tracker, uint32_t index,
 	out->pending = tracker->pending;
 	out->earlier = tracker->earlier;
 	out->discarded = tracker->discarded;
+	out->reclaimed = tracker->reclaimed;
 	out->samples_per_second = tracker->state == AGP_AGENT_DEAD ? 0 : tracker->rate;
 	out->first_seen_ns = tracker->first_seen_ns;
 	out->last_sample_ns = tracker->last_sample_ns;
@@ -628,6 +699,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 	totals->dropped = drain->retired.dropped;
 	totals->earlier = drain->retired.earlier;
 	totals->discarded = drain->retired.discarded;
+	totals->lost_on_reclaim = drain->retired.lost_on_reclaim;
 	totals->series_refused = drain->series_refused;
 	totals->lying_agents = drain->retired.lying_agents;
 	for (uint32_t index = 0; index < drain->tracker_count; index++) {

@@ -58,7 +58,9 @@ struct agp_snapshot_agent {
 	uint64_t dropped;
 	uint64_t pending;
 	uint64_t earlier;
-	uint64_t discarded;        /* drained but kept out of the aggregates by the config */
+	uint64_t discarded; /* drained but kept out of the aggregates by the config */
+	uint64_t reclaimed; /* of the slot's previous occupant, discarded by this one's claim (in
+	                       the totals' lost_on_reclaim, not in this agent's written) */
 	double samples_per_second; /* over the last rate interval */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
@@ -153,6 +155,12 @@ struct agp_snapshot_totals {
 	 * max_metrics_in_memory series were held.
 	 */
 	uint64_t discarded, series_refused;
+	/*
+	 * In written, never drained: pending in the ring of an occupant that left
+	 * before we read it (drain.c says when); written = aggregated + invalid +
+	 * discarded + dropped + pending + earlier + lost_on_reclaim.
+	 */
+	uint64_t lost_on_reclaim;
 	uint64_t alerts;
 	uint64_t agents_live;
 	uint64_t quarantined_slots;
