@@ -175,7 +175,10 @@ static int setup(void **state)
 	FILE *config = fopen(config_path, "w");
 	if (!config)
 		return -1;
-	fprintf(config, "{\"monitoring\": {\"storage_dir\": \"%s/storage\"}}\n", folder);
+	fprintf(config,
+	        "{\"monitoring\": {\"storage_dir\": \"%s/storage\", \"ci_export_file\": "
+	        "\"%s/ci.json\"}}\n",
+	        folder, folder);
 	fclose(config);
 	return 0;
 }

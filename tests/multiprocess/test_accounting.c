@@ -290,7 +290,10 @@ static void test_collector_accounting(void **state)
 	setenv("AGENTPERF_SOCKET_DIR", socket_folder, 1);
 	FILE *config = fopen(config_path, "w");
 	assert_non_null(config);
-	fprintf(config, "{\"monitoring\": {\"storage_dir\": \"%s/storage\"}}\n", folder);
+	fprintf(config,
+	        "{\"monitoring\": {\"storage_dir\": \"%s/storage\", \"ci_export_file\": "
+	        "\"%s/ci.json\"}}\n",
+	        folder, folder);
 	fclose(config);
 	/* Small rings, created by the daemon: the flat-out agents overrun theirs. */
 	setenv("AGENTPERF_RING_CAPACITY", "4096", 1);
