@@ -312,6 +312,7 @@ static void verb_status(struct agp_control_server *server, const struct agp_snap
 	    {"earlier", t->earlier},
 	    {"discarded", t->discarded},
 	    {"lost_on_reclaim", t->lost_on_reclaim},
+	    {"retained_window_bytes", t->retained_window_bytes},
 	    {"series_refused", t->series_refused},
 	    {"alerts", t->alerts},
 	    {"quarantined_slots", t->quarantined_slots},

@@ -65,6 +65,7 @@
 #include "collector/drain/segment_guard.h"
 #include "collector/drain/segment_replace.h"
 #include "collector/drain/series.h"
+#include "collector/drain/series_memory.h"
 #include "collector/drain/snapshot_build.h"
 #include "common/units.h"
 #include "shm/clock.h"
@@ -141,6 +142,7 @@ struct agp_collector_drain {
 	uint64_t series_max;        /* monitoring.max_metrics_in_memory */
 	uint64_t series_refused;    /* samples discarded because the table held series_max series */
 	bool series_limit_hit;      /* series_for's last NULL was the limit (not out of memory) */
+	uint64_t retained_window_bytes; /* series_memory.h, as of the last rotation */
 	uint64_t published_generation;
 	uint64_t last_publish_ns;
 	uint64_t last_published_alert;
@@ -700,6 +702,7 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 	totals->earlier = drain->retired.earlier;
 	totals->discarded = drain->retired.discarded;
 	totals->lost_on_reclaim = drain->retired.lost_on_reclaim;
+	totals->retained_window_bytes = drain->retained_window_bytes;
 	totals->series_refused = drain->series_refused;
 	totals->lying_agents = drain->retired.lying_agents;
 	for (uint32_t index = 0; index < drain->tracker_count; index++) {
@@ -754,6 +757,7 @@ static void rotate_windows(struct agp_collector *collector, struct agp_collector
 	int closed = agp_series_table_rotate(&drain->series, now_ns);
 	if (closed <= 0)
 		return;
+	drain->retained_window_bytes = agp_series_retained_bytes(&drain->series);
 	if (drain->window_thresholds)
 		agp_window_threshold_check(&collector->config, &drain->series, &drain->alerting,
 		                           (size_t)closed, now_ns);

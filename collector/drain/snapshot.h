@@ -161,6 +161,8 @@ struct agp_snapshot_totals {
 	 * discarded + dropped + pending + earlier + lost_on_reclaim.
 	 */
 	uint64_t lost_on_reclaim;
+	/* The retained closed windows' encodings (series_memory.h), as of the last rotation. */
+	uint64_t retained_window_bytes;
 	uint64_t alerts;
 	uint64_t agents_live;
 	uint64_t quarantined_slots;
