@@ -25,7 +25,8 @@ struct guarded_range {
 	_Atomic uint64_t last_offset; /* where in the range the latest fault was */
 };
 
-_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
+_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2 &&
+                   ATOMIC_LONG_LOCK_FREE == 2,
                "the SIGBUS handler may only touch lock-free atomics");
 
 static struct guarded_range ranges[AGP_SEGMENT_GUARD_MAX];
@@ -38,6 +39,7 @@ static struct guarded_range ranges[AGP_SEGMENT_GUARD_MAX];
  */
 static _Atomic long absorbing_thread;
 static _Atomic uint64_t absorbed_faults;
+static _Atomic uintptr_t page_size;      /* read by sysconf in begin, not in the handler */
 static struct sigaction previous_action; /* written once, before the handler can run */
 static bool installed;                   /* under install_lock */
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -92,9 +94,9 @@ static void on_sigbus(int signal_number, siginfo_t *info, void *context)
 		}
 		if (atomic_load_explicit(&absorbing_thread, memory_order_relaxed) ==
 		    syscall(SYS_gettid)) {
-			uintptr_t page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
-			void *page = (void *)(address & ~(page_size - 1));
-			if (mmap(page, page_size, PROT_READ | PROT_WRITE,
+			/* Relaxed: stored by this thread in absorb_begin. */
+			uintptr_t page = atomic_load_explicit(&page_size, memory_order_relaxed);
+			if (mmap((void *)(address & ~(page - 1)), page, PROT_READ | PROT_WRITE,
 			         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
 				/* Relaxed: read by this same thread in absorb_end. */
 				atomic_fetch_add_explicit(&absorbed_faults, 1,
@@ -182,8 +184,11 @@ int agp_segment_guard_absorb_begin(void)
 	                                             memory_order_relaxed, memory_order_relaxed))
 		result =
 		    agp__error(-EBUSY, "absorbing segment faults: thread %ld does already", none);
-	if (!result)
+	if (!result) {
 		atomic_store_explicit(&absorbed_faults, 0, memory_order_relaxed);
+		atomic_store_explicit(&page_size, (uintptr_t)sysconf(_SC_PAGESIZE),
+		                      memory_order_relaxed);
+	}
 	pthread_mutex_unlock(&install_lock);
 	return result;
 }
