@@ -297,6 +297,18 @@ static void agent_reclaim_counts_what_it_discards(void **state)
 	json_t *list = cli_json("agents");
 	assert_int_equal(num(list, "lost_on_reclaim"), lost);
 	json_decref(list);
+	/* The text outputs say it too. */
+	char *text = NULL, expected[96];
+	assert_int_equal(ct_cli(folder, name, &text, "status"), 0);
+	snprintf(expected, sizeof(expected), "lost           %lld on reclaim", (long long)lost);
+	if (!strstr(text, expected))
+		fail_msg("status does not say '%s':\n%s", expected, text);
+	free(text);
+	assert_int_equal(ct_cli(folder, name, &text, "agents"), 0);
+	snprintf(expected, sizeof(expected), "lost on reclaim: %lld samples", (long long)lost);
+	if (!strstr(text, expected))
+		fail_msg("agents does not say '%s':\n%s", expected, text);
+	free(text);
 	assert_totals_add_up();
 }
 
