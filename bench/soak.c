@@ -4,8 +4,9 @@
  *   soak [--seconds N] [--rate SAMPLES_PER_S] [--agents K] [--warmup S]
  *        [--window-seconds S] [--retention-hours H]
  *
- * (defaults: 600 s, 1000000/s, 4 agents, a tenth of the run but at least 5 s, and the daemon's
- * own defaults for the window and the retention: 5 min and 24 h.) Starts agentperfd on a
+ * (defaults: 600 s, 1000000/s, 4 agents, a warm-up through the first window's close (the window
+ * plus 30 s) when that leaves half the run, else a tenth of the run but at least 5 s, and the
+ * daemon's own defaults for the window and the retention: 5 min and 24 h.) Starts agentperfd on a
  * private deployment (soak-PID, its own config, storage and socket folders), forks K agent
  * processes that together record RATE samples per second, paced against the clock
  * (task_execution_time, values spread over 1 us .. 1 ms), for N seconds. Once a second it reads the
@@ -56,7 +57,7 @@ struct soak {
 	long seconds;
 	long rate;
 	int agents;
-	long warmup;            /* 0: a tenth of the run, at least 5 s */
+	long warmup;            /* 0: see default_warmup */
 	long window_seconds;    /* 0: the daemon's default */
 	double retention_hours; /* 0: the daemon's default */
 	char folder[64];
@@ -198,6 +199,20 @@ static void agent_main(const struct soak *soak, int index, long rate, int report
 	_exit(write(report_fd, &count, sizeof(count)) == sizeof(count) ? 0 : 1);
 }
 
+/*
+ * The first window's close runs code for the first time (encoding, the checks of closed windows,
+ * the interval log), and the allocator keeps the pages it used: a warm-up that ends before it
+ * counts that one-time step as drift. So the warm-up lasts through it (the window plus 30 s)
+ * when that leaves at least half the run to measure, else a tenth of the run, at least 5 s.
+ */
+static long default_warmup(const struct soak *soak)
+{
+	long window = soak->window_seconds ? soak->window_seconds : 300;
+	if (window + 30 <= soak->seconds / 2)
+		return window + 30;
+	return soak->seconds / 10 < 5 ? 5 : soak->seconds / 10;
+}
+
 static int parse(int argc, char **argv, struct soak *soak)
 {
 	soak->seconds = 600;
@@ -314,7 +329,7 @@ int main(int argc, char **argv)
 	}
 	close(reports[1]);
 
-	long warmup = soak.warmup ? soak.warmup : soak.seconds / 10 < 5 ? 5 : soak.seconds / 10;
+	long warmup = soak.warmup ? soak.warmup : default_warmup(&soak);
 	uint64_t rss_warm = 0, rss_high = 0, rss_end = 0, cpu_end = 0;
 	/* RSS less the retained closed windows: after warm-up, highest, and the windows then. */
 	uint64_t other_warm = 0, other_high = 0, windows_warm = 0, windows_end = 0;
