@@ -37,11 +37,11 @@
  * adds; a reader ignores reserved bytes it does not know. Anything else
  * (a size, an offset, a field moved, a new ownership protocol) is a new
  * major, which attach refuses. 2.0: reserved space; ownership by OFD locks
- * (slot.c) instead of pid and start time.
+ * (slot.c) instead of pid and start time. 2.1: the slot's reclaimed_pending.
  */
 #define AGP_SHM_MAGIC        0x3130465245504741ull /* "AGPERF01" little-endian */
 #define AGP_SHM_ABI_MAJOR    2u
-#define AGP_SHM_ABI_MINOR    0u
+#define AGP_SHM_ABI_MINOR    1u
 #define AGP_SHM_ENDIAN_CHECK 0x01020304u
 
 #define AGP_DEFAULT_SLOT_COUNT    128u
@@ -147,7 +147,12 @@ struct agp_slot {
 	_Atomic uint32_t state;      /* enum agp_slot_state */
 	_Atomic uint32_t generation; /* bumped at every claim: tells occupants apart */
 	int32_t pid; /* as the agent's own pid namespace sees it: for display only */
-	uint32_t reserved_identity;
+	/*
+	 * Since 2.1: records of the previous occupant still in the ring when this
+	 * occupant's claim reclaimed the slot (no collector served it), at most
+	 * the ring's capacity; 0 for a free slot or an older writer.
+	 */
+	uint32_t reclaimed_pending;
 	char name[AGP_AGENT_NAME_MAX + 1];
 	char type[AGP_AGENT_TYPE_MAX + 1];
 	uint8_t reserved_cold[AGP_CACHELINE * 2 - 16 - (AGP_AGENT_NAME_MAX + 1) -

@@ -16,6 +16,8 @@ const char *agp_lie_name(enum agp_lie lie)
 		return "dropped without a full ring";
 	case AGP_LIE_DROPPED_TOO_FAST:
 		return "dropped faster than possible";
+	case AGP_LIE_RECLAIMED_TOO_MANY:
+		return "reclaimed more than a ring";
 	}
 	return "unknown";
 }
@@ -45,4 +47,9 @@ enum agp_lie agp_counter_audit_dropped(struct agp_counter_audit *audit, uint64_t
 	audit->dropped = dropped;
 	audit->checked_ns = now_ns;
 	return AGP_LIE_NONE;
+}
+
+enum agp_lie agp_counter_audit_reclaimed(uint64_t reclaimed, uint64_t capacity)
+{
+	return reclaimed > capacity ? AGP_LIE_RECLAIMED_TOO_MANY : AGP_LIE_NONE;
 }

@@ -32,6 +32,7 @@ enum agp_lie {
 	AGP_LIE_DROPPED_DECREASED,    /* dropped went down */
 	AGP_LIE_DROPPED_NO_FULL_RING, /* drops though the tail never reached a ring's worth */
 	AGP_LIE_DROPPED_TOO_FAST,     /* more drops than calls could have made in the time */
+	AGP_LIE_RECLAIMED_TOO_MANY,   /* a claim discarded more than a ring's worth */
 };
 
 /* "indices", "dropped decreased", ...; "" for AGP_LIE_NONE. */
@@ -54,5 +55,11 @@ void agp_counter_audit_init(struct agp_counter_audit *audit);
  */
 enum agp_lie agp_counter_audit_dropped(struct agp_counter_audit *audit, uint64_t dropped,
                                        uint64_t tail_after, uint64_t capacity, uint64_t now_ns);
+
+/*
+ * Checks the count of records a claim says it discarded of the slot's
+ * previous occupant (shm/abi.h, reclaimed_pending): at most one ring's worth.
+ */
+enum agp_lie agp_counter_audit_reclaimed(uint64_t reclaimed, uint64_t capacity);
 
 #endif

@@ -93,8 +93,12 @@ static bool claimable(uint32_t state, bool may_reclaim)
 	return may_reclaim && (state == AGP_SLOT_CLOSED || state == AGP_SLOT_LIVE);
 }
 
-/* Takes slot index, or returns false with nothing changed. -errno when the kernel refuses. */
-static int try_take(struct agp_segment *segment, uint32_t index, bool may_reclaim)
+/*
+ * Takes slot index, or returns false with nothing changed. -errno when the kernel refuses.
+ * *state_out: the state it was taken in.
+ */
+static int try_take(struct agp_segment *segment, uint32_t index, bool may_reclaim,
+                    uint32_t *state_out)
 {
 	struct agp_slot *slot = agp_segment_slot(segment, index);
 	/* Relaxed: a pre-check that spares a system call per taken slot; we decide under the lock.
@@ -112,8 +116,10 @@ static int try_take(struct agp_segment *segment, uint32_t index, bool may_reclai
 	uint32_t state = atomic_load_explicit(&slot->state, memory_order_acquire);
 	if (claimable(state, may_reclaim) &&
 	    atomic_compare_exchange_strong_explicit(&slot->state, &state, AGP_SLOT_CLAIMING,
-	                                            memory_order_acquire, memory_order_relaxed))
+	                                            memory_order_acquire, memory_order_relaxed)) {
+		*state_out = state;
 		return 1;
+	}
 	agp_ownership_drop(segment, agp_ownership_slot_byte(segment, index));
 	return 0;
 }
@@ -135,7 +141,8 @@ int agp_slot_claim(struct agp_segment *segment, const char *name, const char *ty
 			if (!may_reclaim)
 				break;
 		}
-		int taken = try_take(segment, index, may_reclaim);
+		uint32_t taken_state = AGP_SLOT_FREE;
+		int taken = try_take(segment, index, may_reclaim, &taken_state);
 		if (taken < 0)
 			return taken;
 		if (!taken)
@@ -143,12 +150,28 @@ int agp_slot_claim(struct agp_segment *segment, const char *name, const char *ty
 		AGP_FAULT_POINT("slot.claiming");
 
 		struct agp_slot *slot = agp_segment_slot(segment, index);
+		/*
+		 * Reclaiming a closed or dead occupant's slot discards what is left in its
+		 * ring: count it into the slot, for a collector that starts later
+		 * (collector/drain/drain.c, lost on reclaim). Relaxed: the previous owner
+		 * is gone (its lock was free), and the acquire of the state above ordered
+		 * us after the last collector's release of the head.
+		 */
+		uint32_t reclaimed = 0;
+		if (taken_state == AGP_SLOT_CLOSED || taken_state == AGP_SLOT_LIVE) {
+			uint64_t tail = atomic_load_explicit(&slot->tail_hot, memory_order_relaxed);
+			uint64_t head = atomic_load_explicit(&slot->head, memory_order_relaxed);
+			uint64_t left = tail >= head ? tail - head : 0;
+			reclaimed =
+			    (uint32_t)(left < segment->ring_capacity ? left
+			                                             : segment->ring_capacity);
+		}
 		/* Relaxed: nobody reads a CLAIMING slot; the release of LIVE publishes these. */
 		atomic_store_explicit(&slot->tail_hot, 0, memory_order_relaxed);
 		atomic_store_explicit(&slot->dropped_hot, 0, memory_order_relaxed);
 		atomic_store_explicit(&slot->head, 0, memory_order_relaxed);
 		slot->pid = (int32_t)getpid();
-		slot->reserved_identity = 0;
+		slot->reclaimed_pending = reclaimed;
 		memset(slot->name, 0, sizeof(slot->name));
 		memset(slot->type, 0, sizeof(slot->type));
 		strncpy(slot->name, name, sizeof(slot->name) - 1);

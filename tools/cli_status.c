@@ -71,6 +71,11 @@ int cli_status(struct cli *cli, int argc, char **argv)
 			printf("late           %.0f (older than the retention: not aggregated)\n",
 			       cli_num(result, "late"));
 		printf("drops          %.0f\n", cli_num(result, "dropped"));
+		/* Written, never drained: left in the ring of an agent whose slot was taken. */
+		if (cli_num(result, "lost_on_reclaim") > 0)
+			printf("lost           %.0f on reclaim (left in the rings of agents that "
+			       "departed undrained)\n",
+			       cli_num(result, "lost_on_reclaim"));
 		printf("invalid        %.0f\n", cli_num(result, "invalid"));
 		printf("alerts         %.0f\n", cli_num(result, "alerts"));
 		/* Agents whose counters are impossible: their figures are not in the lines above.
@@ -155,6 +160,10 @@ int cli_agents(struct cli *cli, int argc, char **argv)
 	}
 	cli_table_print(table, stdout);
 	cli_table_free(table);
+	if (cli_num(result, "lost_on_reclaim") > 0)
+		printf("lost on reclaim: %.0f samples left in the rings of agents that departed "
+		       "undrained\n",
+		       cli_num(result, "lost_on_reclaim"));
 	json_decref(result);
 	return CLI_OK;
 }

@@ -315,6 +315,8 @@ static void verb_status(struct agp_control_server *server, const struct agp_snap
 	    {"earlier", t->earlier},
 	    {"discarded", t->discarded},
 	    {"late", t->late},
+	    {"lost_on_reclaim", t->lost_on_reclaim},
+	    {"retained_window_bytes", t->retained_window_bytes},
 	    {"series_refused", t->series_refused},
 	    {"alerts", t->alerts},
 	    {"quarantined_slots", t->quarantined_slots},
@@ -363,11 +365,14 @@ static void verb_agents(struct agp_control_server *server, const struct agp_snap
 		};
 		entry = with_counts(entry, counts, sizeof(counts) / sizeof(counts[0]));
 		/* Kept out of the aggregates by the config (docs/config.md). */
-		const struct named_count discarded[] = {
+		const struct named_count more[] = {
 		    {"discarded", agent->discarded},
 		    /* older than the retention (docs/analysis.md) */
-		    {"late", agent->late}};
-		entry = with_counts(entry, discarded, 2);
+		    {"late", agent->late},
+		    /* Of the slot's previous occupant; in the totals' lost_on_reclaim. */
+		    {"reclaimed", agent->reclaimed},
+		};
+		entry = with_counts(entry, more, sizeof(more) / sizeof(more[0]));
 		if (json_array_append_new(list, entry)) {
 			json_decref(list);
 			list = NULL;
@@ -378,6 +383,8 @@ static void verb_agents(struct agp_control_server *server, const struct agp_snap
 		json_object_set_new(json_array_get(list, a), "lying",
 		                    json_string(agp_lie_name(snapshot->agents[a].lie)));
 	answer->result = json_pack("{s:o}", "agents", list);
+	const struct named_count lost = {"lost_on_reclaim", snapshot->totals.lost_on_reclaim};
+	answer->result = with_counts(answer->result, &lost, 1);
 }
 
 static void verb_stats(struct agp_control_server *server, const struct agp_snapshot *snapshot,

@@ -35,7 +35,16 @@
  * (monitoring.enabled false, or the max_metrics_in_memory series limit), late
  * valid samples older than the retention's oldest window, and pending
  * includes the records held for a later window.
- * Occupants that left keep counting in the totals through `retired`.
+ * Occupants that left keep counting in the totals through `retired`, and
+ * what was still pending in the ring when one left is lost_on_reclaim there:
+ * a slot taken from us before we drained it (a scribbled state), the rings
+ * of a truncated segment (as last read before the truncation), and what an
+ * agent's claim discarded when it reclaimed a slot while no collector
+ * served the segment (the claimant counts it into the slot: shm/slot.c;
+ * we check it against the ring's size). A dead or closed occupant we
+ * follow is always drained to empty before its slot is freed, so the
+ * collector's own reclaim loses nothing; records it left held (taken out
+ * of the ring, not yet placed) are counted late.
  *
  * Here: the loop and the slot tracking (including the agents' part of a
  * snapshot). Elsewhere: the rest of a snapshot (snapshot_build.c), the
@@ -64,6 +73,7 @@
 #include "collector/drain/segment_guard.h"
 #include "collector/drain/segment_replace.h"
 #include "collector/drain/series.h"
+#include "collector/drain/series_memory.h"
 #include "collector/drain/snapshot_build.h"
 #include "common/units.h"
 #include "shm/clock.h"
@@ -104,6 +114,7 @@ struct slot_tracker {
 	    *held;           /* BATCH records at or after the open window's end, allocated once */
 	uint32_t held_count; /* while non-zero the ring is not drained */
 	uint64_t earlier;    /* records a previous collector took out before we adopted the agent */
+	uint64_t reclaimed;  /* of the previous occupant, discarded by this one's claim */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
 	uint64_t departed_ns;
@@ -120,7 +131,8 @@ struct slot_tracker {
 
 struct retired_totals {
 	uint64_t written, aggregated, invalid, dropped, earlier, discarded, late;
-	uint64_t lying_agents; /* who left lying; their figures are in none of the above */
+	uint64_t lost_on_reclaim; /* pending when they left: in written, never drained */
+	uint64_t lying_agents;    /* who left lying; their figures are in none of the above */
 };
 
 struct agp_collector_drain {
@@ -131,6 +143,10 @@ struct agp_collector_drain {
 	struct agp_series_table series;
 	struct agp_alerting alerting;
 	struct retired_totals retired;
+	/* A truncated segment that no fresh one could replace yet (segment_replace.h). */
+	bool replacement_due;
+	uint64_t replacement_tried_ns;
+	uint64_t replacement_fault_offset;
 	/* What the config's monitoring switches ask of the drain (docs/config.md). */
 	bool aggregating;           /* monitoring.enabled */
 	bool per_sample_thresholds; /* enable_threshold_alerts and real_time_monitoring */
@@ -139,6 +155,7 @@ struct agp_collector_drain {
 	uint64_t series_refused;    /* samples discarded because the table held series_max series */
 	bool series_limit_hit;      /* series_for's last NULL was the limit (not out of memory) */
 	uint32_t holding;           /* trackers with held records */
+	uint64_t retained_window_bytes; /* series_memory.h, as of the last rotation */
 	uint64_t published_generation;
 	uint64_t last_publish_ns;
 	uint64_t last_published_alert;
@@ -282,6 +299,7 @@ static void retire(struct agp_collector *collector, struct agp_collector_drain *
 		drain->retired.discarded += tracker->discarded;
 		/* Records still held (a reclaim or a truncation) will not be placed: late. */
 		drain->retired.late += tracker->late + tracker->held_count;
+		drain->retired.lost_on_reclaim += tracker->pending;
 	}
 	drain->holding -= tracker->held_count != 0;
 	tracker->held_count = 0;
@@ -291,6 +309,27 @@ static void retire(struct agp_collector *collector, struct agp_collector_drain *
 	tracker->held = NULL;
 	tracker->type_series = tracker->agent_series = NULL;
 	tracker->following = false;
+}
+
+/*
+ * What the occupant's claim says it discarded of the slot's previous
+ * occupant (shm/slot.c): a departed agent we never followed, counted as
+ * retired, written and lost. Agent-written: more than a ring's worth is a
+ * lie, and the occupant's figures are kept apart. A collector that adopts
+ * the occupant again after a restart counts it again, as it counts
+ * `earlier`: each collector's figures are its own.
+ */
+static void count_reclaimed(struct agp_collector *collector, struct agp_collector_drain *drain,
+                            struct slot_tracker *tracker, const struct agp_slot *slot)
+{
+	/* Plain: written while CLAIMING, before the release of LIVE that visit_slot acquired. */
+	uint64_t reclaimed = slot->reclaimed_pending;
+	tracker->lie = agp_counter_audit_reclaimed(reclaimed, collector->segment.ring_capacity);
+	if (tracker->lie != AGP_LIE_NONE)
+		return;
+	tracker->reclaimed = reclaimed;
+	drain->retired.written += reclaimed;
+	drain->retired.lost_on_reclaim += reclaimed;
 }
 
 static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t index,
@@ -315,6 +354,7 @@ static void follow(struct slot_tracker *tracker, struct agp_slot *slot, uint32_t
 	tracker->pending = 0;
 	tracker->discarded = 0;
 	tracker->late = 0;
+	tracker->reclaimed = 0;
 	tracker->first_seen_ns = now_ns;
 	tracker->last_sample_ns = 0;
 	tracker->departed_ns = 0;
@@ -627,16 +667,23 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 	uint32_t generation = atomic_load_explicit(&slot->generation, memory_order_relaxed);
 	bool occupied = state == AGP_SLOT_LIVE || state == AGP_SLOT_CLOSED;
 
+	bool taken_from_us = false;
 	if (tracker->following && tracker->state != AGP_AGENT_DEAD &&
 	    (!occupied || generation != tracker->consumer.generation)) {
-		/* Reclaimed under us (the segment had no collector for a while): count what we
-		 * knew. */
+		/*
+		 * Taken from us before we drained it (a scribbled state, or a claim that
+		 * raced with our start): what we knew as pending is lost on reclaim.
+		 */
 		retire(collector, drain, tracker);
+		taken_from_us = true;
 	}
 	if (occupied && (!tracker->following || generation != tracker->consumer.generation)) {
 		if (tracker->following)
 			retire(collector, drain, tracker); /* a DEAD entry still shown */
 		follow(tracker, slot, index, generation, now_ns);
+		/* A claim that took the slot from us: its count is the one we just retired. */
+		if (!taken_from_us)
+			count_reclaimed(collector, drain, tracker, slot);
 	}
 	if (state == AGP_SLOT_CLAIMING &&
 	    (!tracker->following || tracker->state == AGP_AGENT_DEAD) &&
@@ -658,8 +705,17 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 		check_liveness(&collector->segment, tracker, index, now_ns);
 	/* Acquire: pairs with the producer's release of a drop; see audit_counters. */
 	uint64_t dropped = atomic_load_explicit(&slot->dropped_hot, memory_order_acquire);
+	uint64_t head_before = tracker->consumer.head;
 	uint64_t taken = drain_ring(collector, drain, tracker, now_ns);
-	tracker->pending = agp_ring_pending(&collector->segment, &tracker->consumer);
+	uint64_t pending = agp_ring_pending(&collector->segment, &tracker->consumer);
+	uint64_t fault_offset;
+	if (segment_truncated(collector, &fault_offset)) {
+		/* Read after the fault, the tail is zeros: keep what we knew, less what we took. */
+		uint64_t took = tracker->consumer.head - head_before;
+		tracker->pending = tracker->pending > took ? tracker->pending - took : 0;
+	} else {
+		tracker->pending = pending;
+	}
 	audit_counters(collector, tracker, dropped);
 	update_rate(tracker, now_ns);
 
@@ -679,11 +735,16 @@ static uint64_t visit_slot(struct agp_collector *collector, struct agp_collector
 
 /*
  * After a truncation every occupant is quarantined with what was last read
- * (nothing pending: its ring is gone) and retired, the metric caches are
- * forgotten (the fresh registry assigns its own ids), and the segment is
- * replaced (segment_replace.h).
+ * and retired (what it had pending then is lost on reclaim: its ring is
+ * gone), the metric caches are forgotten (the fresh registry assigns its
+ * own ids), and the segment is replaced (segment_replace.h). When that
+ * fails (an agent truncating the fresh one again and again), the drain
+ * serves the zero pages and tries again every REPLACE_RETRY_NS.
  */
-static void survive_truncation(struct agp_collector *collector, struct agp_collector_drain *drain)
+#define REPLACE_RETRY_NS (1000ull * 1000 * 1000)
+
+static void survive_truncation(struct agp_collector *collector, struct agp_collector_drain *drain,
+                               uint64_t now_ns)
 {
 	uint64_t fault_offset = 0;
 	collector->segment_faults_handled =
@@ -695,13 +756,18 @@ static void survive_truncation(struct agp_collector *collector, struct agp_colle
 			continue;
 		lost += tracker->state != AGP_AGENT_DEAD;
 		tracker->consumer.quarantined = true;
-		tracker->pending = 0;
 		retire(collector, drain, tracker);
 	}
 	memset(&drain->metric_cache, 0, sizeof(drain->metric_cache));
 	memset(drain->metrics, 0, sizeof(drain->metrics));
-	agp_segment_replace(&collector->segment, collector->options.layout.group, fault_offset,
-	                    lost);
+	bool retrying = drain->replacement_due;
+	drain->replacement_due =
+	    agp_segment_replace(&collector->segment, collector->options.layout.group,
+	                        retrying ? drain->replacement_fault_offset : fault_offset, lost,
+	                        retrying) != 0;
+	drain->replacement_tried_ns = now_ns;
+	if (!retrying)
+		drain->replacement_fault_offset = fault_offset;
 }
 
 static void rotate_windows(struct agp_collector *collector, struct agp_collector_drain *drain,
@@ -712,13 +778,20 @@ uint64_t agp_drain_pass(struct agp_collector *collector, struct agp_collector_dr
 {
 	uint64_t taken = 0;
 	uint64_t fault_offset;
+	if (drain->replacement_due) {
+		/* The range holds zero pages: nothing to drain until a fresh segment is in. */
+		if (now_ns - drain->replacement_tried_ns >= REPLACE_RETRY_NS ||
+		    segment_truncated(collector, &fault_offset))
+			survive_truncation(collector, drain, now_ns);
+		return 0;
+	}
 	for (uint32_t index = 0; index < drain->tracker_count; index++) {
 		if (segment_truncated(collector, &fault_offset))
 			break; /* what the slots hold now is zeros: handled below, not drained */
 		taken += visit_slot(collector, drain, index, now_ns);
 	}
 	if (segment_truncated(collector, &fault_offset))
-		survive_truncation(collector, drain);
+		survive_truncation(collector, drain, now_ns);
 	/*
 	 * now_ns was read before the pass: a window that ended by then closes
 	 * only now that every ring was drained up to it (rotation folds the
@@ -753,6 +826,7 @@ static void snapshot_agent(const struct slot_tracker *tracker, uint32_t index,
 	out->earlier = tracker->earlier;
 	out->discarded = tracker->discarded;
 	out->late = tracker->late;
+	out->reclaimed = tracker->reclaimed;
 	out->samples_per_second = tracker->state == AGP_AGENT_DEAD ? 0 : tracker->rate;
 	out->first_seen_ns = tracker->first_seen_ns;
 	out->last_sample_ns = tracker->last_sample_ns;
@@ -775,6 +849,8 @@ static int build_snapshot(struct agp_collector *collector, struct agp_collector_
 	totals->earlier = drain->retired.earlier;
 	totals->discarded = drain->retired.discarded;
 	totals->late = drain->retired.late;
+	totals->lost_on_reclaim = drain->retired.lost_on_reclaim;
+	totals->retained_window_bytes = drain->retained_window_bytes;
 	totals->series_refused = drain->series_refused;
 	totals->lying_agents = drain->retired.lying_agents;
 	for (uint32_t index = 0; index < drain->tracker_count; index++) {
@@ -831,6 +907,7 @@ static void rotate_windows(struct agp_collector *collector, struct agp_collector
 	if (closed <= 0)
 		return;
 	/* A rotation closes one window per series (closed counts series): check that one. */
+	drain->retained_window_bytes = agp_series_retained_bytes(&drain->series);
 	if (drain->window_thresholds)
 		agp_window_threshold_check(&collector->config, &drain->series, &drain->alerting, 1,
 		                           now_ns);

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/error.h"
 
@@ -23,10 +25,21 @@ struct guarded_range {
 	_Atomic uint64_t last_offset; /* where in the range the latest fault was */
 };
 
-_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
+_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2 &&
+                   ATOMIC_LONG_LOCK_FREE == 2,
                "the SIGBUS handler may only touch lock-free atomics");
 
 static struct guarded_range ranges[AGP_SEGMENT_GUARD_MAX];
+
+/*
+ * The thread that absorbs its faults anywhere (0: none), by kernel thread id,
+ * which the handler gets with one system call. Relaxed everywhere: the
+ * handler runs in the faulting thread itself (SIGBUS of a fault is
+ * synchronous), so it compares against a value that thread stored.
+ */
+static _Atomic long absorbing_thread;
+static _Atomic uint64_t absorbed_faults;
+static _Atomic uintptr_t page_size;      /* read by sysconf in begin, not in the handler */
 static struct sigaction previous_action; /* written once, before the handler can run */
 static bool installed;                   /* under install_lock */
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -78,6 +91,19 @@ static void on_sigbus(int signal_number, siginfo_t *info, void *context)
 			atomic_fetch_add_explicit(&ranges[i].faults, 1, memory_order_release);
 			errno = saved_errno;
 			return;
+		}
+		if (atomic_load_explicit(&absorbing_thread, memory_order_relaxed) ==
+		    syscall(SYS_gettid)) {
+			/* Relaxed: stored by this thread in absorb_begin. */
+			uintptr_t page = atomic_load_explicit(&page_size, memory_order_relaxed);
+			if (mmap((void *)(address & ~(page - 1)), page, PROT_READ | PROT_WRITE,
+			         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+				/* Relaxed: read by this same thread in absorb_end. */
+				atomic_fetch_add_explicit(&absorbed_faults, 1,
+				                          memory_order_relaxed);
+				errno = saved_errno;
+				return;
+			}
 		}
 	}
 	pass_on(signal_number, info, context);
@@ -144,4 +170,39 @@ uint64_t agp_segment_guard_faults(int id, uint64_t *last_offset)
 	if (last_offset)
 		*last_offset = atomic_load_explicit(&ranges[id].last_offset, memory_order_relaxed);
 	return faults;
+}
+
+int agp_segment_guard_absorb_begin(void)
+{
+	pthread_mutex_lock(&install_lock);
+	int result = install();
+	long self = syscall(SYS_gettid);
+	long none = 0;
+	/* Relaxed: see absorbing_thread; the lock already orders us against another begin. */
+	if (!result &&
+	    !atomic_compare_exchange_strong_explicit(&absorbing_thread, &none, self,
+	                                             memory_order_relaxed, memory_order_relaxed))
+		result =
+		    agp__error(-EBUSY, "absorbing segment faults: thread %ld does already", none);
+	if (!result) {
+		atomic_store_explicit(&absorbed_faults, 0, memory_order_relaxed);
+		atomic_store_explicit(&page_size, (uintptr_t)sysconf(_SC_PAGESIZE),
+		                      memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&install_lock);
+	return result;
+}
+
+uint64_t agp_segment_guard_absorbed(void)
+{
+	/* Relaxed: only this thread's handler writes the count (see absorbing_thread). */
+	return atomic_load_explicit(&absorbed_faults, memory_order_relaxed);
+}
+
+uint64_t agp_segment_guard_absorb_end(void)
+{
+	/* Relaxed: only this thread's handler wrote the count (see absorbing_thread). */
+	uint64_t absorbed = atomic_load_explicit(&absorbed_faults, memory_order_relaxed);
+	atomic_store_explicit(&absorbing_thread, 0, memory_order_relaxed);
+	return absorbed;
 }

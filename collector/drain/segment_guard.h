@@ -18,6 +18,16 @@
  * action that was installed before the guard (by default: the process
  * dies with SIGBUS, as without a guard).
  *
+ * A fresh segment that replaces a truncated one (segment_replace.c) is
+ * mapped anywhere before it moves over the watched range, and an agent can
+ * truncate it too while the collector writes its header or reads one an
+ * agent made. For that time the replacing thread asks the guard to absorb
+ * every such fault of its own (agp_segment_guard_absorb_begin/end): the
+ * faulting page becomes one private zero page, the fault is counted, and
+ * the caller, seeing a count above zero, throws the fresh segment away and
+ * tries again. Only the thread that asked, and only between begin and end:
+ * any other SIGBUS of any thread still ends the process.
+ *
  * mmap is not on POSIX's list of async-signal-safe functions, but on Linux
  * it is a single system call with no user-space lock; this is the same
  * technique language runtimes use for guard pages.
@@ -46,5 +56,16 @@ void agp_segment_guard_unwatch(int id);
  * the range of the latest one. Cheap: two loads.
  */
 uint64_t agp_segment_guard_faults(int id, uint64_t *last_offset);
+
+/*
+ * From begin to end, a BUS_ADRERR fault of the calling thread anywhere
+ * outside the watched ranges maps a private zero page over the faulting
+ * page, is counted, and the read or write completes on that page. One
+ * thread at a time (-EBUSY for a second one; the handler is installed as
+ * for watch). End returns the faults absorbed since begin.
+ */
+int agp_segment_guard_absorb_begin(void);
+uint64_t agp_segment_guard_absorbed(void); /* so far, from the absorbing thread */
+uint64_t agp_segment_guard_absorb_end(void);
 
 #endif

@@ -19,6 +19,7 @@
 #ifndef AGP_COLLECTOR_SEGMENT_REPLACE_H
 #define AGP_COLLECTOR_SEGMENT_REPLACE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -28,11 +29,15 @@
  * Logs one line naming the segment, its new size, the faulting offset and
  * the agents_lost quarantined, then unlinks the truncated object and maps a
  * fresh one of the same layout (group: its owner group, (gid_t)-1 for none)
- * over segment->base, served by this process. 0, or a negative errno when
- * it could not (said in the same line): the range then stays zero pages and
- * the collector serves an empty deployment until it is restarted.
+ * over segment->base, served by this process. An agent may truncate the
+ * fresh object too, at any moment: while it is made the guard absorbs the
+ * faults and it is made again (segment_guard.h), once it is in place the
+ * next drain pass sees a new truncation. 0, or a negative errno when it
+ * could not (said in the same line): the range then stays zero pages, the
+ * collector serves an empty deployment, and the caller tries again later
+ * with retrying set (which logs only the success).
  */
 int agp_segment_replace(struct agp_segment *segment, gid_t group, uint64_t fault_offset,
-                        uint32_t agents_lost);
+                        uint32_t agents_lost, bool retrying);
 
 #endif

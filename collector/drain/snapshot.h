@@ -58,8 +58,10 @@ struct agp_snapshot_agent {
 	uint64_t dropped;
 	uint64_t pending;
 	uint64_t earlier;
-	uint64_t discarded;        /* drained but kept out of the aggregates by the config */
-	uint64_t late;             /* valid, but older than the oldest retained window */
+	uint64_t discarded; /* drained but kept out of the aggregates by the config */
+	uint64_t late;      /* valid, but older than the oldest retained window */
+	uint64_t reclaimed; /* of the slot's previous occupant, discarded by this one's claim (in
+	                       the totals' lost_on_reclaim, not in this agent's written) */
 	double samples_per_second; /* over the last rate interval */
 	uint64_t first_seen_ns;
 	uint64_t last_sample_ns;
@@ -155,6 +157,14 @@ struct agp_snapshot_totals {
 	 */
 	uint64_t discarded, series_refused;
 	uint64_t late; /* valid samples older than the oldest retained window: not aggregated */
+	/*
+	 * In written, never drained: pending in the ring of an occupant that left
+	 * before we read it (drain.c says when); written = aggregated + invalid +
+	 * discarded + late + dropped + pending + earlier + lost_on_reclaim.
+	 */
+	uint64_t lost_on_reclaim;
+	/* The retained closed windows' encodings (series_memory.h), as of the last rotation. */
+	uint64_t retained_window_bytes;
 	uint64_t alerts;
 	uint64_t agents_live;
 	uint64_t quarantined_slots;
