@@ -93,19 +93,10 @@ static const char *parse_threshold(const char *value, void *target)
 	return NULL;
 }
 
-/* Whether --json is among run's own options (before CMD or "--"). */
-static bool json_before_command(int argc, char **argv)
-{
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (strcmp(argv[i], "--json") == 0)
-			return true;
-	return false;
-}
-
-/* An error after the options: one line on stderr, and with --json the object on stdout too. */
-static int run_error(const struct cli *cli, int status, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-static int run_error(const struct cli *cli, int status, const char *format, ...)
+/* An error after the options: one line on stderr (with --json also the object: cli_json_errors.h).
+ */
+static int run_error(int status, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static int run_error(int status, const char *format, ...)
 {
 	char message[768];
 	va_list list;
@@ -113,11 +104,6 @@ static int run_error(const struct cli *cli, int status, const char *format, ...)
 	vsnprintf(message, sizeof(message), format, list);
 	va_end(list);
 	fprintf(stderr, "agentperf run: %s\n", message);
-	if (cli->json) {
-		json_t *error = json_pack("{s:i, s:s}", "code", status, "message", message);
-		cli_print_json(error);
-		json_decref(error);
-	}
 	return status;
 }
 
@@ -367,25 +353,17 @@ int cli_run(struct cli *cli, int argc, char **argv)
 	const struct cli_options spec = {"run", help, options, -1, true};
 	int first = 0;
 	int status = cli_parse_options(cli, &spec, argc, argv, &first);
-	if (status == CLI_USAGE && json_before_command(argc, argv)) {
-		/* The parser said what was wrong on stderr; stdout still gets the JSON form. */
-		json_t *error = json_pack("{s:i, s:s}", "code", CLI_USAGE, "message",
-		                          "usage error: the reason is on standard error; see "
-		                          "agentperf run --help");
-		cli_print_json(error);
-		json_decref(error);
-	}
 	if (status != CLI_PARSED)
 		return status;
 	if (first >= argc)
-		return run_error(cli, CLI_USAGE, "no command to run (see agentperf run --help)");
+		return run_error(CLI_USAGE, "no command to run (see agentperf run --help)");
 	if (settings.establish && settings.compare)
-		return run_error(cli, CLI_USAGE,
+		return run_error(CLI_USAGE,
 		                 "--establish-baseline and --compare exclude each other: establish "
 		                 "with one run, compare with the next");
 	static char name[AGP_DEPLOYMENT_NAME_MAX + 1];
 	if (agp_deployment_resolve(cli->name, name))
-		return run_error(cli, CLI_USAGE, "%s", agp_last_error());
+		return run_error(CLI_USAGE, "%s", agp_last_error());
 	cli->name = name;
 	status = cli_resolve_path(cli);
 	if (status)
@@ -402,7 +380,7 @@ int cli_run(struct cli *cli, int argc, char **argv)
 		daemon = cli_start_daemon(cli, name, &daemon_options);
 		if (daemon < 0)
 			return run_error(
-			    cli, CLI_UNREACHABLE,
+			    CLI_UNREACHABLE,
 			    "no collector answers for '%s' and a private one did not start", name);
 		fprintf(stderr, "agentperf run: started a private agentperfd (pid %d) for '%s'\n",
 		        (int)daemon, name);
@@ -418,13 +396,13 @@ int cli_run(struct cli *cli, int argc, char **argv)
 	json_t *output = NULL, *verdict = NULL;
 	int write_status = 0, compare = CLI_OK;
 	if (results_init(&results, (unsigned)settings.runs)) {
-		status = run_error(cli, CLI_VIOLATED, "out of memory");
+		status = run_error(CLI_VIOLATED, "out of memory");
 		goto stop;
 	}
 	uint64_t began = run_now_ns();
 	int error = run_all(&settings, command, name, cli->json, &recorder, &results);
 	if (error) {
-		status = run_error(cli, RUN_COMMAND_FAILED, "%s", agp_last_error());
+		status = run_error(RUN_COMMAND_FAILED, "%s", agp_last_error());
 		goto stop;
 	}
 	double elapsed_s = (double)(run_now_ns() - began) / 1e9;
