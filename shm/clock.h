@@ -57,7 +57,7 @@ static inline uint64_t agp_tsc_read(void)
 #endif
 
 #define AGP_CLOCK_SHIFT              32
-#define AGP_CLOCK_REANCHOR_PERIOD_NS (50ull * 1000 * 1000)
+#define AGP_CLOCK_REANCHOR_PERIOD_NS (25ull * 1000 * 1000)
 
 /* One conversion as plain values (agp_clock_conversion is its shared, atomic form). */
 struct agp_clock_line {
