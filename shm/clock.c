@@ -147,8 +147,7 @@ void agp_clock_source_reason(enum agp_clock_source source, const char *kernel_na
 
 /* ------------------------------------------------------------- creation */
 
-/* A 20 ms calibration against CLOCK_MONOTONIC; false when the clocks did not both advance. */
-static bool calibrate(struct agp_clock_line *line)
+bool agp_clock_calibrate_line(struct agp_clock_line *line)
 {
 	uint64_t tsc0 = 0, ns0 = 0, tsc1 = 0, ns1 = 0;
 	agp_clock_paired_reading(&tsc0, &ns0);
@@ -187,7 +186,7 @@ int agp_clock_create(struct agp_shm_header *header)
 	    agp_clock_choose_source(AGP_KERNEL_CLOCKSOURCE_PATH, forced, cpu_has_invariant_tsc(),
 	                            header->clock_source_name);
 	struct agp_clock_line line = {0, agp_monotonic_ns(), 0};
-	if (source == AGP_CLOCK_SOURCE_TSC && !calibrate(&line)) {
+	if (source == AGP_CLOCK_SOURCE_TSC && !agp_clock_calibrate_line(&line)) {
 		source = AGP_CLOCK_SOURCE_CALIBRATION_FAILED;
 		line = (struct agp_clock_line){0, agp_monotonic_ns(), 0};
 	}

@@ -234,6 +234,9 @@ void agp_clock_discipline_anchor(struct agp_clock_discipline *discipline, uint64
 bool agp_clock_discipline_publishable(const struct agp_clock_discipline *discipline,
                                       const struct agp_clock_line *replaced, uint64_t tsc_now);
 
+/* A 20 ms calibration against CLOCK_MONOTONIC; false when the clocks did not both advance. */
+bool agp_clock_calibrate_line(struct agp_clock_line *line);
+
 /* One (tsc, CLOCK_MONOTONIC) pair read as close together as the two clocks allow. */
 void agp_clock_paired_reading(uint64_t *tsc, uint64_t *mono_ns);
 
