@@ -5,8 +5,8 @@
  * Every conversion the writer publishes is the same line (the creation
  * calibration) written through another point of it, so a whole one reads
  * what the calibration reads, within a nanosecond or two of rounding; but
- * the points alternate between 10^12 ticks before and after now, with the
- * mult of every other one nudged by a millionth, so that a reader mixing
+ * the points alternate between 10^12 ticks before and after now, with
+ * every other one through now and a millionth slower, so that a reader mixing
  * the fields of two conversions (a torn read) would be off by at least
  * 300 µs (mixed mult) or minutes (mixed base): time would jump. The readers'
  * witness is CLOCK_MONOTONIC read just before and after each reading, and
@@ -112,10 +112,14 @@ static void writer(struct agp_segment *segment, int fd, struct start_line *start
 			    now + (uint64_t)(publishes % 4 == 0 ? FAR_TICKS : -FAR_TICKS);
 			line.mult = calibration.mult;
 		} else {
-			/* Through now, with a mult a millionth off: a whole one reads right nearby.
+			/*
+			 * Through now, a millionth slower: a whole one reads right
+			 * nearby, and never ahead of the calibration's line after now,
+			 * so that switching between the two never goes back (as the
+			 * discipline's lines are made to meet, clock.h).
 			 */
 			line.base_tsc = now;
-			line.mult = calibration.mult + calibration.mult / 1000000;
+			line.mult = calibration.mult - calibration.mult / 1000000;
 		}
 		line.base_ns = agp_clock_line_convert(&calibration, shift, line.base_tsc);
 		agp_clock_publish(published, &line);
