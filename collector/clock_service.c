@@ -77,17 +77,17 @@ int agp_clock_service_open(struct agp_segment *segment, struct agp_clock_service
 		uint64_t tsc, mono;
 		agp_clock_paired_reading(&tsc, &mono);
 		int64_t offset =
-		    (int64_t)(agp_clock_line_convert(&line, segment->clock.shift, tsc) - mono);
+		    (int64_t)(agp_clock_line_convert(&line, AGP_CLOCK_SHIFT, tsc) - mono);
 		if (magnitude(offset) > AGP_CLOCK_ADOPT_MAX_OFFSET_NS &&
 		    agp_clock_calibrate_line(&line))
 			service->recalibrated = true;
-		service->own.shift = segment->clock.shift;
+		service->own.shift = AGP_CLOCK_SHIFT;
 		/* Relaxed: nobody reads our copy before open returns. */
 		atomic_store_explicit(&service->own.sequence, 1, memory_order_relaxed);
 		agp_clock_publish(&service->own, &line);
 		if (service->recalibrated)
 			agp_clock_publish(&agp_segment_header(segment)->clock_published, &line);
-		agp_clock_discipline_init(&service->discipline, segment->clock.shift, &line,
+		agp_clock_discipline_init(&service->discipline, AGP_CLOCK_SHIFT, &line,
 		                          AGP_CLOCK_REANCHOR_PERIOD_NS);
 		segment->clock.published = &service->own;
 	}

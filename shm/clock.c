@@ -221,7 +221,6 @@ int agp_clock_attach(const struct agp_shm_header *header, const char *shm_name,
 	struct agp_clock clock;
 	memset(&clock, 0, sizeof(clock));
 	clock.use_tsc = fixed.use_tsc;
-	clock.shift = fixed.shift;
 	const struct agp_shm_clock_published *published = &header->clock_published;
 	/* Acquire: pairs with the publish's release; see agp_clock_read. */
 	if (header->abi_minor >= 1 &&
@@ -234,11 +233,13 @@ int agp_clock_attach(const struct agp_shm_header *header, const char *shm_name,
 			                  shm_name, published->source,
 			                  fixed.use_tsc ? "1 (tsc)" : "2..6 (a monotonic reason)",
 			                  fixed.use_tsc);
-		if (published->shift != fixed.shift)
-			return agp__error(-EPROTO,
-			                  "segment %s: header field clock_published.shift is %u, "
-			                  "expected %u (clock.shift)",
-			                  shm_name, published->shift, fixed.shift);
+		if (fixed.use_tsc &&
+		    (published->shift != AGP_CLOCK_SHIFT || fixed.shift != AGP_CLOCK_SHIFT))
+			return agp__error(
+			    -EPROTO,
+			    "segment %s: header fields clock_published.shift/clock.shift are "
+			    "%u/%u, expected %u",
+			    shm_name, published->shift, fixed.shift, AGP_CLOCK_SHIFT);
 		if (fixed.use_tsc && agp_clock_published_line(published).mult == 0)
 			return agp__error(
 			    -EPROTO,
@@ -247,12 +248,34 @@ int agp_clock_attach(const struct agp_shm_header *header, const char *shm_name,
 			    shm_name);
 		clock.published = published;
 	} else {
-		/* An ABI 2.0 creator: its calibration, as conversion[0] of a block nobody writes.
+		/*
+		 * An ABI 2.0 creator: its calibration, as conversion[0] of a block
+		 * nobody writes, its mult rescaled to our constant shift (2.0
+		 * creators used it too, but their readers read the field).
 		 */
+		uint64_t mult = fixed.mult;
+		if (fixed.use_tsc && fixed.shift > AGP_CLOCK_SHIFT)
+			mult >>= fixed.shift - AGP_CLOCK_SHIFT;
+		if (fixed.use_tsc && fixed.shift < AGP_CLOCK_SHIFT) {
+			if (mult >> (64 - (AGP_CLOCK_SHIFT - fixed.shift)))
+				return agp__error(
+				    -EPROTO,
+				    "segment %s: header fields clock.shift/clock.mult are "
+				    "%u/%llu, too large a rate for a shift of %u",
+				    shm_name, fixed.shift, (unsigned long long)fixed.mult,
+				    AGP_CLOCK_SHIFT);
+			mult <<= AGP_CLOCK_SHIFT - fixed.shift;
+		}
+		if (fixed.use_tsc && mult == 0)
+			return agp__error(
+			    -EPROTO,
+			    "segment %s: header fields clock.shift/clock.mult are %u/%llu, "
+			    "too slow a rate for a shift of %u",
+			    shm_name, fixed.shift, (unsigned long long)fixed.mult, AGP_CLOCK_SHIFT);
 		atomic_init(&clock.fixed.conversion[0].base_tsc, fixed.base_tsc);
 		atomic_init(&clock.fixed.conversion[0].base_ns, fixed.base_ns);
-		atomic_init(&clock.fixed.conversion[0].mult, fixed.mult);
-		clock.fixed.shift = fixed.shift;
+		atomic_init(&clock.fixed.conversion[0].mult, mult);
+		clock.fixed.shift = AGP_CLOCK_SHIFT;
 	}
 	*clock_out = clock;
 	return 0;
@@ -267,7 +290,7 @@ void agp_clock_freeze(struct agp_clock *clock)
 	atomic_init(&clock->fixed.conversion[0].base_tsc, line.base_tsc);
 	atomic_init(&clock->fixed.conversion[0].base_ns, line.base_ns);
 	atomic_init(&clock->fixed.conversion[0].mult, line.mult);
-	clock->fixed.shift = clock->shift;
+	clock->fixed.shift = AGP_CLOCK_SHIFT;
 	clock->published = NULL;
 }
 

@@ -56,7 +56,7 @@ static inline uint64_t agp_tsc_read(void)
 #define AGP_HAVE_TSC 0
 #endif
 
-#define AGP_CLOCK_SHIFT              32
+#define AGP_CLOCK_SHIFT              32 /* of every conversion a 2.1 creator publishes */
 #define AGP_CLOCK_REANCHOR_PERIOD_NS (25ull * 1000 * 1000)
 
 /* One conversion as plain values (agp_clock_conversion is its shared, atomic form). */
@@ -89,8 +89,7 @@ static inline uint64_t agp_clock_line_convert(const struct agp_clock_line *line,
  * move the collector's clock.
  */
 struct agp_clock {
-	uint32_t use_tsc; /* 0: CLOCK_MONOTONIC */
-	uint32_t shift;
+	uint32_t use_tsc; /* 0: CLOCK_MONOTONIC; else every conversion's shift is AGP_CLOCK_SHIFT */
 	const struct agp_shm_clock_published *published;
 	struct agp_shm_clock_published fixed;
 };
@@ -119,7 +118,8 @@ static inline uint64_t agp_clock_read(const struct agp_clock *clock)
 		 */
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&published->sequence, memory_order_relaxed) == sequence)
-			return agp_clock_line_convert(&line, clock->shift, tsc);
+			return agp_clock_line_convert(&line, AGP_CLOCK_SHIFT,
+			                              tsc); /* a constant: one shrd */
 	}
 }
 

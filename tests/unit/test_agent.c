@@ -172,7 +172,7 @@ static void test_clock_matches_monotonic(void **state)
 static void test_clock_before_calibration_point(void **state)
 {
 #if AGP_HAVE_TSC
-	struct agp_clock clock = {.use_tsc = 1, .shift = 32};
+	struct agp_clock clock = {.use_tsc = 1};
 	const uint64_t base_ns = 1000000000000ull;
 	atomic_init(&clock.fixed.conversion[0].mult, 1ull << 31); /* 0.5 ns/tick */
 	atomic_init(&clock.fixed.conversion[0].base_ns, base_ns);

@@ -442,7 +442,7 @@ static void test_refuse_bad_published(void **state)
 	assert_message_contains(agp__error_message(), "clock_published.source is 99");
 	header->clock_published.source =
 	    header->clock.use_tsc ? AGP_CLOCK_SOURCE_TSC : AGP_CLOCK_SOURCE_NO_TSC;
-	header->clock_published.shift = header->clock.shift + 1;
+	header->clock_published.shift = AGP_CLOCK_SHIFT + 1;
 	assert_int_equal(agp_segment_attach(name, &attached), -EPROTO);
 	assert_message_contains(agp__error_message(), "clock_published.shift");
 	agp_segment_detach(&created);
