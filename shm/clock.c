@@ -47,15 +47,14 @@ void agp_clock_paired_reading(uint64_t *tsc, uint64_t *mono_ns)
 struct agp_clock_line agp_clock_published_line(const struct agp_shm_clock_published *published)
 {
 	for (;;) {
-		/* Acquire, fence, relaxed: as agp_clock_read (clock.h) says. */
+		/* Acquire, acquire, relaxed: as agp_clock_read (clock.h) says. */
 		uint32_t sequence =
 		    atomic_load_explicit(&published->sequence, memory_order_acquire);
 		const struct agp_clock_conversion *shared = &published->conversion[sequence & 1];
 		struct agp_clock_line line = {
-		    atomic_load_explicit(&shared->base_tsc, memory_order_relaxed),
-		    atomic_load_explicit(&shared->base_ns, memory_order_relaxed),
-		    atomic_load_explicit(&shared->mult, memory_order_relaxed)};
-		atomic_thread_fence(memory_order_acquire);
+		    atomic_load_explicit(&shared->base_tsc, memory_order_acquire),
+		    atomic_load_explicit(&shared->base_ns, memory_order_acquire),
+		    atomic_load_explicit(&shared->mult, memory_order_acquire)};
 		if (atomic_load_explicit(&published->sequence, memory_order_relaxed) == sequence)
 			return line;
 	}
@@ -68,18 +67,16 @@ void agp_clock_publish(struct agp_shm_clock_published *published, const struct a
 	uint32_t next = sequence + 1;
 	if (next == 0)
 		next = 2; /* 0 means "absent"; 2 names the same conversion as 0 would */
-	/*
-	 * Release fence: a reader whose relaxed loads see one of the stores
-	 * below (it is reading the conversion we overwrite, named by an older
-	 * count) and that then passes its acquire fence sees our previous
-	 * count store, so its check fails and it retries.
-	 */
-	atomic_thread_fence(memory_order_release);
 	struct agp_clock_conversion *shared = &published->conversion[next & 1];
-	/* Relaxed: published by the release store of the count below. */
-	atomic_store_explicit(&shared->base_tsc, line->base_tsc, memory_order_relaxed);
-	atomic_store_explicit(&shared->base_ns, line->base_ns, memory_order_relaxed);
-	atomic_store_explicit(&shared->mult, line->mult, memory_order_relaxed);
+	/*
+	 * Release (plain stores on x86): a reader that still reads this
+	 * conversion under the previous count and loads one of these values
+	 * (acquire) synchronises with it, so it then sees our previous count
+	 * store, not its older one, and retries.
+	 */
+	atomic_store_explicit(&shared->base_tsc, line->base_tsc, memory_order_release);
+	atomic_store_explicit(&shared->base_ns, line->base_ns, memory_order_release);
+	atomic_store_explicit(&shared->mult, line->mult, memory_order_release);
 	/* Release: a reader that loads this count (acquire) sees the conversion it names whole. */
 	atomic_store_explicit(&published->sequence, next, memory_order_release);
 }

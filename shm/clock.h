@@ -19,8 +19,8 @@
  * Publishing: the collector is the only writer. The header holds two
  * conversions and a sequence count; conversion[sequence & 1] is current.
  * A publish writes the other one and then bumps the count (release); a
- * reader loads the count (acquire), the conversion it names and the TSC,
- * and retries if the count changed meanwhile (the writer may have been
+ * reader loads the count (acquire), the conversion it names (acquire)
+ * and the TSC, and retries if the count changed meanwhile (the writer may have been
  * rewriting that very conversion). A writer that dies half-way leaves the
  * current conversion whole, so readers never wait for a writer.
  */
@@ -105,18 +105,19 @@ static inline uint64_t agp_clock_read(const struct agp_clock *clock)
 		uint32_t sequence =
 		    atomic_load_explicit(&published->sequence, memory_order_acquire);
 		const struct agp_clock_conversion *shared = &published->conversion[sequence & 1];
-		/* Relaxed: ordered by the acquire above and checked by the fence below. */
-		struct agp_clock_line line = {
-		    atomic_load_explicit(&shared->base_tsc, memory_order_relaxed),
-		    atomic_load_explicit(&shared->base_ns, memory_order_relaxed),
-		    atomic_load_explicit(&shared->mult, memory_order_relaxed)};
-		uint64_t tsc = agp_tsc_read();
 		/*
-		 * Acquire fence: if a load above saw a value of a later publish
-		 * (which rewrote this conversion), the count load below sees that
-		 * the count moved on (the writer's release fence before it writes).
+		 * Acquire (plain loads on x86): if one of these reads a value of a
+		 * later publish, which rewrote this conversion, it synchronises
+		 * with that release store, so the count load below sees at least
+		 * the count stored before it: the count moved on, and we retry.
+		 * Also keeps the count load below after these loads.
 		 */
-		atomic_thread_fence(memory_order_acquire);
+		struct agp_clock_line line = {
+		    atomic_load_explicit(&shared->base_tsc, memory_order_acquire),
+		    atomic_load_explicit(&shared->base_ns, memory_order_acquire),
+		    atomic_load_explicit(&shared->mult, memory_order_acquire)};
+		uint64_t tsc = agp_tsc_read();
+		/* Relaxed: ordered after the loads above by their acquire. */
 		if (atomic_load_explicit(&published->sequence, memory_order_relaxed) == sequence)
 			return agp_clock_line_convert(&line, AGP_CLOCK_SHIFT,
 			                              tsc); /* a constant: one shrd */
