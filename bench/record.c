@@ -379,7 +379,7 @@ int main(void)
 	atomic_store_explicit(&agp_segment_header(&consumer.segment)->collector_pid, getpid(),
 	                      memory_order_relaxed);
 	struct agp_clock_service *clock_service;
-	error = agp_clock_service_open(&consumer.segment, &clock_service);
+	error = agp_clock_service_open(&consumer.segment, -1, &clock_service);
 	if (!error)
 		error = agp_clock_service_start(clock_service);
 	if (!error)

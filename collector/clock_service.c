@@ -8,11 +8,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "collector/drain/segment_guard.h"
 #include "common/error.h"
 #include "shm/clock.h"
 
 struct agp_clock_service {
 	struct agp_segment *segment;
+	int guard;             /* segment_guard.h id, -1 for none */
+	bool header_abandoned; /* the thread's: a truncation was absorbed, the header is left alone
+	                        */
+	_Atomic bool header_abandoned_shown; /* the same for the status; relaxed, shown alone */
 	/* What the collector's clock reads; written by the thread, read by the drain thread. */
 	struct agp_shm_clock_published own;
 	struct agp_clock_discipline discipline; /* the thread's (open's before it starts) */
@@ -48,15 +53,26 @@ static int64_t magnitude(int64_t value)
 static void publish(struct agp_clock_service *service, const struct agp_clock_line *line)
 {
 	agp_clock_publish(&service->own, line);
-	agp_clock_publish(&agp_segment_header(service->segment)->clock_published, line);
+	/*
+	 * The guard's count is an acquire load that pairs with the handler's
+	 * release after it mapped zeros over the segment: once it moved, the
+	 * drain thread replaces the mapping under us, so we keep out of it.
+	 */
+	if (!service->header_abandoned && agp_segment_guard_faults(service->guard, NULL) != 0) {
+		service->header_abandoned = true;
+		atomic_store_explicit(&service->header_abandoned_shown, true, memory_order_relaxed);
+	}
+	if (!service->header_abandoned)
+		agp_clock_publish(&agp_segment_header(service->segment)->clock_published, line);
 }
 
-int agp_clock_service_open(struct agp_segment *segment, struct agp_clock_service **out)
+int agp_clock_service_open(struct agp_segment *segment, int guard, struct agp_clock_service **out)
 {
 	struct agp_clock_service *service = calloc(1, sizeof(*service));
 	if (!service)
 		return agp__error(-ENOMEM, "the clock service: out of memory");
 	service->segment = segment;
+	service->guard = guard;
 	pthread_mutex_init(&service->lock, NULL);
 	pthread_condattr_t attributes;
 	pthread_condattr_init(&attributes);
@@ -206,6 +222,8 @@ void agp_clock_service_status(const struct agp_clock_service *service, struct ag
 	         service->kernel_clocksource);
 	out->disciplined = service->disciplined;
 	out->recalibrated = service->recalibrated;
+	out->header_abandoned =
+	    atomic_load_explicit(&service->header_abandoned_shown, memory_order_relaxed);
 	/* Relaxed: see the struct. */
 	out->reanchors = atomic_load_explicit(&service->reanchors, memory_order_relaxed);
 	out->steps = atomic_load_explicit(&service->steps, memory_order_relaxed);

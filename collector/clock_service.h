@@ -40,14 +40,20 @@ struct agp_clock_status {
 	int64_t last_correction_ns;  /* converted minus CLOCK_MONOTONIC found at the last one */
 	int64_t worst_correction_ns; /* the largest in magnitude since the second */
 	bool recalibrated;           /* the segment's conversion was too far off to adopt */
+	bool header_abandoned;       /* a truncation: the header is no longer re-anchored */
 };
 
 /*
  * Takes over segment's clock (see above) and points segment->clock at the
  * service's copy; segment must outlive the service and be detached before
- * agp_clock_service_close. 0, or -ENOMEM with a message.
+ * agp_clock_service_close. guard: the segment's guard id
+ * (drain/segment_guard.h), -1 for none. Once the guard has absorbed a
+ * truncation the thread stops writing the header for good: the drain
+ * thread replaces the segment under it (segment_replace.h), and agents of
+ * the fresh segment read its own creation calibration, not re-anchored
+ * (the collector's own clock still is). 0, or -ENOMEM with a message.
  */
-int agp_clock_service_open(struct agp_segment *segment, struct agp_clock_service **out);
+int agp_clock_service_open(struct agp_segment *segment, int guard, struct agp_clock_service **out);
 
 /* Starts the re-anchoring thread (none when nothing is to be disciplined). */
 int agp_clock_service_start(struct agp_clock_service *service);

@@ -67,7 +67,8 @@ int agp_collector_open(struct agp_collector *collector, const struct agp_collect
 		error = collector->segment_guard;
 		goto fail_release;
 	}
-	error = agp_clock_service_open(&collector->segment, &collector->clock);
+	error = agp_clock_service_open(&collector->segment, collector->segment_guard,
+	                               &collector->clock);
 	if (error)
 		goto fail_unwatch;
 	collector->started_ns = agp_clock_read(&collector->segment.clock);

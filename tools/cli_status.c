@@ -32,6 +32,8 @@ static void print_clock(const json_t *clock)
 	printf("clock          %s (%s", cli_str(clock, "source"), cli_str(clock, "reason"));
 	if (json_is_true(json_object_get(clock, "recalibrated")))
 		printf(", recalibrated: the segment's conversion was over 1 s off");
+	if (json_is_true(json_object_get(clock, "header_abandoned")))
+		printf(", agents' copy no longer re-anchored: the segment was truncated");
 	if (json_is_true(json_object_get(clock, "reanchored"))) {
 		const json_t *since = json_object_get(clock, "since_reanchor_s");
 		if (json_is_number(since)) {

@@ -298,13 +298,13 @@ static json_t *clock_json(const struct agp_clock_service *service)
 	agp_clock_service_status(service, &c);
 	json_t *since =
 	    c.since_reanchor_ns < 0 ? json_null() : json_real((double)c.since_reanchor_ns / 1e9);
-	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:o, s:o, s:o, s:I, s:I}", "source", c.clock,
-	                 "reason", c.reason, "kernel_clocksource", c.kernel_clocksource,
-	                 "reanchored", c.disciplined, "recalibrated", c.recalibrated, "reanchors",
-	                 agp_json_u64(c.reanchors), "steps", agp_json_u64(c.steps),
-	                 "since_reanchor_s", since, "last_correction_ns",
-	                 (json_int_t)c.last_correction_ns, "worst_correction_ns",
-	                 (json_int_t)c.worst_correction_ns);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:b, s:b, s:b, s:o, s:o, s:o, s:I, s:I}", "source", c.clock, "reason",
+	    c.reason, "kernel_clocksource", c.kernel_clocksource, "reanchored", c.disciplined,
+	    "recalibrated", c.recalibrated, "header_abandoned", c.header_abandoned, "reanchors",
+	    agp_json_u64(c.reanchors), "steps", agp_json_u64(c.steps), "since_reanchor_s", since,
+	    "last_correction_ns", (json_int_t)c.last_correction_ns, "worst_correction_ns",
+	    (json_int_t)c.worst_correction_ns);
 }
 
 static void verb_status(struct agp_control_server *server, const struct agp_snapshot *snapshot,

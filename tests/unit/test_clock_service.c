@@ -59,7 +59,7 @@ static void test_own_copy(void **state)
 	struct agp_shm_clock_published *header = &agp_segment_header(&segment)->clock_published;
 	struct agp_clock_line before = agp_clock_published_line(header);
 	struct agp_clock_service *service;
-	assert_int_equal(agp_clock_service_open(&segment, &service), 0);
+	assert_int_equal(agp_clock_service_open(&segment, -1, &service), 0);
 	assert_ptr_not_equal(segment.clock.published, header);
 	struct agp_clock_line taken = agp_clock_published_line(segment.clock.published);
 	assert_memory_equal(&taken, &before, sizeof(taken));
@@ -92,7 +92,7 @@ static void test_thread_reanchors_the_header(void **state)
 	}
 	struct agp_shm_clock_published *header = &agp_segment_header(&segment)->clock_published;
 	struct agp_clock_service *service;
-	assert_int_equal(agp_clock_service_open(&segment, &service), 0);
+	assert_int_equal(agp_clock_service_open(&segment, -1, &service), 0);
 	struct agp_clock_line scribbled = agp_clock_published_line(header);
 	scribbled.base_ns += 1000 * MS;
 	agp_clock_publish(header, &scribbled);
@@ -131,7 +131,7 @@ static void test_far_off_is_recalibrated(void **state)
 	far.base_ns += 5000 * MS;
 	agp_clock_publish(header, &far);
 	struct agp_clock_service *service;
-	assert_int_equal(agp_clock_service_open(&segment, &service), 0);
+	assert_int_equal(agp_clock_service_open(&segment, -1, &service), 0);
 	struct agp_clock_status status;
 	agp_clock_service_status(service, &status);
 	assert_true(status.recalibrated);
@@ -157,7 +157,7 @@ static void test_left_alone(void **state)
 	agp_segment_detach(&segment);
 	assert_int_equal(agp_segment_attach(name, &segment), 0);
 	struct agp_clock_service *service;
-	assert_int_equal(agp_clock_service_open(&segment, &service), 0);
+	assert_int_equal(agp_clock_service_open(&segment, -1, &service), 0);
 	assert_int_equal(agp_clock_service_start(service), 0);
 	struct agp_clock_status status;
 	agp_clock_service_status(service, &status);
@@ -172,7 +172,7 @@ static void test_left_alone(void **state)
 	agp_test_name(name, sizeof(name), "mono");
 	assert_int_equal(agp_segment_create(name, &small_layout, &segment), 0);
 	unsetenv("AGENTPERF_CLOCK");
-	assert_int_equal(agp_clock_service_open(&segment, &service), 0);
+	assert_int_equal(agp_clock_service_open(&segment, -1, &service), 0);
 	assert_int_equal(agp_clock_service_start(service), 0);
 	agp_clock_service_status(service, &status);
 	assert_false(status.disciplined);
