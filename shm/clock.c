@@ -107,11 +107,6 @@ enum agp_clock_source agp_clock_choose_source(const char *clocksource_path, bool
 	return AGP_CLOCK_SOURCE_TSC;
 }
 
-const char *agp_clock_source_clock(enum agp_clock_source source)
-{
-	return source == AGP_CLOCK_SOURCE_TSC ? "tsc" : "monotonic";
-}
-
 void agp_clock_source_reason(enum agp_clock_source source, const char *kernel_name, char *out,
                              size_t size)
 {

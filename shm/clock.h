@@ -20,8 +20,8 @@
  * conversions and a sequence count; conversion[sequence & 1] is current.
  * A publish writes the other one and then bumps the count (release); a
  * reader loads the count (acquire), the conversion it names (acquire)
- * and the TSC, and retries if the count changed meanwhile (the writer may have been
- * rewriting that very conversion). A writer that dies half-way leaves the
+ * and the TSC, and retries if the count changed meanwhile (the writer may
+ * have been rewriting that very conversion). A writer that dies half-way leaves the
  * current conversion whole, so readers never wait for a writer.
  */
 #ifndef AGP_SHM_CLOCK_H
@@ -172,8 +172,7 @@ int agp_clock_attach(const struct agp_shm_header *header, const char *shm_name,
  */
 void agp_clock_freeze(struct agp_clock *clock);
 
-/* "tsc" or "monotonic"; and why, as a phrase ("kernel clocksource tsc"). */
-const char *agp_clock_source_clock(enum agp_clock_source source);
+/* Why the deployment clock is what it is, as a phrase ("kernel clocksource tsc"). */
 void agp_clock_source_reason(enum agp_clock_source source, const char *kernel_name, char *out,
                              size_t size);
 
@@ -228,8 +227,8 @@ void agp_clock_discipline_anchor(struct agp_clock_discipline *discipline, uint64
 /*
  * Whether discipline->line may still be published at TSC reading tsc_now:
  * false when it is slower than the line it replaces and its anchor (ahead
- * of the reading) has already passed, i.e. the writer was held up for a
- * period between reading and publishing; then anchor again from a fresh
+ * of the reading) has already passed, i.e. the writer was held up for
+ * AGP_CLOCK_SLOW_LEAD_NS between reading and publishing; then anchor again from a fresh
  * reading (on the state saved before).
  */
 bool agp_clock_discipline_publishable(const struct agp_clock_discipline *discipline,
