@@ -14,7 +14,11 @@
  *     MAP_SHARED memory, same capacity, same protocol: producer flat out,
  *     full ring drops, the consumer counts what it receives in a fixed time.
  *
- * Every figure is the median of TRIALS trials.
+ * Every figure is the median of TRIALS trials. Meanwhile the deployment
+ * clock is re-anchored as agentperfd does it (collector/clock_service.c),
+ * and between timed batches a second attachment of the segment (reading
+ * the header's conversion, as agents do) compares it with
+ * CLOCK_MONOTONIC: the worst difference seen is printed.
  */
 #include <errno.h>
 #include <sched.h>
@@ -35,6 +39,7 @@
 
 #include "bench/bench_util.h"
 
+#include "collector/clock_service.h"
 #include "shm/clock.h"
 #include "shm/ring_consumer.h"
 #include "common/error.h"
@@ -61,6 +66,29 @@ static void die(const char *what, int error)
 static inline void keep(uint64_t value)
 {
 	__asm__ volatile("" : : "r"(value) : "memory");
+}
+
+/* The deployment clock as agents read it, against CLOCK_MONOTONIC (outside timed regions). */
+static struct agp_segment observer;
+static int64_t clock_worst_ns;
+static uint64_t clock_readings;
+
+static void check_clock(void)
+{
+	for (int attempt = 0; attempt < 4; attempt++) {
+		uint64_t before = agp_monotonic_ns();
+		uint64_t ours = agp_clock_read(&observer.clock);
+		uint64_t after = agp_monotonic_ns();
+		if (after - before > 4000)
+			continue; /* preempted in between: not a fair comparison */
+		int64_t difference = (int64_t)(ours - (before + (after - before) / 2));
+		if (difference < 0)
+			difference = -difference;
+		if (difference > clock_worst_ns)
+			clock_worst_ns = difference;
+		clock_readings++;
+		return;
+	}
 }
 
 static double trial_rdtsc(void)
@@ -156,6 +184,7 @@ static double trial_record(agp_agent *agent, struct local_consumer *c)
 			agp_record(agent, AGP_METRIC_TASK_EXECUTION_TIME, i, 1);
 		elapsed += agp_bench_now_ns() - start;
 		drain_all(c);
+		check_clock();
 	}
 	return (double)elapsed / FLOOR_OPS;
 }
@@ -170,6 +199,7 @@ static double trial_timer(agp_agent *agent, struct local_consumer *c)
 		}
 		elapsed += agp_bench_now_ns() - start;
 		drain_all(c);
+		check_clock();
 	}
 	return (double)elapsed / FLOOR_OPS;
 }
@@ -259,6 +289,7 @@ static double trial_cross_agp(const char *deployment, struct local_consumer *c,
 	while ((elapsed = agp_bench_now_ns() - start) < CROSS_NS)
 		received += agp_ring_drain_spsc(&c->segment, &c->metrics, &c->consumer, limit,
 		                                c->out, DRAIN_BATCH);
+	check_clock();
 	stop_producer(control, pid);
 	drain_all(c);
 	agp_slot_release(&c->segment, index, c->consumer.generation);
@@ -343,9 +374,18 @@ int main(void)
 	int error = agp_segment_create(deployment, &layout, &consumer.segment);
 	if (error)
 		die("creating the segment", error);
-	/* We serve as the collector of this deployment. */
+	/* We serve as the collector of this deployment, re-anchoring its clock as agentperfd does.
+	 */
 	atomic_store_explicit(&agp_segment_header(&consumer.segment)->collector_pid, getpid(),
 	                      memory_order_relaxed);
+	struct agp_clock_service *clock_service;
+	error = agp_clock_service_open(&consumer.segment, -1, &clock_service);
+	if (!error)
+		error = agp_clock_service_start(clock_service);
+	if (!error)
+		error = agp_segment_attach(deployment, &observer);
+	if (error)
+		die("re-anchoring the clock", error);
 
 	struct agp_agent_options options = {.deployment = deployment};
 	agp_agent *agent;
@@ -386,9 +426,15 @@ int main(void)
 		retry_ck[t] = trial_cross_ck(control, 1);
 	}
 
+	struct agp_clock_status clock;
+	agp_clock_service_status(clock_service, &clock);
 	printf("bench/record: medians of %d trials; ratios are medians of the ratios within each\n"
-	       "round of trials (each round runs every kind once); deployment clock: %s\n",
-	       TRIALS, consumer.segment.clock.use_tsc ? "calibrated TSC" : "CLOCK_MONOTONIC");
+	       "round of trials (each round runs every kind once); deployment clock: %s (%s)\n",
+	       TRIALS, clock.clock, clock.reason);
+	printf("  deployment clock - CLOCK_MONOTONIC: worst %.2f µs in %llu readings between "
+	       "batches, %llu re-anchors\n",
+	       (double)clock_worst_ns / 1e3, (unsigned long long)clock_readings,
+	       (unsigned long long)clock.reanchors);
 	print_cost("bare rdtsc", rdtsc, NULL, 0);
 	print_cost("bare clock_gettime(CLOCK_MONOTONIC)", gettime, rdtsc, 0);
 	print_cost("ck_ring_enqueue_spsc + rdtsc, one process", ck_one, rdtsc, 0);
@@ -405,7 +451,10 @@ int main(void)
 	print_rates(retry_agp, retry_ck, NULL);
 
 	munmap(control, sizeof(*control));
+	agp_segment_detach(&observer);
+	agp_clock_service_stop(clock_service);
 	agp_segment_detach(&consumer.segment);
+	agp_clock_service_close(clock_service);
 	agp_segment_unlink(deployment);
 	return 0;
 }

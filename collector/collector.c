@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <urcu-bp.h>
 
+#include "collector/clock_service.h"
 #include "collector/drain/drain.h"
 #include "collector/drain/segment_guard.h"
 #include "shm/clock.h"
@@ -66,15 +67,22 @@ int agp_collector_open(struct agp_collector *collector, const struct agp_collect
 		error = collector->segment_guard;
 		goto fail_release;
 	}
+	error = agp_clock_service_open(&collector->segment, collector->segment_guard,
+	                               &collector->clock);
+	if (error)
+		goto fail_unwatch;
 	collector->started_ns = agp_clock_read(&collector->segment.clock);
 	error = agp_drain_create(collector, &collector->drain);
 	if (error) {
 		agp__error(error, "setting up the drain of deployment '%s': out of memory",
 		           collector->segment.deployment);
-		goto fail_unwatch;
+		goto fail_clock;
 	}
 	return 0;
 
+fail_clock:
+	agp_clock_freeze(&collector->segment.clock); /* it read the service's copy */
+	agp_clock_service_close(collector->clock);
 fail_unwatch:
 	agp_segment_guard_unwatch(collector->segment_guard);
 fail_release:
@@ -121,8 +129,11 @@ void agp_collector_publish(struct agp_collector *collector, struct agp_snapshot 
 
 int agp_collector_start(struct agp_collector *collector)
 {
-	int error = agp_drain_publish(collector, collector->drain,
-	                              agp_clock_read(&collector->segment.clock));
+	int error = agp_clock_service_start(collector->clock);
+	if (error)
+		return error;
+	error = agp_drain_publish(collector, collector->drain,
+	                          agp_clock_read(&collector->segment.clock));
 	if (error)
 		return agp__error(error, "publishing the first snapshot: out of memory");
 	error = pthread_create(&collector->drain_thread, NULL, agp_drain_thread, collector);
@@ -135,6 +146,7 @@ int agp_collector_start(struct agp_collector *collector)
 
 void agp_collector_stop(struct agp_collector *collector)
 {
+	agp_clock_service_stop(collector->clock); /* agents keep the last conversion published */
 	if (!atomic_load_explicit(&collector->drain_running, memory_order_relaxed))
 		return;
 	/* Release: pairs with the drain thread's acquire of the flag. */
@@ -161,7 +173,9 @@ void agp_collector_close(struct agp_collector *collector, bool unlink_segment)
 	collector->drain = NULL;
 	agp_segment_guard_unwatch(collector->segment_guard);
 	agp_collector_presence_drop(&collector->segment);
-	agp_segment_detach(&collector->segment);
+	agp_segment_detach(&collector->segment); /* freezes the clock read from the service */
+	agp_clock_service_close(collector->clock);
+	collector->clock = NULL;
 	if (unlink_segment)
 		agp_segment_unlink(collector->segment.deployment);
 }

@@ -26,6 +26,7 @@
 #include "collector/drain/snapshot.h"
 
 struct agp_collector_drain; /* the drain thread's private state (drain.c) */
+struct agp_clock_service;   /* re-anchors the deployment clock (clock_service.h) */
 
 struct agp_collector_options {
 	const char *deployment;            /* NULL: $AGENTPERF_NAME, then "default" */
@@ -65,6 +66,7 @@ struct agp_collector {
 	uint64_t started_ns;
 	int segment_guard;               /* collector/drain/segment_guard.h: truncation survived */
 	uint64_t segment_faults_handled; /* drain thread only */
+	struct agp_clock_service *clock; /* segment.clock reads its copy of the conversion */
 
 	struct agp_collector_drain *drain; /* drain thread only */
 	pthread_t drain_thread;

@@ -37,7 +37,8 @@
  * adds; a reader ignores reserved bytes it does not know. Anything else
  * (a size, an offset, a field moved, a new ownership protocol) is a new
  * major, which attach refuses. 2.0: reserved space; ownership by OFD locks
- * (slot.c) instead of pid and start time. 2.1: the slot's reclaimed_pending.
+ * (slot.c) instead of pid and start time. 2.1: the slot's reclaimed_pending, and the
+ * disciplined clock (clock_published, clock_source_name), re-anchored by the collector.
  */
 #define AGP_SHM_MAGIC        0x3130465245504741ull /* "AGPERF01" little-endian */
 #define AGP_SHM_ABI_MAJOR    2u
@@ -52,7 +53,11 @@
 #define AGP_SHM_SLOT_SIZE         (4u * AGP_CACHELINE)
 #define AGP_SHM_METRIC_ENTRY_SIZE 128u
 
-/* The clock every process of a deployment uses, fixed when the segment is made. */
+/*
+ * The creation calibration (ABI 2.0): fixed when the segment is made, and
+ * what a reader of ABI 2.0 converts with. Readers of 2.1 use it only for a
+ * segment without clock_published (made by a 2.0 creator).
+ */
 struct agp_shm_clock {
 	uint32_t
 	    use_tsc; /* 0: CLOCK_MONOTONIC; 1: ns = base_ns + ((tsc - base_tsc) * mult >> shift) */
@@ -61,6 +66,42 @@ struct agp_shm_clock {
 	uint64_t base_tsc;
 	uint64_t base_ns;
 };
+
+/* Why the deployment clock is what it is (agp_shm_clock_published.source); 0: not said (2.0). */
+enum agp_clock_source {
+	AGP_CLOCK_SOURCE_UNSAID = 0,
+	AGP_CLOCK_SOURCE_TSC = 1,              /* the kernel's clocksource is tsc: calibrated TSC */
+	AGP_CLOCK_SOURCE_FORCED_MONOTONIC = 2, /* AGENTPERF_CLOCK=monotonic at creation */
+	AGP_CLOCK_SOURCE_KERNEL_NOT_TSC = 3,   /* the kernel uses another clocksource */
+	AGP_CLOCK_SOURCE_KERNEL_UNKNOWN = 4,   /* the kernel's clocksource could not be read */
+	AGP_CLOCK_SOURCE_NO_TSC = 5,           /* no usable TSC (not x86, or no invariant TSC) */
+	AGP_CLOCK_SOURCE_CALIBRATION_FAILED = 6,
+};
+
+/* One TSC conversion: ns = base_ns + ((tsc - base_tsc) * mult >> shift), signed delta. */
+struct agp_clock_conversion {
+	_Atomic uint64_t base_tsc;
+	_Atomic uint64_t base_ns;
+	_Atomic uint64_t mult;
+};
+
+/*
+ * The conversion every process of a deployment reads (ABI 2.1), re-anchored
+ * by the collector (shm/clock.h), double-buffered under a sequence count:
+ * conversion[sequence & 1] is the current one, and a publish writes the
+ * other one and then bumps the count, so a writer that dies half-way
+ * leaves the current conversion whole. One cache line.
+ */
+struct agp_shm_clock_published {
+	_Atomic uint32_t
+	    sequence;   /* publishes so far, never 0 once made; 0: absent (a 2.0 segment) */
+	uint32_t shift; /* of every conversion; fixed at creation */
+	struct agp_clock_conversion conversion[2];
+	uint32_t source; /* enum agp_clock_source, fixed at creation */
+	uint32_t reserved_clock;
+};
+
+#define AGP_CLOCK_SOURCE_NAME_MAX 31
 
 struct agp_shm_header {
 	_Atomic uint64_t magic; /* stored last, with release, by the creator */
@@ -88,7 +129,10 @@ struct agp_shm_header {
 	uint32_t slot_size; /* sizeof(struct agp_slot) */
 	char deployment[AGP_DEPLOYMENT_NAME_MAX + 1];
 	uint8_t pad_deployment[7];
-	uint8_t reserved[AGP_SHM_HEADER_SIZE - 192]; /* zero; for fields of later minor versions */
+	struct agp_shm_clock_published clock_published; /* 2.1 */
+	/* 2.1: the kernel's clocksource when the segment was made ("" if unreadable). */
+	char clock_source_name[AGP_CLOCK_SOURCE_NAME_MAX + 1];
+	uint8_t reserved[AGP_SHM_HEADER_SIZE - 288]; /* zero; for fields of later minor versions */
 } __attribute__((aligned(AGP_CACHELINE)));
 
 _Static_assert(sizeof(struct agp_shm_header) == AGP_SHM_HEADER_SIZE, "header size is the ABI's");
@@ -106,7 +150,12 @@ _Static_assert(sizeof(struct agp_shm_clock) == 32, "clock layout");
 _Static_assert(offsetof(struct agp_shm_header, collector_pid) == 112, "header layout");
 _Static_assert(offsetof(struct agp_shm_header, slot_size) == 116, "header layout");
 _Static_assert(offsetof(struct agp_shm_header, deployment) == 120, "header layout");
-_Static_assert(offsetof(struct agp_shm_header, reserved) == 192, "header reserved space");
+_Static_assert(offsetof(struct agp_shm_header, clock_published) == 192, "2.1 in reserved space");
+_Static_assert(sizeof(struct agp_shm_clock_published) == AGP_CACHELINE, "published clock: a line");
+_Static_assert(offsetof(struct agp_shm_clock_published, conversion) == 8, "clock layout");
+_Static_assert(offsetof(struct agp_shm_clock_published, source) == 56, "clock layout");
+_Static_assert(offsetof(struct agp_shm_header, clock_source_name) == 256, "header layout");
+_Static_assert(offsetof(struct agp_shm_header, reserved) == 288, "header reserved space");
 
 /* Metric registry entry states. */
 enum agp_metric_state {

@@ -149,8 +149,12 @@ int agp_segment_create(const char *deployment, const struct agp_segment_layout *
 	header->registry_entry_size = sizeof(struct agp_metric_entry);
 	header->slot_size = sizeof(struct agp_slot);
 	header->created_ns = agp_monotonic_ns();
-	agp_clock_calibrate(&header->clock);
-	segment.clock = header->clock;
+	error = agp_clock_create(header);
+	if (error)
+		goto fail_unmap;
+	error = agp_clock_attach(header, segment.shm_name, &segment.clock);
+	if (error)
+		goto fail_unmap;
 	snprintf(header->deployment, sizeof(header->deployment), "%s", segment.deployment);
 	agp_registry_init(&segment);
 
@@ -159,6 +163,8 @@ int agp_segment_create(const char *deployment, const struct agp_segment_layout *
 	*segment_out = segment;
 	return 0;
 
+fail_unmap:
+	munmap(base, segment.size);
 fail_unlink:
 	close(fd);
 	shm_unlink(segment.shm_name);
@@ -227,17 +233,9 @@ static int validate_header(struct agp_segment *segment, size_t mapped_size)
 	segment->slot_stride = expected.slot_stride;
 	segment->slots_offset = expected.slots_offset;
 	segment->registry_offset = expected.registry_offset;
-	struct agp_shm_clock clock = header->clock;
-	if (clock.use_tsc > 1)
-		return agp__error(-EPROTO,
-		                  "segment %s: header field clock.use_tsc is %u, expected 0 or 1",
-		                  segment->shm_name, clock.use_tsc);
-	if (clock.use_tsc && (clock.shift > 63 || clock.mult == 0))
-		return agp__error(-EPROTO,
-		                  "segment %s: header fields clock.shift/clock.mult are %u/%llu, "
-		                  "expected a shift of 0..63 and a non-zero mult",
-		                  segment->shm_name, clock.shift, (unsigned long long)clock.mult);
-	segment->clock = clock;
+	int error = agp_clock_attach(header, segment->shm_name, &segment->clock);
+	if (error)
+		return error;
 	return 0;
 }
 
@@ -408,6 +406,7 @@ void agp_segment_detach(struct agp_segment *segment)
 {
 	if (!segment->base)
 		return;
+	agp_clock_freeze(&segment->clock);
 	munmap(segment->base, segment->size);
 	close(segment->fd);
 	segment->base = NULL;

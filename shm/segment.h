@@ -17,6 +17,7 @@
 
 #include "common/deployment.h"
 #include "shm/abi.h"
+#include "shm/clock.h"
 
 /* A process's view of a segment: its mapping plus a private, validated copy of the geometry. */
 struct agp_segment {
@@ -29,7 +30,7 @@ struct agp_segment {
 	uint64_t slot_stride;
 	uint64_t slots_offset;
 	uint64_t registry_offset;
-	struct agp_shm_clock clock;
+	struct agp_clock clock; /* reads the header's published conversion (clock.h) */
 	char deployment[AGP_DEPLOYMENT_NAME_MAX + 1];
 	char shm_name[AGP_DEPLOYMENT_NAME_MAX + 16];
 };

@@ -14,6 +14,40 @@ static int json_options(struct cli *cli, int argc, char **argv, const char *help
 	return cli_parse_options(cli, &spec, argc, argv, NULL);
 }
 
+/* A clock correction in ns as "22 ns" or "3.1 µs". */
+static void print_correction(const char *what, double ns)
+{
+	if (fabs(ns) < 1000)
+		printf(", %s %.0f ns", what, ns);
+	else
+		printf(", %s %.1f µs", what, ns / 1e3);
+}
+
+/* "clock          tsc (kernel clocksource tsc, re-anchored 0.01 s ago, last correction 4 ns, ...)"
+ */
+static void print_clock(const json_t *clock)
+{
+	if (!clock)
+		return;
+	printf("clock          %s (%s", cli_str(clock, "source"), cli_str(clock, "reason"));
+	if (json_is_true(json_object_get(clock, "recalibrated")))
+		printf(", recalibrated: the segment's conversion was over 1 s off");
+	if (json_is_true(json_object_get(clock, "header_abandoned")))
+		printf(", agents' copy no longer re-anchored: the segment was truncated");
+	if (json_is_true(json_object_get(clock, "reanchored"))) {
+		const json_t *since = json_object_get(clock, "since_reanchor_s");
+		if (json_is_number(since)) {
+			printf(", re-anchored %.2f s ago", json_number_value(since));
+			print_correction("last correction", cli_num(clock, "last_correction_ns"));
+			print_correction("worst", cli_num(clock, "worst_correction_ns"));
+		} else
+			printf(", not re-anchored yet");
+		if (cli_num(clock, "steps") > 0)
+			printf(", %.0f forward steps", cli_num(clock, "steps"));
+	}
+	printf(")\n");
+}
+
 int cli_status(struct cli *cli, int argc, char **argv)
 {
 	int status = json_options(
@@ -21,7 +55,8 @@ int cli_status(struct cli *cli, int argc, char **argv)
 	    "Usage: agentperf status [--json]\n"
 	    "Whether the collector is up, its uptime, live agents, samples/s, drops, invalid\n"
 	    "samples, alerts, negative caller-vs-worker clock differences the Task API\n"
-	    "counted (clock_skew_negative) and overall health (\"no data\" without\n"
+	    "counted (clock_skew_negative), the deployment clock (tsc or monotonic, why, and\n"
+	    "its re-anchoring), and overall health (\"no data\" without\n"
 	    "coordination_overhead samples in the last 30 minutes; \"unknown\" in --json).\n"
 	    "Exit status: 0 up, 2 usage error, 3 collector unreachable.\n");
 	if (status != CLI_PARSED)
@@ -94,6 +129,7 @@ int cli_status(struct cli *cli, int argc, char **argv)
 		 */
 		printf("clock skew     %.0f negative caller-vs-worker differences\n",
 		       cli_num(result, "clock_skew_negative"));
+		print_clock(json_object_get(result, "clock"));
 		const char *health = cli_str(result, "health");
 		printf("health         %s\n",
 		       strcmp(health, "unknown") == 0

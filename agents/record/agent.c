@@ -29,7 +29,7 @@
 struct agp_agent {
 	struct agp_ring_producer producer; /* first: the hot path's only state */
 	_Atomic uint32_t recording;        /* the nesting guard: 1 while a push runs */
-	struct agp_shm_clock clock;
+	struct agp_clock clock; /* a copy of the segment's handle, beside the hot fields */
 	struct agp_segment segment;
 	uint32_t slot_index;
 	pid_t claimant; /* the process that claimed the slot: only it may give it up */
@@ -278,6 +278,7 @@ void agp_agent_close(agp_agent *agent)
 static void retire_handle(agp_agent *agent)
 {
 	agent->closed = true;
+	agp_clock_freeze(&agent->clock); /* the timer of a closed handle still reads it */
 	agp_segment_detach(&agent->segment);
 	agent->producer.slot = &closed_slot;
 	agent->producer.records = NULL;

@@ -20,6 +20,7 @@
 #include <agentperf/agentperf.h>
 
 #include "collector/alerts/sink.h"
+#include "collector/clock_service.h"
 #include "collector/control/server_state.h"
 #include "hdr/histogram.h"
 #include "collector/export/hlog_export.h"
@@ -293,6 +294,22 @@ static uint64_t metric_total(const struct agp_snapshot *snapshot, const char *me
 	return total;
 }
 
+/* Which clock the deployment uses, why, and how its re-anchoring goes (clock_service.h). */
+static json_t *clock_json(const struct agp_clock_service *service)
+{
+	struct agp_clock_status c;
+	agp_clock_service_status(service, &c);
+	json_t *since =
+	    c.since_reanchor_ns < 0 ? json_null() : json_real((double)c.since_reanchor_ns / 1e9);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:b, s:b, s:b, s:o, s:o, s:o, s:I, s:I}", "source", c.clock, "reason",
+	    c.reason, "kernel_clocksource", c.kernel_clocksource, "reanchored", c.disciplined,
+	    "recalibrated", c.recalibrated, "header_abandoned", c.header_abandoned, "reanchors",
+	    agp_json_u64(c.reanchors), "steps", agp_json_u64(c.steps), "since_reanchor_s", since,
+	    "last_correction_ns", (json_int_t)c.last_correction_ns, "worst_correction_ns",
+	    (json_int_t)c.worst_correction_ns);
+}
+
 static void verb_status(struct agp_control_server *server, const struct agp_snapshot *snapshot,
                         const json_t *args, struct answer *answer)
 {
@@ -339,6 +356,8 @@ static void verb_status(struct agp_control_server *server, const struct agp_snap
 		                    json_boolean(server->collector->config.monitoring.enabled));
 	if (status) /* writes the disk refused, per destination (write_losses.h) */
 		json_object_set_new(status, "lost_writes", agp_write_losses_json());
+	if (status)
+		json_object_set_new(status, "clock", clock_json(server->collector->clock));
 	answer->result = status;
 }
 

@@ -172,13 +172,15 @@ static void test_clock_matches_monotonic(void **state)
 static void test_clock_before_calibration_point(void **state)
 {
 #if AGP_HAVE_TSC
-	struct agp_shm_clock clock = {
-	    .use_tsc = 1, .shift = 32, .mult = 1ull << 31}; /* 0.5 ns/tick */
-	clock.base_ns = 1000000000000ull;
-	clock.base_tsc = agp_tsc_read() + 1000000; /* a million ticks ahead of now */
+	struct agp_clock clock = {.use_tsc = 1};
+	const uint64_t base_ns = 1000000000000ull;
+	atomic_init(&clock.fixed.conversion[0].mult, 1ull << 31); /* 0.5 ns/tick */
+	atomic_init(&clock.fixed.conversion[0].base_ns, base_ns);
+	/* A million ticks ahead of now. */
+	atomic_init(&clock.fixed.conversion[0].base_tsc, agp_tsc_read() + 1000000);
 	uint64_t ns = agp_clock_read(&clock);
-	assert_true(ns < clock.base_ns);
-	assert_true(ns > clock.base_ns - 2000000);
+	assert_true(ns < base_ns);
+	assert_true(ns > base_ns - 2000000);
 #else
 	skip();
 #endif
