@@ -108,6 +108,13 @@ int cli_parse_options(struct cli *cli, const struct cli_options *spec, int argc,
 		        OPTIONS_MAX);
 		abort();
 	}
+	/* AGENTPERF_LIST_OPTIONS=1: the options the table takes, for test_help_options. */
+	const char *list = getenv("AGENTPERF_LIST_OPTIONS");
+	if (list && strcmp(list, "1") == 0) {
+		for (const struct cli_option *entry = spec->options; entry && entry->name; entry++)
+			printf("--%s\n", entry->name);
+		return CLI_OK;
+	}
 	int value;
 	opterr = 0; /* one message, ours, naming the option */
 	while ((value = getopt_long(argc, argv, letters, longs, NULL)) != -1) {
