@@ -20,6 +20,8 @@
 
 #include "tools/cli.h"
 #include "tools/cli_options.h"
+#include "tools/report_axis.h"
+#include "tools/report_timeline.h"
 #include "common/json_dump.h"
 
 #define PLOT_W        720
@@ -86,32 +88,33 @@ static double x_of(double percentile)
 	return MARGIN_L + decades / X_MAX_DECADES * PLOT_W;
 }
 
-/* The value axis: a "nice" tick step (1, 2 or 5 times a power of ten) and a top on a tick. */
-struct value_axis {
-	double top, step;
-	int steps;
-};
-
-static struct value_axis value_axis_of(const json_t *distribution, double scale,
-                                       const struct line *lines, int nlines)
+/*
+ * The value axis of a percentile plot (report_axis.h): up to the data's
+ * maximum, or a line just above it, so that lines near the data stay visible;
+ * logarithmic when the distribution spans more than two decades.
+ */
+static struct report_axis value_axis_of(const json_t *distribution, double scale,
+                                        const struct line *lines, int nlines)
 {
 	double top = cli_num(distribution, "max") * scale;
 	double data_top = top;
 	for (int i = 0; i < nlines; i++)
 		if (lines[i].value > top && lines[i].value < 4 * (data_top > 0 ? data_top : 1))
 			top = lines[i].value; /* keep lines near the data visible */
-	if (!(top > 0))
-		top = 1;
-	double raw_step = top * 1.05 / 5;
-	double magnitude = pow(10, floor(log10(raw_step)));
-	double norm = raw_step / magnitude;
-	double step = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * magnitude;
-	int steps = (int)ceil(top * 1.05 / step);
-	return (struct value_axis){steps * step, step, steps};
+	double smallest = 0;
+	size_t index;
+	json_t *point;
+	json_array_foreach(json_object_get(distribution, "points"), index, point)
+	{
+		double value = cli_num(point, "value") * scale;
+		if (value > 0 && (smallest == 0 || value < smallest))
+			smallest = value;
+	}
+	return report_axis_for(smallest, top);
 }
 
 /* The frame, the percentile ticks (0%, 90%, 99%, ...) and the value ticks with their titles. */
-static void svg_axes(FILE *out, const struct value_axis *axis, const char *unit)
+static void svg_axes(FILE *out, const struct report_axis *axis, const char *unit)
 {
 	int width = MARGIN_L + PLOT_W + MARGIN_R, height = MARGIN_T + PLOT_H + MARGIN_B;
 	fprintf(out,
@@ -134,31 +137,21 @@ static void svg_axes(FILE *out, const struct value_axis *axis, const char *unit)
 	        "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">percentile (log scale of "
 	        "1/(1-percentile))</text>\n",
 	        MARGIN_L + PLOT_W / 2, MARGIN_T + PLOT_H + 35);
-	/* y ticks: linear, on the nice step */
-	for (int s = 0; s <= axis->steps; s++) {
-		double value = axis->step * s;
-		double y = MARGIN_T + PLOT_H - (double)s / axis->steps * PLOT_H;
-		fprintf(out,
-		        "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/>"
-		        "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.6g</text>\n",
-		        MARGIN_L, y, MARGIN_L + PLOT_W, y, MARGIN_L - 5, y + 4, value);
-	}
-	fprintf(out,
-	        "<text x=\"14\" y=\"%d\" transform=\"rotate(-90 14 %d)\" "
-	        "text-anchor=\"middle\">value (%s)</text>\n",
-	        MARGIN_T + PLOT_H / 2, MARGIN_T + PLOT_H / 2, unit);
+	report_axis_draw(out, axis, MARGIN_L, MARGIN_L + PLOT_W, MARGIN_T, PLOT_H, unit);
 }
 
 /*
  * Where the labels of the horizontal lines go, at the right: pushed apart (at
  * least 12 px, highest value on top) so close lines stay readable.
  */
-static void place_labels(const struct line *lines, int nlines, double top, double *label_y)
+static void place_labels(const struct line *lines, int nlines, const struct report_axis *axis,
+                         double *label_y)
 {
 	int order[LINES_MAX];
 	for (int i = 0; i < nlines; i++) {
 		double v = lines[i].value;
-		label_y[i] = v > top ? MARGIN_T + 6 : MARGIN_T + PLOT_H - v / top * PLOT_H + 4;
+		label_y[i] =
+		    v > axis->high ? MARGIN_T + 6 : report_axis_y(axis, v, MARGIN_T, PLOT_H) + 4;
 		order[i] = i;
 	}
 	for (int i = 1; i < nlines; i++) /* insertion sort by y, top first */
@@ -170,19 +163,27 @@ static void place_labels(const struct line *lines, int nlines, double top, doubl
 	for (int k = 1; k < nlines; k++)
 		if (label_y[order[k]] < label_y[order[k - 1]] + 12)
 			label_y[order[k]] = label_y[order[k - 1]] + 12;
+	/* Pushed below the frame: push back up from its bottom, so no two overlap either way. */
+	double bottom = MARGIN_T + PLOT_H + 4;
+	if (nlines && label_y[order[nlines - 1]] > bottom)
+		label_y[order[nlines - 1]] = bottom;
+	for (int k = nlines - 2; k >= 0; k--)
+		if (label_y[order[k]] > label_y[order[k + 1]] - 12)
+			label_y[order[k]] = label_y[order[k + 1]] - 12;
 }
 
 /* Horizontal lines: baseline and thresholds; one above the axis is only named. */
-static void svg_lines(FILE *out, const struct line *lines, int nlines, double top, const char *unit)
+static void svg_lines(FILE *out, const struct line *lines, int nlines,
+                      const struct report_axis *axis, const char *unit)
 {
 	if (nlines > LINES_MAX)
 		nlines = LINES_MAX;
 	double label_y[LINES_MAX];
-	place_labels(lines, nlines, top, label_y);
+	place_labels(lines, nlines, axis, label_y);
 	for (int i = 0; i < nlines; i++) {
 		double v = lines[i].value;
-		bool above = v > top;
-		double y = above ? MARGIN_T + 6 : MARGIN_T + PLOT_H - v / top * PLOT_H;
+		bool above = v > axis->high;
+		double y = above ? MARGIN_T + 6 : report_axis_y(axis, v, MARGIN_T, PLOT_H);
 		if (!above)
 			fprintf(out,
 			        "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\" "
@@ -210,7 +211,7 @@ static const struct curve_style curve_styles[] = {
 
 /* The distribution as a step line through the percentile iteration's points. */
 static void svg_distribution(FILE *out, const json_t *distribution, const struct curve_style *style,
-                             double scale, double top)
+                             double scale, const struct report_axis *axis)
 {
 	const json_t *points = json_object_get(distribution, "points");
 	fprintf(out,
@@ -230,7 +231,7 @@ static void svg_distribution(FILE *out, const json_t *distribution, const struct
 	json_array_foreach(points, index, point)
 	{
 		double x = x_of(cli_num(point, "percentile"));
-		double y = MARGIN_T + PLOT_H - cli_num(point, "value") * scale / top * PLOT_H;
+		double y = report_axis_y(axis, cli_num(point, "value") * scale, MARGIN_T, PLOT_H);
 		if (!isnan(last_y))
 			fprintf(out, "%.1f,%.1f ", x, last_y);
 		fprintf(out, "%.1f,%.1f ", x, y);
@@ -264,13 +265,13 @@ static void svg_plot(FILE *out, const json_t *const *curves, const struct line *
 	if (!(scale > 0))
 		scale = 1;
 	/* The corrected histogram has the raw one's maximum: one axis fits both. */
-	struct value_axis axis = value_axis_of(curves[0], scale, lines, nlines);
+	struct report_axis axis = value_axis_of(curves[0], scale, lines, nlines);
 	svg_axes(out, &axis, unit);
-	svg_lines(out, lines, nlines, axis.top, unit);
+	svg_lines(out, lines, nlines, &axis, unit);
 	const struct curve_style *styles[2] = {&curve_styles[0], &curve_styles[1]};
 	int ncurves = curves[1] ? 2 : 1;
 	for (int c = ncurves - 1; c >= 0; c--) /* the raw curve on top */
-		svg_distribution(out, curves[c], styles[c], scale, axis.top);
+		svg_distribution(out, curves[c], styles[c], scale, &axis);
 	svg_legend(out, styles, curves, ncurves);
 	fprintf(out, "</svg>\n");
 }
@@ -465,8 +466,12 @@ static int html_metric(struct cli *cli, FILE *out, const struct report_inputs *i
 		    (struct line){cli_num(base, "p50") * scale, "baseline p50", "#17becf", "2 2"};
 	const json_t *curves[2] = {distribution, corrected};
 	svg_plot(out, curves, lines, nlines, unit);
+	/* unit belongs to distribution: the time series is drawn before it goes. */
+	status = report_timeline(cli, out, metric, scale > 0 ? scale : 1, unit, inputs->alerts);
 	json_decref(distribution);
 	json_decref(corrected);
+	if (status)
+		return status;
 	fprintf(out, "<table><tr><th>agent type</th><th>count</th><th>mean</th>"
 	             "<th>stddev</th><th>min</th><th>p50</th><th>p95</th><th>p99</th>"
 	             "<th>max</th><th>histogram</th></tr>\n");
