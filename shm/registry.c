@@ -1,6 +1,7 @@
 #include "shm/registry.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -62,6 +63,27 @@ static void publish(struct agp_metric_entry *entry, const char *name, enum agp_u
 }
 
 /*
+ * The entry locks are OFD locks (ownership.h), and every thread of a process
+ * takes them through the same descriptor, so they keep other processes out
+ * but not our own threads: two of them could both hold an entry's lock and
+ * both take over its WRITING state. This mutex keeps our threads to one
+ * registration step at a time; a child forked while one held it starts with
+ * it unlocked (the fork handler), since the thread that held it is not there.
+ */
+static pthread_mutex_t registering = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
+
+static void registering_reset_in_child(void)
+{
+	pthread_mutex_init(&registering, NULL);
+}
+
+static void install_fork_handler(void)
+{
+	pthread_atfork(NULL, NULL, registering_reset_in_child);
+}
+
+/*
  * Settles entry id for name: 1 when we wrote it (FREE, or WRITING left by
  * a registrar that died), 0 when it is READY (the caller compares its
  * name), -EAGAIN when a living registrar kept it WRITING too long, another
@@ -75,13 +97,17 @@ static int settle_entry(struct agp_segment *segment, uint32_t id, const char *na
 	struct agp_metric_entry *entry = agp_segment_metric(segment, id);
 	uint64_t byte = agp_ownership_metric_byte(segment, id);
 	uint64_t deadline = 0;
+	pthread_once(&fork_handler_once, install_fork_handler);
 	for (;;) {
 		/* Acquire pairs with the writer's release of READY: the name is complete when we
 		 * read it. */
 		uint32_t state = atomic_load_explicit(&entry->state, memory_order_acquire);
 		if (state == AGP_METRIC_READY)
 			return 0;
+		pthread_mutex_lock(&registering);
 		int error = agp_ownership_take(segment, byte);
+		if (error != 0)
+			pthread_mutex_unlock(&registering);
 		if (error == 0) {
 			AGP_FAULT_POINT("registry.locked");
 			/* Acquire on success and failure: as above. */
@@ -93,6 +119,7 @@ static int settle_entry(struct agp_segment *segment, uint32_t id, const char *na
 			if (ours)
 				publish(entry, name, unit, expected_interval_ns);
 			agp_ownership_drop(segment, byte);
+			pthread_mutex_unlock(&registering);
 			if (ours)
 				return 1;
 			continue; /* it became READY (or was scribbled) meanwhile: look again */
