@@ -5,7 +5,7 @@
  *        [--window-seconds S] [--retention-hours H]
  *
  * (defaults: 600 s, 1000000/s, 4 agents, a warm-up through the first window's close (the window
- * plus 30 s) when that leaves half the run, else a tenth of the run but at least 5 s, and the
+ * plus 30 s) when that leaves 40 % of the run, else a tenth of the run but at least 5 s, and the
  * daemon's own defaults for the window and the retention: 5 min and 24 h.) Starts agentperfd on a
  * private deployment (soak-PID, its own config, storage and socket folders), forks K agent
  * processes that together record RATE samples per second, paced against the clock
@@ -203,12 +203,13 @@ static void agent_main(const struct soak *soak, int index, long rate, int report
  * The first window's close runs code for the first time (encoding, the checks of closed windows,
  * the interval log), and the allocator keeps the pages it used: a warm-up that ends before it
  * counts that one-time step as drift. So the warm-up lasts through it (the window plus 30 s)
- * when that leaves at least half the run to measure, else a tenth of the run, at least 5 s.
+ * when that leaves at least 40 % of the run to measure (270 s of a 10-minute run with 5-minute
+ * windows), else a tenth of the run, at least 5 s.
  */
 static long default_warmup(const struct soak *soak)
 {
 	long window = soak->window_seconds ? soak->window_seconds : 300;
-	if (window + 30 <= soak->seconds / 2)
+	if (window + 30 <= soak->seconds * 6 / 10)
 		return window + 30;
 	return soak->seconds / 10 < 5 ? 5 : soak->seconds / 10;
 }
