@@ -35,21 +35,24 @@ daemon_pid=$!
 for _ in $(seq 200); do "$cli_bin" -n "$name" status >/dev/null 2>&1 && break; sleep 0.05; done
 "$cli_bin" -n "$name" status >/dev/null 2>&1 || fail "agentperfd did not answer"
 
-# A batch, started 0.1 .. 0.4 s into a second of CLOCK_MONOTONIC (a window's start).
+# A batch, started 0.1 .. 0.4 s into a second of CLOCK_MONOTONIC (a window's start) other
+# than the one given: the wait is on the clock, up to 5 s.
 early_in_a_second() {
-	python3 -c '
-import time
-while True:
+	python3 - "${1:--1}" <<'PY'
+import sys, time
+not_this, deadline = int(sys.argv[1]), time.monotonic() + 5
+while time.monotonic() < deadline:
     now = time.clock_gettime(time.CLOCK_MONOTONIC)
-    if 0.1 <= now % 1 <= 0.4:
-        break
+    if 0.1 <= now % 1 <= 0.4 and int(now) != not_this:
+        print(int(now))
+        sys.exit(0)
     time.sleep(0.02)
-print(int(now))'
+sys.exit(1)
+PY
 }
-second_a=$(early_in_a_second)
+second_a=$(early_in_a_second) || fail "no early point in a second within 5 s"
 "$agent_bin" "$name" worker a 3 200 10000 0 >/dev/null || fail "batch A"
-python3 -c 'import time; time.sleep(1)'
-second_b=$(early_in_a_second)
+second_b=$(early_in_a_second "$second_a") || fail "no early point in another second within 5 s"
 "$agent_bin" "$name" worker b 3 200 100 0 >/dev/null || fail "batch B"
 [ "$second_a" != "$second_b" ] || fail "both batches in second $second_a"
 
